@@ -1,0 +1,57 @@
+package reconcile
+
+import (
+	"context"
+	"time"
+)
+
+// The runner's needs, declared where they are used. db.Store and s3ops.Client
+// implement them.
+
+// Discoverer finds trashed LMS rows that trashd has no record of.
+type Discoverer interface {
+	// ScanTrashed returns up to limit trashed rows with LMS id > after and no
+	// record, in id order (a keyset scan). It changes nothing.
+	ScanTrashed(ctx context.Context, after int64, limit int) ([]TrashedRow, error)
+	// RecordTrashed inserts a pending record for each row; rows that already
+	// have one are left alone. It returns how many it inserted.
+	RecordTrashed(ctx context.Context, rows []TrashedRow) (int, error)
+}
+
+// Claimer hands out records to work on, each under a lease.
+type Claimer interface {
+	// ClaimBatch leases up to limit movable records that are due and not
+	// leased by anyone else, incrementing their attempts.
+	ClaimBatch(ctx context.Context, owner string, limit int, lease time.Duration) ([]Record, error)
+}
+
+// Recorder writes a record's steps, fenced by its lease.
+type Recorder interface {
+	// Record applies s to rec if rec's lease is still held; ErrLeaseLost if not.
+	Record(ctx context.Context, rec Record, s Step) error
+	// RenewLease extends rec's lease by d from now; ErrLeaseLost if not held.
+	RenewLease(ctx context.Context, rec Record, d time.Duration) error
+}
+
+// RunLog records passes (table trash_runs).
+type RunLog interface {
+	StartRun(ctx context.Context, trigger Trigger, host string) (int64, error)
+	FinishRun(ctx context.Context, id int64, c Counts, status RunStatus, runErr error) error
+}
+
+// ObjectStore is the S3 side of a move.
+type ObjectStore interface {
+	// Head describes an object; ErrNotFound when it does not exist.
+	Head(ctx context.Context, bucket, key string) (Object, error)
+	// Copy copies src server-side to dstBucket/dstKey, on condition that the
+	// source still has src's ETag (and version), in parts when it is large.
+	Copy(ctx context.Context, src Object, dstBucket, dstKey string) error
+	// Delete deletes exactly obj: its version on a versioned bucket, and on
+	// condition of its ETag where the server supports that.
+	Delete(ctx context.Context, obj Object) error
+}
+
+// BucketChecker checks a bucket exists and the credentials reach it.
+type BucketChecker interface {
+	CheckBucket(ctx context.Context, bucket string) error
+}

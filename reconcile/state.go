@@ -1,0 +1,115 @@
+package reconcile
+
+import "time"
+
+// State is where a record is in its life. The values are stored in the
+// trash_objects table; never rename one.
+type State string
+
+const (
+	// StatePending: a trashed row was found; the object has not been copied yet.
+	StatePending State = "pending"
+	// StateCopied: a verified copy is in the trash bucket; the source may still exist.
+	StateCopied State = "copied"
+	// StateInTrash: the source is deleted; the object lives only in the trash bucket.
+	StateInTrash State = "in_trash"
+	// StateArchived: S3 reports the trash copy in the archive storage class.
+	StateArchived State = "archived"
+	// StateMissing: the source was gone and no verified copy exists. Terminal.
+	StateMissing State = "missing"
+	// StateFailed: a permanent error, or attempts exhausted. Terminal until ops act.
+	StateFailed State = "failed"
+)
+
+// States lists every state, in the order of an object's life, for reports.
+var States = []State{StatePending, StateCopied, StateInTrash, StateArchived, StateMissing, StateFailed}
+
+// Movable reports whether a pass still has work to do on a record in state s.
+func (s State) Movable() bool { return s == StatePending || s == StateCopied }
+
+// Checksum is an S3 additional checksum (x-amz-checksum-*), base64 as S3
+// returns it. The zero value means the object has none.
+type Checksum struct {
+	Algorithm string // CRC32, CRC32C, CRC64NVME, SHA1, SHA256
+	Value     string
+}
+
+// Object is what HEAD says about one object.
+type Object struct {
+	Bucket       string
+	Key          string
+	VersionID    string // empty on an unversioned bucket
+	Size         int64
+	ETag         string // without the surrounding quotes
+	Checksum     Checksum
+	StorageClass string // empty means STANDARD
+	LastModified time.Time
+}
+
+// Record is trashd's row for one trashed LMS file (table trash_objects).
+type Record struct {
+	ID        int64
+	LMSID     int64
+	State     State
+	Source    Object // bucket and key always; the rest once HEAD has been recorded
+	TrashKey  string // empty until the first move attempt records it
+	Attempts  int    // claims so far, this one included
+	LastError string
+	Lease     Lease
+}
+
+// Lease is a worker's exclusive, expiring right to change one record.
+type Lease struct {
+	Owner string
+	Token string
+}
+
+// TrashedRow is an LMS row whose trash flag is set.
+type TrashedRow struct {
+	LMSID  int64
+	Bucket string // the row's bucket column, or the configured default bucket
+	Key    string
+}
+
+// Step is one recorded transition of a record. The adapter stamps the
+// matching step time (copied_at, source_deleted_at, …) with the database clock.
+type Step struct {
+	To       State
+	Source   *Object       // the source as just read by HEAD, to record
+	TrashKey string        // the trash key, recorded with Source
+	Copy     *Object       // the verified trash copy, to record
+	Error    string        // why the step retries, fails or is missing; "" clears it
+	RetryIn  time.Duration // > 0: not claimable again before this delay; releases the lease
+	Release  bool          // give up the lease (terminal states and retries always do)
+}
+
+// Trigger says what started a pass.
+type Trigger string
+
+const (
+	TriggerManual   Trigger = "manual"
+	TriggerSchedule Trigger = "schedule"
+	TriggerStartup  Trigger = "startup"
+)
+
+// RunStatus is how a pass ended.
+type RunStatus string
+
+const (
+	RunRunning     RunStatus = "running"
+	RunOK          RunStatus = "ok"          // every claimed object reached a settled state
+	RunFailed      RunStatus = "failed"      // some objects were recorded failed
+	RunInterrupted RunStatus = "interrupted" // stopped by shutdown
+	RunError       RunStatus = "error"       // the pass itself could not run (preflight, database)
+)
+
+// Counts are a pass's outcomes, recorded in trash_runs.
+type Counts struct {
+	Discovered  int   // new records created by this pass
+	Moved       int   // objects that reached in_trash
+	Missing     int   // objects recorded missing
+	Failed      int   // objects recorded failed
+	Retrying    int   // objects left for a later pass after a transient error
+	Interrupted int   // objects whose work stopped at shutdown or with a lost lease
+	Bytes       int64 // bytes moved into the trash bucket
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Starts what tests, the demo and the benchmark need, on 127.0.0.1:
+#   - MariaDB on :3306 (installed from Debian's packages and started if absent),
+#   - SeaweedFS `weed mini` with its S3 API on :$TRASHD_DEV_S3_PORT (default 8333),
+#     built once by build-weed.sh, started with a fresh data dir each time.
+# Writes the settings to $TRASHD_DEV_DIR/env (default .dev/env) for `source`.
+# Safe to run again: it stops the SeaweedFS it started last time first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dev=${TRASHD_DEV_DIR:-$PWD/.dev}
+s3_port=${TRASHD_DEV_S3_PORT:-8333}
+access_key=${TRASHD_DEV_ACCESS_KEY:-trashd-dev}
+secret_key=${TRASHD_DEV_SECRET_KEY:-trashd-dev-secret}
+mkdir -p "$dev"
+
+log() { echo "dev-up: $*" >&2; }
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# --- MariaDB -----------------------------------------------------------------
+mysql_ping() { mariadb-admin --protocol=tcp -h127.0.0.1 -P3306 -uroot ping >/dev/null 2>&1; }
+
+if ! mysql_ping; then
+	if [ ! -x /usr/sbin/mariadbd ]; then
+		log "installing MariaDB from Debian's packages"
+		as_root apt-get update -qq
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server mariadb-client >/dev/null
+	fi
+	log "starting MariaDB"
+	as_root mkdir -p /run/mysqld
+	as_root chown mysql:mysql /run/mysqld 2>/dev/null || true
+	as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+	for _ in $(seq 1 60); do mysql_ping && break; sleep 0.5; done
+	mysql_ping || { log "MariaDB did not answer on 127.0.0.1:3306 within 30s"; exit 1; }
+fi
+# Root over TCP without a password is how this project's machines come; where
+# the packaged server uses unix_socket auth for root, allow it over TCP too.
+if ! mariadb --protocol=tcp -h127.0.0.1 -uroot -e 'SELECT 1' >/dev/null 2>&1; then
+	as_root mariadb -uroot -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD(''); FLUSH PRIVILEGES;"
+fi
+mariadb --protocol=tcp -h127.0.0.1 -uroot -e 'CREATE DATABASE IF NOT EXISTS test'
+
+# --- SeaweedFS ---------------------------------------------------------------
+weed=$(scripts/build-weed.sh)
+
+if [ -f "$dev/weed.pid" ]; then
+	pid=$(cat "$dev/weed.pid")
+	if kill -0 "$pid" 2>/dev/null; then
+		log "stopping the SeaweedFS started last time (pid $pid)"
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+		kill -9 "$pid" 2>/dev/null || true
+	fi
+	rm -f "$dev/weed.pid"
+fi
+
+rm -rf "$dev/weed"
+mkdir -p "$dev/weed/data"
+cat >"$dev/weed/s3.json" <<JSON
+{"identities": [{"name": "trashd", "credentials": [{"accessKey": "$access_key", "secretKey": "$secret_key"}],
+  "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
+JSON
+
+log "starting SeaweedFS (S3 on 127.0.0.1:$s3_port)"
+setsid "$weed" mini -dir="$dev/weed/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+	-s3.port="$s3_port" -s3.config="$dev/weed/s3.json" -s3.autoCreateBucket=false \
+	-webdav=false -s3.port.iceberg=0 \
+	>"$dev/weed/weed.log" 2>&1 </dev/null &
+echo $! >"$dev/weed.pid"
+
+# A signed request that writes must succeed, not just an open port: SeaweedFS
+# accepts connections before its filer and volume server can store anything.
+probe="trashd-devup-probe"
+s3curl() { curl -sS -o /dev/null -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" --user "$access_key:$secret_key" "$@" 2>/dev/null; }
+ok=
+for _ in $(seq 1 240); do
+	code=$(s3curl -X PUT "http://127.0.0.1:$s3_port/$probe") || true
+	# 409 BucketAlreadyOwnedByYou: an earlier try created it.
+	if [ "$code" = 200 ] || [ "$code" = 409 ]; then
+		code=$(s3curl -X PUT -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" --data-binary probe "http://127.0.0.1:$s3_port/$probe/probe") || true
+		if [ "$code" = 200 ]; then
+			ok=1
+			break
+		fi
+	fi
+	kill -0 "$(cat "$dev/weed.pid")" 2>/dev/null || break
+	sleep 0.5
+done
+if [ -z "$ok" ]; then
+	log "SeaweedFS did not accept a signed PUT within 120s; its log follows"
+	tail -n 30 "$dev/weed/weed.log" >&2
+	exit 1
+fi
+s3curl -X DELETE "http://127.0.0.1:$s3_port/$probe/probe" >/dev/null || true
+s3curl -X DELETE "http://127.0.0.1:$s3_port/$probe" >/dev/null || true
+
+cat >"$dev/env" <<ENV
+export TRASHD_TEST_MYSQL_DSN='root@tcp(127.0.0.1:3306)/'
+export TRASHD_TEST_S3_ENDPOINT='http://127.0.0.1:$s3_port'
+export TRASHD_TEST_S3_ACCESS_KEY='$access_key'
+export TRASHD_TEST_S3_SECRET_KEY='$secret_key'
+ENV
+log "ready: MariaDB on 127.0.0.1:3306, S3 on http://127.0.0.1:$s3_port (settings in $dev/env)"
