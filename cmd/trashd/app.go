@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strings"
+
+	"trashd/db"
+	"trashd/s3ops"
+)
+
+// loadConfig reads and parses the environment, printing every problem.
+func loadConfig(stderr io.Writer) (Config, bool) {
+	e, err := readEnv()
+	if err == nil {
+		var cfg Config
+		if cfg, err = parse(e); err == nil {
+			return cfg, true
+		}
+	}
+	fmt.Fprintf(stderr, "trashd: %v\n", err)
+	return Config{}, false
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // validated by parse
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// openStore opens the database and the store over the LMS table. On failure
+// it prints why and returns the exit code: an unreachable database is an
+// error, a schema that does not match the configuration a usage error.
+func openStore(ctx context.Context, cfg Config, stderr io.Writer) (*sql.DB, *db.Store, int) {
+	sqlDB, err := db.Open(ctx, cfg.DB)
+	if err != nil {
+		fmt.Fprintf(stderr, "trashd: %v\n", err)
+		return nil, nil, exitError
+	}
+	store, err := db.NewStore(ctx, sqlDB, cfg.LMS)
+	if err != nil {
+		sqlDB.Close()
+		fmt.Fprintf(stderr, "trashd: %v\n", err)
+		return nil, nil, exitUsage
+	}
+	return sqlDB, store, exitOK
+}
+
+func openS3(ctx context.Context, cfg Config) (*s3ops.Client, error) {
+	return s3ops.New(ctx, cfg.S3)
+}
+
+// owner names this process in leases: host, pid and a random suffix, so that
+// two processes on one host (or a restarted one with a reused pid) differ.
+func owner() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d:%04x", host, os.Getpid(), rand.N(1<<16))
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}
+
+// newFlags returns a flag set that prints its usage to stderr.
+func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: trashd %s\n", synopsis)
+		var b strings.Builder
+		fs.SetOutput(&b)
+		fs.PrintDefaults()
+		fs.SetOutput(stderr)
+		fmt.Fprint(stderr, b.String())
+	}
+	return fs
+}

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"trashd/db"
+	"trashd/reconcile"
+	"trashd/s3ops"
+)
+
+// env is the raw environment, read by envconfig with the prefix TRASHD_.
+// Every field is a string so that parsing happens in a second step that
+// reports every bad variable at once, not just the first.
+type env struct {
+	MySQLHost         string `envconfig:"MYSQL_HOST" default:"127.0.0.1" desc:"MySQL host"`
+	MySQLPort         string `envconfig:"MYSQL_PORT" default:"3306" desc:"MySQL port"`
+	MySQLUser         string `envconfig:"MYSQL_USER" default:"trashd" desc:"MySQL user"`
+	MySQLPassword     string `envconfig:"MYSQL_PASSWORD" desc:"MySQL password (prefer the _FILE form)"`
+	MySQLPasswordFile string `envconfig:"MYSQL_PASSWORD_FILE" desc:"file holding the MySQL password, e.g. a systemd credential"`
+	MySQLDatabase     string `envconfig:"MYSQL_DATABASE" default:"lms" desc:"database holding the LMS table and trashd's tables"`
+	MySQLTLS          string `envconfig:"MYSQL_TLS" default:"preferred" desc:"TLS to MySQL: false, true, skip-verify or preferred"`
+	MySQLMaxOpen      string `envconfig:"MYSQL_MAX_OPEN_CONNS" default:"20" desc:"connection pool size"`
+	MySQLMaxIdle      string `envconfig:"MYSQL_MAX_IDLE_CONNS" default:"20" desc:"idle connections kept"`
+	MySQLConnLife     string `envconfig:"MYSQL_CONN_MAX_LIFETIME" default:"5m" desc:"connections are recycled after this"`
+	MySQLDialTimeout  string `envconfig:"MYSQL_DIAL_TIMEOUT" default:"10s" desc:"connect timeout"`
+	MySQLReadTimeout  string `envconfig:"MYSQL_READ_TIMEOUT" default:"30s" desc:"I/O read timeout"`
+	MySQLWriteTimeout string `envconfig:"MYSQL_WRITE_TIMEOUT" default:"30s" desc:"I/O write timeout"`
+
+	LMSTable        string `envconfig:"LMS_TABLE" default:"files" desc:"the LMS table of files"`
+	LMSIDColumn     string `envconfig:"LMS_ID_COLUMN" default:"id" desc:"its integer primary key"`
+	LMSKeyColumn    string `envconfig:"LMS_KEY_COLUMN" default:"s3_key" desc:"its object key column"`
+	LMSBucketColumn string `envconfig:"LMS_BUCKET_COLUMN" desc:"its source bucket column; empty: every row is in TRASHD_SOURCE_BUCKET"`
+	LMSTrashColumn  string `envconfig:"LMS_TRASH_COLUMN" default:"trashed" desc:"its trash flag column"`
+	LMSTrashKind    string `envconfig:"LMS_TRASH_KIND" default:"flag" desc:"flag (non-zero means trashed) or timestamp (non-NULL means trashed)"`
+
+	S3Region            string `envconfig:"S3_REGION" default:"us-east-1" desc:"AWS region"`
+	S3Endpoint          string `envconfig:"S3_ENDPOINT" desc:"S3 endpoint URL; empty means AWS"`
+	S3PathStyle         string `envconfig:"S3_PATH_STYLE" default:"false" desc:"path-style addressing (S3-compatible servers)"`
+	S3Checksums         string `envconfig:"S3_CHECKSUMS" default:"when_supported" desc:"request checksum calculation and response validation: when_supported (AWS) or when_required (S3-compatible servers)"`
+	SourceBucket        string `envconfig:"SOURCE_BUCKET" desc:"the source bucket of rows without a bucket column"`
+	TrashBucket         string `envconfig:"TRASH_BUCKET" desc:"the trash bucket (required)"`
+	TrashKeyTemplate    string `envconfig:"TRASH_KEY_TEMPLATE" default:"{id}/{key}" desc:"trash key: {id} (LMS row id, required), {bucket}, {key}"`
+	MultipartThreshold  string `envconfig:"MULTIPART_THRESHOLD" default:"5GiB" desc:"objects above this are copied in parts (at most 5GiB)"`
+	PartSize            string `envconfig:"PART_SIZE" default:"256MiB" desc:"part size for part copies of single-part sources (5MiB to 5GiB)"`
+	PartConcurrency     string `envconfig:"PART_CONCURRENCY" default:"4" desc:"parts copied at once for one object"`
+	ConditionalDelete   string `envconfig:"CONDITIONAL_DELETE" default:"true" desc:"delete the source only if its ETag is unchanged (If-Match)"`
+	BatchSize           string `envconfig:"BATCH_SIZE" default:"500" desc:"LMS rows read per discovery query"`
+	Concurrency         string `envconfig:"CONCURRENCY" default:"16" desc:"objects moved at once"`
+	Lease               string `envconfig:"LEASE" default:"5m" desc:"how long a claim on an object lasts without renewal"`
+	MaxAttempts         string `envconfig:"MAX_ATTEMPTS" default:"5" desc:"attempts before an object is recorded failed"`
+	BackoffBase         string `envconfig:"BACKOFF_BASE" default:"30s" desc:"first retry delay after a transient error"`
+	BackoffMax          string `envconfig:"BACKOFF_MAX" default:"1h" desc:"longest retry delay"`
+	LogLevel            string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+}
+
+// Config is the parsed configuration.
+type Config struct {
+	DB        db.Options
+	LMS       db.LMSTable
+	S3        s3ops.Options
+	Reconcile reconcile.Config
+	LogLevel  string
+}
+
+func readEnv() (env, error) {
+	var e env
+	if err := envconfig.Process("TRASHD", &e); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
+// parse turns e into a Config and reports every problem at once, each naming
+// its variable and what it accepts.
+func parse(e env) (Config, error) {
+	p := &problems{}
+	var c Config
+
+	password := e.MySQLPassword
+	if e.MySQLPasswordFile != "" {
+		if e.MySQLPassword != "" {
+			p.add("TRASHD_MYSQL_PASSWORD_FILE", "set only one of TRASHD_MYSQL_PASSWORD and TRASHD_MYSQL_PASSWORD_FILE")
+		}
+		b, err := os.ReadFile(e.MySQLPasswordFile)
+		if err != nil {
+			p.add("TRASHD_MYSQL_PASSWORD_FILE", fmt.Sprintf("cannot read the password file: %v", err))
+		}
+		password = strings.TrimRight(string(b), "\r\n")
+	}
+	c.DB = db.Options{
+		Host:            e.MySQLHost,
+		Port:            p.int("TRASHD_MYSQL_PORT", e.MySQLPort, 1, 65535),
+		User:            e.MySQLUser,
+		Password:        password,
+		Database:        e.MySQLDatabase,
+		TLS:             p.oneOf("TRASHD_MYSQL_TLS", e.MySQLTLS, "false", "true", "skip-verify", "preferred"),
+		MaxOpenConns:    p.int("TRASHD_MYSQL_MAX_OPEN_CONNS", e.MySQLMaxOpen, 1, 10000),
+		MaxIdleConns:    p.int("TRASHD_MYSQL_MAX_IDLE_CONNS", e.MySQLMaxIdle, 0, 10000),
+		ConnMaxLifetime: p.duration("TRASHD_MYSQL_CONN_MAX_LIFETIME", e.MySQLConnLife),
+		DialTimeout:     p.duration("TRASHD_MYSQL_DIAL_TIMEOUT", e.MySQLDialTimeout),
+		ReadTimeout:     p.duration("TRASHD_MYSQL_READ_TIMEOUT", e.MySQLReadTimeout),
+		WriteTimeout:    p.duration("TRASHD_MYSQL_WRITE_TIMEOUT", e.MySQLWriteTimeout),
+	}
+	if c.DB.Host == "" {
+		p.add("TRASHD_MYSQL_HOST", "must not be empty")
+	}
+	if c.DB.Database == "" {
+		p.add("TRASHD_MYSQL_DATABASE", "must not be empty")
+	}
+
+	c.LMS = db.LMSTable{
+		Table:         e.LMSTable,
+		IDColumn:      e.LMSIDColumn,
+		KeyColumn:     e.LMSKeyColumn,
+		BucketColumn:  e.LMSBucketColumn,
+		TrashColumn:   e.LMSTrashColumn,
+		TrashKind:     p.oneOf("TRASHD_LMS_TRASH_KIND", e.LMSTrashKind, "flag", "timestamp"),
+		DefaultBucket: e.SourceBucket,
+	}
+	if err := c.LMS.Validate(); err != nil {
+		p.add("TRASHD_LMS_*", err.Error())
+	}
+
+	checksums := p.oneOf("TRASHD_S3_CHECKSUMS", e.S3Checksums, "when_supported", "when_required")
+	c.S3 = s3ops.Options{
+		Region:               e.S3Region,
+		Endpoint:             e.S3Endpoint,
+		PathStyle:            p.bool("TRASHD_S3_PATH_STYLE", e.S3PathStyle),
+		ChecksumWhenRequired: checksums == "when_required",
+		MultipartThreshold:   p.bytes("TRASHD_MULTIPART_THRESHOLD", e.MultipartThreshold, 5<<20, 5<<30),
+		PartSize:             p.bytes("TRASHD_PART_SIZE", e.PartSize, 5<<20, 5<<30),
+		PartConcurrency:      p.int("TRASHD_PART_CONCURRENCY", e.PartConcurrency, 1, 64),
+		ConditionalDelete:    p.bool("TRASHD_CONDITIONAL_DELETE", e.ConditionalDelete),
+	}
+	if e.S3Region == "" {
+		p.add("TRASHD_S3_REGION", "must not be empty")
+	}
+	if e.S3Endpoint != "" && !strings.HasPrefix(e.S3Endpoint, "http://") && !strings.HasPrefix(e.S3Endpoint, "https://") {
+		p.add("TRASHD_S3_ENDPOINT", fmt.Sprintf("%q must be a URL starting with http:// or https://", e.S3Endpoint))
+	}
+	if e.TrashBucket == "" {
+		p.add("TRASHD_TRASH_BUCKET", "must be set to the trash bucket")
+	}
+	if e.TrashBucket != "" && e.TrashBucket == e.SourceBucket {
+		p.add("TRASHD_TRASH_BUCKET", "must differ from TRASHD_SOURCE_BUCKET")
+	}
+	tmpl, err := reconcile.ParseKeyTemplate(e.TrashKeyTemplate)
+	if err != nil {
+		p.add("TRASHD_TRASH_KEY_TEMPLATE", err.Error())
+	}
+
+	c.Reconcile = reconcile.Config{
+		TrashBucket:  e.TrashBucket,
+		TrashKeys:    tmpl,
+		SourceBucket: e.SourceBucket,
+		BatchSize:    p.int("TRASHD_BATCH_SIZE", e.BatchSize, 1, 100000),
+		Concurrency:  p.int("TRASHD_CONCURRENCY", e.Concurrency, 1, 1024),
+		Lease:        p.duration("TRASHD_LEASE", e.Lease),
+		MaxAttempts:  p.int("TRASHD_MAX_ATTEMPTS", e.MaxAttempts, 1, 1000),
+		BackoffBase:  p.duration("TRASHD_BACKOFF_BASE", e.BackoffBase),
+		BackoffMax:   p.duration("TRASHD_BACKOFF_MAX", e.BackoffMax),
+	}
+	if c.Reconcile.Lease != 0 && c.Reconcile.Lease < 10*time.Second {
+		p.add("TRASHD_LEASE", fmt.Sprintf("%s is too short; use at least 10s", c.Reconcile.Lease))
+	}
+	if c.Reconcile.BackoffMax < c.Reconcile.BackoffBase {
+		p.add("TRASHD_BACKOFF_MAX", "must not be below TRASHD_BACKOFF_BASE")
+	}
+	c.LogLevel = p.oneOf("TRASHD_LOG_LEVEL", strings.ToLower(e.LogLevel), "debug", "info", "warn", "error")
+	return c, p.err()
+}
+
+// problems collects configuration errors.
+type problems struct{ list []string }
+
+func (p *problems) add(name, msg string) { p.list = append(p.list, name+": "+msg) }
+
+func (p *problems) err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	return errors.New("invalid configuration:\n  " + strings.Join(p.list, "\n  "))
+}
+
+func (p *problems) int(name, v string, lo, hi int) int {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < lo || n > hi {
+		p.add(name, fmt.Sprintf("%q is not a whole number from %d to %d", v, lo, hi))
+	}
+	return n
+}
+
+func (p *problems) bool(name, v string) bool {
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		p.add(name, fmt.Sprintf("%q is not true or false", v))
+	}
+	return b
+}
+
+func (p *problems) duration(name, v string) time.Duration {
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d <= 0 {
+		p.add(name, fmt.Sprintf("%q is not a positive duration such as 30s, 5m or 1h", v))
+	}
+	return d
+}
+
+func (p *problems) oneOf(name, v string, allowed ...string) string {
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	p.add(name, fmt.Sprintf("%q is not one of %s", v, strings.Join(allowed, ", ")))
+	return v
+}
+
+// bytes parses sizes such as 5GiB, 256MiB, 8MB or a plain number of bytes.
+func (p *problems) bytes(name, v string, lo, hi int64) int64 {
+	n, err := parseBytes(v)
+	if err != nil || n < lo || n > hi {
+		p.add(name, fmt.Sprintf("%q is not a size from %s to %s (e.g. 64MiB, 5GiB)", v, formatBytes(lo), formatBytes(hi)))
+	}
+	return n
+}
+
+var units = []struct {
+	suffix string
+	mult   int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+}
+
+func parseBytes(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	for _, u := range units {
+		if num, ok := strings.CutSuffix(v, u.suffix); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+			return n * u.mult, err
+		}
+	}
+	return strconv.ParseInt(v, 10, 64)
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%dGiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	return fmt.Sprintf("%dB", n)
+}

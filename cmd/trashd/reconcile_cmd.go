@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"trashd/reconcile"
+)
+
+func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("reconcile", "reconcile [--dry-run]", stderr)
+	dryRun := fs.Bool("dry-run", false, "report what would move and change nothing")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return exitUsage
+	}
+	cfg, ok := loadConfig(stderr)
+	if !ok {
+		return exitUsage
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	sqlDB, store, code := openStore(ctx, cfg, stderr)
+	if store == nil {
+		return code
+	}
+	defer sqlDB.Close()
+	if *dryRun {
+		return previewPass(ctx, store, cfg.Reconcile.BatchSize, stdout, stderr)
+	}
+	client, err := openS3(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "trashd: %v\n", err)
+		return exitUsage
+	}
+	rcfg := cfg.Reconcile
+	rcfg.Owner, rcfg.Host = owner(), hostname()
+	runner, err := reconcile.NewRunner(store, client, rcfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "trashd: %v\n", err)
+		return exitUsage
+	}
+	sum, err := runner.Run(ctx, reconcile.TriggerManual)
+	printSummary(stdout, sum)
+	if err != nil {
+		fmt.Fprintf(stderr, "trashd: the pass could not run: %v\n", err)
+		return exitError
+	}
+	if st, err := store.Status(ctx); err == nil {
+		fmt.Fprintln(stdout)
+		printStatus(stdout, st)
+	}
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return exitError
+	case sum.Counts.Failed > 0 || sum.Counts.Missing > 0:
+		return exitObjects
+	}
+	return exitOK
+}
+
+func printSummary(w io.Writer, s reconcile.Summary) {
+	c := s.Counts
+	rate := 0.0
+	if secs := s.Duration.Seconds(); secs > 0 {
+		rate = float64(c.Moved) / secs
+	}
+	fmt.Fprintf(w, "run %d: %s in %s (%.1f objects/s)\n", s.RunID, s.Status, s.Duration.Round(1e6), rate)
+	fmt.Fprintf(w, "  discovered %d, moved %d (%s), missing %d, failed %d, retrying later %d, interrupted %d\n",
+		c.Discovered, c.Moved, humanBytes(c.Bytes), c.Missing, c.Failed, c.Retrying, c.Interrupted)
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,181 @@
+package db
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"trashd/reconcile"
+)
+
+// recordColumns are the trash_objects columns a Record is read from, in
+// scanRecord's order.
+const recordColumns = `id, lms_id, state, source_bucket, source_key, source_version, source_size,
+	source_etag, source_checksum, trash_key, attempts, last_error, lease_owner, lease_token`
+
+// ClaimBatch leases up to limit movable records that are due and not leased
+// (or whose lease expired), oldest due first, and increments their attempts.
+// Each record gets its own random lease token, which every later write must
+// present. Concurrent claimers, on this host or others, never get the same
+// record: rows another claimer has locked are skipped, not waited for.
+func (s *Store) ClaimBatch(ctx context.Context, owner string, limit int, lease time.Duration) ([]reconcile.Record, error) {
+	switch {
+	case limit <= 0:
+		return nil, fmt.Errorf("claim: limit %d is not positive", limit)
+	case lease < time.Microsecond:
+		return nil, fmt.Errorf("claim: lease %s is too short", lease)
+	case owner == "":
+		return nil, fmt.Errorf("claim: no owner")
+	}
+	var recs []reconcile.Record
+	err := retryDeadlock(ctx, func() error {
+		var err error
+		recs, err = s.claimBatch(ctx, clip(owner, maxOwner), limit, lease)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim up to %d records for %s: %w", limit, owner, err)
+	}
+	return recs, nil
+}
+
+func (s *Store) claimBatch(ctx context.Context, owner string, limit int, lease time.Duration) ([]reconcile.Record, error) {
+	// READ COMMITTED: the locking read sees the latest committed leases and
+	// locks only the rows it returns, not the gaps between them.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback() // after Commit, a no-op
+
+	ids, err := claimableIDs(ctx, tx, limit)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+
+	tokens := make(map[int64]string, len(ids))
+	var q strings.Builder
+	args := make([]any, 0, 3*len(ids)+2)
+	q.WriteString("UPDATE trash_objects SET lease_owner = ?, lease_token = CASE id")
+	args = append(args, owner)
+	for _, id := range ids {
+		tokens[id] = newToken()
+		q.WriteString(" WHEN ? THEN ?")
+		args = append(args, id, tokens[id])
+	}
+	q.WriteString(" END, lease_expires_at = NOW(6) + INTERVAL ? MICROSECOND, attempts = attempts + 1, updated_at = NOW(6)")
+	args = append(args, lease.Microseconds())
+	q.WriteString(" WHERE id IN (" + placeholders(len(ids)) + ")")
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		return nil, err
+	}
+
+	args = args[:0]
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT "+recordColumns+" FROM trash_objects WHERE id IN ("+placeholders(len(ids))+")", args...)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]reconcile.Record, len(ids))
+	for rows.Next() {
+		rec, err := scanRecord(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		byID[rec.ID] = rec
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	recs := make([]reconcile.Record, 0, len(ids))
+	for _, id := range ids { // in claim order: oldest due first
+		if rec, ok := byID[id]; ok {
+			recs = append(recs, rec)
+		}
+	}
+	return recs, nil
+}
+
+func claimableIDs(ctx context.Context, tx *sql.Tx, limit int) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM trash_objects
+		WHERE state IN (?, ?) AND next_attempt_at <= NOW(6)
+		  AND (lease_expires_at IS NULL OR lease_expires_at < NOW(6))
+		ORDER BY next_attempt_at, id
+		LIMIT ?
+		FOR UPDATE SKIP LOCKED`, string(reconcile.StatePending), string(reconcile.StateCopied), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func scanRecord(rows *sql.Rows) (reconcile.Record, error) {
+	var (
+		r                                 reconcile.Record
+		state                             string
+		version, etag, checksum, trashKey sql.NullString
+		lastError, leaseOwner, leaseToken sql.NullString
+		size                              sql.NullInt64
+	)
+	err := rows.Scan(&r.ID, &r.LMSID, &state, &r.Source.Bucket, &r.Source.Key, &version, &size,
+		&etag, &checksum, &trashKey, &r.Attempts, &lastError, &leaseOwner, &leaseToken)
+	if err != nil {
+		return r, err
+	}
+	r.State = reconcile.State(state)
+	r.Source.VersionID = version.String
+	r.Source.Size = size.Int64
+	r.Source.ETag = etag.String
+	r.Source.Checksum = parseChecksum(checksum.String)
+	r.TrashKey = trashKey.String
+	r.LastError = lastError.String
+	r.Lease = reconcile.Lease{Owner: leaseOwner.String, Token: leaseToken.String}
+	return r, nil
+}
+
+// formatChecksum and parseChecksum store a checksum as "ALGORITHM:value" in
+// one column; S3's values are base64 and never hold a colon.
+func formatChecksum(c reconcile.Checksum) string {
+	if c.Algorithm == "" && c.Value == "" {
+		return ""
+	}
+	return c.Algorithm + ":" + c.Value
+}
+
+func parseChecksum(s string) reconcile.Checksum {
+	algorithm, value, _ := strings.Cut(s, ":")
+	return reconcile.Checksum{Algorithm: algorithm, Value: value}
+}
+
+func newToken() string {
+	b := make([]byte, 16)
+	rand.Read(b) // never fails (crypto/rand's documented contract)
+	return hex.EncodeToString(b)
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

@@ -1,0 +1,165 @@
+package db
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-sql-driver/mysql"
+
+	"trashd/reconcile"
+)
+
+// scanSQL is the keyset scan for trashed rows without a record. Keyset (id >
+// after), never OFFSET, so that each page costs the same on a large table and
+// rows recorded between pages do not shift it.
+func scanSQL(t LMSTable) string {
+	bucket := "NULL"
+	if t.BucketColumn != "" {
+		bucket = "l." + quote(t.BucketColumn)
+	}
+	trashed := "l." + quote(t.TrashColumn) + " <> 0" // NULL is not trashed
+	if t.TrashKind == TrashTimestamp {
+		trashed = "l." + quote(t.TrashColumn) + " IS NOT NULL"
+	}
+	id := "l." + quote(t.IDColumn)
+	return "SELECT " + id + ", l." + quote(t.KeyColumn) + ", " + bucket +
+		" FROM " + quote(t.Table) + " AS l" +
+		" WHERE " + id + " > ? AND " + trashed +
+		" AND NOT EXISTS (SELECT 1 FROM trash_objects AS t WHERE t.lms_id = " + id + ")" +
+		" ORDER BY " + id + " LIMIT ?"
+}
+
+// ScanTrashed returns up to limit trashed LMS rows with id > after that have
+// no record, in id order. A row's bucket is its bucket column when that is
+// set and non-empty, else the default bucket. Rows with an empty (or NULL)
+// key are returned too: the runner records them failed with the reason.
+func (s *Store) ScanTrashed(ctx context.Context, after int64, limit int) ([]reconcile.TrashedRow, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("scan %s: limit %d is not positive", s.lms.Table, limit)
+	}
+	rows, err := s.db.QueryContext(ctx, s.scanSQL, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("scan %s for trashed rows after id %d: %w", s.lms.Table, after, err)
+	}
+	defer rows.Close()
+	var out []reconcile.TrashedRow
+	for rows.Next() {
+		var (
+			r           reconcile.TrashedRow
+			key, bucket sql.NullString
+		)
+		if err := rows.Scan(&r.LMSID, &key, &bucket); err != nil {
+			return nil, fmt.Errorf("scan %s for trashed rows after id %d: %w", s.lms.Table, after, err)
+		}
+		r.Key = key.String
+		r.Bucket = cmp.Or(bucket.String, s.lms.DefaultBucket)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("scan %s for trashed rows after id %d: %w", s.lms.Table, after, err)
+	}
+	return out, nil
+}
+
+// recordChunk bounds the rows of one INSERT (5 placeholders each), far below
+// the protocol's 65535 placeholders and max_allowed_packet.
+const recordChunk = 500
+
+// RecordTrashed inserts a pending record for each row that has none and
+// returns how many it inserted. Rows that already have one, also when
+// another host inserts them at the same moment, are left alone.
+//
+// A row whose bucket or key cannot be stored exactly (not valid UTF-8, a key
+// over S3's 1024 bytes, a bucket over 63 characters) can never be moved; it
+// is recorded failed at once, with the reason, so that it is reported and
+// does not stop discovery. Its stored key is then only an approximation.
+func (s *Store) RecordTrashed(ctx context.Context, rows []reconcile.TrashedRow) (int, error) {
+	// In id order, so that concurrent inserts of overlapping batches take
+	// their locks in the same order.
+	rows = slices.SortedFunc(slices.Values(rows), func(a, b reconcile.TrashedRow) int { return cmp.Compare(a.LMSID, b.LMSID) })
+	inserted := 0
+	for chunk := range slices.Chunk(rows, recordChunk) {
+		n, err := s.recordChunk(ctx, chunk)
+		inserted += n
+		if err != nil {
+			return inserted, err
+		}
+	}
+	return inserted, nil
+}
+
+func (s *Store) recordChunk(ctx context.Context, rows []reconcile.TrashedRow) (int, error) {
+	var q strings.Builder
+	// INSERT IGNORE only ever meets duplicate keys here: every value was made
+	// to fit its column above, so nothing is silently truncated.
+	q.WriteString(`INSERT IGNORE INTO trash_objects
+		(lms_id, state, source_bucket, source_key, last_error, finished_at, next_attempt_at, discovered_at, updated_at) VALUES `)
+	args := make([]any, 0, 5*len(rows))
+	for i, r := range rows {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		state, bucket, key, reason := storable(r)
+		finished := "NULL"
+		if reason != "" {
+			finished = "NOW(6)"
+		}
+		q.WriteString("(?, ?, ?, ?, ?, " + finished + ", NOW(6), NOW(6), NOW(6))")
+		args = append(args, r.LMSID, string(state), bucket, key, nullString(reason))
+	}
+	var res sql.Result
+	err := retryDeadlock(ctx, func() error {
+		var err error
+		res, err = s.db.ExecContext(ctx, q.String(), args...)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("record %d trashed rows from LMS id %d: %w", len(rows), rows[0].LMSID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("record %d trashed rows from LMS id %d: %w", len(rows), rows[0].LMSID, err)
+	}
+	return int(n), nil
+}
+
+// storable returns what to store for r: pending with its bucket and key, or,
+// when they cannot be stored exactly, failed with fitted values and the reason.
+func storable(r reconcile.TrashedRow) (state reconcile.State, bucket, key, reason string) {
+	var problems []string
+	if !utf8.ValidString(r.Key) {
+		problems = append(problems, "the key is not valid UTF-8")
+	} else if len(r.Key) > 1024 {
+		problems = append(problems, fmt.Sprintf("the key is %d bytes, over S3's limit of 1024", len(r.Key)))
+	}
+	if !utf8.ValidString(r.Bucket) {
+		problems = append(problems, "the bucket name is not valid UTF-8")
+	} else if utf8.RuneCountInString(r.Bucket) > 63 {
+		problems = append(problems, fmt.Sprintf("the bucket name %q is over S3's limit of 63 characters", r.Bucket))
+	}
+	if len(problems) == 0 {
+		return reconcile.StatePending, r.Bucket, r.Key, ""
+	}
+	reason = "LMS row cannot be moved: " + strings.Join(problems, "; ")
+	return reconcile.StateFailed, clip(r.Bucket, 63), clip(r.Key, 1024), reason
+}
+
+// retryDeadlock runs f again when InnoDB chose it as a deadlock victim
+// (error 1213), which rolled back only f's own statement or transaction.
+func retryDeadlock(ctx context.Context, f func() error) error {
+	var err error
+	for range 3 {
+		err = f()
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 1213 || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}

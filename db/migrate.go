@@ -1,0 +1,126 @@
+package db
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/pressly/goose/v3"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// versionTable records which migrations ran. Not goose's default name,
+// goose_db_version: the LMS may use goose for its own schema in the same
+// database.
+const versionTable = "trash_schema_version"
+
+// migrateLockWait bounds how long Migrate waits for another instance that is
+// migrating the same database.
+const migrateLockWait = 120 // seconds, for GET_LOCK
+
+func newProvider(sqlDB *sql.DB) (*goose.Provider, error) {
+	fsys, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(goose.DialectMySQL, sqlDB, fsys,
+		goose.WithTableName(versionTable),
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithLogger(goose.NopLogger()),
+		goose.WithSessionLocker(migrateLock{}),
+	)
+}
+
+// Migrate brings trashd's tables to the latest version. Running it again, or
+// on several hosts at once, is harmless: a named lock lets one migrate while
+// the others wait and then find nothing to do.
+func Migrate(ctx context.Context, sqlDB *sql.DB) error {
+	p, err := newProvider(sqlDB)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// MigrationStatus reports the version trashd's tables are at (0 when they do
+// not exist) and the latest version this binary knows. It changes nothing.
+func MigrationStatus(ctx context.Context, sqlDB *sql.DB) (current, latest int64, err error) {
+	p, err := newProvider(sqlDB)
+	if err != nil {
+		return 0, 0, fmt.Errorf("migration status: %w", err)
+	}
+	sources := p.ListSources()
+	latest = sources[len(sources)-1].Version
+
+	// Not p.GetDBVersion: it creates the version table when it is missing,
+	// and a status check must not write.
+	var exists bool
+	err = sqlDB.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.TABLES
+		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?)`, versionTable).Scan(&exists)
+	if err != nil {
+		return 0, latest, fmt.Errorf("migration status: %w", err)
+	}
+	if !exists {
+		return 0, latest, nil
+	}
+	err = sqlDB.QueryRowContext(ctx,
+		"SELECT COALESCE(MAX(version_id), 0) FROM `"+versionTable+"` WHERE is_applied").Scan(&current)
+	if err != nil {
+		return 0, latest, fmt.Errorf("migration status: %w", err)
+	}
+	return current, latest, nil
+}
+
+// migrateLock serialises migrations of one database with GET_LOCK, which
+// MySQL and MariaDB both have and which the server releases by itself if the
+// connection drops. (goose's MySQL locker needs a lock table of its own.)
+type migrateLock struct{}
+
+// lockName is per database, since GET_LOCK names are server-wide, and hashed
+// because they are limited to 64 characters.
+func (migrateLock) lockName(ctx context.Context, conn *sql.Conn) (string, error) {
+	var name sql.NullString
+	if err := conn.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&name); err != nil {
+		return "", err
+	}
+	if !name.Valid {
+		return "", errors.New("the connection has no database selected")
+	}
+	return fmt.Sprintf("trashd.migrate.%x", sha256.Sum256([]byte(name.String)))[:48], nil
+}
+
+func (l migrateLock) SessionLock(ctx context.Context, conn *sql.Conn) error {
+	name, err := l.lockName(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("take the migration lock: %w", err)
+	}
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", name, migrateLockWait).Scan(&got); err != nil {
+		return fmt.Errorf("take the migration lock: %w", err)
+	}
+	if !got.Valid || got.Int64 != 1 {
+		return fmt.Errorf("take the migration lock: another trashd has been migrating this database for over %ds", migrateLockWait)
+	}
+	return nil
+}
+
+func (l migrateLock) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
+	name, err := l.lockName(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("release the migration lock: %w", err)
+	}
+	var released sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT RELEASE_LOCK(?)", name).Scan(&released); err != nil {
+		return fmt.Errorf("release the migration lock: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+
+	"trashd/reconcile"
+)
+
+// Record applies step to rec in one UPDATE fenced by rec's lease token:
+// if the lease was taken over (or released) it changes nothing and returns
+// reconcile.ErrLeaseLost.
+//
+// It sets the state and last_error ("" clears it) and, by the database
+// clock, the step's time: source_seen_at with step.Source, copied_at with
+// step.Copy (except on the way to archived, where Copy only updates the
+// storage class), source_deleted_at on in_trash, archived_at on archived,
+// finished_at on archived, missing and failed (and clears it otherwise).
+// trash_key is set from step.TrashKey when it is not "", then from
+// step.Copy.Key. RetryIn defers the next claim; RetryIn, Release and every
+// state a pass does not work on (in_trash and after) give up the lease.
+func (s *Store) Record(ctx context.Context, rec reconcile.Record, step reconcile.Step) error {
+	if !slices.Contains(reconcile.States, step.To) {
+		return fmt.Errorf("record %d: unknown state %q", rec.ID, step.To)
+	}
+	if step.RetryIn < 0 {
+		return fmt.Errorf("record %d: negative RetryIn %s", rec.ID, step.RetryIn)
+	}
+	set := "state = ?, last_error = ?, updated_at = NOW(6)"
+	args := []any{string(step.To), nullString(clip(step.Error, maxError))}
+	if src := step.Source; src != nil {
+		set += ", source_version = ?, source_size = ?, source_etag = ?, source_checksum = ?, source_seen_at = NOW(6)"
+		args = append(args, nullString(src.VersionID), src.Size, nullString(src.ETag), nullString(formatChecksum(src.Checksum)))
+	}
+	if step.TrashKey != "" {
+		set += ", trash_key = ?"
+		args = append(args, step.TrashKey)
+	}
+	if c := step.Copy; c != nil {
+		set += ", trash_bucket = ?, trash_key = ?, trash_etag = ?, storage_class = ?"
+		args = append(args, c.Bucket, c.Key, nullString(c.ETag), nullString(c.StorageClass))
+		if step.To != reconcile.StateArchived {
+			set += ", copied_at = NOW(6)"
+		}
+	}
+	switch step.To {
+	case reconcile.StateInTrash:
+		set += ", source_deleted_at = NOW(6)"
+	case reconcile.StateArchived:
+		set += ", archived_at = NOW(6)"
+	}
+	switch step.To {
+	case reconcile.StateArchived, reconcile.StateMissing, reconcile.StateFailed:
+		set += ", finished_at = NOW(6)"
+	default:
+		set += ", finished_at = NULL"
+	}
+	if step.RetryIn > 0 {
+		set += ", next_attempt_at = NOW(6) + INTERVAL ? MICROSECOND"
+		args = append(args, max(step.RetryIn.Microseconds(), 1))
+	}
+	if step.RetryIn > 0 || step.Release || !step.To.Movable() {
+		set += ", lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
+	}
+	if err := s.fencedUpdate(ctx, rec, set, args...); err != nil {
+		return fmt.Errorf("record %d as %s: %w", rec.ID, step.To, err)
+	}
+	return nil
+}
+
+// RenewLease extends rec's lease to d from now by the database clock;
+// reconcile.ErrLeaseLost if it is no longer held. A lease that expired but
+// was not taken over is still held: its token is unchanged.
+func (s *Store) RenewLease(ctx context.Context, rec reconcile.Record, d time.Duration) error {
+	if d < time.Microsecond {
+		return fmt.Errorf("renew lease of record %d: %s is too short", rec.ID, d)
+	}
+	err := s.fencedUpdate(ctx, rec, "lease_expires_at = NOW(6) + INTERVAL ? MICROSECOND, updated_at = NOW(6)", d.Microseconds())
+	if err != nil {
+		return fmt.Errorf("renew lease of record %d: %w", rec.ID, err)
+	}
+	return nil
+}
+
+// Release gives up rec's lease without changing its state, for shutdown: the
+// record is claimable again at once (its attempt still counts).
+// reconcile.ErrLeaseLost if the lease is no longer held.
+func (s *Store) Release(ctx context.Context, rec reconcile.Record) error {
+	err := s.fencedUpdate(ctx, rec, "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = NOW(6)")
+	if err != nil {
+		return fmt.Errorf("release record %d: %w", rec.ID, err)
+	}
+	return nil
+}
+
+// fencedUpdate runs UPDATE trash_objects SET set for rec if rec's lease token
+// is still the record's. It relies on CLIENT_FOUND_ROWS (see Options.config)
+// so that a matched row counts even when no value changed.
+func (s *Store) fencedUpdate(ctx context.Context, rec reconcile.Record, set string, args ...any) error {
+	if rec.Lease.Token == "" {
+		return reconcile.ErrLeaseLost
+	}
+	var res sql.Result
+	err := retryDeadlock(ctx, func() error {
+		var err error
+		res, err = s.db.ExecContext(ctx, "UPDATE trash_objects SET "+set+" WHERE id = ? AND lease_token = ?",
+			append(args, rec.ID, rec.Lease.Token)...)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return reconcile.ErrLeaseLost
+	}
+	return nil
+}

@@ -1,0 +1,187 @@
+package db_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"trashd/db"
+	"trashd/reconcile"
+)
+
+func TestRecordSteps(t *testing.T) {
+	t.Parallel()
+	store, sqlDB, _ := setup(t, db.TrashFlag)
+	ctx := t.Context()
+	discover(t, store, sqlDB, "src", 1)
+	rec := claim(t, store, "h", 1)[0]
+
+	src := reconcile.Object{
+		Bucket: "src", Key: rec.Source.Key, VersionID: "v-1", Size: 12345, ETag: "abc-2",
+		Checksum: reconcile.Checksum{Algorithm: "CRC64NVME", Value: "AAAAAAAAAAA="},
+	}
+	step := reconcile.Step{To: reconcile.StatePending, Source: &src, TrashKey: "trash/1/k"}
+	if err := store.Record(ctx, rec, step); err != nil {
+		t.Fatalf("Record source: %v", err)
+	}
+	row := readObject(t, sqlDB, rec.ID)
+	if row.State != "pending" || row.Version.String != "v-1" || row.Size.Int64 != 12345 || row.ETag.String != "abc-2" ||
+		row.Checksum.String != "CRC64NVME:AAAAAAAAAAA=" || row.TrashKey.String != "trash/1/k" || !row.SeenAt.Valid ||
+		row.CopiedAt.Valid || row.LeaseToken.String != rec.Lease.Token {
+		t.Errorf("after recording the source: %+v", row)
+	}
+
+	trash := reconcile.Object{Bucket: "trash", Key: "trash/1/k", ETag: "abc-2", StorageClass: "GLACIER"}
+	if err := store.Record(ctx, rec, reconcile.Step{To: reconcile.StateCopied, Copy: &trash}); err != nil {
+		t.Fatalf("Record copied: %v", err)
+	}
+	row = readObject(t, sqlDB, rec.ID)
+	if row.State != "copied" || row.TrashBucket.String != "trash" || row.TrashETag.String != "abc-2" ||
+		row.Class.String != "GLACIER" || !row.CopiedAt.Valid || row.DeletedAt.Valid || !row.LeaseToken.Valid {
+		t.Errorf("after copied: %+v", row)
+	}
+
+	if err := store.Record(ctx, rec, reconcile.Step{To: reconcile.StateInTrash}); err != nil {
+		t.Fatalf("Record in_trash: %v", err)
+	}
+	row = readObject(t, sqlDB, rec.ID)
+	if row.State != "in_trash" || !row.DeletedAt.Valid || row.FinishedAt.Valid ||
+		row.LeaseOwner.Valid || row.LeaseToken.Valid || row.LeaseExpiresAt.Valid {
+		t.Errorf("after in_trash: %+v; want source_deleted_at and the lease given up", row)
+	}
+	// The lease went with the terminal step.
+	if err := store.Record(ctx, rec, reconcile.Step{To: reconcile.StateArchived}); !errors.Is(err, reconcile.ErrLeaseLost) {
+		t.Errorf("Record after the lease was given up = %v, want ErrLeaseLost", err)
+	}
+
+	// Claimed again, the record reads back what was recorded.
+	exec(t, sqlDB, "UPDATE trash_objects SET state = 'copied' WHERE id = ?", rec.ID)
+	again := claim(t, store, "h", 1)[0]
+	if again.Source != src || again.TrashKey != "trash/1/k" || again.Attempts != 2 {
+		t.Errorf("reclaimed = %+v\nwant source %+v", again, src)
+	}
+}
+
+func TestRecordTerminalStates(t *testing.T) {
+	t.Parallel()
+	store, sqlDB, _ := setup(t, db.TrashFlag)
+	discover(t, store, sqlDB, "src", 3)
+	recs := claim(t, store, "h", 3)
+	for i, to := range []reconcile.State{reconcile.StateMissing, reconcile.StateFailed, reconcile.StateArchived} {
+		if err := store.Record(t.Context(), recs[i], reconcile.Step{To: to, Error: "why " + string(to)}); err != nil {
+			t.Fatalf("Record %s: %v", to, err)
+		}
+		row := readObject(t, sqlDB, recs[i].ID)
+		if row.State != string(to) || !row.FinishedAt.Valid || row.LastError.String != "why "+string(to) || row.LeaseToken.Valid {
+			t.Errorf("%s: %+v; want finished_at, the error and no lease", to, row)
+		}
+		if to == reconcile.StateArchived && !row.ArchivedAt.Valid {
+			t.Errorf("archived without archived_at")
+		}
+	}
+}
+
+func TestRecordFencedByToken(t *testing.T) {
+	t.Parallel()
+	store, sqlDB, _ := setup(t, db.TrashFlag)
+	discover(t, store, sqlDB, "src", 1)
+	stale := claim(t, store, "slow-host", 1)[0]
+	expireLeases(t, sqlDB)
+	fresh := claim(t, store, "fast-host", 1)[0]
+	if fresh.ID != stale.ID {
+		t.Fatalf("took over %d, want %d", fresh.ID, stale.ID)
+	}
+	before := readObject(t, sqlDB, stale.ID)
+
+	src := reconcile.Object{Bucket: "src", Key: stale.Source.Key, Size: 1, ETag: "e"}
+	steps := []reconcile.Step{
+		{To: reconcile.StateCopied, Source: &src, TrashKey: "x", Copy: &src},
+		{To: reconcile.StateFailed, Error: "boom"},
+		{To: reconcile.StatePending, RetryIn: time.Hour},
+		{To: reconcile.StatePending, Release: true},
+	}
+	for _, step := range steps {
+		err := store.Record(t.Context(), stale, step)
+		if !errors.Is(err, reconcile.ErrLeaseLost) {
+			t.Errorf("Record(%+v) with a stale token = %v, want ErrLeaseLost", step, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "record ") {
+			t.Errorf("error %q does not name the record", err)
+		}
+	}
+	if err := store.Release(t.Context(), stale); !errors.Is(err, reconcile.ErrLeaseLost) {
+		t.Errorf("Release with a stale token = %v, want ErrLeaseLost", err)
+	}
+	if err := store.RenewLease(t.Context(), stale, time.Hour); !errors.Is(err, reconcile.ErrLeaseLost) {
+		t.Errorf("RenewLease with a stale token = %v, want ErrLeaseLost", err)
+	}
+	if after := readObject(t, sqlDB, stale.ID); after != before {
+		t.Errorf("a stale token changed the row:\nbefore %+v\nafter  %+v", before, after)
+	}
+
+	// The new holder's writes go through, even when they change no value.
+	if err := store.Record(t.Context(), fresh, reconcile.Step{To: reconcile.StatePending}); err != nil {
+		t.Errorf("Record by the holder: %v", err)
+	}
+	if err := store.Record(t.Context(), fresh, reconcile.Step{To: reconcile.StatePending}); err != nil {
+		t.Errorf("Record by the holder, no change: %v", err)
+	}
+}
+
+func TestRecordRetryIn(t *testing.T) {
+	t.Parallel()
+	store, sqlDB, _ := setup(t, db.TrashFlag)
+	discover(t, store, sqlDB, "src", 1)
+	rec := claim(t, store, "h", 1)[0]
+
+	step := reconcile.Step{To: reconcile.StatePending, Error: "SlowDown", RetryIn: 10 * time.Minute}
+	if err := store.Record(t.Context(), rec, step); err != nil {
+		t.Fatalf("Record: %v", err)
+	}
+	var inFuture, withinDelay bool
+	err := sqlDB.QueryRowContext(t.Context(), `SELECT next_attempt_at > NOW(6) + INTERVAL 9 MINUTE,
+		next_attempt_at <= NOW(6) + INTERVAL 10 MINUTE FROM trash_objects WHERE id = ?`, rec.ID).Scan(&inFuture, &withinDelay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !inFuture || !withinDelay {
+		t.Errorf("next_attempt_at not 10 minutes ahead by the database clock (> 9m: %v, <= 10m: %v)", inFuture, withinDelay)
+	}
+	row := readObject(t, sqlDB, rec.ID)
+	if row.LeaseToken.Valid || row.LastError.String != "SlowDown" {
+		t.Errorf("after RetryIn: %+v; want no lease and the error", row)
+	}
+	if got := claim(t, store, "h", 1); len(got) != 0 {
+		t.Errorf("claimed a record before its retry time: %+v", got)
+	}
+	if n, _, err := store.Pending(t.Context()); err != nil || n != 0 {
+		t.Errorf("Pending = %d, %v; want 0", n, err)
+	}
+
+	// Once due, it is claimable again; an empty Error clears last_error.
+	exec(t, sqlDB, "UPDATE trash_objects SET next_attempt_at = NOW(6) - INTERVAL 1 SECOND WHERE id = ?", rec.ID)
+	again := claim(t, store, "h", 1)
+	if len(again) != 1 || again[0].LastError != "SlowDown" || again[0].Attempts != 2 {
+		t.Fatalf("claim once due = %+v", again)
+	}
+	if err := store.Record(t.Context(), again[0], reconcile.Step{To: reconcile.StatePending}); err != nil {
+		t.Fatal(err)
+	}
+	if row := readObject(t, sqlDB, rec.ID); row.LastError.Valid || !row.LeaseToken.Valid {
+		t.Errorf("after a step without error: %+v; want last_error NULL and the lease kept", row)
+	}
+}
+
+func TestRecordRejectsUnknownState(t *testing.T) {
+	t.Parallel()
+	store, sqlDB, _ := setup(t, db.TrashFlag)
+	discover(t, store, sqlDB, "src", 1)
+	rec := claim(t, store, "h", 1)[0]
+	if err := store.Record(t.Context(), rec, reconcile.Step{To: "moved"}); err == nil || errors.Is(err, reconcile.ErrLeaseLost) {
+		t.Errorf("Record to an unknown state = %v", err)
+	}
+	if err := store.Record(t.Context(), rec, reconcile.Step{To: reconcile.StateFailed, Error: "bad \xff byte" + strings.Repeat("x", 20000)}); err != nil {
+		t.Errorf("Record with a long, invalid UTF-8 error: %v", err)
+	}
+}

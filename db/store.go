@@ -1,0 +1,84 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"trashd/reconcile"
+)
+
+var (
+	_ reconcile.Discoverer = (*Store)(nil)
+	_ reconcile.Claimer    = (*Store)(nil)
+	_ reconcile.Recorder   = (*Store)(nil)
+	_ reconcile.RunLog     = (*Store)(nil)
+)
+
+// Store is trashd's state in MySQL and its read-only view of the LMS table.
+// It is safe for concurrent use, and several Stores (on several hosts) may
+// share one database.
+type Store struct {
+	db      *sql.DB
+	lms     LMSTable
+	scanSQL string
+}
+
+// NewStore validates lms, checks in information_schema that its table and
+// columns exist with fitting types and that trashd's tables are migrated,
+// and returns a Store. All problems found in one step are reported together.
+func NewStore(ctx context.Context, sqlDB *sql.DB, lms LMSTable) (*Store, error) {
+	if err := lms.Validate(); err != nil {
+		return nil, err
+	}
+	var database sql.NullString
+	if err := sqlDB.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&database); err != nil {
+		return nil, fmt.Errorf("check the database: %w", err)
+	}
+	if !database.Valid {
+		return nil, errors.New("check the database: the connection has no database selected")
+	}
+
+	table, lmsErr := lms.checkSchema(ctx, sqlDB, database.String)
+	var migrateErr error
+	current, latest, err := MigrationStatus(ctx, sqlDB)
+	switch {
+	case err != nil:
+		migrateErr = err
+	// A newer schema is accepted: a host upgraded first may have migrated,
+	// and migrations only add.
+	case current < latest:
+		migrateErr = fmt.Errorf("trashd's tables are missing or out of date (version %d of %d): run `trashd migrate`", current, latest)
+	}
+	if err := errors.Join(lmsErr, migrateErr); err != nil {
+		return nil, err
+	}
+	lms.Table = table
+	return &Store{db: sqlDB, lms: lms, scanSQL: scanSQL(lms)}, nil
+}
+
+// LMS is the LMS table the Store reads.
+func (s *Store) LMS() LMSTable { return s.lms }
+
+// limits of trash_objects' columns; a value that does not fit is cut (see clip).
+const (
+	maxError = 8000 // characters of last_error and trash_runs.error kept
+	maxOwner = 255  // characters of lease_owner and trash_runs.host
+)
+
+// clip makes s storable in a utf8mb4 column of at most n characters: strict
+// mode rejects invalid UTF-8 (error text may quote any key) and overlong
+// values outright.
+func clip(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
+
+// nullString stores "" as NULL.
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

@@ -1,0 +1,175 @@
+package s3ops
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"trashd/reconcile"
+)
+
+// S3's size limits for copies and parts.
+const (
+	// MaxCopyObjectSize is the largest source a single CopyObject accepts
+	// (5 GiB); anything larger must be copied with UploadPartCopy.
+	MaxCopyObjectSize int64 = 5 << 30
+	// MinPartSize is the smallest part S3 accepts, except for the last part.
+	MinPartSize int64 = 5 << 20
+	// MaxPartSize is the largest part S3 accepts.
+	MaxPartSize int64 = 5 << 30
+	// MaxParts is the most parts one multipart upload may have.
+	MaxParts = 10000
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultMultipartThreshold = MaxCopyObjectSize
+	DefaultPartSize           = 256 << 20
+	DefaultPartConcurrency    = 4
+	DefaultRetryMaxAttempts   = retry.DefaultMaxAttempts
+)
+
+// Options configure a Client. The zero value talks to AWS with the default
+// credential chain and region.
+type Options struct {
+	// Region is the bucket's region; "" takes it from the environment or
+	// the shared config (AWS_REGION, AWS_PROFILE).
+	Region string
+	// Endpoint is the S3 API's base URL for an S3-compatible server; "" is AWS.
+	Endpoint string
+	// PathStyle addresses buckets as http://host/bucket/key instead of
+	// http://bucket.host/key, which most S3-compatible servers need.
+	PathStyle bool
+	// ChecksumWhenRequired sets RequestChecksumCalculation and
+	// ResponseChecksumValidation to WhenRequired: S3-compatible servers
+	// that predate S3's default request checksums refuse or ignore them.
+	ChecksumWhenRequired bool
+	// MultipartThreshold: sources larger than this may be copied in parts
+	// (copy.go says when they are). Default and maximum 5 GiB, the
+	// CopyObject limit.
+	MultipartThreshold int64
+	// PartSize is the part size for a multipart copy of a source that was
+	// not itself uploaded in parts (a multipart source's own layout is
+	// mirrored). 5 MiB to 5 GiB; default 256 MiB.
+	PartSize int64
+	// PartConcurrency is how many parts of one object are copied at once.
+	// Default 4.
+	PartConcurrency int
+	// ConditionalDelete sends If-Match: <ETag> with DeleteObject, so that a
+	// source overwritten since it was copied is not deleted.
+	ConditionalDelete bool
+	// Credentials; nil uses the AWS default chain (environment, shared
+	// profile, web identity/IRSA, IMDS).
+	Credentials aws.CredentialsProvider
+	// HTTPClient; nil uses the SDK's. Tests put a fault-injecting
+	// transport here.
+	HTTPClient aws.HTTPClient
+	// RetryMaxAttempts is how many times the SDK's standard retryer tries
+	// one request (the first attempt included) before the error comes back
+	// as transient. Default 3.
+	RetryMaxAttempts int
+}
+
+// withDefaults fills the zero values.
+func (o Options) withDefaults() Options {
+	o.MultipartThreshold = cmp.Or(o.MultipartThreshold, DefaultMultipartThreshold)
+	o.PartSize = cmp.Or(o.PartSize, DefaultPartSize)
+	o.PartConcurrency = cmp.Or(o.PartConcurrency, DefaultPartConcurrency)
+	o.RetryMaxAttempts = cmp.Or(o.RetryMaxAttempts, DefaultRetryMaxAttempts)
+	return o
+}
+
+// Validate reports every option that is out of range.
+func (o Options) Validate() error {
+	var errs []error
+	if o.MultipartThreshold < 1 || o.MultipartThreshold > MaxCopyObjectSize {
+		// Above 5 GiB, sources between 5 GiB and the threshold would go
+		// to CopyObject, which refuses them.
+		errs = append(errs, fmt.Errorf("multipart threshold %d bytes: must be between 1 and %d (5 GiB, the CopyObject limit)", o.MultipartThreshold, MaxCopyObjectSize))
+	}
+	if o.PartSize < MinPartSize || o.PartSize > MaxPartSize {
+		errs = append(errs, fmt.Errorf("part size %d bytes: must be between %d (5 MiB) and %d (5 GiB), S3's part limits", o.PartSize, MinPartSize, MaxPartSize))
+	}
+	if o.PartConcurrency < 1 || o.PartConcurrency > 64 {
+		errs = append(errs, fmt.Errorf("part concurrency %d: must be between 1 and 64", o.PartConcurrency))
+	}
+	if o.RetryMaxAttempts < 1 || o.RetryMaxAttempts > 20 {
+		errs = append(errs, fmt.Errorf("retry max attempts %d: must be between 1 and 20", o.RetryMaxAttempts))
+	}
+	if o.Endpoint != "" {
+		u, err := url.Parse(o.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("endpoint %q: must be an http:// or https:// URL", o.Endpoint))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Client is trashd's S3 adapter. It is safe for concurrent use.
+type Client struct {
+	s3   *s3.Client
+	opts Options
+}
+
+var (
+	_ reconcile.ObjectStore   = (*Client)(nil)
+	_ reconcile.BucketChecker = (*Client)(nil)
+)
+
+// New builds a Client from o, filling defaults and validating them. It loads
+// the AWS shared config (region, profile) but makes no request.
+func New(ctx context.Context, o Options) (*Client, error) {
+	o = o.withDefaults()
+	if err := o.Validate(); err != nil {
+		return nil, fmt.Errorf("s3 options: %w", err)
+	}
+
+	loads := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(so *retry.StandardOptions) { so.MaxAttempts = o.RetryMaxAttempts })
+		}),
+	}
+	if o.Region != "" {
+		loads = append(loads, config.WithRegion(o.Region))
+	}
+	if o.Credentials != nil {
+		loads = append(loads, config.WithCredentialsProvider(o.Credentials))
+	}
+	if o.ChecksumWhenRequired {
+		loads = append(loads,
+			config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
+			config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loads...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	if cfg.Region == "" {
+		return nil, errors.New("s3 options: no region: set one in the options or in AWS_REGION")
+	}
+
+	client := s3.NewFromConfig(cfg, func(so *s3.Options) {
+		if o.Endpoint != "" {
+			so.BaseEndpoint = aws.String(o.Endpoint)
+		}
+		so.UsePathStyle = o.PathStyle
+		// Set here rather than through config.WithHTTPClient: with a CA
+		// bundle configured (AWS_CA_BUNDLE), the config loader refuses any
+		// client it cannot add the bundle to. The caller's client brings
+		// its own TLS settings.
+		if o.HTTPClient != nil {
+			so.HTTPClient = o.HTTPClient
+		}
+	})
+	return &Client{s3: client, opts: o}, nil
+}
+
+// S3 returns the SDK client, for seeding and test setup.
+func (c *Client) S3() *s3.Client { return c.s3 }

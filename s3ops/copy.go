@@ -1,0 +1,93 @@
+package s3ops
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"trashd/reconcile"
+)
+
+// Copy copies src server-side to dstBucket/dstKey (the bytes never leave
+// S3), on condition that the source still has src.ETag: every request
+// carries x-amz-copy-source-if-match, so a source overwritten since HEAD
+// fails the copy with reconcile.ErrPreconditionFailed instead of putting
+// other bytes in the trash. With src.VersionID set it copies exactly that
+// version.
+func (c *Client) Copy(ctx context.Context, src reconcile.Object, dstBucket, dstKey string) error {
+	cl := copyCall(src, dstBucket, dstKey)
+	if src.ETag == "" {
+		return fmt.Errorf("%s: %w: the source's ETag is not known, so the copy cannot be made conditional on it: HEAD the source first", cl.op, reconcile.ErrPermanent)
+	}
+	if c.inParts(src) {
+		return c.copyParts(ctx, cl, src, dstBucket, dstKey)
+	}
+	return c.copyObject(ctx, cl, src, dstBucket, dstKey)
+}
+
+// inParts decides between one CopyObject and a multipart copy. The choice is
+// about proving the copy later: the verifier compares the copy's HEAD with
+// the source's and accepts equal sizes with an equal ETag, or an equal
+// checksum of the same algorithm. So each source goes the way that keeps one
+// of those equal:
+//
+//   - CopyObject gives the copy an MD5 ETag (AWS: objects created by PUT,
+//     POST or Copy have an MD5 ETag, unless KMS-encrypted) and copies the
+//     source's checksum algorithm. For a single-part source (at most 5 GB, a
+//     plain MD5 ETag) both match; for a multipart source, whose ETag is
+//     "<md5 of part md5s>-N", only a full-object checksum would.
+//   - A multipart copy that mirrors a multipart source's part layout gets the
+//     same "-N" ETag (and the same composite checksum, if the source has one).
+//   - A multipart copy in fixed-size parts of a single-part source matches
+//     neither the ETag nor a SHA checksum, only a CRC, which S3 can combine
+//     across parts into a FULL_OBJECT checksum.
+//
+// Hence: above 5 GiB there is no choice; a multipart source with no
+// full-object checksum is mirrored at any size; otherwise CopyObject up to
+// MultipartThreshold, and above it parts only where they stay provable.
+func (c *Client) inParts(src reconcile.Object) bool {
+	multipart := etagParts(src.ETag) > 0
+	fullSum := src.Checksum.Value != "" && !composite(src.Checksum)
+	switch {
+	case src.Size > MaxCopyObjectSize:
+		return true
+	case multipart && !fullSum:
+		return true
+	case src.Size <= c.opts.MultipartThreshold:
+		return false
+	}
+	return multipart || isCRC(src.Checksum.Algorithm)
+}
+
+// copyObject copies src in one CopyObject. The default COPY metadata and
+// tagging directives carry content type, content headers, user metadata and
+// tags across. The destination's storage class is the default (STANDARD):
+// lifecycle moves it to the archive class later.
+func (c *Client) copyObject(ctx context.Context, cl call, src reconcile.Object, dstBucket, dstKey string) error {
+	in := &s3.CopyObjectInput{
+		Bucket:            aws.String(dstBucket),
+		Key:               aws.String(dstKey),
+		CopySource:        aws.String(copySource(src.Bucket, src.Key, src.VersionID)),
+		CopySourceIfMatch: quote(src.ETag),
+	}
+	if src.Checksum.Algorithm != "" && !composite(src.Checksum) {
+		// S3 copies the source's algorithm by default; asking for it
+		// explicitly keeps the copy comparable on servers that would not.
+		in.ChecksumAlgorithm = types.ChecksumAlgorithm(src.Checksum.Algorithm)
+	}
+	_, err := c.s3.CopyObject(ctx, in)
+	return mapError(cl, err)
+}
+
+func copyCall(src reconcile.Object, dstBucket, dstKey string) call {
+	return call{
+		op:      fmt.Sprintf("copy s3://%s/%s to s3://%s/%s", src.Bucket, src.Key, dstBucket, dstKey),
+		buckets: []string{src.Bucket, dstBucket},
+		keys:    []string{src.Key, dstKey},
+		allow: fmt.Sprintf("s3:GetObject, s3:GetObjectVersion and s3:GetObjectTagging on arn:aws:s3:::%s/* "+
+			"and s3:PutObject and s3:PutObjectTagging on arn:aws:s3:::%s/*", src.Bucket, dstBucket),
+	}
+}

@@ -1,0 +1,122 @@
+package s3ops_test
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"trashd/reconcile"
+	"trashd/s3ops"
+	"trashd/s3ops/s3test"
+)
+
+func conditional(o *s3ops.Options) { o.ConditionalDelete = true }
+
+// TestDeleteConditional pins SeaweedFS's If-Match on DeleteObject: 412 when
+// the ETag no longer matches (the object stays), a delete when it does,
+// and 412 (AWS: 404) when there is no object left to match.
+func TestDeleteConditional(t *testing.T) {
+	t.Parallel()
+	b := setup(t, conditional)
+	old := b.put(t, "a.txt", []byte("as copied"))
+	current := b.put(t, "a.txt", []byte("overwritten since"))
+
+	if err := b.client.Delete(t.Context(), old); !errors.Is(err, reconcile.ErrPreconditionFailed) {
+		t.Fatalf("Delete with a stale ETag: %v, want ErrPreconditionFailed", err)
+	}
+	if got := b.head(t, b.src, "a.txt"); got.ETag != current.ETag {
+		t.Fatalf("after a refused delete the object has ETag %s, want %s", got.ETag, current.ETag)
+	}
+	if err := b.client.Delete(t.Context(), current); err != nil {
+		t.Fatalf("Delete with the current ETag: %v", err)
+	}
+	if _, err := b.client.Head(t.Context(), b.src, "a.txt"); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Fatalf("object still there after Delete: %v", err)
+	}
+	if err := b.client.Delete(t.Context(), current); !errors.Is(err, reconcile.ErrPreconditionFailed) {
+		t.Errorf("conditional Delete of a missing object: %v, want ErrPreconditionFailed (SeaweedFS answers 412)", err)
+	}
+}
+
+func TestDeleteUnconditional(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	old := b.put(t, "a.txt", []byte("as copied"))
+	b.put(t, "a.txt", []byte("overwritten since"))
+	// Without ConditionalDelete the ETag is not checked.
+	if err := b.client.Delete(t.Context(), old); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if _, err := b.client.Head(t.Context(), b.src, "a.txt"); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Fatalf("object still there after Delete: %v", err)
+	}
+	// As in S3, deleting what is not there succeeds.
+	if err := b.client.Delete(t.Context(), old); err != nil {
+		t.Errorf("Delete of a missing object: %v, want nil", err)
+	}
+}
+
+// TestDeleteVersion: on a versioned bucket Delete removes exactly the
+// recorded version and adds no delete marker.
+func TestDeleteVersion(t *testing.T) {
+	t.Parallel()
+	b := setup(t, conditional)
+	s3test.EnableVersioning(t, b.s3, b.src)
+	v1 := b.put(t, "doc.txt", []byte("first"))
+	v2 := b.put(t, "doc.txt", []byte("second"))
+	if v1.VersionID == "" || v1.VersionID == v2.VersionID {
+		t.Fatalf("versions %q and %q: want two distinct version IDs", v1.VersionID, v2.VersionID)
+	}
+
+	// SeaweedFS checks If-Match against the named version; AWS checks it
+	// against the current one and would refuse this delete of v1.
+	if err := b.client.Delete(t.Context(), v1); err != nil {
+		t.Fatalf("Delete(v1): %v", err)
+	}
+	assertVersions(t, b, "doc.txt", []string{v2.VersionID})
+	if err := b.client.Delete(t.Context(), v2); err != nil {
+		t.Fatalf("Delete(v2): %v", err)
+	}
+	assertVersions(t, b, "doc.txt", nil)
+}
+
+func assertVersions(t *testing.T, b *testBundle, key string, want []string) {
+	t.Helper()
+	out, err := b.s3.ListObjectVersions(t.Context(), &s3.ListObjectVersionsInput{Bucket: &b.src, Prefix: aws.String(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range out.Versions {
+		got = append(got, aws.ToString(v.VersionId))
+	}
+	if len(got) != len(want) || (len(want) > 0 && got[0] != want[0]) || len(out.DeleteMarkers) != 0 {
+		t.Errorf("versions %v and %d delete markers, want %v and none", got, len(out.DeleteMarkers), want)
+	}
+}
+
+// TestDeleteWithoutConditionalSupport: a server that refuses If-Match on
+// DeleteObject with 501 NotImplemented gets the delete without it.
+func TestDeleteWithoutConditionalSupport(t *testing.T) {
+	t.Parallel()
+	ft := s3test.NewFaultTransport(func(r *http.Request) s3test.Fault {
+		if s3test.Operation(r) == "DeleteObject" && r.Header.Get("If-Match") != "" {
+			return s3test.Fault{Status: http.StatusNotImplemented, Code: "NotImplemented", Message: "A header you provided implies functionality that is not implemented"}
+		}
+		return s3test.Fault{}
+	})
+	b := setup(t, conditional, counting(ft))
+	obj := b.put(t, "a.txt", []byte("a"))
+	if err := b.client.Delete(t.Context(), obj); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if _, err := b.client.Head(t.Context(), b.src, "a.txt"); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Fatalf("object still there after Delete: %v", err)
+	}
+	if n := countOps(ft, "DeleteObject"); n != 2 {
+		t.Errorf("%d DeleteObject requests, want 2 (refused conditional, then plain): %v", n, ft.Requests())
+	}
+}

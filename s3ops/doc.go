@@ -1,0 +1,18 @@
+// Package s3ops is trashd's S3 adapter: it reads what HEAD says about an
+// object, copies objects server-side into the trash bucket, deletes exactly
+// the object that was copied, and checks that the buckets it needs are
+// reachable. It implements reconcile.ObjectStore and reconcile.BucketChecker.
+//
+// Every copy is chosen so that it can be proven equal to its source later by
+// comparing the two HEADs: a single CopyObject where S3 keeps the source's
+// MD5 ETag or full-object checksum, a multipart copy that mirrors a multipart
+// source's part layout so that the composite ETag comes out the same, and a
+// multipart copy in fixed-size parts only when a full-object CRC checksum will
+// prove it (copy.go explains the choice).
+//
+// Errors come back wrapped around one of reconcile's sentinels (ErrNotFound,
+// ErrPreconditionFailed, ErrArchived, ErrTransient, ErrPermanent) with the
+// original SDK error still reachable through errors.As, and with a message
+// that says what to fix (errors.go). The SDK's standard retryer runs first;
+// ErrTransient is what is left after its attempts.
+package s3ops
