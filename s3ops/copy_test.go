@@ -248,3 +248,21 @@ func TestCallerCancel(t *testing.T) {
 		t.Errorf("Head with a cancelled context: %v, want context.Canceled and no sentinel", err)
 	}
 }
+
+// TestLongSegmentKey pins how SeaweedFS treats a key with a segment over
+// 255 bytes (AWS accepts it): a copy to it fails with 500 InternalError,
+// which stays transient but says what is wrong with the key, and a HEAD of
+// it finds nothing.
+func TestLongSegmentKey(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(o *s3ops.Options) { o.RetryMaxAttempts = 1 })
+	src := b.put(t, "fine.txt", []byte("fine"))
+	long := "course/" + strings.Repeat("x", 300) + ".txt"
+	err := b.client.Copy(t.Context(), src, b.trash, long)
+	if !errors.Is(err, reconcile.ErrTransient) || !strings.Contains(err.Error(), "segment of 304 bytes") {
+		t.Errorf("Copy to a key with a 304-byte segment: %v, want ErrTransient naming the long segment", err)
+	}
+	if _, err := b.client.Head(t.Context(), b.src, long); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Errorf("Head of a key with a 304-byte segment: %v, want ErrNotFound", err)
+	}
+}

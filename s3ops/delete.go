@@ -13,7 +13,10 @@ import (
 // version (a DeleteObject without a version only adds a delete marker and
 // keeps the bytes, and the bill). With ConditionalDelete it sends
 // If-Match: obj's ETag, so that a source overwritten since it was copied is
-// left alone (reconcile.ErrPreconditionFailed).
+// left alone (reconcile.ErrPreconditionFailed); an obj without a recorded
+// ETag is deleted without the condition. AWS evaluates If-Match against the
+// key's current version even when a version ID is given, so there a delete
+// of a version that has since been superseded fails the same way.
 //
 // Deleting a key that does not exist succeeds, as S3 makes it; but a
 // conditional delete of a missing key fails: SeaweedFS answers 412 (the

@@ -81,13 +81,19 @@ func classify(c call, err error) (sentinel error, reason string) {
 	case code == "InvalidObjectState":
 		return reconcile.ErrArchived, "the object is in an archive storage class and has not been restored"
 	case transient(err, code, status):
-		return reconcile.ErrTransient, ""
+		// SeaweedFS answers a copy to a key with a segment over 255 bytes
+		// with a 500; say so, since retrying will not help there.
+		return reconcile.ErrTransient, strings.TrimPrefix(keyHint(c.keys), "; ")
 	case code == "InvalidAccessKeyId":
 		return reconcile.ErrPermanent, "the server does not know the access key: check the AWS credentials"
 	case code == "SignatureDoesNotMatch":
 		return reconcile.ErrPermanent, "the secret key does not match the access key: check the AWS credentials"
-	case code == "AccessDenied" || code == "AllAccessDisabled" || status == 403:
+	case code == "AccessDenied" || code == "AllAccessDisabled":
 		return reconcile.ErrPermanent, "access denied: the IAM policy must allow " + c.allow
+	case status == 403:
+		// A HEAD's 403 has no body to tell wrong credentials from a
+		// missing permission.
+		return reconcile.ErrPermanent, "access denied: check the AWS credentials, and that the IAM policy allows " + c.allow
 	case code == "KeyTooLongError":
 		return reconcile.ErrPermanent, "the key is longer than the server allows (1,024 bytes on AWS)" + keyHint(c.keys)
 	case code == "RequestTimeTooSkewed":

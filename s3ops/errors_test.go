@@ -77,7 +77,7 @@ func TestMapError(t *testing.T) {
 		{"unexpected EOF", fmt.Errorf("read body: %w", io.ErrUnexpectedEOF), reconcile.ErrTransient, nil},
 		{"operation deadline", sendError(context.DeadlineExceeded), reconcile.ErrTransient, nil},
 		{"AccessDenied names the permissions", generic(403, "AccessDenied", "Access Denied"), reconcile.ErrPermanent, []string{"access denied: the IAM policy must allow s3:GetObject", "arn:aws:s3:::lms/*", "s3:PutObject", "arn:aws:s3:::lms-trash/*"}},
-		{"HEAD 403 without body", generic(403, "Forbidden", ""), reconcile.ErrPermanent, []string{"access denied"}},
+		{"HEAD 403 without body", generic(403, "Forbidden", ""), reconcile.ErrPermanent, []string{"access denied: check the AWS credentials", "s3:GetObject"}},
 		{"InvalidAccessKeyId", generic(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."), reconcile.ErrPermanent, []string{"check the AWS credentials"}},
 		{"SignatureDoesNotMatch", generic(403, "SignatureDoesNotMatch", ""), reconcile.ErrPermanent, []string{"secret key", "check the AWS credentials"}},
 		{"KeyTooLongError", generic(400, "KeyTooLongError", "Your key is too long"), reconcile.ErrPermanent, []string{"key is longer"}},
