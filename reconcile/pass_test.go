@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"trashd/reconcile"
 	"trashd/reconcile/reconciletest"
@@ -64,7 +66,6 @@ func TestPassMovesTrashedFiles(t *testing.T) {
 	if got := events.Load(); got != int64(want) {
 		t.Errorf("%d events, want one per object (%d)", got, want)
 	}
-	dumpRecords(t, env)
 	if got := env.States(t); got[reconcile.StateInTrash] != want || len(got) != 1 {
 		t.Errorf("states %v, want %d in_trash", got, want)
 	}
@@ -85,15 +86,59 @@ func TestPassMultipartCopy(t *testing.T) {
 		o.PartSize = 5 << 20
 	})
 	body := reconciletest.Body("large", 12<<20+123)
-	id := env.AddFile(t, "videos/lecture 01.mp4", body, true, 5<<20)
-	small := env.AddFile(t, "notes.txt", []byte("small"), true, 0)
+	key := "videos/lecture 01 ü+%.mp4"
+	env.AddFile(t, key, body, true, 5<<20, func(in *s3.CreateMultipartUploadInput) {
+		in.ContentType = aws.String("video/mp4")
+		in.ContentDisposition = aws.String(`attachment; filename="lecture.mp4"`)
+		in.Metadata = map[string]string{"course": "bio-101", "uploaded-by": "42"}
+		in.Tagging = aws.String(s3test.Tagging(map[string]string{"retention": "7y", "kind": "lecture"}))
+	})
+	src, err := env.S3.Head(t.Context(), env.Source, key)
+	reconciletest.Must(t, err)
+	env.AddFile(t, "notes.txt", []byte("small"), true, 0)
 
 	sum, err := env.Runner(t, env.Config("owner-a")).Run(t.Context(), reconcile.TriggerManual)
 	if err != nil || sum.Counts.Moved != 2 {
 		t.Fatalf("Run: %+v, %v; want 2 moved", sum.Counts, err)
 	}
 	env.CheckInvariant(t)
-	_, _ = id, small
+
+	var trashKey string
+	reconciletest.Must(t, env.DB.QueryRow("SELECT trash_key FROM trash_objects WHERE source_key = ?", key).Scan(&trashKey))
+	got, err := env.SDK.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: aws.String(env.Trash), Key: aws.String(trashKey)})
+	reconciletest.Must(t, err)
+	if etag := strings.Trim(aws.ToString(got.ETag), `"`); etag != src.ETag || !strings.HasSuffix(etag, "-3") {
+		t.Errorf("copy ETag %s, want the source's three-part ETag %s", etag, src.ETag)
+	}
+	if aws.ToString(got.ContentType) != "video/mp4" || aws.ToString(got.ContentDisposition) != `attachment; filename="lecture.mp4"` {
+		t.Errorf("content type %q, disposition %q not carried", aws.ToString(got.ContentType), aws.ToString(got.ContentDisposition))
+	}
+	if got.Metadata["course"] != "bio-101" || got.Metadata["uploaded-by"] != "42" {
+		t.Errorf("metadata %v not carried", got.Metadata)
+	}
+	if tags := s3test.Tags(t, env.SDK, env.Trash, trashKey); tags["retention"] != "7y" || tags["kind"] != "lecture" || len(tags) != 2 {
+		t.Errorf("tags %v not carried", tags)
+	}
+}
+
+// Keys the server refuses are recorded failed with a message naming the
+// key, and the rest of the pass goes on.
+func TestPassRefusedKey(t *testing.T) {
+	t.Parallel()
+	env := reconciletest.New(t)
+	env.AddRow(t, "course/../escape.pdf", true)
+	env.AddFile(t, "fine.pdf", []byte("fine"), true, 0)
+
+	sum, err := env.Runner(t, env.Config("owner-a")).Run(t.Context(), reconcile.TriggerManual)
+	if err != nil || sum.Counts.Failed != 1 || sum.Counts.Moved != 1 {
+		t.Fatalf("Run: %+v, %v; want 1 failed and 1 moved", sum.Counts, err)
+	}
+	var lastErr string
+	reconciletest.Must(t, env.DB.QueryRow("SELECT last_error FROM trash_objects WHERE state = 'failed'").Scan(&lastErr))
+	if !strings.Contains(lastErr, "course/../escape.pdf") || !strings.Contains(lastErr, "..") {
+		t.Errorf("failure %q does not name the key and its problem", lastErr)
+	}
+	env.CheckInvariant(t)
 }
 
 func TestPassMissingSource(t *testing.T) {
@@ -299,18 +344,4 @@ func TestPassTwoRunnersRace(t *testing.T) {
 		t.Errorf("states %v, want %d in_trash", got, n)
 	}
 	env.CheckInvariant(t)
-}
-
-func dumpRecords(t *testing.T, env *reconciletest.Env) {
-	rows, err := env.DB.Query("SELECT source_key, state, attempts, COALESCE(last_error,'') FROM trash_objects WHERE state <> 'in_trash'")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k, s, e string
-		var a int
-		rows.Scan(&k, &s, &a, &e)
-		t.Logf("%q %s attempts=%d err=%s", k, s, a, e)
-	}
 }

@@ -83,12 +83,12 @@ func New(tb testing.TB, opts ...func(*s3ops.Options)) *Env {
 	return e
 }
 
-// AddFile uploads body under key in the source bucket (in parts of partSize
-// when partSize > 0) and inserts its LMS row.
-func (e *Env) AddFile(tb testing.TB, key string, body []byte, trashed bool, partSize int64) int64 {
+// AddFile uploads body under key in the source bucket (in parts of partSize,
+// with opts applied to the upload, when partSize > 0) and inserts its LMS row.
+func (e *Env) AddFile(tb testing.TB, key string, body []byte, trashed bool, partSize int64, opts ...func(*s3.CreateMultipartUploadInput)) int64 {
 	tb.Helper()
 	if partSize > 0 {
-		s3test.PutMultipart(tb, e.SDK, e.Source, key, body, int(partSize))
+		s3test.PutMultipart(tb, e.SDK, e.Source, key, body, int(partSize), opts...)
 	} else {
 		s3test.PutObject(tb, e.SDK, e.Source, key, body)
 	}
