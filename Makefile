@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/trashd
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 DEV_ENV := .dev/env
 
 .DEFAULT_GOAL := help
@@ -12,7 +13,7 @@ help: ## show this help
 
 .PHONY: build
 build: ## build bin/trashd
-	$(GO) build -o $(BIN) ./cmd/trashd
+	$(GO) build -ldflags "-X main.Version=$(VERSION)" -o $(BIN) ./cmd/trashd
 
 .PHONY: dev-up
 dev-up: ## start MariaDB and SeaweedFS on 127.0.0.1 (installs and builds what is missing)

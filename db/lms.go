@@ -35,17 +35,47 @@ var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 // trashdTables are trashd's own tables, which cannot be the LMS table.
 var trashdTables = []string{"trash_objects", "trash_runs", versionTable}
 
-// Validate reports every problem with t at once, each naming its field.
-// Identifiers are checked against ^[A-Za-z_][A-Za-z0-9_]{0,63}$ because they
-// are spliced into SQL (backtick-quoted); nothing else may reach a query.
+// FieldError is one problem with one LMSTable field.
+type FieldError struct {
+	Field   string // the LMSTable field: Table, IDColumn, …, DefaultBucket
+	Problem string
+}
+
+func (e *FieldError) Error() string { return e.Field + " " + e.Problem }
+
+// FieldErrors returns the FieldErrors in an error from Validate, so that a
+// caller can name its own settings instead of the fields.
+func FieldErrors(err error) []*FieldError {
+	switch x := err.(type) {
+	case *FieldError:
+		return []*FieldError{x}
+	case interface{ Unwrap() []error }:
+		var out []*FieldError
+		for _, e := range x.Unwrap() {
+			out = append(out, FieldErrors(e)...)
+		}
+		return out
+	case interface{ Unwrap() error }:
+		return FieldErrors(x.Unwrap())
+	}
+	return nil
+}
+
+// Validate reports every problem with t at once, each a *FieldError naming
+// its field. Identifiers are checked against ^[A-Za-z_][A-Za-z0-9_]{0,63}$
+// because they are spliced into SQL (backtick-quoted); nothing else may reach
+// a query.
 func (t LMSTable) Validate() error {
 	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)})
+	}
 	check := func(field, value string, required bool) {
 		switch {
 		case value == "" && required:
-			errs = append(errs, fmt.Errorf("%s is required", field))
+			bad(field, "is required")
 		case value != "" && !identifier.MatchString(value):
-			errs = append(errs, fmt.Errorf("%s %q is not a plain identifier (letters, digits and _, not starting with a digit, at most 64 characters)", field, value))
+			bad(field, "%q is not a plain identifier (letters, digits and _, not starting with a digit, at most 64 characters)", value)
 		}
 	}
 	check("Table", t.Table, true)
@@ -54,17 +84,17 @@ func (t LMSTable) Validate() error {
 	check("BucketColumn", t.BucketColumn, false)
 	check("TrashColumn", t.TrashColumn, true)
 	if slices.ContainsFunc(trashdTables, func(s string) bool { return strings.EqualFold(s, t.Table) }) {
-		errs = append(errs, fmt.Errorf("Table %q is one of trashd's own tables", t.Table))
+		bad("Table", "%q is one of trashd's own tables", t.Table)
 	}
 	switch t.TrashKind {
 	case TrashFlag, TrashTimestamp:
 	case "":
-		errs = append(errs, fmt.Errorf("TrashKind is required (%q or %q)", TrashFlag, TrashTimestamp))
+		bad("TrashKind", "is required (%q or %q)", TrashFlag, TrashTimestamp)
 	default:
-		errs = append(errs, fmt.Errorf("TrashKind %q is not %q or %q", t.TrashKind, TrashFlag, TrashTimestamp))
+		bad("TrashKind", "%q is not %q or %q", t.TrashKind, TrashFlag, TrashTimestamp)
 	}
 	if t.BucketColumn == "" && t.DefaultBucket == "" {
-		errs = append(errs, errors.New("DefaultBucket is required when there is no BucketColumn"))
+		bad("DefaultBucket", "is required when there is no BucketColumn")
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("LMS table: %w", err)

@@ -57,6 +57,15 @@ if [ -f "$dev/weed.pid" ]; then
 	rm -f "$dev/weed.pid"
 fi
 
+# SeaweedFS's S3, master, volume and filer ports must be free: another
+# checkout's SeaweedFS would otherwise answer for this one.
+for port in "$s3_port" 9333 9340 8888; do
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		log "port $port on 127.0.0.1 is already in use (another SeaweedFS? stop it with scripts/dev-down.sh in its checkout)"
+		exit 1
+	fi
+done
+
 rm -rf "$dev/weed"
 mkdir -p "$dev/weed/data"
 cat >"$dev/weed/s3.json" <<JSON

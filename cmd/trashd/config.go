@@ -40,24 +40,24 @@ type env struct {
 	LMSTrashColumn  string `envconfig:"LMS_TRASH_COLUMN" default:"trashed" desc:"its trash flag column"`
 	LMSTrashKind    string `envconfig:"LMS_TRASH_KIND" default:"flag" desc:"flag (non-zero means trashed) or timestamp (non-NULL means trashed)"`
 
-	S3Region            string `envconfig:"S3_REGION" default:"us-east-1" desc:"AWS region"`
-	S3Endpoint          string `envconfig:"S3_ENDPOINT" desc:"S3 endpoint URL; empty means AWS"`
-	S3PathStyle         string `envconfig:"S3_PATH_STYLE" default:"false" desc:"path-style addressing (S3-compatible servers)"`
-	S3Checksums         string `envconfig:"S3_CHECKSUMS" default:"when_supported" desc:"request checksum calculation and response validation: when_supported (AWS) or when_required (S3-compatible servers)"`
-	SourceBucket        string `envconfig:"SOURCE_BUCKET" desc:"the source bucket of rows without a bucket column"`
-	TrashBucket         string `envconfig:"TRASH_BUCKET" desc:"the trash bucket (required)"`
-	TrashKeyTemplate    string `envconfig:"TRASH_KEY_TEMPLATE" default:"{id}/{key}" desc:"trash key: {id} (LMS row id, required), {bucket}, {key}"`
-	MultipartThreshold  string `envconfig:"MULTIPART_THRESHOLD" default:"5GiB" desc:"objects above this are copied in parts (at most 5GiB)"`
-	PartSize            string `envconfig:"PART_SIZE" default:"256MiB" desc:"part size for part copies of single-part sources (5MiB to 5GiB)"`
-	PartConcurrency     string `envconfig:"PART_CONCURRENCY" default:"4" desc:"parts copied at once for one object"`
-	ConditionalDelete   string `envconfig:"CONDITIONAL_DELETE" default:"true" desc:"delete the source only if its ETag is unchanged (If-Match)"`
-	BatchSize           string `envconfig:"BATCH_SIZE" default:"500" desc:"LMS rows read per discovery query"`
-	Concurrency         string `envconfig:"CONCURRENCY" default:"16" desc:"objects moved at once"`
-	Lease               string `envconfig:"LEASE" default:"5m" desc:"how long a claim on an object lasts without renewal"`
-	MaxAttempts         string `envconfig:"MAX_ATTEMPTS" default:"5" desc:"attempts before an object is recorded failed"`
-	BackoffBase         string `envconfig:"BACKOFF_BASE" default:"30s" desc:"first retry delay after a transient error"`
-	BackoffMax          string `envconfig:"BACKOFF_MAX" default:"1h" desc:"longest retry delay"`
-	LogLevel            string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	S3Region           string `envconfig:"S3_REGION" default:"us-east-1" desc:"AWS region"`
+	S3Endpoint         string `envconfig:"S3_ENDPOINT" desc:"S3 endpoint URL; empty means AWS"`
+	S3PathStyle        string `envconfig:"S3_PATH_STYLE" default:"false" desc:"path-style addressing (S3-compatible servers)"`
+	S3Checksums        string `envconfig:"S3_CHECKSUMS" default:"when_supported" desc:"request checksum calculation and response validation: when_supported (AWS) or when_required (S3-compatible servers)"`
+	SourceBucket       string `envconfig:"SOURCE_BUCKET" desc:"the source bucket of rows without a bucket column"`
+	TrashBucket        string `envconfig:"TRASH_BUCKET" desc:"the trash bucket (required)"`
+	TrashKeyTemplate   string `envconfig:"TRASH_KEY_TEMPLATE" default:"{id}/{key}" desc:"trash key: {id} (LMS row id, required), {bucket}, {key}"`
+	MultipartThreshold string `envconfig:"MULTIPART_THRESHOLD" default:"5GiB" desc:"objects above this are copied in parts (at most 5GiB)"`
+	PartSize           string `envconfig:"PART_SIZE" default:"256MiB" desc:"part size for part copies of single-part sources (5MiB to 5GiB)"`
+	PartConcurrency    string `envconfig:"PART_CONCURRENCY" default:"4" desc:"parts copied at once for one object"`
+	ConditionalDelete  string `envconfig:"CONDITIONAL_DELETE" default:"true" desc:"delete the source only if its ETag is unchanged (If-Match)"`
+	BatchSize          string `envconfig:"BATCH_SIZE" default:"500" desc:"LMS rows read per discovery query"`
+	Concurrency        string `envconfig:"CONCURRENCY" default:"16" desc:"objects moved at once"`
+	Lease              string `envconfig:"LEASE" default:"5m" desc:"how long a claim on an object lasts without renewal"`
+	MaxAttempts        string `envconfig:"MAX_ATTEMPTS" default:"5" desc:"attempts before an object is recorded failed"`
+	BackoffBase        string `envconfig:"BACKOFF_BASE" default:"30s" desc:"first retry delay after a transient error"`
+	BackoffMax         string `envconfig:"BACKOFF_MAX" default:"1h" desc:"longest retry delay"`
+	LogLevel           string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
 
 // Config is the parsed configuration.
@@ -125,7 +125,15 @@ func parse(e env) (Config, error) {
 		DefaultBucket: e.SourceBucket,
 	}
 	if err := c.LMS.Validate(); err != nil {
-		p.add("TRASHD_LMS_*", err.Error())
+		for _, fe := range db.FieldErrors(err) {
+			switch fe.Field {
+			case "TrashKind": // reported by oneOf above
+			case "DefaultBucket":
+				p.add("TRASHD_SOURCE_BUCKET", "must be set when TRASHD_LMS_BUCKET_COLUMN is empty")
+			default:
+				p.add(lmsVars[fe.Field], fe.Problem)
+			}
+		}
 	}
 
 	checksums := p.oneOf("TRASHD_S3_CHECKSUMS", e.S3Checksums, "when_supported", "when_required")
@@ -175,6 +183,15 @@ func parse(e env) (Config, error) {
 	}
 	c.LogLevel = p.oneOf("TRASHD_LOG_LEVEL", strings.ToLower(e.LogLevel), "debug", "info", "warn", "error")
 	return c, p.err()
+}
+
+// lmsVars names the variable behind each db.LMSTable field.
+var lmsVars = map[string]string{
+	"Table":        "TRASHD_LMS_TABLE",
+	"IDColumn":     "TRASHD_LMS_ID_COLUMN",
+	"KeyColumn":    "TRASHD_LMS_KEY_COLUMN",
+	"BucketColumn": "TRASHD_LMS_BUCKET_COLUMN",
+	"TrashColumn":  "TRASHD_LMS_TRASH_COLUMN",
 }
 
 // problems collects configuration errors.
