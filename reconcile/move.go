@@ -202,7 +202,7 @@ func (r *Runner) settle(ctx context.Context, log *slog.Logger, rec Record, err e
 	case OutcomeFailed:
 		log.Error("object failed", "state", StateFailed, "attempts", rec.Attempts, "err", err)
 	case OutcomeRetrying:
-		log.Warn("object will be retried", "state", rec.State, "attempts", rec.Attempts, "retry_in", step.RetryIn.Round(time.Second), "err", err)
+		log.Warn("object will be retried", "state", rec.State, "attempts", rec.Attempts, "retry_in_s", step.RetryIn.Seconds(), "err", err)
 	default:
 		log.Info("object interrupted; lease released", "state", rec.State)
 	}

@@ -119,7 +119,7 @@ func (r *Runner) Run(ctx context.Context, trigger Trigger) (Summary, error) {
 		log.Error("record the end of a run", "err", err)
 	}
 	c := sum.Counts
-	log.Info("pass finished", "status", sum.Status, "duration", sum.Duration.Round(time.Millisecond),
+	log.Info("pass finished", "status", sum.Status, "duration_s", sum.Duration.Seconds(),
 		"discovered", c.Discovered, "moved", c.Moved, "missing", c.Missing, "failed", c.Failed,
 		"retrying", c.Retrying, "interrupted", c.Interrupted, "bytes", c.Bytes)
 	return sum, runErr

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -141,6 +143,15 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	}
 	if o.Credentials != nil {
 		loads = append(loads, config.WithCredentialsProvider(o.Credentials))
+	}
+	if o.HTTPClient == nil {
+		// The SDK keeps 10 idle connections per host; trashd moves many
+		// objects at once, each perhaps in parallel parts, and a connection
+		// dropped after each burst is a new TLS handshake. A buildable
+		// client still takes AWS_CA_BUNDLE from the loader.
+		loads = append(loads, config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConnsPerHost = 256
+		})))
 	}
 	if o.ChecksumWhenRequired {
 		loads = append(loads,
