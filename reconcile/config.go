@@ -20,7 +20,8 @@ type Config struct {
 	MaxAttempts   int
 	BackoffBase   time.Duration
 	BackoffMax    time.Duration
-	SourceRetries int // immediate restarts when the source changes mid-move
+	SourceRetries int           // immediate restarts when the source changes mid-move
+	Grace         time.Duration // after a stop request, how long in-flight steps may take
 }
 
 // Defaults, in one place for the README's configuration table.
@@ -31,6 +32,7 @@ const (
 	DefaultMaxAttempts = 5
 	DefaultBackoffBase = 30 * time.Second
 	DefaultBackoffMax  = time.Hour
+	DefaultGrace       = 30 * time.Second
 )
 
 func (c Config) withDefaults() Config {
@@ -41,6 +43,7 @@ func (c Config) withDefaults() Config {
 	c.BackoffBase = cmp.Or(c.BackoffBase, DefaultBackoffBase)
 	c.BackoffMax = cmp.Or(c.BackoffMax, DefaultBackoffMax)
 	c.SourceRetries = cmp.Or(c.SourceRetries, 3)
+	c.Grace = cmp.Or(c.Grace, DefaultGrace)
 	c.Owner = cmp.Or(c.Owner, c.Host)
 	return c
 }

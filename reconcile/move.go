@@ -11,28 +11,29 @@ import (
 
 // moveObject takes one claimed record as far as it can go in this pass and
 // records where it ended. It never deletes a source without a verified copy.
-func (r *Runner) moveObject(ctx context.Context, log *slog.Logger, rec Record) Event {
-	log = log.With("object_id", rec.ID, "bucket", rec.Source.Bucket, "key", rec.Source.Key)
+func (p *pass) moveObject(rec Record) Event {
+	ctx := p.work
+	log := p.log.With("object_id", rec.ID, "bucket", rec.Source.Bucket, "key", rec.Source.Key)
 	if rec.Source.Key == "" {
-		return r.settle(ctx, log, rec, fmt.Errorf("%w: LMS row %d has an empty object key", ErrPermanent, rec.LMSID))
+		return p.settle(ctx, log, rec, fmt.Errorf("%w: LMS row %d has an empty object key", ErrPermanent, rec.LMSID))
 	}
-	if rec.Attempts > r.cfg.MaxAttempts {
-		return r.settle(ctx, log, rec, fmt.Errorf("%w: gave up after %d attempts; last error: %s", ErrPermanent, rec.Attempts-1, rec.LastError))
+	if rec.Attempts > p.cfg.MaxAttempts {
+		return p.settle(ctx, log, rec, fmt.Errorf("%w: gave up after %d attempts; last error: %s", ErrPermanent, rec.Attempts-1, rec.LastError))
 	}
 
 	// The lease must outlive a long multipart copy: renew it in the
 	// background, and stop working on the object the moment it is lost.
 	octx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go r.keepLease(octx, cancel, rec)
+	go p.keepLease(octx, cancel, rec)
 
 	var (
 		ev  Event
 		err error
 	)
 	for try := 0; ; try++ {
-		ev, err = r.tryMove(octx, log, &rec)
-		if errors.Is(err, errSourceChanged) && try < r.cfg.SourceRetries {
+		ev, err = p.tryMove(octx, log, &rec)
+		if errors.Is(err, errSourceChanged) && try < p.cfg.SourceRetries && !p.stopping() {
 			// The source changed (or went) between HEAD and copy or
 			// delete: start again from HEAD, which sees what is there now.
 			log.Info("source changed during the move; starting again", "err", err)
@@ -44,76 +45,90 @@ func (r *Runner) moveObject(ctx context.Context, log *slog.Logger, rec Record) E
 		err = cause
 	}
 	if err != nil {
-		return r.settle(ctx, log, rec, err)
+		return p.settle(ctx, log, rec, err)
 	}
 	return ev
 }
 
 // keepLease renews rec's lease every third of its duration until ctx ends.
-func (r *Runner) keepLease(ctx context.Context, cancel context.CancelCauseFunc, rec Record) {
-	t := time.NewTicker(r.cfg.Lease / 3)
+func (p *pass) keepLease(ctx context.Context, cancel context.CancelCauseFunc, rec Record) {
+	t := time.NewTicker(p.cfg.Lease / 3)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := r.store.RenewLease(ctx, rec, r.cfg.Lease); errors.Is(err, ErrLeaseLost) {
+			err := p.store.RenewLease(ctx, rec, p.cfg.Lease)
+			if errors.Is(err, ErrLeaseLost) {
 				cancel(err)
 				return
+			}
+			if err == nil {
+				p.progress.touch()
 			}
 		}
 	}
 }
 
-// errSourceChanged marks an attempt that lost a race with a writer of the
-// source; the next attempt starts again from HEAD.
-var errSourceChanged = errors.New("the source changed during the move")
+var (
+	// errSourceChanged marks an attempt that lost a race with a writer of
+	// the source; the next attempt starts again from HEAD.
+	errSourceChanged = errors.New("the source changed during the move")
+	// errStopped marks work left off because the pass was asked to stop.
+	errStopped = errors.New("the pass was asked to stop")
+)
 
 // tryMove is one attempt: HEAD, copy, verify, delete, each step recorded.
-func (r *Runner) tryMove(ctx context.Context, log *slog.Logger, rec *Record) (Event, error) {
-	src, err := r.s3.Head(ctx, rec.Source.Bucket, rec.Source.Key)
+func (p *pass) tryMove(ctx context.Context, log *slog.Logger, rec *Record) (Event, error) {
+	src, err := p.s3.Head(ctx, rec.Source.Bucket, rec.Source.Key)
 	if errors.Is(err, ErrNotFound) {
-		return r.sourceGone(ctx, log, rec)
+		return p.sourceGone(ctx, log, rec)
 	}
 	if err != nil {
 		return Event{}, err
 	}
-	trashKey := r.cfg.TrashKeys.Render(rec.LMSID, rec.Source.Bucket, rec.Source.Key)
+	trashKey := p.cfg.TrashKeys.Render(rec.LMSID, rec.Source.Bucket, rec.Source.Key)
 
 	// A record left in copied by a crash may already have its verified copy:
 	// then only the delete is left to do.
 	copied := false
 	if rec.State == StateCopied && sameVersion(src, rec.Source) && rec.TrashKey == trashKey {
-		dst, err := r.s3.Head(ctx, r.cfg.TrashBucket, trashKey)
+		dst, err := p.s3.Head(ctx, p.cfg.TrashBucket, trashKey)
 		copied = err == nil && verifyCopy(src, dst) == nil
 	}
 	if !copied {
-		if err := r.store.Record(ctx, *rec, Step{To: StatePending, Source: &src, TrashKey: trashKey}); err != nil {
+		if err := p.store.Record(ctx, *rec, Step{To: StatePending, Source: &src, TrashKey: trashKey}); err != nil {
 			return Event{}, err
 		}
 		rec.State, rec.Source, rec.TrashKey = StatePending, src, trashKey
-		if err := r.s3.Copy(ctx, src, r.cfg.TrashBucket, trashKey); err != nil {
+		if p.stopping() {
+			return Event{}, errStopped
+		}
+		if err := p.s3.Copy(ctx, src, p.cfg.TrashBucket, trashKey); err != nil {
 			if errors.Is(err, ErrPreconditionFailed) || errors.Is(err, ErrNotFound) {
 				err = fmt.Errorf("%w: %w", errSourceChanged, err)
 			}
-			return Event{}, fmt.Errorf("copy to s3://%s/%s: %w", r.cfg.TrashBucket, trashKey, err)
+			return Event{}, fmt.Errorf("copy to s3://%s/%s: %w", p.cfg.TrashBucket, trashKey, err)
 		}
-		dst, err := r.s3.Head(ctx, r.cfg.TrashBucket, trashKey)
+		dst, err := p.s3.Head(ctx, p.cfg.TrashBucket, trashKey)
 		if err != nil {
 			return Event{}, fmt.Errorf("read back the copy: %w", err)
 		}
 		if err := verifyCopy(src, dst); err != nil {
 			return Event{}, err
 		}
-		if err := r.store.Record(ctx, *rec, Step{To: StateCopied, Copy: &dst}); err != nil {
+		if err := p.store.Record(ctx, *rec, Step{To: StateCopied, Copy: &dst}); err != nil {
 			return Event{}, err
 		}
 		rec.State = StateCopied
 	}
 
+	if p.stopping() {
+		return Event{}, errStopped
+	}
 	// Verified and recorded: only now may the source go.
-	switch err := r.s3.Delete(ctx, src); {
+	switch err := p.s3.Delete(ctx, src); {
 	case errors.Is(err, ErrNotFound):
 		log.Info("source already deleted")
 	case errors.Is(err, ErrPreconditionFailed):
@@ -121,7 +136,7 @@ func (r *Runner) tryMove(ctx context.Context, log *slog.Logger, rec *Record) (Ev
 	case err != nil:
 		return Event{}, fmt.Errorf("delete the source: %w", err)
 	}
-	if err := r.store.Record(ctx, *rec, Step{To: StateInTrash, Release: true}); err != nil {
+	if err := p.store.Record(ctx, *rec, Step{To: StateInTrash, Release: true}); err != nil {
 		return Event{}, err
 	}
 	log.Debug("moved", "state", StateInTrash, "size", src.Size)
@@ -130,14 +145,14 @@ func (r *Runner) tryMove(ctx context.Context, log *slog.Logger, rec *Record) (Ev
 
 // sourceGone settles a record whose source no longer exists: done if a
 // verified copy of the recorded source is in the trash bucket, else missing.
-func (r *Runner) sourceGone(ctx context.Context, log *slog.Logger, rec *Record) (Event, error) {
+func (p *pass) sourceGone(ctx context.Context, log *slog.Logger, rec *Record) (Event, error) {
 	where := fmt.Sprintf("s3://%s/%s", rec.Source.Bucket, rec.Source.Key)
 	if rec.Source.ETag == "" || rec.TrashKey == "" {
-		return r.recordMissing(ctx, log, rec, fmt.Sprintf("source %s does not exist, and trashd never copied it", where))
+		return p.recordMissing(ctx, log, rec, fmt.Sprintf("source %s does not exist, and trashd never copied it", where))
 	}
-	dst, err := r.s3.Head(ctx, r.cfg.TrashBucket, rec.TrashKey)
+	dst, err := p.s3.Head(ctx, p.cfg.TrashBucket, rec.TrashKey)
 	if errors.Is(err, ErrNotFound) {
-		return r.recordMissing(ctx, log, rec, fmt.Sprintf("source %s is gone and there is no copy at s3://%s/%s", where, r.cfg.TrashBucket, rec.TrashKey))
+		return p.recordMissing(ctx, log, rec, fmt.Sprintf("source %s is gone and there is no copy at s3://%s/%s", where, p.cfg.TrashBucket, rec.TrashKey))
 	}
 	if err != nil {
 		return Event{}, fmt.Errorf("look for the copy of a deleted source: %w", err)
@@ -146,20 +161,20 @@ func (r *Runner) sourceGone(ctx context.Context, log *slog.Logger, rec *Record) 
 		return Event{}, fmt.Errorf("source %s is gone: %w", where, err)
 	}
 	if rec.State == StatePending {
-		if err := r.store.Record(ctx, *rec, Step{To: StateCopied, Copy: &dst}); err != nil {
+		if err := p.store.Record(ctx, *rec, Step{To: StateCopied, Copy: &dst}); err != nil {
 			return Event{}, err
 		}
 		rec.State = StateCopied
 	}
-	if err := r.store.Record(ctx, *rec, Step{To: StateInTrash, Release: true}); err != nil {
+	if err := p.store.Record(ctx, *rec, Step{To: StateInTrash, Release: true}); err != nil {
 		return Event{}, err
 	}
 	log.Info("source already gone; its verified copy is in the trash bucket", "state", StateInTrash)
 	return Event{Record: *rec, Outcome: OutcomeMoved, Bytes: dst.Size}, nil
 }
 
-func (r *Runner) recordMissing(ctx context.Context, log *slog.Logger, rec *Record, why string) (Event, error) {
-	if err := r.store.Record(ctx, *rec, Step{To: StateMissing, Error: why, Release: true}); err != nil {
+func (p *pass) recordMissing(ctx context.Context, log *slog.Logger, rec *Record, why string) (Event, error) {
+	if err := p.store.Record(ctx, *rec, Step{To: StateMissing, Error: why, Release: true}); err != nil {
 		return Event{}, err
 	}
 	log.Warn("object missing", "state", StateMissing, "reason", why)
@@ -168,7 +183,7 @@ func (r *Runner) recordMissing(ctx context.Context, log *slog.Logger, rec *Recor
 
 // settle records what an error means for rec: a retry later, a failure, or
 // nothing at all when the lease is gone.
-func (r *Runner) settle(ctx context.Context, log *slog.Logger, rec Record, err error) Event {
+func (p *pass) settle(ctx context.Context, log *slog.Logger, rec Record, err error) Event {
 	ev := Event{Record: rec, Err: err}
 	// Writes below must happen even when ctx was cancelled by shutdown.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -180,20 +195,22 @@ func (r *Runner) settle(ctx context.Context, log *slog.Logger, rec Record, err e
 		log.Warn("lease lost; leaving the object to its new holder", "err", err)
 		ev.Outcome = OutcomeInterrupted
 		return ev
-	case ctx.Err() != nil:
+	case errors.Is(err, errStopped), ctx.Err() != nil:
+		// Asked to stop, or the grace ran out mid-step: what was done is
+		// recorded; give the object back for another host to take at once.
 		ev.Outcome = OutcomeInterrupted
 		step = Step{To: rec.State, Error: rec.LastError, Release: true}
 	case errors.Is(err, ErrPermanent), errors.Is(err, ErrVerify), errors.Is(err, ErrArchived):
 		ev.Outcome = OutcomeFailed
 		step = Step{To: StateFailed, Error: err.Error(), Release: true}
-	case rec.Attempts >= r.cfg.MaxAttempts:
+	case rec.Attempts >= p.cfg.MaxAttempts:
 		ev.Outcome = OutcomeFailed
 		step = Step{To: StateFailed, Error: fmt.Sprintf("gave up after %d attempts: %v", rec.Attempts, err), Release: true}
 	default:
 		ev.Outcome = OutcomeRetrying
-		step = Step{To: rec.State, Error: err.Error(), RetryIn: r.backoff(rec.Attempts), Release: true}
+		step = Step{To: rec.State, Error: err.Error(), RetryIn: p.backoff(rec.Attempts), Release: true}
 	}
-	if werr := r.store.Record(wctx, rec, step); werr != nil {
+	if werr := p.store.Record(wctx, rec, step); werr != nil {
 		log.Error("record the outcome", "outcome", ev.Outcome, "err", werr, "cause", err)
 		ev.Outcome = OutcomeInterrupted
 		return ev

@@ -33,6 +33,12 @@ type Recorder interface {
 	RenewLease(ctx context.Context, rec Record, d time.Duration) error
 }
 
+// Backlog tells how much work is due.
+type Backlog interface {
+	// Pending counts the records a claim would take now, and their known bytes.
+	Pending(ctx context.Context) (count int, bytes int64, err error)
+}
+
 // RunLog records passes (table trash_runs).
 type RunLog interface {
 	StartRun(ctx context.Context, trigger Trigger, host string) (int64, error)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -16,6 +15,7 @@ type Store interface {
 	Claimer
 	Recorder
 	RunLog
+	Backlog
 }
 
 // S3 is everything the runner needs from S3.
@@ -35,7 +35,7 @@ const (
 	OutcomeInterrupted Outcome = "interrupted"
 )
 
-// Event reports one object's outcome, for progress displays.
+// Event reports one object's outcome, for progress displays and metrics.
 type Event struct {
 	Record  Record
 	Outcome Outcome
@@ -46,22 +46,24 @@ type Event struct {
 // Summary is the result of one pass.
 type Summary struct {
 	RunID    int64
+	Trigger  Trigger
 	Status   RunStatus
 	Counts   Counts
 	Started  time.Time
 	Duration time.Duration
 }
 
-// Runner drives passes. Its fields are set once, before the first pass; one
-// Runner may run passes one after another, and several Runners (in one
-// process or on several hosts) may run against the same database at once.
+// Runner drives passes, one at a time. Several Runners, in one process or on
+// several hosts, may run passes against the same database at once: leases
+// keep them apart.
 type Runner struct {
-	store  Store
-	s3     S3
-	cfg    Config
-	log    *slog.Logger
-	now    func() time.Time
-	events func(Event)
+	store   Store
+	s3      S3
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	events  func(Event)
+	current atomic.Pointer[tracker] // the running pass, if any
 }
 
 // Option adjusts a Runner.
@@ -86,20 +88,53 @@ func NewRunner(store Store, s3 S3, cfg Config, log *slog.Logger, opts ...Option)
 	return r, nil
 }
 
+// Current returns the progress of the pass running now, if any.
+func (r *Runner) Current() (Progress, bool) {
+	t := r.current.Load()
+	if t == nil {
+		return Progress{}, false
+	}
+	return t.snapshot(), true
+}
+
 // Run does one pass: check the buckets, discover new trashed rows, and move
-// every record that is due. The error is for a pass that could not run (a
-// bucket, the database); objects that failed are counted in the Summary.
+// every record that is due. Cancelling ctx asks the pass to stop: it claims
+// nothing more, lets each object in flight finish its current step (for at
+// most Config.Grace), releases the leases it holds so that another host can
+// take them at once, and records the run as interrupted.
+//
+// The error is for a pass that could not run (a bucket, the database);
+// objects that failed are counted in the Summary.
 func (r *Runner) Run(ctx context.Context, trigger Trigger) (Summary, error) {
-	sum := Summary{Started: r.now(), Status: RunRunning}
-	id, err := r.store.StartRun(ctx, trigger, r.cfg.Host)
+	t := newTracker(r.now, trigger)
+	sum := Summary{Trigger: trigger, Started: t.p.Started, Status: RunRunning}
+
+	// Steps in flight run on their own context: a stop request lets them
+	// finish, and only the grace period running out cancels them.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	stopWatch := context.AfterFunc(ctx, func() {
+		t.setPhase(PhaseStopping)
+		time.AfterFunc(r.cfg.Grace, cancelWork)
+	})
+	defer stopWatch()
+
+	id, err := r.store.StartRun(work, trigger, r.cfg.Host)
 	if err != nil {
 		return sum, fmt.Errorf("record the start of a run: %w", err)
 	}
 	sum.RunID = id
+	t.update(func(p *Progress) { p.RunID = id })
+	r.current.Store(t)
+	defer r.current.Store(nil)
+
 	log := r.log.With("run_id", id)
 	log.Info("pass started", "trigger", trigger, "owner", r.cfg.Owner)
+	p := &pass{Runner: r, log: log, stop: ctx, work: work, progress: t}
+	runErr := p.run()
 
-	runErr := r.pass(ctx, log, &sum.Counts)
+	t.setPhase(PhaseDone)
+	sum.Counts = t.snapshot().Counts
 	sum.Duration = r.now().Sub(sum.Started)
 	switch {
 	case ctx.Err() != nil:
@@ -111,8 +146,7 @@ func (r *Runner) Run(ctx context.Context, trigger Trigger) (Summary, error) {
 	default:
 		sum.Status = RunOK
 	}
-
-	// The run is recorded even when the pass was cancelled by shutdown.
+	// The run is recorded even when the grace period ran out.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := r.store.FinishRun(fctx, id, sum.Counts, sum.Status, runErr); err != nil {
@@ -125,19 +159,39 @@ func (r *Runner) Run(ctx context.Context, trigger Trigger) (Summary, error) {
 	return sum, runErr
 }
 
-func (r *Runner) pass(ctx context.Context, log *slog.Logger, c *Counts) error {
-	if err := r.checkBuckets(ctx); err != nil {
+// pass is one Run in progress.
+type pass struct {
+	*Runner
+	log      *slog.Logger
+	stop     context.Context // done when the pass is asked to stop
+	work     context.Context // for steps in flight: done when the grace runs out
+	progress *tracker
+}
+
+// stopping reports whether the pass has been asked to stop.
+func (p *pass) stopping() bool { return p.stop.Err() != nil }
+
+func (p *pass) run() error {
+	if err := p.checkBuckets(p.stop); err != nil {
 		return err
 	}
-	n, err := r.discover(ctx)
-	c.Discovered = n
+	p.progress.setPhase(PhaseDiscovering)
+	n, err := p.discover(p.stop)
+	p.progress.update(func(pr *Progress) { pr.Counts.Discovered = n })
 	if err != nil {
+		if p.stopping() {
+			return nil
+		}
 		return err
 	}
 	if n > 0 {
-		log.Info("discovered trashed rows", "count", n)
+		p.log.Info("discovered trashed rows", "count", n)
 	}
-	return r.moveAll(ctx, log, c)
+	if due, _, err := p.store.Pending(p.stop); err == nil {
+		p.progress.update(func(pr *Progress) { pr.Total = due })
+	}
+	p.progress.setPhase(PhaseMoving)
+	return p.moveAll()
 }
 
 // checkBuckets fails the pass before any record is touched when a bucket is
@@ -179,117 +233,5 @@ func (r *Runner) discover(ctx context.Context) (int, error) {
 		if len(rows) < r.cfg.BatchSize {
 			return total, nil
 		}
-	}
-}
-
-// moveAll claims due records a worker-pool's worth at a time, so that a
-// claimed record waits at most for one object ahead of it and its lease stays
-// fresh. The pass ends when nothing is due and nothing is in flight: an
-// object retried early in the pass comes back if its backoff ends first.
-func (r *Runner) moveAll(ctx context.Context, log *slog.Logger, c *Counts) error {
-	work := make(chan Record)
-	finished := make(chan struct{}, r.cfg.Concurrency)
-	var (
-		mu       sync.Mutex
-		wg       sync.WaitGroup
-		inFlight atomic.Int64
-		// An object retried and then claimed again in the same pass is
-		// counted once, by its last outcome.
-		retrying = map[int64]bool{}
-	)
-	for range r.cfg.Concurrency {
-		wg.Go(func() {
-			for rec := range work {
-				ev := r.moveObject(ctx, log, rec)
-				mu.Lock()
-				if retrying[rec.ID] {
-					c.Retrying--
-					delete(retrying, rec.ID)
-				}
-				if ev.Outcome == OutcomeRetrying {
-					retrying[rec.ID] = true
-				}
-				c.add(ev)
-				mu.Unlock()
-				r.events(ev)
-				inFlight.Add(-1)
-				select {
-				case finished <- struct{}{}:
-				default:
-				}
-			}
-		})
-	}
-	var claimErr error
-	for ctx.Err() == nil {
-		recs, err := r.store.ClaimBatch(ctx, r.cfg.Owner, r.cfg.Concurrency, r.cfg.Lease)
-		if err != nil {
-			if ctx.Err() == nil {
-				claimErr = fmt.Errorf("claim records: %w", err)
-			}
-			break
-		}
-		if len(recs) == 0 {
-			if inFlight.Load() == 0 {
-				break
-			}
-			select {
-			case <-finished:
-			case <-ctx.Done():
-			}
-			continue
-		}
-		inFlight.Add(int64(len(recs)))
-		if sent := dispatch(ctx, work, recs); sent < len(recs) {
-			r.releaseAll(log, recs[sent:])
-			inFlight.Add(-int64(len(recs) - sent))
-			mu.Lock()
-			c.Interrupted += len(recs) - sent
-			mu.Unlock()
-		}
-	}
-	close(work)
-	wg.Wait()
-	return claimErr
-}
-
-// dispatch hands recs to the workers until ctx is done and returns how many
-// it handed over.
-func dispatch(ctx context.Context, work chan<- Record, recs []Record) int {
-	for i, rec := range recs {
-		select {
-		case work <- rec:
-		case <-ctx.Done():
-			return i
-		}
-	}
-	return len(recs)
-}
-
-// releaseAll gives back leases of records that were claimed but never
-// started, so another host can take them at once.
-func (r *Runner) releaseAll(log *slog.Logger, recs []Record) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, rec := range recs {
-		if err := r.store.Record(ctx, rec, Step{To: rec.State, Error: rec.LastError, Release: true}); err != nil {
-			log.Warn("release lease", "object_id", rec.ID, "err", err)
-		}
-	}
-}
-
-func (c *Counts) add(ev Event) {
-	switch ev.Outcome {
-	case OutcomeMoved:
-		c.Moved++
-		c.Bytes += ev.Bytes
-	case OutcomeMissing:
-		c.Missing++
-	case OutcomeFailed:
-		c.Failed++
-	case OutcomeRetrying:
-		c.Retrying++
-	case OutcomeInterrupted:
-		c.Interrupted++
 	}
 }

@@ -150,6 +150,17 @@ func (e *Env) Runner(tb testing.TB, cfg reconcile.Config, opts ...reconcile.Opti
 	return r
 }
 
+// RunnerWithoutFaults returns a runner over e's store with an S3 client
+// that has none of the test's faults: another host, in effect.
+func (e *Env) RunnerWithoutFaults(tb testing.TB, cfg reconcile.Config) *reconcile.Runner {
+	tb.Helper()
+	r, err := reconcile.NewRunner(e.Store, e.checker, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		tb.Fatalf("reconcile.NewRunner: %v", err)
+	}
+	return r
+}
+
 // Vars returns the TRASHD_* and AWS_* variables that point a trashd process
 // at this world.
 func (e *Env) Vars() []string {

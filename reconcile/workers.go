@@ -1,0 +1,94 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// moveAll claims due records a worker-pool's worth at a time, so that a
+// claimed record waits at most for one object ahead of it and its lease stays
+// fresh. It ends when nothing is due and nothing is in flight (an object
+// retried early in the pass comes back if its backoff ends first), or when
+// the pass is asked to stop.
+func (p *pass) moveAll() error {
+	work := make(chan Record)
+	finished := make(chan struct{}, p.cfg.Concurrency)
+	var (
+		wg       sync.WaitGroup
+		inFlight atomic.Int64
+	)
+	for range p.cfg.Concurrency {
+		wg.Go(func() {
+			for rec := range work {
+				ev := p.moveObject(rec)
+				p.progress.add(ev)
+				p.events(ev)
+				inFlight.Add(-1)
+				select {
+				case finished <- struct{}{}:
+				default:
+				}
+			}
+		})
+	}
+	var claimErr error
+	for !p.stopping() {
+		recs, err := p.store.ClaimBatch(p.stop, p.cfg.Owner, p.cfg.Concurrency, p.cfg.Lease)
+		if err != nil {
+			if !p.stopping() {
+				claimErr = fmt.Errorf("claim records: %w", err)
+			}
+			break
+		}
+		if len(recs) == 0 {
+			if inFlight.Load() == 0 {
+				break
+			}
+			select {
+			case <-finished:
+			case <-p.stop.Done():
+			}
+			continue
+		}
+		p.progress.touch()
+		inFlight.Add(int64(len(recs)))
+		if sent := dispatch(p.stop, work, recs); sent < len(recs) {
+			p.releaseAll(recs[sent:])
+			inFlight.Add(-int64(len(recs) - sent))
+		}
+	}
+	close(work)
+	wg.Wait()
+	return claimErr
+}
+
+// dispatch hands recs to the workers until ctx is done and returns how many
+// it handed over.
+func dispatch(ctx context.Context, work chan<- Record, recs []Record) int {
+	for i, rec := range recs {
+		select {
+		case work <- rec:
+		case <-ctx.Done():
+			return i
+		}
+	}
+	return len(recs)
+}
+
+// releaseAll gives back the leases of records claimed but never started, so
+// another host can take them at once.
+func (p *pass) releaseAll(recs []Record) {
+	ctx, cancel := context.WithTimeout(p.work, 5*time.Second)
+	defer cancel()
+	for _, rec := range recs {
+		ev := Event{Record: rec, Outcome: OutcomeInterrupted, Err: errStopped}
+		if err := p.store.Record(ctx, rec, Step{To: rec.State, Error: rec.LastError, Release: true}); err != nil {
+			p.log.Warn("release lease", "object_id", rec.ID, "err", err)
+		}
+		p.progress.add(ev)
+		p.events(ev)
+	}
+}
