@@ -97,17 +97,64 @@ func (r *Runner) Current() (Progress, bool) {
 	return t.snapshot(), true
 }
 
-// Run does one pass: check the buckets, discover new trashed rows, and move
-// every record that is due. Cancelling ctx asks the pass to stop: it claims
-// nothing more, lets each object in flight finish its current step (for at
-// most Config.Grace), releases the leases it holds so that another host can
-// take them at once, and records the run as interrupted.
-//
-// The error is for a pass that could not run (a bucket, the database);
-// objects that failed are counted in the Summary.
+// Run does one pass and waits for it: Start, then Wait.
 func (r *Runner) Run(ctx context.Context, trigger Trigger) (Summary, error) {
+	h, err := r.Start(ctx, trigger)
+	if err != nil {
+		return Summary{Trigger: trigger, Status: RunError}, err
+	}
+	return h.Wait()
+}
+
+// Handle is a pass started by Start.
+type Handle struct {
+	ID   int64 // the run's id in trash_runs
+	done chan struct{}
+	sum  Summary
+	err  error
+}
+
+// Done is closed when the pass has ended.
+func (h *Handle) Done() <-chan struct{} { return h.done }
+
+// Wait waits for the pass to end and returns its summary; the error is for a
+// pass that could not run (a bucket, the database), while objects that failed
+// are counted in the Summary.
+func (h *Handle) Wait() (Summary, error) {
+	<-h.done
+	return h.sum, h.err
+}
+
+// Start records a new run and does the pass in the background: check the
+// buckets, discover new trashed rows, and move every record that is due. A
+// Runner does one pass at a time; Start while another runs is an error.
+//
+// Cancelling ctx asks the pass to stop: it claims nothing more, lets each
+// object in flight finish its current step (for at most Config.Grace),
+// releases the leases it holds so that another host can take them at once,
+// and records the run as interrupted.
+func (r *Runner) Start(ctx context.Context, trigger Trigger) (*Handle, error) {
 	t := newTracker(r.now, trigger)
-	sum := Summary{Trigger: trigger, Started: t.p.Started, Status: RunRunning}
+	if !r.current.CompareAndSwap(nil, t) {
+		return nil, errors.New("a pass is already running")
+	}
+	id, err := r.store.StartRun(ctx, trigger, r.cfg.Host)
+	if err != nil {
+		r.current.Store(nil)
+		return nil, fmt.Errorf("record the start of a run: %w", err)
+	}
+	t.update(func(p *Progress) { p.RunID = id })
+	h := &Handle{ID: id, done: make(chan struct{})}
+	go func() {
+		defer close(h.done)
+		defer r.current.Store(nil)
+		h.sum, h.err = r.pass(ctx, id, t)
+	}()
+	return h, nil
+}
+
+func (r *Runner) pass(ctx context.Context, id int64, t *tracker) (Summary, error) {
+	sum := Summary{RunID: id, Trigger: t.p.Trigger, Started: t.p.Started, Status: RunRunning}
 
 	// Steps in flight run on their own context: a stop request lets them
 	// finish, and only the grace period running out cancels them.
@@ -119,17 +166,8 @@ func (r *Runner) Run(ctx context.Context, trigger Trigger) (Summary, error) {
 	})
 	defer stopWatch()
 
-	id, err := r.store.StartRun(work, trigger, r.cfg.Host)
-	if err != nil {
-		return sum, fmt.Errorf("record the start of a run: %w", err)
-	}
-	sum.RunID = id
-	t.update(func(p *Progress) { p.RunID = id })
-	r.current.Store(t)
-	defer r.current.Store(nil)
-
 	log := r.log.With("run_id", id)
-	log.Info("pass started", "trigger", trigger, "owner", r.cfg.Owner)
+	log.Info("pass started", "trigger", sum.Trigger, "owner", r.cfg.Owner)
 	p := &pass{Runner: r, log: log, stop: ctx, work: work, progress: t}
 	runErr := p.run()
 
