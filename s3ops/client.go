@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -77,6 +78,12 @@ type Options struct {
 	// one request (the first attempt included) before the error comes back
 	// as transient. Default 3.
 	RetryMaxAttempts int
+	// Observe, when set, is called once per S3 API operation with its
+	// name ("HeadObject", "CopyObject", "UploadPartCopy", …), its error
+	// (nil on success; ErrorClass sorts it) and its duration, SDK retries
+	// included (observe.go). It is called from the requesting goroutine and
+	// must be quick and safe for concurrent use: metrics, not I/O.
+	Observe func(op string, err error, d time.Duration)
 }
 
 // withDefaults fills the zero values.
@@ -177,6 +184,9 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		// its own TLS settings.
 		if o.HTTPClient != nil {
 			so.HTTPClient = o.HTTPClient
+		}
+		if o.Observe != nil {
+			so.APIOptions = append(so.APIOptions, observeOperations(o.Observe))
 		}
 	})
 	return &Client{s3: client, opts: o}, nil

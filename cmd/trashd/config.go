@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +60,13 @@ type env struct {
 	BackoffBase        string `envconfig:"BACKOFF_BASE" default:"30s" desc:"first retry delay after a transient error"`
 	BackoffMax         string `envconfig:"BACKOFF_MAX" default:"1h" desc:"longest retry delay"`
 	LogLevel           string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+
+	Schedule         string `envconfig:"SCHEDULE" default:"@every 15m" desc:"serve: when passes run (5-field cron, @every 15m, @hourly; CRON_TZ= prefix)"`
+	RunAtStart       string `envconfig:"RUN_AT_START" default:"true" desc:"serve: run a pass as soon as the service starts"`
+	ControlSocket    string `envconfig:"CONTROL_SOCKET" desc:"serve and trigger: the control socket; empty: $RUNTIME_DIRECTORY/control.sock, else /run/trashd/control.sock"`
+	MetricsAddr      string `envconfig:"METRICS_ADDR" default:"127.0.0.1:9464" desc:"serve: listen address for /metrics, /healthz and /readyz; empty disables"`
+	ShutdownGrace    string `envconfig:"SHUTDOWN_GRACE" default:"30s" desc:"on SIGTERM, how long objects in flight may take to finish their current step"`
+	ProgressInterval string `envconfig:"PROGRESS_INTERVAL" default:"10s" desc:"how often progress is logged when the output is not a terminal"`
 }
 
 // Config is the parsed configuration.
@@ -67,6 +76,12 @@ type Config struct {
 	S3        s3ops.Options
 	Reconcile reconcile.Config
 	LogLevel  string
+
+	Schedule         string
+	RunAtStart       bool
+	ControlSocket    string
+	MetricsAddr      string
+	ProgressInterval time.Duration
 }
 
 func readEnv() (env, error) {
@@ -174,6 +189,7 @@ func parse(e env) (Config, error) {
 		MaxAttempts:  p.int("TRASHD_MAX_ATTEMPTS", e.MaxAttempts, 1, 1000),
 		BackoffBase:  p.duration("TRASHD_BACKOFF_BASE", e.BackoffBase),
 		BackoffMax:   p.duration("TRASHD_BACKOFF_MAX", e.BackoffMax),
+		Grace:        p.duration("TRASHD_SHUTDOWN_GRACE", e.ShutdownGrace),
 	}
 	if c.Reconcile.Lease != 0 && c.Reconcile.Lease < 10*time.Second {
 		p.add("TRASHD_LEASE", fmt.Sprintf("%s is too short; use at least 10s", c.Reconcile.Lease))
@@ -182,7 +198,35 @@ func parse(e env) (Config, error) {
 		p.add("TRASHD_BACKOFF_MAX", "must not be below TRASHD_BACKOFF_BASE")
 	}
 	c.LogLevel = p.oneOf("TRASHD_LOG_LEVEL", strings.ToLower(e.LogLevel), "debug", "info", "warn", "error")
+
+	c.Schedule = e.Schedule
+	if _, err := reconcile.ParseSchedule(e.Schedule); err != nil {
+		p.add("TRASHD_SCHEDULE", err.Error())
+	}
+	c.RunAtStart = p.bool("TRASHD_RUN_AT_START", e.RunAtStart)
+	c.ControlSocket = controlSocket(e.ControlSocket)
+	c.MetricsAddr = e.MetricsAddr
+	if e.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(e.MetricsAddr); err != nil {
+			p.add("TRASHD_METRICS_ADDR", fmt.Sprintf("%q is not host:port (e.g. 127.0.0.1:9464), or empty to disable", e.MetricsAddr))
+		}
+	}
+	c.ProgressInterval = p.duration("TRASHD_PROGRESS_INTERVAL", e.ProgressInterval)
 	return c, p.err()
+}
+
+// controlSocket is the configured socket path, else the one in systemd's
+// RuntimeDirectory, else the conventional one.
+func controlSocket(configured string) string {
+	if configured != "" {
+		return configured
+	}
+	if dir := os.Getenv("RUNTIME_DIRECTORY"); dir != "" {
+		// systemd may list several directories, separated by colons.
+		dir, _, _ = strings.Cut(dir, ":")
+		return filepath.Join(dir, "control.sock")
+	}
+	return "/run/trashd/control.sock"
 }
 
 // lmsVars names the variable behind each db.LMSTable field.

@@ -31,6 +31,8 @@ const usage = `usage: trashd <command> [flags]
 commands:
   migrate     create or upgrade trashd's tables
   reconcile   run one pass now (--dry-run: report what would move, change nothing)
+  serve       run as a service: passes on TRASHD_SCHEDULE and on demand
+  trigger     ask the running service for a pass now (--wait: follow it to the end)
   status      counts per state, oldest pending object, last runs
   config      print the effective configuration, secrets redacted
   version     print the version
@@ -49,6 +51,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runMigrate(ctx, rest, stdout, stderr)
 	case "reconcile":
 		return runReconcile(ctx, rest, stdout, stderr)
+	case "serve":
+		return runServe(ctx, rest, stdout, stderr)
+	case "trigger":
+		return runTrigger(ctx, rest, stdout, stderr)
 	case "status":
 		return runStatus(ctx, rest, stdout, stderr)
 	case "config":

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -40,7 +39,13 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "trashd: %v\n", err)
 		return exitUsage
 	}
-	sum, err := runner.Run(ctx, reconcile.TriggerManual)
+	h, err := runner.Start(ctx, reconcile.TriggerManual)
+	if err != nil {
+		fmt.Fprintf(stderr, "trashd: %v\n", err)
+		return exitError
+	}
+	newProgressDisplay(stdout, log, cfg.ProgressInterval).follow(h, runner.Current)
+	sum, err := h.Wait()
 	printSummary(stdout, sum)
 	if err != nil {
 		fmt.Fprintf(stderr, "trashd: the pass could not run: %v\n", err)
@@ -50,10 +55,15 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stdout)
 		printStatus(stdout, st)
 	}
+	return passExitCode(sum)
+}
+
+// passExitCode is the exit code for a pass that ran.
+func passExitCode(s reconcile.Summary) int {
 	switch {
-	case errors.Is(ctx.Err(), context.Canceled):
+	case s.Status == reconcile.RunInterrupted || s.Status == reconcile.RunError:
 		return exitError
-	case sum.Counts.Failed > 0 || sum.Counts.Missing > 0:
+	case s.Counts.Failed > 0 || s.Counts.Missing > 0:
 		return exitObjects
 	}
 	return exitOK
