@@ -105,7 +105,7 @@ func (p *pass) tryMove(ctx context.Context, log *slog.Logger, rec *Record) (Even
 		if p.stopping() {
 			return Event{}, errStopped
 		}
-		if err := p.s3.Copy(ctx, src, p.cfg.TrashBucket, trashKey); err != nil {
+		if err := p.s3.Copy(ctx, src, p.cfg.TrashBucket, trashKey, CopyOptions{}); err != nil {
 			if errors.Is(err, ErrPreconditionFailed) || errors.Is(err, ErrNotFound) {
 				err = fmt.Errorf("%w: %w", errSourceChanged, err)
 			}

@@ -51,10 +51,37 @@ type ObjectStore interface {
 	Head(ctx context.Context, bucket, key string) (Object, error)
 	// Copy copies src server-side to dstBucket/dstKey, on condition that the
 	// source still has src's ETag (and version), in parts when it is large.
-	Copy(ctx context.Context, src Object, dstBucket, dstKey string) error
+	Copy(ctx context.Context, src Object, dstBucket, dstKey string, opts CopyOptions) error
 	// Delete deletes exactly obj: its version on a versioned bucket, and on
 	// condition of its ETag where the server supports that.
 	Delete(ctx context.Context, obj Object) error
+}
+
+// CopyOptions adjust one copy.
+type CopyOptions struct {
+	// StorageClass of the copy; "" keeps the server's default (STANDARD).
+	StorageClass string
+	// NoOverwrite fails the copy with ErrPreconditionFailed when the
+	// destination key exists (If-None-Match: *), so that a restore never
+	// overwrites a file the LMS has put there since.
+	NoOverwrite bool
+}
+
+// LifecycleKeeper reads and writes the trash bucket's lifecycle rule.
+type LifecycleKeeper interface {
+	// CheckLifecycle compares the bucket's configuration with want.
+	CheckLifecycle(ctx context.Context, bucket string, want LifecycleRule) (LifecycleReport, error)
+	// ApplyLifecycle merges want into the bucket's configuration (adding or
+	// replacing the rule with want's ID, keeping every other rule as it is),
+	// validates the result and writes it.
+	ApplyLifecycle(ctx context.Context, bucket string, want LifecycleRule) (LifecycleReport, error)
+}
+
+// Restorer asks S3 to restore an archived object.
+type Restorer interface {
+	// Restore requests a temporary copy of obj for days, at tier (Expedited,
+	// Standard, Bulk). A restore already in progress is not an error.
+	Restore(ctx context.Context, obj Object, days int, tier string) error
 }
 
 // BucketChecker checks a bucket exists and the credentials reach it.

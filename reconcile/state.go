@@ -19,10 +19,26 @@ const (
 	StateMissing State = "missing"
 	// StateFailed: a permanent error, or attempts exhausted. Terminal until ops act.
 	StateFailed State = "failed"
+	// StateRestoring: the LMS cleared the flag of an archived object; S3 is
+	// restoring it from the archive class.
+	StateRestoring State = "restoring"
+	// StateRestored: the object is back at its original key (or beside it)
+	// and the trash copy is gone. Terminal.
+	StateRestored State = "restored"
+	// StateRestoreFailed: bringing the object back failed; the reason is
+	// recorded and the trash copy kept.
+	StateRestoreFailed State = "restore_failed"
+	// StateOrphaned: the LMS row is gone; the trash copy is left to the
+	// lifecycle rule.
+	StateOrphaned State = "orphaned"
+	// StateExpired: the trash copy was removed by the lifecycle rule's
+	// expiration, as configured. Terminal.
+	StateExpired State = "expired"
 )
 
 // States lists every state, in the order of an object's life, for reports.
-var States = []State{StatePending, StateCopied, StateInTrash, StateArchived, StateMissing, StateFailed}
+var States = []State{StatePending, StateCopied, StateInTrash, StateArchived, StateMissing, StateFailed,
+	StateRestoring, StateRestored, StateRestoreFailed, StateOrphaned, StateExpired}
 
 // Movable reports whether a pass still has work to do on a record in state s.
 func (s State) Movable() bool { return s == StatePending || s == StateCopied }
@@ -44,6 +60,27 @@ type Object struct {
 	Checksum     Checksum
 	StorageClass string // empty means STANDARD
 	LastModified time.Time
+	Restore      Restore // from x-amz-restore, for archived objects
+}
+
+// Restore is the state of an archived object's restore, as HEAD reports it
+// in x-amz-restore.
+type Restore struct {
+	Requested bool      // a restore was requested (the header is present)
+	Ongoing   bool      // S3 is still restoring
+	Expiry    time.Time // when the restored copy goes away; zero while ongoing
+}
+
+// Archived reports whether reading o needs a restore first: GLACIER (Flexible
+// Retrieval) and DEEP_ARCHIVE, not GLACIER_IR, which reads like STANDARD.
+func (o Object) Archived() bool {
+	return o.StorageClass == "GLACIER" || o.StorageClass == "DEEP_ARCHIVE"
+}
+
+// Readable reports whether o can be read (copied) now: not archived, or
+// restored and not yet expired.
+func (o Object) Readable() bool {
+	return !o.Archived() || (o.Restore.Requested && !o.Restore.Ongoing)
 }
 
 // Record is trashd's row for one trashed LMS file (table trash_objects).

@@ -17,15 +17,15 @@ import (
 // fails the copy with reconcile.ErrPreconditionFailed instead of putting
 // other bytes in the trash. With src.VersionID set it copies exactly that
 // version.
-func (c *Client) Copy(ctx context.Context, src reconcile.Object, dstBucket, dstKey string) error {
+func (c *Client) Copy(ctx context.Context, src reconcile.Object, dstBucket, dstKey string, opts reconcile.CopyOptions) error {
 	cl := copyCall(src, dstBucket, dstKey)
 	if src.ETag == "" {
 		return fmt.Errorf("%s: %w: the source's ETag is not known, so the copy cannot be made conditional on it: HEAD the source first", cl.op, reconcile.ErrPermanent)
 	}
 	if c.inParts(src) {
-		return c.copyParts(ctx, cl, src, dstBucket, dstKey)
+		return c.copyParts(ctx, cl, src, dstBucket, dstKey, opts)
 	}
-	return c.copyObject(ctx, cl, src, dstBucket, dstKey)
+	return c.copyObject(ctx, cl, src, dstBucket, dstKey, opts)
 }
 
 // inParts decides between one CopyObject and a multipart copy. The choice is
@@ -64,14 +64,18 @@ func (c *Client) inParts(src reconcile.Object) bool {
 
 // copyObject copies src in one CopyObject. The default COPY metadata and
 // tagging directives carry content type, content headers, user metadata and
-// tags across. The destination's storage class is the default (STANDARD):
-// lifecycle moves it to the archive class later.
-func (c *Client) copyObject(ctx context.Context, cl call, src reconcile.Object, dstBucket, dstKey string) error {
+// tags across. The destination's storage class is opts.StorageClass, or the
+// default (STANDARD) for the lifecycle rule to move later.
+func (c *Client) copyObject(ctx context.Context, cl call, src reconcile.Object, dstBucket, dstKey string, opts reconcile.CopyOptions) error {
 	in := &s3.CopyObjectInput{
 		Bucket:            aws.String(dstBucket),
 		Key:               aws.String(dstKey),
 		CopySource:        aws.String(copySource(src.Bucket, src.Key, src.VersionID)),
 		CopySourceIfMatch: quote(src.ETag),
+		StorageClass:      types.StorageClass(opts.StorageClass),
+	}
+	if opts.NoOverwrite {
+		in.IfNoneMatch = aws.String("*")
 	}
 	if src.Checksum.Algorithm != "" && !composite(src.Checksum) {
 		// S3 copies the source's algorithm by default; asking for it

@@ -58,7 +58,7 @@ func TestCopyOddKeys(t *testing.T) {
 			if len(dstKey) > 1024 {
 				dstKey = tt.key
 			}
-			if err := b.client.Copy(t.Context(), src, b.trash, dstKey); err != nil {
+			if err := b.client.Copy(t.Context(), src, b.trash, dstKey, reconcile.CopyOptions{}); err != nil {
 				t.Fatalf("Copy: %v", err)
 			}
 			copy := b.head(t, b.trash, dstKey)
@@ -85,7 +85,7 @@ func TestCopyObjectKeepsETagAndChecksum(t *testing.T) {
 				in.Metadata = map[string]string{"lms-id": "42"}
 				in.ChecksumAlgorithm = alg
 			})
-			if err := b.client.Copy(t.Context(), src, b.trash, key); err != nil {
+			if err := b.client.Copy(t.Context(), src, b.trash, key, reconcile.CopyOptions{}); err != nil {
 				t.Fatalf("Copy: %v", err)
 			}
 			copy := b.head(t, b.trash, key)
@@ -120,7 +120,7 @@ func TestCopyVersion(t *testing.T) {
 		t.Fatal("no version ID on a versioned bucket")
 	}
 	// Copy the recorded (now noncurrent) version, not the latest one.
-	if err := b.client.Copy(t.Context(), v1, b.trash, "doc.txt"); err != nil {
+	if err := b.client.Copy(t.Context(), v1, b.trash, "doc.txt", reconcile.CopyOptions{}); err != nil {
 		t.Fatalf("Copy: %v", err)
 	}
 	if got := s3test.Get(t, b.s3, b.trash, "doc.txt"); string(got) != "first" {
@@ -133,7 +133,7 @@ func TestCopyStaleETag(t *testing.T) {
 	b := setup(t)
 	src := b.put(t, "changing.txt", []byte("as recorded"))
 	b.put(t, "changing.txt", []byte("overwritten since"))
-	err := b.client.Copy(t.Context(), src, b.trash, "changing.txt")
+	err := b.client.Copy(t.Context(), src, b.trash, "changing.txt", reconcile.CopyOptions{})
 	if !errors.Is(err, reconcile.ErrPreconditionFailed) {
 		t.Fatalf("Copy of an overwritten source: %v, want ErrPreconditionFailed", err)
 	}
@@ -146,7 +146,7 @@ func TestCopyMissingSource(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	src := reconcile.Object{Bucket: b.src, Key: "gone.txt", Size: 3, ETag: "acbd18db4cc2f85cedef654fccc4a4d8"}
-	if err := b.client.Copy(t.Context(), src, b.trash, "gone.txt"); !errors.Is(err, reconcile.ErrNotFound) {
+	if err := b.client.Copy(t.Context(), src, b.trash, "gone.txt", reconcile.CopyOptions{}); !errors.Is(err, reconcile.ErrNotFound) {
 		t.Fatalf("Copy of a missing source: %v, want ErrNotFound", err)
 	}
 }
@@ -156,7 +156,7 @@ func TestCopyToMissingBucket(t *testing.T) {
 	b := setup(t)
 	src := b.put(t, "a.txt", []byte("a"))
 	missing := s3test.BucketName("no-such-trash")
-	err := b.client.Copy(t.Context(), src, missing, "a.txt")
+	err := b.client.Copy(t.Context(), src, missing, "a.txt", reconcile.CopyOptions{})
 	if !errors.Is(err, reconcile.ErrPermanent) || !strings.Contains(err.Error(), missing) || !strings.Contains(err.Error(), "does not exist") {
 		t.Fatalf("Copy to a missing bucket: %v, want ErrPermanent naming %s", err, missing)
 	}
@@ -181,7 +181,7 @@ func TestWrongCredentials(t *testing.T) {
 			o := s3test.Options(t)
 			o.Credentials = credentials.NewStaticCredentialsProvider(tt.access, tt.secret, "")
 			c := s3test.NewClient(t, o)
-			err := c.Copy(t.Context(), src, b.trash, "a.txt")
+			err := c.Copy(t.Context(), src, b.trash, "a.txt", reconcile.CopyOptions{})
 			if !errors.Is(err, reconcile.ErrPermanent) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Copy: %v, want ErrPermanent saying %q", err, tt.want)
 			}
@@ -199,7 +199,7 @@ func TestDotDotKey(t *testing.T) {
 	b := setup(t)
 	src := b.put(t, "fine.txt", []byte("fine"))
 	const bad = "course/../etc/passwd"
-	err := b.client.Copy(t.Context(), src, b.trash, bad)
+	err := b.client.Copy(t.Context(), src, b.trash, bad, reconcile.CopyOptions{})
 	if !errors.Is(err, reconcile.ErrPermanent) || !strings.Contains(err.Error(), `".." segment`) ||
 		!strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "InvalidRequest") {
 		t.Errorf("Copy to a key with a .. segment: %v, want ErrPermanent with the server's code, the key and the reason", err)
@@ -224,7 +224,7 @@ func TestTransient(t *testing.T) {
 	if !errors.Is(err, reconcile.ErrTransient) {
 		t.Errorf("Head: %v, want ErrTransient", err)
 	}
-	err = b.client.Copy(t.Context(), src, b.trash, "a.txt")
+	err = b.client.Copy(t.Context(), src, b.trash, "a.txt", reconcile.CopyOptions{})
 	if !errors.Is(err, reconcile.ErrTransient) {
 		t.Errorf("Copy: %v, want ErrTransient", err)
 	}
@@ -258,7 +258,7 @@ func TestLongSegmentKey(t *testing.T) {
 	b := setup(t, func(o *s3ops.Options) { o.RetryMaxAttempts = 1 })
 	src := b.put(t, "fine.txt", []byte("fine"))
 	long := "course/" + strings.Repeat("x", 300) + ".txt"
-	err := b.client.Copy(t.Context(), src, b.trash, long)
+	err := b.client.Copy(t.Context(), src, b.trash, long, reconcile.CopyOptions{})
 	if !errors.Is(err, reconcile.ErrTransient) || !strings.Contains(err.Error(), "segment of 304 bytes") {
 		t.Errorf("Copy to a key with a 304-byte segment: %v, want ErrTransient naming the long segment", err)
 	}

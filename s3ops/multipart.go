@@ -32,7 +32,7 @@ func (p part) size() int64 { return p.last - p.first + 1 }
 // metadata or tags, so they are read from the source and set on the upload.
 // Any failure aborts the upload, so that no parts are left behind (S3 keeps,
 // and bills, the parts of an unfinished upload until it is aborted).
-func (c *Client) copyParts(ctx context.Context, cl call, src reconcile.Object, dstBucket, dstKey string) error {
+func (c *Client) copyParts(ctx context.Context, cl call, src reconcile.Object, dstBucket, dstKey string, opts reconcile.CopyOptions) error {
 	head, err := c.headSource(ctx, cl, src, 0)
 	if err != nil {
 		return err
@@ -56,6 +56,7 @@ func (c *Client) copyParts(ctx context.Context, cl call, src reconcile.Object, d
 		CacheControl:            head.CacheControl,
 		Metadata:                head.Metadata,
 		WebsiteRedirectLocation: head.WebsiteRedirectLocation,
+		StorageClass:            types.StorageClass(opts.StorageClass),
 	}
 	if t, err := http.ParseTime(aws.ToString(head.ExpiresString)); err == nil {
 		create.Expires = aws.Time(t)
@@ -71,13 +72,19 @@ func (c *Client) copyParts(ctx context.Context, cl call, src reconcile.Object, d
 
 	completed, err := c.copyEachPart(ctx, cl, src, dstBucket, dstKey, up.UploadId, parts)
 	if err == nil {
-		_, err = c.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		complete := &s3.CompleteMultipartUploadInput{
 			Bucket:          aws.String(dstBucket),
 			Key:             aws.String(dstKey),
 			UploadId:        up.UploadId,
 			MultipartUpload: &types.CompletedMultipartUpload{Parts: completed},
 			ChecksumType:    create.ChecksumType,
-		})
+		}
+		if opts.NoOverwrite {
+			// Checked when the parts become the object, the moment that
+			// would overwrite.
+			complete.IfNoneMatch = aws.String("*")
+		}
+		_, err = c.s3.CompleteMultipartUpload(ctx, complete)
 		err = mapError(cl, err)
 	}
 	if err != nil {

@@ -67,7 +67,7 @@ func TestCopyMultipartMirrorsLayout(t *testing.T) {
 		t.Fatalf("source ETag %q: want a 3-part multipart ETag", src.ETag)
 	}
 
-	if err := b.client.Copy(t.Context(), src, b.trash, "t/lecture.mp4"); err != nil {
+	if err := b.client.Copy(t.Context(), src, b.trash, "t/lecture.mp4", reconcile.CopyOptions{}); err != nil {
 		t.Fatalf("Copy: %v", err)
 	}
 	if got := countOps(ft, "UploadPartCopy"); got != 3 {
@@ -109,7 +109,7 @@ func TestCopySmallMultipartIsMirrored(t *testing.T) {
 	b := setup(t, counting(ft)) // default threshold: 5 GiB
 	s3test.PutMultipart(t, b.s3, b.src, "small-mp", s3test.RandomBytes(6*mib), 5*mib)
 	src := b.head(t, b.src, "small-mp")
-	if err := b.client.Copy(t.Context(), src, b.trash, "small-mp"); err != nil {
+	if err := b.client.Copy(t.Context(), src, b.trash, "small-mp", reconcile.CopyOptions{}); err != nil {
 		t.Fatalf("Copy: %v", err)
 	}
 	if countOps(ft, "CopyObject") != 0 || countOps(ft, "UploadPartCopy") != 2 {
@@ -151,7 +151,7 @@ func TestCopyMultipartChecksums(t *testing.T) {
 				t.Fatalf("source has no checksum: %+v", src)
 			}
 			before := countOps(ft, "UploadPartCopy")
-			if err := b.client.Copy(t.Context(), src, b.trash, key); err != nil {
+			if err := b.client.Copy(t.Context(), src, b.trash, key, reconcile.CopyOptions{}); err != nil {
 				t.Fatalf("Copy: %v", err)
 			}
 			if countOps(ft, "UploadPartCopy") == before {
@@ -185,7 +185,9 @@ func TestCopyMultipartStaleETag(t *testing.T) {
 	src := b.head(t, b.src, "mp")
 
 	errc := make(chan error, 1)
-	go func() { errc <- b.client.Copy(context.WithoutCancel(t.Context()), src, b.trash, "mp") }()
+	go func() {
+		errc <- b.client.Copy(context.WithoutCancel(t.Context()), src, b.trash, "mp", reconcile.CopyOptions{})
+	}()
 	<-held
 	s3test.PutObject(t, b.s3, b.src, "mp", []byte("overwritten while the copy ran"))
 	close(release)
@@ -215,7 +217,7 @@ func TestCopyMultipartAbortsOnPartFailure(t *testing.T) {
 	s3test.PutMultipart(t, b.s3, b.src, "mp", s3test.RandomBytes(12*mib), 5*mib)
 	src := b.head(t, b.src, "mp")
 
-	err := b.client.Copy(t.Context(), src, b.trash, "mp")
+	err := b.client.Copy(t.Context(), src, b.trash, "mp", reconcile.CopyOptions{})
 	if !errors.Is(err, reconcile.ErrTransient) || !strings.Contains(err.Error(), "part 2 of 3") {
 		t.Fatalf("Copy: %v, want ErrTransient naming part 2 of 3", err)
 	}
@@ -248,7 +250,7 @@ func TestCopyMultipartAbortsOnCancel(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
-	go func() { errc <- b.client.Copy(ctx, src, b.trash, "mp") }()
+	go func() { errc <- b.client.Copy(ctx, src, b.trash, "mp", reconcile.CopyOptions{}) }()
 	<-held
 	cancel()
 	err := <-errc

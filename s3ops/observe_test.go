@@ -71,12 +71,14 @@ func TestObserveReportsEachOperation(t *testing.T) {
 			[]string{"HeadObject ok"}},
 		{"head of a missing key", func() error { _, err := b.client.Head(t.Context(), b.src, "observe/none"); return err },
 			[]string{"HeadObject not_found"}},
-		{"copy", func() error { return b.client.Copy(t.Context(), src, b.trash, "observe/a.txt") },
+		{"copy", func() error {
+			return b.client.Copy(t.Context(), src, b.trash, "observe/a.txt", reconcile.CopyOptions{})
+		},
 			[]string{"CopyObject ok"}},
 		{"copy of a changed source", func() error {
 			stale := src
 			stale.ETag = "0123456789abcdef0123456789abcdef"
-			return b.client.Copy(t.Context(), stale, b.trash, "observe/b.txt")
+			return b.client.Copy(t.Context(), stale, b.trash, "observe/b.txt", reconcile.CopyOptions{})
 		}, []string{"CopyObject precondition_failed"}},
 		{"bucket check", func() error { return b.client.CheckBucket(t.Context(), b.trash) },
 			[]string{"HeadBucket ok"}},

@@ -40,7 +40,7 @@ func TestProxyForwardsSignedRequests(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Head through the proxy: %v", err)
 	}
-	if err := c.Copy(t.Context(), src, bucket, "copy/"+key); err != nil {
+	if err := c.Copy(t.Context(), src, bucket, "copy/"+key, reconcile.CopyOptions{}); err != nil {
 		t.Fatalf("Copy through the proxy: %v", err)
 	}
 	if !bytes.Equal(s3test.Get(t, direct.S3(), bucket, "copy/"+key), body) {
