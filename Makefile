@@ -4,12 +4,13 @@ GO ?= go
 BIN := bin/trashd
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 DEV_ENV := .dev/env
+PREFIX ?= /usr/local
 
 .DEFAULT_GOAL := help
 
 .PHONY: help
 help: ## show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## build bin/trashd
@@ -24,9 +25,18 @@ dev-down: ## stop the SeaweedFS that dev-up started
 	scripts/dev-down.sh
 
 .PHONY: test
-test: dev-up ## start the local servers and run every test (go vet, go test -race)
+test: dev-up ## start the local servers and run every test (go vet, the systemd unit, go test -race)
 	$(GO) vet ./...
+	scripts/check-systemd.sh
 	set -a && source $(DEV_ENV) && $(GO) test -race -count=1 -timeout 30m ./...
+
+.PHONY: check-systemd
+check-systemd: ## systemd-analyze verify and security (exposure at most 1.5) of systemd/trashd.service
+	scripts/check-systemd.sh
+
+.PHONY: install
+install: build ## install trashd as a systemd service (as root; DESTDIR=, PREFIX= for packages)
+	DESTDIR=$(DESTDIR) scripts/install.sh --bin $(BIN) --prefix $(PREFIX)
 
 .PHONY: demo
 demo: dev-up build ## seed a sample LMS and its objects, then run one pass and show the result
