@@ -15,7 +15,8 @@ import (
 // recordColumns are the trash_objects columns a Record is read from, in
 // scanRecord's order.
 const recordColumns = `id, lms_id, state, source_bucket, source_key, source_version, source_size,
-	source_etag, source_checksum, trash_key, attempts, last_error, lease_owner, lease_token`
+	source_etag, source_checksum, trash_key, attempts, last_error, lease_owner, lease_token,
+	restore_requested_at IS NOT NULL`
 
 // ClaimBatch leases up to limit movable records that are due and not leased
 // (or whose lease expired), oldest due first, and increments their attempts.
@@ -31,10 +32,35 @@ func (s *Store) ClaimBatch(ctx context.Context, owner string, limit int, lease t
 	case owner == "":
 		return nil, fmt.Errorf("claim: no owner")
 	}
+	// A record the LMS wants back is never moved again: restores take it.
+	return s.claim(ctx, owner, limit, lease, claimMoves)
+}
+
+// ClaimRestores leases up to limit records to bring back for the LMS (their
+// restore was requested), due and not leased, like ClaimBatch.
+func (s *Store) ClaimRestores(ctx context.Context, owner string, limit int, lease time.Duration) ([]reconcile.Record, error) {
+	switch {
+	case limit <= 0:
+		return nil, fmt.Errorf("claim: limit %d is not positive", limit)
+	case lease < time.Microsecond:
+		return nil, fmt.Errorf("claim: lease %s is too short", lease)
+	case owner == "":
+		return nil, fmt.Errorf("claim: no owner")
+	}
+	return s.claim(ctx, owner, limit, lease, claimRestores)
+}
+
+// What ClaimBatch and ClaimRestores hand out.
+const (
+	claimMoves    = "state IN ('pending', 'copied') AND restore_requested_at IS NULL"
+	claimRestores = "state IN ('pending', 'copied', 'in_trash', 'archived', 'restoring') AND restore_requested_at IS NOT NULL"
+)
+
+func (s *Store) claim(ctx context.Context, owner string, limit int, lease time.Duration, which string) ([]reconcile.Record, error) {
 	var recs []reconcile.Record
 	err := retryDeadlock(ctx, func() error {
 		var err error
-		recs, err = s.claimBatch(ctx, clip(owner, maxOwner), limit, lease)
+		recs, err = s.claimBatch(ctx, clip(owner, maxOwner), limit, lease, which)
 		return err
 	})
 	if err != nil {
@@ -43,7 +69,7 @@ func (s *Store) ClaimBatch(ctx context.Context, owner string, limit int, lease t
 	return recs, nil
 }
 
-func (s *Store) claimBatch(ctx context.Context, owner string, limit int, lease time.Duration) ([]reconcile.Record, error) {
+func (s *Store) claimBatch(ctx context.Context, owner string, limit int, lease time.Duration, which string) ([]reconcile.Record, error) {
 	// READ COMMITTED: the locking read sees the latest committed leases and
 	// locks only the rows it returns, not the gaps between them.
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
@@ -52,7 +78,7 @@ func (s *Store) claimBatch(ctx context.Context, owner string, limit int, lease t
 	}
 	defer tx.Rollback() // after Commit, a no-op
 
-	ids, err := claimableIDs(ctx, tx, limit)
+	ids, err := claimableIDs(ctx, tx, limit, which)
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
@@ -110,13 +136,13 @@ func (s *Store) claimBatch(ctx context.Context, owner string, limit int, lease t
 	return recs, nil
 }
 
-func claimableIDs(ctx context.Context, tx *sql.Tx, limit int) ([]int64, error) {
+func claimableIDs(ctx context.Context, tx *sql.Tx, limit int, which string) ([]int64, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id FROM trash_objects
-		WHERE state IN (?, ?) AND next_attempt_at <= NOW(6)
+		WHERE `+which+` AND next_attempt_at <= NOW(6)
 		  AND (lease_expires_at IS NULL OR lease_expires_at < NOW(6))
 		ORDER BY next_attempt_at, id
 		LIMIT ?
-		FOR UPDATE SKIP LOCKED`, string(reconcile.StatePending), string(reconcile.StateCopied), limit)
+		FOR UPDATE SKIP LOCKED`, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +158,8 @@ func claimableIDs(ctx context.Context, tx *sql.Tx, limit int) ([]int64, error) {
 	return ids, rows.Err()
 }
 
-func scanRecord(rows *sql.Rows) (reconcile.Record, error) {
+// scanRecord reads a row of recordColumns, and extra columns after them.
+func scanRecord(rows *sql.Rows, extra ...any) (reconcile.Record, error) {
 	var (
 		r                                 reconcile.Record
 		state                             string
@@ -140,8 +167,9 @@ func scanRecord(rows *sql.Rows) (reconcile.Record, error) {
 		lastError, leaseOwner, leaseToken sql.NullString
 		size                              sql.NullInt64
 	)
-	err := rows.Scan(&r.ID, &r.LMSID, &state, &r.Source.Bucket, &r.Source.Key, &version, &size,
-		&etag, &checksum, &trashKey, &r.Attempts, &lastError, &leaseOwner, &leaseToken)
+	dest := []any{&r.ID, &r.LMSID, &state, &r.Source.Bucket, &r.Source.Key, &version, &size,
+		&etag, &checksum, &trashKey, &r.Attempts, &lastError, &leaseOwner, &leaseToken, &r.RestoreRequested}
+	err := rows.Scan(append(dest, extra...)...)
 	if err != nil {
 		return r, err
 	}

@@ -23,16 +23,21 @@ func scanSQL(t LMSTable) string {
 	if t.BucketColumn != "" {
 		bucket = "l." + quote(t.BucketColumn)
 	}
-	trashed := "l." + quote(t.TrashColumn) + " <> 0" // NULL is not trashed
-	if t.TrashKind == TrashTimestamp {
-		trashed = "l." + quote(t.TrashColumn) + " IS NOT NULL"
-	}
+	trashed := t.trashedSQL("l")
 	id := "l." + quote(t.IDColumn)
 	return "SELECT " + id + ", l." + quote(t.KeyColumn) + ", " + bucket +
 		" FROM " + quote(t.Table) + " AS l" +
 		" WHERE " + id + " > ? AND " + trashed +
 		" AND NOT EXISTS (SELECT 1 FROM trash_objects AS t WHERE t.lms_id = " + id + ")" +
 		" ORDER BY " + id + " LIMIT ?"
+}
+
+// trashedSQL is the condition that the LMS row aliased alias is trashed.
+func (t LMSTable) trashedSQL(alias string) string {
+	if t.TrashKind == TrashTimestamp {
+		return alias + "." + quote(t.TrashColumn) + " IS NOT NULL"
+	}
+	return alias + "." + quote(t.TrashColumn) + " <> 0" // NULL is not trashed
 }
 
 // ScanTrashed returns up to limit trashed LMS rows with id > after that have

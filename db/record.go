@@ -51,9 +51,13 @@ func (s *Store) Record(ctx context.Context, rec reconcile.Record, step reconcile
 		set += ", source_deleted_at = NOW(6)"
 	case reconcile.StateArchived:
 		set += ", archived_at = NOW(6)"
+	case reconcile.StateRestored:
+		set += ", restored_at = NOW(6), restored_key = ?"
+		args = append(args, nullString(step.RestoredKey))
 	}
 	switch step.To {
-	case reconcile.StateArchived, reconcile.StateMissing, reconcile.StateFailed:
+	case reconcile.StateArchived, reconcile.StateMissing, reconcile.StateFailed, reconcile.StateRestored,
+		reconcile.StateRestoreFailed, reconcile.StateOrphaned, reconcile.StateExpired:
 		set += ", finished_at = NOW(6)"
 	default:
 		set += ", finished_at = NULL"

@@ -117,7 +117,7 @@ func (s *Store) Status(ctx context.Context) (Status, error) {
 
 func (s *Store) recentRuns(ctx context.Context, n int) ([]Run, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT id, run_trigger, host, status, started_at, finished_at,"+
-		" discovered, moved, missing, failed, retrying, interrupted, bytes, `error`"+
+		" discovered, moved, missing, failed, retrying, interrupted, bytes, archived, restored, `error`"+
 		" FROM trash_runs ORDER BY id DESC LIMIT ?", n)
 	if err != nil {
 		return nil, fmt.Errorf("read recent runs: %w", err)
@@ -132,7 +132,7 @@ func (s *Store) recentRuns(ctx context.Context, n int) ([]Run, error) {
 		)
 		err := rows.Scan(&r.ID, &r.Trigger, &r.Host, &r.Status, &r.StartedAt, &finished,
 			&r.Counts.Discovered, &r.Counts.Moved, &r.Counts.Missing, &r.Counts.Failed,
-			&r.Counts.Retrying, &r.Counts.Interrupted, &r.Counts.Bytes, &errText)
+			&r.Counts.Retrying, &r.Counts.Interrupted, &r.Counts.Bytes, &r.Counts.Archived, &r.Counts.Restored, &errText)
 		if err != nil {
 			return nil, fmt.Errorf("read recent runs: %w", err)
 		}

@@ -22,6 +22,7 @@ type Config struct {
 	BackoffMax    time.Duration
 	SourceRetries int           // immediate restarts when the source changes mid-move
 	Grace         time.Duration // after a stop request, how long in-flight steps may take
+	Archive       ArchiveConfig
 }
 
 // Defaults, in one place for the README's configuration table.
@@ -44,6 +45,7 @@ func (c Config) withDefaults() Config {
 	c.BackoffMax = cmp.Or(c.BackoffMax, DefaultBackoffMax)
 	c.SourceRetries = cmp.Or(c.SourceRetries, 3)
 	c.Grace = cmp.Or(c.Grace, DefaultGrace)
+	c.Archive = c.Archive.withDefaults()
 	c.Owner = cmp.Or(c.Owner, c.Host)
 	return c
 }
@@ -68,6 +70,9 @@ func (c Config) Validate() error {
 	}
 	if c.BackoffMax < c.BackoffBase {
 		errs = append(errs, fmt.Errorf("backoff max %s is below backoff base %s", c.BackoffMax, c.BackoffBase))
+	}
+	if err := c.Archive.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

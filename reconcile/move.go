@@ -105,7 +105,7 @@ func (p *pass) tryMove(ctx context.Context, log *slog.Logger, rec *Record) (Even
 		if p.stopping() {
 			return Event{}, errStopped
 		}
-		if err := p.s3.Copy(ctx, src, p.cfg.TrashBucket, trashKey, CopyOptions{}); err != nil {
+		if err := p.s3.Copy(ctx, src, p.cfg.TrashBucket, trashKey, p.copyOptions()); err != nil {
 			if errors.Is(err, ErrPreconditionFailed) || errors.Is(err, ErrNotFound) {
 				err = fmt.Errorf("%w: %w", errSourceChanged, err)
 			}
@@ -235,4 +235,13 @@ func (r *Runner) backoff(attempts int) time.Duration {
 	}
 	d = min(d, r.cfg.BackoffMax)
 	return d/2 + rand.N(d/2+1)
+}
+
+// copyOptions are the options of a copy into the trash bucket: in direct
+// mode the copy itself lands in the archive class.
+func (p *pass) copyOptions() CopyOptions {
+	if p.cfg.Archive.Mode == ArchiveDirect {
+		return CopyOptions{StorageClass: p.cfg.Archive.Rule.StorageClass}
+	}
+	return CopyOptions{}
 }

@@ -11,7 +11,9 @@ type Phase string
 const (
 	PhaseChecking    Phase = "checking"    // checking the buckets
 	PhaseDiscovering Phase = "discovering" // scanning the LMS table
+	PhaseRestoring   Phase = "restoring"   // bringing back what the LMS un-trashed
 	PhaseMoving      Phase = "moving"      // claiming and moving records
+	PhaseArchiving   Phase = "archiving"   // confirming transitions to the archive class
 	PhaseStopping    Phase = "stopping"    // asked to stop: finishing in-flight steps
 	PhaseDone        Phase = "done"
 )
@@ -42,6 +44,8 @@ type tracker struct {
 	// An object retried and then claimed again in the same pass is counted
 	// once, by its last outcome.
 	retrying map[int64]bool
+	// restoresOnly: the pass only brings objects back (RunRestores).
+	restoresOnly bool
 }
 
 func newTracker(now func() time.Time, trigger Trigger) *tracker {
@@ -90,6 +94,8 @@ func (t *tracker) add(ev Event) {
 			t.retrying[id] = true
 		case OutcomeInterrupted:
 			c.Interrupted++
+		case OutcomeRestored:
+			c.Restored++
 		}
 		p.Total = max(p.Total, p.Done())
 	})

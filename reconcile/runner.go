@@ -16,12 +16,16 @@ type Store interface {
 	Recorder
 	RunLog
 	Backlog
+	Archiver
+	RestoreRequests
 }
 
 // S3 is everything the runner needs from S3.
 type S3 interface {
 	ObjectStore
 	BucketChecker
+	LifecycleKeeper
+	Restorer
 }
 
 // Outcome is what became of one claimed object in a pass.
@@ -57,13 +61,14 @@ type Summary struct {
 // several hosts, may run passes against the same database at once: leases
 // keep them apart.
 type Runner struct {
-	store   Store
-	s3      S3
-	cfg     Config
-	log     *slog.Logger
-	now     func() time.Time
-	events  func(Event)
-	current atomic.Pointer[tracker] // the running pass, if any
+	store     Store
+	s3        S3
+	cfg       Config
+	log       *slog.Logger
+	now       func() time.Time
+	events    func(Event)
+	current   atomic.Pointer[tracker]        // the running pass, if any
+	lifecycle atomic.Pointer[LifecycleState] // the last lifecycle check
 }
 
 // Option adjusts a Runner.
@@ -153,6 +158,22 @@ func (r *Runner) Start(ctx context.Context, trigger Trigger) (*Handle, error) {
 	return h, nil
 }
 
+// RunRestores does a pass that only brings back the objects whose restore
+// was requested (`trashd restore`), and waits for it.
+func (r *Runner) RunRestores(ctx context.Context) (Summary, error) {
+	t := newTracker(r.now, TriggerManual)
+	if !r.current.CompareAndSwap(nil, t) {
+		return Summary{}, errors.New("a pass is already running")
+	}
+	defer r.current.Store(nil)
+	id, err := r.store.StartRun(ctx, TriggerManual, r.cfg.Host)
+	if err != nil {
+		return Summary{}, fmt.Errorf("record the start of a run: %w", err)
+	}
+	t.restoresOnly = true
+	return r.pass(ctx, id, t)
+}
+
 func (r *Runner) pass(ctx context.Context, id int64, t *tracker) (Summary, error) {
 	sum := Summary{RunID: id, Trigger: t.p.Trigger, Started: t.p.Started, Status: RunRunning}
 
@@ -213,6 +234,11 @@ func (p *pass) run() error {
 	if err := p.checkBuckets(p.stop); err != nil {
 		return err
 	}
+	if p.progress.restoresOnly {
+		p.progress.setPhase(PhaseRestoring)
+		return p.restoreAll()
+	}
+	p.keepLifecycle()
 	p.progress.setPhase(PhaseDiscovering)
 	n, err := p.discover(p.stop)
 	p.progress.update(func(pr *Progress) { pr.Counts.Discovered = n })
@@ -228,8 +254,18 @@ func (p *pass) run() error {
 	if due, _, err := p.store.Pending(p.stop); err == nil {
 		p.progress.update(func(pr *Progress) { pr.Total = due })
 	}
+	// Files the LMS wants back first: someone is waiting for them.
+	p.progress.setPhase(PhaseRestoring)
+	if err := p.restoreAll(); err != nil && !p.stopping() {
+		return fmt.Errorf("restore: %w", err)
+	}
 	p.progress.setPhase(PhaseMoving)
-	return p.moveAll()
+	if err := p.moveAll(); err != nil {
+		return err
+	}
+	p.progress.setPhase(PhaseArchiving)
+	p.confirmTransitions()
+	return nil
 }
 
 // checkBuckets fails the pass before any record is touched when a bucket is

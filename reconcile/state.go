@@ -93,6 +93,9 @@ type Record struct {
 	Attempts  int    // claims so far, this one included
 	LastError string
 	Lease     Lease
+	// RestoreRequested: the LMS cleared the trash flag (or ops asked); the
+	// object is to come back, and no pass moves it any more.
+	RestoreRequested bool
 }
 
 // Lease is a worker's exclusive, expiring right to change one record.
@@ -118,6 +121,8 @@ type Step struct {
 	Error    string        // why the step retries, fails or is missing; "" clears it
 	RetryIn  time.Duration // > 0: not claimable again before this delay; releases the lease
 	Release  bool          // give up the lease (terminal states and retries always do)
+	// RestoredKey is where a restore put the object back (StateRestored).
+	RestoredKey string
 }
 
 // Trigger says what started a pass.
@@ -149,4 +154,6 @@ type Counts struct {
 	Retrying    int   // objects left for a later pass after a transient error
 	Interrupted int   // objects whose work stopped at shutdown or with a lost lease
 	Bytes       int64 // bytes moved into the trash bucket
+	Archived    int   // objects seen in the archive class (or expired by the rule)
+	Restored    int   // objects brought back for the LMS
 }

@@ -1,7 +1,10 @@
 // Package s3ops is trashd's S3 adapter: it reads what HEAD says about an
 // object, copies objects server-side into the trash bucket, deletes exactly
-// the object that was copied, and checks that the buckets it needs are
-// reachable. It implements reconcile.ObjectStore and reconcile.BucketChecker.
+// the object that was copied, checks that the buckets it needs are
+// reachable, keeps trashd's rule in the trash bucket's lifecycle
+// configuration (merging it with the other rules, lifecycle.go) and asks S3
+// to restore archived objects (restore.go). It implements
+// reconcile.ObjectStore, BucketChecker, LifecycleKeeper and Restorer.
 //
 // Every copy is chosen so that it can be proven equal to its source later by
 // comparing the two HEADs: a single CopyObject where S3 keeps the source's

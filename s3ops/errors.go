@@ -1,6 +1,7 @@
 package s3ops
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,9 @@ type call struct {
 	buckets []string // the buckets it touched, named when one is missing
 	keys    []string // the keys it touched, checked when the server refuses one
 	allow   string   // the IAM actions it needs, named when access is denied
+	// unsupported says what it means that the server does not implement
+	// this request (501 NotImplemented); "" for the general message.
+	unsupported string
 }
 
 func objectCall(op, bucket, key, allow string) call {
@@ -79,7 +83,16 @@ func classify(c call, err error) (sentinel error, reason string) {
 	case code == "PreconditionFailed" || status == 412:
 		return reconcile.ErrPreconditionFailed, "the object changed since it was read (its ETag no longer matches)"
 	case code == "InvalidObjectState":
-		return reconcile.ErrArchived, "the object is in an archive storage class and has not been restored"
+		// GET and copy of a GLACIER or DEEP_ARCHIVE object that has no
+		// restored copy (none requested, or its restore not finished).
+		return reconcile.ErrArchived, "the object is in an archive storage class and must be restored first (RestoreObject, then wait for the restore to finish)"
+	case code == "NotImplemented" || status == 501:
+		// Before transient: a 5xx, but no retry will make the server
+		// implement it.
+		return reconcile.ErrPermanent, cmp.Or(c.unsupported, "the server does not implement this request (HTTP 501 NotImplemented)")
+	case code == "GlacierExpeditedRetrievalNotAvailable":
+		// A 503 from RestoreObject: no Expedited capacity just now.
+		return reconcile.ErrTransient, "Expedited retrievals are not available now: try again later, or restore with the Standard tier"
 	case transient(err, code, status):
 		// SeaweedFS answers a copy to a key with a segment over 255 bytes
 		// with a 500; say so, since retrying will not help there.

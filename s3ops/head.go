@@ -29,6 +29,10 @@ func (c *Client) Head(ctx context.Context, bucket, key string) (reconcile.Object
 }
 
 func objectFromHead(bucket, key string, out *s3.HeadObjectOutput) reconcile.Object {
+	// An x-amz-restore that does not parse still says a restore was
+	// requested; ParseRestore then reads it as ongoing, and a copy is not
+	// tried before the header says otherwise.
+	restore, _ := ParseRestore(aws.ToString(out.Restore))
 	return reconcile.Object{
 		Bucket:       bucket,
 		Key:          key,
@@ -38,6 +42,7 @@ func objectFromHead(bucket, key string, out *s3.HeadObjectOutput) reconcile.Obje
 		Checksum:     checksumOf(out.ChecksumCRC32, out.ChecksumCRC32C, out.ChecksumCRC64NVME, out.ChecksumSHA1, out.ChecksumSHA256),
 		StorageClass: string(out.StorageClass),
 		LastModified: aws.ToTime(out.LastModified),
+		Restore:      restore,
 	}
 }
 

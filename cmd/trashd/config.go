@@ -67,6 +67,24 @@ type env struct {
 	MetricsAddr      string `envconfig:"METRICS_ADDR" default:"127.0.0.1:9464" desc:"serve: listen address for /metrics, /healthz and /readyz; empty disables"`
 	ShutdownGrace    string `envconfig:"SHUTDOWN_GRACE" default:"30s" desc:"on SIGTERM, how long objects in flight may take to finish their current step"`
 	ProgressInterval string `envconfig:"PROGRESS_INTERVAL" default:"10s" desc:"how often progress is logged when the output is not a terminal"`
+
+	ArchiveMode       string `envconfig:"ARCHIVE_MODE" default:"lifecycle" desc:"lifecycle (copies land in STANDARD, the bucket's rule transitions them) or direct (copies are written in TRASHD_STORAGE_CLASS)"`
+	LifecycleMode     string `envconfig:"LIFECYCLE_MODE" default:"verify" desc:"each pass: verify (report drift), enforce (repair drift) or off"`
+	LifecycleRuleID   string `envconfig:"LIFECYCLE_RULE_ID" default:"trashd-archive" desc:"the id of trashd's rule in the trash bucket's lifecycle configuration"`
+	LifecyclePrefix   string `envconfig:"LIFECYCLE_PREFIX" desc:"the rule's prefix filter; empty: the whole trash bucket"`
+	TransitionDays    string `envconfig:"TRANSITION_DAYS" default:"30" desc:"days after the move before S3 transitions a copy (0: at the next lifecycle run)"`
+	StorageClass      string `envconfig:"STORAGE_CLASS" default:"GLACIER" desc:"the archive class: GLACIER, DEEP_ARCHIVE or GLACIER_IR"`
+	ExpirationDays    string `envconfig:"EXPIRATION_DAYS" default:"0" desc:"days after the move before S3 deletes a copy for good; 0: never"`
+	TransitionMinSize string `envconfig:"TRANSITION_MIN_SIZE" default:"0" desc:"transition only copies larger than this (the rule's size filter); 0: S3's default, 128 KB"`
+	TransitionGrace   string `envconfig:"TRANSITION_GRACE" default:"48h" desc:"a transition is overdue this long after it was due (S3 runs lifecycle once a day and can lag)"`
+	TransitionChecks  string `envconfig:"TRANSITION_CHECKS" default:"1000" desc:"copies checked with HEAD per pass for their transition"`
+	RestoreDays       string `envconfig:"RESTORE_DAYS" default:"7" desc:"days S3 keeps the temporary copy of a restore from the archive class"`
+	RestoreTier       string `envconfig:"RESTORE_TIER" default:"Standard" desc:"restore tier: Expedited (minutes), Standard (hours) or Bulk (up to 12/48 h)"`
+	RestorePoll       string `envconfig:"RESTORE_POLL" default:"15m" desc:"how often a restore in progress is looked at"`
+	PriceStandard     string `envconfig:"PRICE_STANDARD" default:"0.023" desc:"status --cost: USD per GB-month in STANDARD (us-east-1, 2025-01)"`
+	PriceGlacierIR    string `envconfig:"PRICE_GLACIER_IR" default:"0.004" desc:"status --cost: USD per GB-month in GLACIER_IR"`
+	PriceGlacier      string `envconfig:"PRICE_GLACIER" default:"0.0036" desc:"status --cost: USD per GB-month in GLACIER"`
+	PriceDeepArchive  string `envconfig:"PRICE_DEEP_ARCHIVE" default:"0.00099" desc:"status --cost: USD per GB-month in DEEP_ARCHIVE"`
 }
 
 // Config is the parsed configuration.
@@ -76,6 +94,8 @@ type Config struct {
 	S3        s3ops.Options
 	Reconcile reconcile.Config
 	LogLevel  string
+
+	Prices reconcile.Prices
 
 	Schedule         string
 	RunAtStart       bool
@@ -212,6 +232,39 @@ func parse(e env) (Config, error) {
 		}
 	}
 	c.ProgressInterval = p.duration("TRASHD_PROGRESS_INTERVAL", e.ProgressInterval)
+
+	c.Reconcile.Archive = reconcile.ArchiveConfig{
+		Rule: reconcile.LifecycleRule{
+			ID:             e.LifecycleRuleID,
+			Prefix:         e.LifecyclePrefix,
+			TransitionDays: p.int("TRASHD_TRANSITION_DAYS", e.TransitionDays, 0, 36500),
+			StorageClass:   p.oneOf("TRASHD_STORAGE_CLASS", e.StorageClass, reconcile.ArchiveClasses...),
+			ExpirationDays: p.int("TRASHD_EXPIRATION_DAYS", e.ExpirationDays, 0, 36500),
+			MinSize:        p.bytes("TRASHD_TRANSITION_MIN_SIZE", e.TransitionMinSize, 0, 5<<40),
+		},
+		Mode:          p.oneOf("TRASHD_ARCHIVE_MODE", e.ArchiveMode, reconcile.ArchiveLifecycle, reconcile.ArchiveDirect),
+		LifecycleMode: p.oneOf("TRASHD_LIFECYCLE_MODE", e.LifecycleMode, reconcile.LifecycleVerify, reconcile.LifecycleEnforce, reconcile.LifecycleOff),
+		Grace:         p.duration("TRASHD_TRANSITION_GRACE", e.TransitionGrace),
+		ChecksPerPass: p.int("TRASHD_TRANSITION_CHECKS", e.TransitionChecks, 1, 1000000),
+		RestoreDays:   p.int("TRASHD_RESTORE_DAYS", e.RestoreDays, 1, 30000),
+		RestoreTier:   p.oneOf("TRASHD_RESTORE_TIER", e.RestoreTier, "Expedited", "Standard", "Bulk"),
+		RestorePoll:   p.duration("TRASHD_RESTORE_POLL", e.RestorePoll),
+	}
+	if e.LifecycleRuleID == "" || len(e.LifecycleRuleID) > 255 {
+		p.add("TRASHD_LIFECYCLE_RULE_ID", "must be 1 to 255 characters")
+	}
+	if n := c.Reconcile.Archive.Rule.ExpirationDays; n != 0 && n <= c.Reconcile.Archive.Rule.TransitionDays {
+		p.add("TRASHD_EXPIRATION_DAYS", fmt.Sprintf("%d must be 0 (never) or more than TRASHD_TRANSITION_DAYS", n))
+	}
+	if c.Reconcile.Archive.RestoreTier == "Expedited" && c.Reconcile.Archive.Rule.StorageClass == "DEEP_ARCHIVE" {
+		p.add("TRASHD_RESTORE_TIER", "DEEP_ARCHIVE has no Expedited restores; use Standard or Bulk")
+	}
+	c.Prices = reconcile.Prices{
+		"STANDARD":     p.price("TRASHD_PRICE_STANDARD", e.PriceStandard),
+		"GLACIER_IR":   p.price("TRASHD_PRICE_GLACIER_IR", e.PriceGlacierIR),
+		"GLACIER":      p.price("TRASHD_PRICE_GLACIER", e.PriceGlacier),
+		"DEEP_ARCHIVE": p.price("TRASHD_PRICE_DEEP_ARCHIVE", e.PriceDeepArchive),
+	}
 	return c, p.err()
 }
 
@@ -256,6 +309,14 @@ func (p *problems) int(name, v string, lo, hi int) int {
 		p.add(name, fmt.Sprintf("%q is not a whole number from %d to %d", v, lo, hi))
 	}
 	return n
+}
+
+func (p *problems) price(name, v string) float64 {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || f < 0 {
+		p.add(name, fmt.Sprintf("%q is not a price in USD per GB-month, such as 0.0036", v))
+	}
+	return f
 }
 
 func (p *problems) bool(name, v string) bool {

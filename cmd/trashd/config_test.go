@@ -127,3 +127,28 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 		}
 	}
 }
+
+// The env example must list every variable with its default.
+func TestEnvExampleListsEveryVariable(t *testing.T) {
+	t.Parallel()
+	example, err := os.ReadFile("../../systemd/trashd.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e env
+	var b strings.Builder
+	if err := envconfig.Usagef("TRASHD", &e, &b, "{{range .}}{{.Key}}\t{{.Tags.Get \"default\"}}\n{{end}}"); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		name, def, _ := strings.Cut(l, "\t")
+		line := regexp.MustCompile("(?m)^#?" + name + "=(.*)$").FindSubmatch(example)
+		if line == nil {
+			t.Errorf("systemd/trashd.env.example has no line for %s", name)
+			continue
+		}
+		if got := strings.Trim(string(line[1]), `"`); got != def && got != "" {
+			t.Errorf("systemd/trashd.env.example says %s=%q; the default is %q", name, got, def)
+		}
+	}
+}

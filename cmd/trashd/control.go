@@ -45,6 +45,8 @@ type countsJSON struct {
 	Retrying    int   `json:"retrying"`
 	Interrupted int   `json:"interrupted"`
 	Bytes       int64 `json:"bytes"`
+	Archived    int   `json:"archived"`
+	Restored    int   `json:"restored"`
 }
 
 type triggerJSON struct {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -105,10 +106,6 @@ func newHTTPHandler(gatherer prometheus.Gatherer, alive func() error, ready func
 		if ready != nil {
 			results = ready(r.Context())
 		}
-		// TODO(lifecycle): add the trash bucket's lifecycle drift as a
-		// check here once the lifecycle verifier exists; drift should be
-		// reported in the body without failing readiness, since passes
-		// still run correctly without the rule.
 		body, ok := readyReport(results)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -126,7 +123,11 @@ func readyReport(results map[string]error) (body string, ok bool) {
 	var b strings.Builder
 	ok = true
 	for _, name := range slices.Sorted(maps.Keys(results)) {
-		if err := results[name]; err != nil {
+		var w warning
+		if err := results[name]; errors.As(err, &w) {
+			// Reported, but trashd still does its job: not a failure.
+			fmt.Fprintf(&b, "[!]%s warning: %s\n", name, strings.ReplaceAll(w.Error(), "\n", " "))
+		} else if err != nil {
 			ok = false
 			// One line per dependency: a wrapped driver error may span
 			// several.
@@ -142,6 +143,10 @@ func readyReport(results map[string]error) (body string, ok bool) {
 	}
 	return b.String(), ok
 }
+
+// warning is a readiness finding that is reported without failing the
+// check: a lifecycle rule out of place does not stop the moves.
+type warning struct{ error }
 
 // noStore keeps proxies and browsers from caching a probe's answer.
 func noStore(w http.ResponseWriter) { w.Header().Set("Cache-Control", "no-store") }

@@ -33,7 +33,9 @@ commands:
   reconcile   run one pass now (--dry-run: report what would move, change nothing)
   serve       run as a service: passes on TRASHD_SCHEDULE and on demand
   trigger     ask the running service for a pass now (--wait: follow it to the end)
-  status      counts per state, oldest pending object, last runs
+  status      counts per state, oldest pending object, last runs (--overdue, --cost)
+  lifecycle   the trash bucket's lifecycle rules and drift (--apply: merge the rule in)
+  restore     bring back one LMS row's file now
   config      print the effective configuration, secrets redacted
   version     print the version
 
@@ -55,6 +57,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runServe(ctx, rest, stdout, stderr)
 	case "trigger":
 		return runTrigger(ctx, rest, stdout, stderr)
+	case "lifecycle":
+		return runLifecycle(ctx, rest, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, rest, stdout, stderr)
 	case "status":
 		return runStatus(ctx, rest, stdout, stderr)
 	case "config":

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -75,6 +76,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		} else {
 			log.Warn("read the backlog for metrics", "err", err)
 		}
+		if a, err := store.Archive(bctx, rcfg.Archive.OverdueQuery()); err == nil {
+			m.archive(a)
+		} else {
+			log.Warn("read the archive status for metrics", "err", err)
+		}
+		if lc, ok := runner.Lifecycle(); ok {
+			m.lifecycle(lc)
+		}
 	}
 	svc, err := reconcile.NewService(runner, reconcile.ServiceConfig{
 		Schedule: cfg.Schedule,
@@ -102,7 +111,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			control.Close()
 			return fail(exitError, "cannot start: metrics listener (TRASHD_METRICS_ADDR)", err)
 		}
-		servers = append(servers, &http.Server{Handler: newHTTPHandler(reg, svc.Alive, ready.check), ReadHeaderTimeout: 10 * time.Second})
+		readyz := func(ctx context.Context) map[string]error {
+			res := ready.check(ctx)
+			if lc, ok := runner.Lifecycle(); ok {
+				res["lifecycle_rule"] = lifecycleFinding(lc)
+			}
+			return res
+		}
+		servers = append(servers, &http.Server{Handler: newHTTPHandler(reg, svc.Alive, readyz), ReadHeaderTimeout: 10 * time.Second})
 		listeners = append(listeners, l)
 	}
 	for i, s := range servers {
@@ -143,6 +159,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	log.Info("stopped")
 	return exitOK
+}
+
+// lifecycleFinding is the last lifecycle check, for /readyz: a warning
+// when the rule is not in place, never a failure.
+func lifecycleFinding(lc reconcile.LifecycleState) error {
+	switch {
+	case lc.Err != nil:
+		return warning{fmt.Errorf("not checked: %w", lc.Err)}
+	case !lc.Report.InPlace():
+		return warning{fmt.Errorf("drift: %s", strings.Join(lc.Report.Drift, "; "))}
+	}
+	return nil
 }
 
 func notify(log *slog.Logger, state string) {

@@ -7,11 +7,16 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"cmp"
+
 	"trashd/db"
+	"trashd/reconcile"
 )
 
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("status", "status", stderr)
+	fs := newFlags("status", "status [--overdue] [--cost]", stderr)
+	overdue := fs.Bool("overdue", false, "list the copies whose transition to the archive class is overdue")
+	cost := fs.Bool("cost", false, "estimate the trash bucket's monthly cost by storage class")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return exitUsage
 	}
@@ -30,7 +35,63 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitError
 	}
 	printStatus(stdout, st)
+	q := cfg.Reconcile.Archive.OverdueQuery()
+	arch, err := store.Archive(ctx, q)
+	if err != nil {
+		fmt.Fprintf(stderr, "trashd: %v\n", err)
+		return exitError
+	}
+	printArchive(stdout, cfg, arch)
+	if *overdue {
+		list, err := store.Overdue(ctx, q, 100)
+		if err != nil {
+			fmt.Fprintf(stderr, "trashd: %v\n", err)
+			return exitError
+		}
+		printOverdue(stdout, list, arch.Overdue)
+	}
+	if *cost {
+		printCost(stdout, reconcile.EstimateCost(arch.Classes, cfg.Prices))
+	}
 	return exitOK
+}
+
+func printArchive(w io.Writer, cfg Config, a reconcile.ArchiveStatus) {
+	rule := cfg.Reconcile.Archive.Rule
+	fmt.Fprintf(w, "\narchive (%s mode, %s after %d days): overdue %d (%s), not transitioned by S3 (under %s) %d (%s)\n",
+		cfg.Reconcile.Archive.Mode, rule.StorageClass, rule.TransitionDays, a.Overdue, humanBytes(a.OverdueBytes),
+		humanBytes(rule.MinTransitionSize()), a.Ineligible, humanBytes(a.IneligibleBytes))
+}
+
+func printOverdue(w io.Writer, list []reconcile.OverdueRecord, total int) {
+	fmt.Fprintf(w, "\noverdue transitions (%d in all, oldest first):\n", total)
+	if len(list) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LMS ROW\tTRASH KEY\tSIZE\tMOVED\tCLASS SEEN\tLAST CHECKED")
+	for _, o := range list {
+		checked := "never"
+		if !o.CheckedAt.IsZero() {
+			checked = o.CheckedAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", o.LMSID, o.TrashKey, humanBytes(o.Size), o.CopiedAt.Format(time.RFC3339),
+			cmp.Or(o.StorageClass, "-"), checked)
+	}
+	tw.Flush()
+}
+
+func printCost(w io.Writer, r reconcile.CostReport) {
+	fmt.Fprintf(w, "\nestimated monthly cost (prices from TRASHD_PRICE_*; defaults are %s list prices):\n", reconcile.DefaultPricesDate)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "CLASS\tOBJECTS\tBYTES\tARCHIVE OVERHEAD\tUSD/MONTH\tIN STANDARD\tYOUNGER THAN MIN.\tEARLY-DELETION USD\t")
+	for _, l := range r.Lines {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.4f\t%.4f\t%d\t%.4f\t\n", l.Class, l.Objects, humanBytes(l.Bytes), humanBytes(l.Overhead),
+			l.Monthly, l.AsStandard, l.Young, l.EarlyDeletion)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "total %.4f USD/month; in STANDARD it would be %.4f; saving %.4f\n", r.Monthly, r.AsStandard, r.Savings)
+	fmt.Fprintln(w, "archive classes add 8 KB (billed as STANDARD) + 32 KB per object; GLACIER and GLACIER_IR bill at least 90 days, DEEP_ARCHIVE 180")
 }
 
 func printStatus(w io.Writer, st db.Status) {

@@ -46,11 +46,12 @@ type Env struct {
 }
 
 type file struct {
-	key     string
-	sum     [32]byte // SHA-256 of the bytes, nil sum for rows without an object
-	size    int64
-	trashed bool
-	exists  bool // an object was uploaded for the row
+	key       string
+	sum       [32]byte // SHA-256 of the bytes, nil sum for rows without an object
+	size      int64
+	trashed   bool
+	untrashed bool // trashed, then restored by the LMS (Untrash)
+	exists    bool // an object was uploaded for the row
 }
 
 // New sets up a fresh database, LMS table and buckets for tb. opts adjust
@@ -115,6 +116,26 @@ func (e *Env) Replace(tb testing.TB, id int64, body []byte) {
 	s3test.PutObject(tb, e.SDK, e.Source, f.key, body)
 	f.sum, f.size, f.exists = sha256.Sum256(body), int64(len(body)), true
 	e.remember(id, f)
+}
+
+// Untrash clears LMS row id's trash flag, as a user restoring the file from
+// the LMS's trash would; the invariant then expects the file back.
+func (e *Env) Untrash(tb testing.TB, id int64) {
+	tb.Helper()
+	dbtest.SetTrashed(tb, e.DB, id, false)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f := e.files[id]
+	f.trashed, f.untrashed = false, true
+	e.files[id] = f
+}
+
+// Forget tells the invariant that LMS row id's current bytes are whatever
+// is at its key now (the test wrote a new file there).
+func (e *Env) Forget(id int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.files, id)
 }
 
 func (e *Env) remember(id int64, f file) {
@@ -213,25 +234,25 @@ func (e *Env) States(tb testing.TB) map[reconcile.State]int {
 }
 
 // CheckInvariant fails tb unless every trashed row that had an object has
-// it, byte for byte, in the source bucket or at its recorded trash key; and
-// every record in_trash has no source left.
+// it, byte for byte, in the source bucket or at its recorded trash key;
+// every record in_trash has no source left; and every row the LMS un-trashed
+// has its file back at its key (or beside it) once restored.
 func (e *Env) CheckInvariant(tb testing.TB) {
 	tb.Helper()
-	records := map[int64]struct {
-		state    reconcile.State
-		trashKey sql.NullString
-	}{}
-	rows, err := e.DB.QueryContext(tb.Context(), "SELECT lms_id, state, trash_key FROM trash_objects")
+	type rec struct {
+		state       reconcile.State
+		trashKey    sql.NullString
+		restoredKey sql.NullString
+	}
+	records := map[int64]rec{}
+	rows, err := e.DB.QueryContext(tb.Context(), "SELECT lms_id, state, trash_key, restored_key FROM trash_objects")
 	if err != nil {
 		tb.Fatalf("read records: %v", err)
 	}
 	for rows.Next() {
 		var id int64
-		var r struct {
-			state    reconcile.State
-			trashKey sql.NullString
-		}
-		if err := rows.Scan(&id, &r.state, &r.trashKey); err != nil {
+		var r rec
+		if err := rows.Scan(&id, &r.state, &r.trashKey, &r.restoredKey); err != nil {
 			tb.Fatal(err)
 		}
 		records[id] = r
@@ -244,17 +265,26 @@ func (e *Env) CheckInvariant(tb testing.TB) {
 		if !f.exists {
 			continue
 		}
-		inSource := e.intact(tb, e.Source, f.key, f)
-		rec, ok := records[id]
-		inTrash := ok && rec.trashKey.Valid && e.intact(tb, e.Trash, rec.trashKey.String, f)
-		if !inSource && !inTrash {
-			tb.Errorf("LMS row %d (%q): the object is in neither the source nor the trash bucket (record %+v)", id, f.key, rec)
+		r, ok := records[id]
+		if ok && r.state == reconcile.StateRestored {
+			if !e.intact(tb, e.Source, r.restoredKey.String, f) {
+				tb.Errorf("LMS row %d (%q) is restored but s3://%s/%s does not hold it", id, f.key, e.Source, r.restoredKey.String)
+			}
+			continue
 		}
-		if ok && rec.state == reconcile.StateInTrash && inSource {
+		inSource := e.intact(tb, e.Source, f.key, f)
+		inTrash := ok && r.trashKey.Valid && e.intact(tb, e.Trash, r.trashKey.String, f)
+		if !inSource && !inTrash {
+			tb.Errorf("LMS row %d (%q): the object is in neither the source nor the trash bucket (record %+v)", id, f.key, r)
+		}
+		if ok && r.state == reconcile.StateInTrash && inSource {
 			tb.Errorf("LMS row %d (%q) is in_trash but its source still exists", id, f.key)
 		}
-		if !f.trashed && (ok || !inSource) {
-			tb.Errorf("LMS row %d (%q) is not trashed but was touched (record %v, in source %v)", id, f.key, ok, inSource)
+		if !f.trashed && !ok && !inSource {
+			tb.Errorf("LMS row %d (%q) was never trashed but its object is gone", id, f.key)
+		}
+		if !f.trashed && !f.untrashed && ok {
+			tb.Errorf("LMS row %d (%q) was never trashed but has a record (%s)", id, f.key, r.state)
 		}
 	}
 }

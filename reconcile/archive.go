@@ -1,0 +1,285 @@
+package reconcile
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Archive modes: how trash reaches the archive class.
+const (
+	// ArchiveLifecycle: copies land in STANDARD and the bucket's lifecycle
+	// rule transitions them; passes confirm each transition.
+	ArchiveLifecycle = "lifecycle"
+	// ArchiveDirect: the copy itself writes the archive class, so nothing
+	// waits for lifecycle.
+	ArchiveDirect = "direct"
+)
+
+// Lifecycle modes: what a pass does about the trash bucket's rule.
+const (
+	LifecycleOff     = "off"     // nothing
+	LifecycleVerify  = "verify"  // report drift (logs, metrics, readiness); never stops the moves
+	LifecycleEnforce = "enforce" // repair drift by merging the rule in
+)
+
+// ArchiveConfig is how trash is archived and restored.
+type ArchiveConfig struct {
+	Rule          LifecycleRule
+	Mode          string        // ArchiveLifecycle (default) or ArchiveDirect
+	LifecycleMode string        // LifecycleVerify (default), LifecycleEnforce or LifecycleOff
+	Grace         time.Duration // a transition is overdue Rule.TransitionDays + Grace after the copy; default 48h
+	ChecksPerPass int           // transition HEADs per pass; default 1000
+	RestoreDays   int           // how long S3 keeps a restored copy; default 7
+	RestoreTier   string        // Expedited, Standard (default) or Bulk
+	RestorePoll   time.Duration // how often a restore in progress is looked at; default 15m
+	// DayLength is how long a lifecycle "day" lasts: 24h, except against an
+	// S3 emulation with an accelerated clock (tests, the demo).
+	DayLength time.Duration
+}
+
+func (c ArchiveConfig) withDefaults() ArchiveConfig {
+	c.Mode = cmp.Or(c.Mode, ArchiveLifecycle)
+	c.LifecycleMode = cmp.Or(c.LifecycleMode, LifecycleVerify)
+	c.Grace = cmp.Or(c.Grace, 48*time.Hour)
+	c.ChecksPerPass = cmp.Or(c.ChecksPerPass, 1000)
+	c.RestoreDays = cmp.Or(c.RestoreDays, 7)
+	c.RestoreTier = cmp.Or(c.RestoreTier, "Standard")
+	c.RestorePoll = cmp.Or(c.RestorePoll, 15*time.Minute)
+	c.DayLength = cmp.Or(c.DayLength, 24*time.Hour)
+	c.Rule.ID = cmp.Or(c.Rule.ID, "trashd-archive")
+	c.Rule.StorageClass = cmp.Or(c.Rule.StorageClass, "GLACIER")
+	return c
+}
+
+// Validate reports every problem at once.
+func (c ArchiveConfig) Validate() error {
+	var errs []error
+	if err := c.Rule.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if !slices.Contains([]string{ArchiveLifecycle, ArchiveDirect}, c.Mode) {
+		errs = append(errs, fmt.Errorf("archive mode %q is not %s or %s", c.Mode, ArchiveLifecycle, ArchiveDirect))
+	}
+	if !slices.Contains([]string{LifecycleOff, LifecycleVerify, LifecycleEnforce}, c.LifecycleMode) {
+		errs = append(errs, fmt.Errorf("lifecycle mode %q is not %s, %s or %s", c.LifecycleMode, LifecycleOff, LifecycleVerify, LifecycleEnforce))
+	}
+	if !slices.Contains([]string{"Expedited", "Standard", "Bulk"}, c.RestoreTier) {
+		errs = append(errs, fmt.Errorf("restore tier %q is not Expedited, Standard or Bulk", c.RestoreTier))
+	}
+	if c.RestoreTier == "Expedited" && c.Rule.StorageClass == "DEEP_ARCHIVE" {
+		errs = append(errs, errors.New("DEEP_ARCHIVE has no Expedited restores; use Standard or Bulk"))
+	}
+	return errors.Join(errs...)
+}
+
+// transitionAge is how old a copy must be before S3 moves it: the rule's
+// days, or nothing in direct mode.
+func (c ArchiveConfig) transitionAge() time.Duration {
+	if c.Mode == ArchiveDirect {
+		return 0
+	}
+	return time.Duration(c.Rule.TransitionDays) * c.DayLength
+}
+
+// minTransitionSize is the smallest copy that reaches the archive class:
+// every copy in direct mode, else what the rule (or S3's default) allows.
+func (c ArchiveConfig) minTransitionSize() int64 {
+	if c.Mode == ArchiveDirect {
+		return 0
+	}
+	return c.Rule.MinTransitionSize()
+}
+
+// OverdueQuery is what `trashd status` counts as overdue and ineligible.
+func (c ArchiveConfig) OverdueQuery() ArchiveQuery {
+	c = c.withDefaults()
+	return ArchiveQuery{MinSize: c.minTransitionSize(), OverdueAge: c.transitionAge() + c.Grace}
+}
+
+// TransitionQuery selects records whose transition is to be checked.
+type TransitionQuery struct {
+	MinSize   int64         // smaller copies are never transitioned
+	Age       time.Duration // copies younger than this are not due yet
+	ExpireAge time.Duration // > 0: also archived copies this old, which expiration may have removed
+	Limit     int
+}
+
+// ArchiveQuery selects what status reports count as overdue and ineligible.
+type ArchiveQuery struct {
+	MinSize    int64
+	OverdueAge time.Duration
+}
+
+// ArchiveStatus is the trash bucket as trashd's records see it.
+type ArchiveStatus struct {
+	Overdue         int // copies old enough to be transitioned that are not yet
+	OverdueBytes    int64
+	Ineligible      int // copies S3 will not transition (too small for the rule)
+	IneligibleBytes int64
+	Classes         []ClassUsage
+}
+
+// ClassUsage is what the trash bucket holds in one storage class.
+type ClassUsage struct {
+	Class      string
+	Objects    int
+	Bytes      int64
+	Young      int // archived more recently than the class's minimum storage duration
+	YoungBytes int64
+}
+
+// OverdueRecord is one copy that should have been transitioned by now.
+type OverdueRecord struct {
+	LMSID        int64
+	Bucket, Key  string
+	TrashKey     string
+	Size         int64
+	StorageClass string
+	CopiedAt     time.Time
+	CheckedAt    time.Time
+}
+
+// TransitionCandidate is a record whose transition is to be checked.
+type TransitionCandidate struct {
+	Record
+	// Expirable: the copy is older than the rule's expiration (by the
+	// database clock), so if it is gone, the rule removed it.
+	Expirable bool
+}
+
+// Archiver records what transition checks find.
+type Archiver interface {
+	TransitionCandidates(ctx context.Context, q TransitionQuery) ([]TransitionCandidate, error)
+	// MarkChecked records the class seen; archived moves the record to
+	// StateArchived. False when the record had left in_trash meanwhile.
+	MarkChecked(ctx context.Context, rec Record, class string, archived bool) (bool, error)
+	// MarkGone records a trash copy that no longer exists.
+	MarkGone(ctx context.Context, rec Record, state State, reason string) error
+}
+
+// LifecycleState is the last lifecycle check of the trash bucket.
+type LifecycleState struct {
+	Report  LifecycleReport
+	Err     error
+	Checked time.Time
+}
+
+// Lifecycle returns the last lifecycle check, if any pass made one.
+func (r *Runner) Lifecycle() (LifecycleState, bool) {
+	s := r.lifecycle.Load()
+	if s == nil {
+		return LifecycleState{}, false
+	}
+	return *s, true
+}
+
+// keepLifecycle checks the trash bucket's rule and, in enforce mode, merges
+// it in. Problems are loud but never stop the moves: trash in STANDARD is
+// still safe.
+func (p *pass) keepLifecycle() {
+	a := p.cfg.Archive
+	if a.LifecycleMode == LifecycleOff {
+		return
+	}
+	rep, err := p.s3.CheckLifecycle(p.stop, p.cfg.TrashBucket, a.Rule)
+	if err == nil && !rep.InPlace() && a.LifecycleMode == LifecycleEnforce {
+		p.log.Warn("lifecycle rule drift; repairing it", "bucket", p.cfg.TrashBucket, "drift", rep.Drift)
+		rep, err = p.s3.ApplyLifecycle(p.stop, p.cfg.TrashBucket, a.Rule)
+	}
+	p.lifecycle.Store(&LifecycleState{Report: rep, Err: err, Checked: p.now()})
+	switch {
+	case err != nil:
+		p.log.Error("lifecycle rule not checked; objects may never reach the archive class", "bucket", p.cfg.TrashBucket, "err", err)
+	case rep.Applied:
+		p.log.Info("lifecycle rule applied", "bucket", p.cfg.TrashBucket, "rule", a.Rule.ID)
+	case !rep.InPlace():
+		p.log.Error("lifecycle rule drift: objects may not reach the archive class; run `trashd lifecycle --apply` or set TRASHD_LIFECYCLE_MODE=enforce",
+			"bucket", p.cfg.TrashBucket, "drift", rep.Drift, "conflicts", rep.Conflicts)
+	case len(rep.Conflicts) > 0:
+		p.log.Warn("other lifecycle rules act on the same objects", "bucket", p.cfg.TrashBucket, "conflicts", rep.Conflicts)
+	}
+}
+
+// confirmTransitions looks with HEAD at copies old enough to have reached
+// the archive class, a bounded number per pass, and records those that did.
+// A copy that is gone was expired by the rule (when it expires copies and
+// the copy is old enough) or is missing, which is an alarm.
+func (p *pass) confirmTransitions() {
+	a := p.cfg.Archive
+	if p.stopping() || (a.Mode == ArchiveLifecycle && a.LifecycleMode == LifecycleOff) {
+		return
+	}
+	q := TransitionQuery{MinSize: a.minTransitionSize(), Age: a.transitionAge(), Limit: a.ChecksPerPass}
+	if a.Rule.ExpirationDays > 0 {
+		q.ExpireAge = time.Duration(a.Rule.ExpirationDays) * a.DayLength
+	}
+	recs, err := p.store.TransitionCandidates(p.stop, q)
+	if err != nil {
+		p.log.Error("transition check", "err", err)
+		return
+	}
+	var (
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, p.cfg.Concurrency)
+		archived atomic.Int64
+	)
+	for _, rec := range recs {
+		if p.stopping() {
+			break
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if p.checkTransition(rec) {
+				archived.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	p.progress.update(func(pr *Progress) { pr.Counts.Archived += int(archived.Load()) })
+	if n := archived.Load(); n > 0 || len(recs) > 0 {
+		p.log.Info("transitions checked", "checked", len(recs), "archived", n)
+	}
+}
+
+func (p *pass) checkTransition(c TransitionCandidate) bool {
+	rec := c.Record
+	log := p.log.With("object_id", rec.ID, "bucket", p.cfg.TrashBucket, "key", rec.TrashKey)
+	obj, err := p.s3.Head(p.work, p.cfg.TrashBucket, rec.TrashKey)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		state, why := StateMissing, fmt.Sprintf("the trash copy s3://%s/%s is gone, and the lifecycle rule does not expire copies this young", p.cfg.TrashBucket, rec.TrashKey)
+		if c.Expirable {
+			state, why = StateExpired, fmt.Sprintf("removed by the lifecycle rule's expiration after %d days", p.cfg.Archive.Rule.ExpirationDays)
+		}
+		if err := p.store.MarkGone(p.work, rec, state, why); err != nil {
+			log.Error("record a gone trash copy", "err", err)
+			return false
+		}
+		if state == StateMissing {
+			log.Error("trash copy missing", "state", state, "reason", why)
+			return false
+		}
+		log.Info("trash copy expired", "state", state)
+		return true
+	case err != nil:
+		log.Warn("transition check", "err", err)
+		return false
+	}
+	done := obj.StorageClass == p.cfg.Archive.Rule.StorageClass || obj.Archived()
+	ok, err := p.store.MarkChecked(p.work, rec, obj.StorageClass, done)
+	if err != nil {
+		log.Error("record a transition check", "err", err)
+		return false
+	}
+	if ok && done {
+		log.Debug("archived", "state", StateArchived, "storage_class", obj.StorageClass)
+	}
+	return ok && done
+}

@@ -1,0 +1,298 @@
+package reconcile_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"trashd/reconcile"
+	"trashd/reconcile/reconciletest"
+	"trashd/s3ops"
+	"trashd/s3ops/s3test"
+	"trashd/s3ops/s3test/glacier"
+)
+
+// dayLength is one lifecycle day on the emulation's accelerated clock.
+const dayLength = 100 * time.Millisecond
+
+// glacierEnv is a world whose S3 client talks to the Glacier emulation in
+// front of the real server.
+func glacierEnv(t *testing.T, extra ...func(*s3ops.Options)) (*reconciletest.Env, *glacier.Server) {
+	t.Helper()
+	opts := s3test.Options(t)
+	creds, err := opts.Credentials.Retrieve(t.Context())
+	reconciletest.Must(t, err)
+	srv := glacier.Start(t, glacier.Config{
+		Target: s3test.Endpoint(), AccessKey: creds.AccessKeyID, SecretKey: creds.SecretAccessKey,
+		DayLength: dayLength,
+		Restore:   map[string]time.Duration{"Expedited": 50 * time.Millisecond, "Standard": 300 * time.Millisecond, "Bulk": time.Second},
+	})
+	env := reconciletest.New(t, append([]func(*s3ops.Options){func(o *s3ops.Options) { o.Endpoint = srv.URL }}, extra...)...)
+	return env, srv
+}
+
+func archiveConfig(env *reconciletest.Env, a reconcile.ArchiveConfig) reconcile.Config {
+	cfg := env.Config("owner-a")
+	a.Rule.ID, a.DayLength = "trashd-archive", dayLength
+	if a.Rule.StorageClass == "" {
+		a.Rule.StorageClass = "GLACIER"
+	}
+	a.RestorePoll = time.Millisecond
+	cfg.Archive = a
+	return cfg
+}
+
+func run(t *testing.T, r *reconcile.Runner) reconcile.Summary {
+	t.Helper()
+	sum, err := r.Run(t.Context(), reconcile.TriggerManual)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return sum
+}
+
+func storageClass(t *testing.T, env *reconciletest.Env, bucket, key string) string {
+	t.Helper()
+	out, err := env.SDK.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	reconciletest.Must(t, err)
+	return string(out.StorageClass)
+}
+
+func trashKey(t *testing.T, env *reconciletest.Env, id int64) string {
+	t.Helper()
+	var k string
+	reconciletest.Must(t, env.DB.QueryRow("SELECT trash_key FROM trash_objects WHERE lms_id = ?", id).Scan(&k))
+	return k
+}
+
+func stateOf(t *testing.T, env *reconciletest.Env, id int64) reconcile.State {
+	t.Helper()
+	var s reconcile.State
+	reconciletest.Must(t, env.DB.QueryRow("SELECT state FROM trash_objects WHERE lms_id = ?", id).Scan(&s))
+	return s
+}
+
+// The whole life in accelerated time: trashd applies the rule, moves the
+// file, S3 transitions it after a day, and the next pass records it archived;
+// a small file is reported ineligible, not overdue.
+func TestArchiveLifeInAcceleratedTime(t *testing.T) {
+	t.Parallel()
+	env, srv := glacierEnv(t)
+	big := env.AddFile(t, "lectures/big.mp4", reconciletest.Body("big", 200<<10), true, 0)
+	small := env.AddFile(t, "notes/small.txt", reconciletest.Body("small", 10<<10), true, 0)
+	cfg := archiveConfig(env, reconcile.ArchiveConfig{
+		Rule: reconcile.LifecycleRule{TransitionDays: 1}, LifecycleMode: reconcile.LifecycleEnforce, Grace: time.Hour,
+	})
+	r := env.Runner(t, cfg)
+
+	first := run(t, r)
+	if first.Counts.Moved != 2 {
+		t.Fatalf("first pass %+v: want 2 moved", first.Counts)
+	}
+	lc, ok := r.Lifecycle()
+	if !ok || lc.Err != nil || !lc.Report.InPlace() || !lc.Report.Applied {
+		t.Fatalf("lifecycle after an enforcing pass: %+v", lc)
+	}
+
+	time.Sleep(2 * dayLength) // a lifecycle day passes on the accelerated clock
+	reconciletest.Must(t, srv.Sweep(t.Context()))
+	if c := storageClass(t, env, env.Trash, trashKey(t, env, big)); c != "GLACIER" {
+		t.Fatalf("S3 left the big copy in %q", c)
+	}
+	// The emulation's own lifecycle runs in the background too: the first
+	// pass may already have seen the transition.
+	if second := run(t, r); first.Counts.Archived+second.Counts.Archived != 1 {
+		t.Errorf("passes %+v then %+v: want 1 archived in all", first.Counts, second.Counts)
+	}
+	if s := stateOf(t, env, big); s != reconcile.StateArchived {
+		t.Errorf("big file is %s, want archived", s)
+	}
+	if s := stateOf(t, env, small); s != reconcile.StateInTrash {
+		t.Errorf("small file is %s, want in_trash", s)
+	}
+	st, err := env.Store.Archive(t.Context(), cfg.Archive.OverdueQuery())
+	reconciletest.Must(t, err)
+	if st.Ineligible != 1 || st.Overdue != 0 {
+		t.Errorf("archive status %+v: want the small file ineligible and nothing overdue", st)
+	}
+	env.CheckInvariant(t)
+}
+
+// With no rule on the bucket (verify mode), nothing is transitioned: the
+// pass says why, and copies become overdue after days + grace.
+func TestArchiveMissingRuleMakesOverdue(t *testing.T) {
+	t.Parallel()
+	env, srv := glacierEnv(t)
+	id := env.AddFile(t, "a.bin", reconciletest.Body("a", 200<<10), true, 0)
+	cfg := archiveConfig(env, reconcile.ArchiveConfig{
+		Rule: reconcile.LifecycleRule{TransitionDays: 1}, LifecycleMode: reconcile.LifecycleVerify, Grace: dayLength,
+	})
+	r := env.Runner(t, cfg)
+	if sum := run(t, r); sum.Counts.Moved != 1 {
+		t.Fatalf("pass %+v: the moves must go on without the rule", sum.Counts)
+	}
+	lc, _ := r.Lifecycle()
+	if lc.Report.InPlace() || !strings.Contains(strings.Join(lc.Report.Drift, " "), "trashd-archive") {
+		t.Errorf("drift %v: want the missing rule named", lc.Report.Drift)
+	}
+	time.Sleep(3 * dayLength)
+	reconciletest.Must(t, srv.Sweep(t.Context()))
+	run(t, r)
+	if s := stateOf(t, env, id); s != reconcile.StateInTrash {
+		t.Errorf("state %s, want in_trash", s)
+	}
+	st, err := env.Store.Archive(t.Context(), cfg.Archive.OverdueQuery())
+	reconciletest.Must(t, err)
+	if st.Overdue != 1 {
+		t.Errorf("archive status %+v: want the copy overdue", st)
+	}
+	list, err := env.Store.Overdue(t.Context(), cfg.Archive.OverdueQuery(), 10)
+	reconciletest.Must(t, err)
+	if len(list) != 1 || list[0].LMSID != id || list[0].CheckedAt.IsZero() {
+		t.Errorf("overdue list %+v: want the copy, checked", list)
+	}
+	env.CheckInvariant(t)
+}
+
+// Direct mode writes the archive class with the copy itself; the same pass
+// confirms it.
+func TestArchiveDirectMode(t *testing.T) {
+	t.Parallel()
+	for _, class := range []string{"GLACIER", "DEEP_ARCHIVE"} {
+		t.Run(class, func(t *testing.T) {
+			t.Parallel()
+			env, _ := glacierEnv(t)
+			id := env.AddFile(t, "direct/"+class, reconciletest.Body(class, 4<<10), true, 0)
+			cfg := archiveConfig(env, reconcile.ArchiveConfig{
+				Mode: reconcile.ArchiveDirect, Rule: reconcile.LifecycleRule{StorageClass: class}, LifecycleMode: reconcile.LifecycleOff,
+			})
+			sum := run(t, env.Runner(t, cfg))
+			if sum.Counts.Moved != 1 || sum.Counts.Archived != 1 {
+				t.Errorf("pass %+v: want 1 moved and archived", sum.Counts)
+			}
+			if c := storageClass(t, env, env.Trash, trashKey(t, env, id)); c != class {
+				t.Errorf("copy in %q, want %s", c, class)
+			}
+			if s := stateOf(t, env, id); s != reconcile.StateArchived {
+				t.Errorf("state %s, want archived", s)
+			}
+			env.CheckInvariant(t)
+		})
+	}
+}
+
+// Each kind of restore: the move not finished, the copy in the trash bucket,
+// the copy archived (with a delayed restore), and the key taken meanwhile.
+func TestRestores(t *testing.T) {
+	t.Parallel()
+	t.Run("source not yet deleted", func(t *testing.T) {
+		t.Parallel()
+		env, _ := glacierEnv(t, func(o *s3ops.Options) {
+			o.HTTPClient = s3test.NewFaultTransport(func(req *http.Request) s3test.Fault {
+				if req.Method == http.MethodDelete {
+					return s3test.Fault{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable"}
+				}
+				return s3test.Fault{}
+			}).Client()
+		})
+		id := env.AddFile(t, "half/moved.doc", []byte("half moved"), true, 0)
+		cfg := archiveConfig(env, reconcile.ArchiveConfig{LifecycleMode: reconcile.LifecycleOff})
+		cfg.BackoffBase, cfg.BackoffMax = time.Hour, time.Hour
+		r := env.Runner(t, cfg)
+		if sum := run(t, r); sum.Counts.Retrying != 1 || stateOf(t, env, id) != reconcile.StateCopied {
+			t.Fatalf("pass %+v, state %s: want the delete failing and the record copied", sum.Counts, stateOf(t, env, id))
+		}
+		key := trashKey(t, env, id)
+		env.Untrash(t, id)
+		// The trash copy's delete goes through the faulty client too; let
+		// another host (a client without the fault) restore it.
+		sum := run(t, env.RunnerWithoutFaults(t, cfg))
+		if sum.Counts.Restored != 1 || stateOf(t, env, id) != reconcile.StateRestored {
+			t.Fatalf("restore pass %+v, state %s", sum.Counts, stateOf(t, env, id))
+		}
+		if _, err := env.S3.Head(t.Context(), env.Trash, key); err == nil {
+			t.Errorf("the trash copy %s is still there", key)
+		}
+		env.CheckInvariant(t)
+	})
+	t.Run("in trash", func(t *testing.T) {
+		t.Parallel()
+		env, _ := glacierEnv(t)
+		id := env.AddFile(t, "back/again.pdf", []byte("back again"), true, 0)
+		cfg := archiveConfig(env, reconcile.ArchiveConfig{LifecycleMode: reconcile.LifecycleOff})
+		r := env.Runner(t, cfg)
+		run(t, r)
+		key := trashKey(t, env, id)
+		env.Untrash(t, id)
+		if sum := run(t, r); sum.Counts.Restored != 1 || sum.Counts.Moved != 0 {
+			t.Fatalf("restore pass %+v", sum.Counts)
+		}
+		if _, err := env.S3.Head(t.Context(), env.Trash, key); err == nil {
+			t.Errorf("the trash copy %s is still there", key)
+		}
+		env.CheckInvariant(t)
+	})
+	t.Run("archived", func(t *testing.T) {
+		t.Parallel()
+		env, _ := glacierEnv(t)
+		id := env.AddFile(t, "cold/thesis.pdf", reconciletest.Body("thesis", 3000), true, 0)
+		cfg := archiveConfig(env, reconcile.ArchiveConfig{Mode: reconcile.ArchiveDirect, LifecycleMode: reconcile.LifecycleOff})
+		r := env.Runner(t, cfg)
+		if sum := run(t, r); sum.Counts.Archived != 1 {
+			t.Fatalf("pass %+v: want the copy archived", sum.Counts)
+		}
+		env.Untrash(t, id)
+		run(t, r)
+		if s := stateOf(t, env, id); s != reconcile.StateRestoring {
+			t.Fatalf("state %s after the first restore pass, want restoring (S3 takes time)", s)
+		}
+		deadline := time.Now().Add(time.Minute)
+		for stateOf(t, env, id) != reconcile.StateRestored {
+			if time.Now().After(deadline) {
+				t.Fatalf("not restored within a minute: %s", stateOf(t, env, id))
+			}
+			time.Sleep(50 * time.Millisecond)
+			run(t, r)
+		}
+		env.CheckInvariant(t)
+	})
+	t.Run("key taken", func(t *testing.T) {
+		t.Parallel()
+		env, _ := glacierEnv(t)
+		id := env.AddFile(t, "docs/report.pdf", []byte("old report"), true, 0)
+		cfg := archiveConfig(env, reconcile.ArchiveConfig{LifecycleMode: reconcile.LifecycleOff})
+		r := env.Runner(t, cfg)
+		run(t, r)
+		// A new file at the same key, then the old one restored.
+		newer := env.AddFile(t, "docs/report.pdf", []byte("newer report"), false, 0)
+		env.Untrash(t, id)
+		run(t, r)
+		var restoredKey, note string
+		reconciletest.Must(t, env.DB.QueryRow("SELECT restored_key, last_error FROM trash_objects WHERE lms_id = ?", id).Scan(&restoredKey, &note))
+		if restoredKey != fmt.Sprintf("docs/report.restored-%d.pdf", id) || !strings.Contains(note, "newer file") {
+			t.Errorf("restored to %q (%q), want beside the original", restoredKey, note)
+		}
+		env.CheckInvariant(t) // the newer file is intact at the key, the old one beside it
+		_ = newer
+	})
+}
+
+// A row deleted from the LMS leaves its copy to the lifecycle rule.
+func TestOrphanedRows(t *testing.T) {
+	t.Parallel()
+	env, _ := glacierEnv(t)
+	id := env.AddFile(t, "gone/row.txt", []byte("row deleted"), true, 0)
+	r := env.Runner(t, archiveConfig(env, reconcile.ArchiveConfig{LifecycleMode: reconcile.LifecycleOff}))
+	run(t, r)
+	_, err := env.DB.Exec("DELETE FROM files WHERE id = ?", id)
+	reconciletest.Must(t, err)
+	run(t, r)
+	if s := stateOf(t, env, id); s != reconcile.StateOrphaned {
+		t.Errorf("state %s, want orphaned", s)
+	}
+}
