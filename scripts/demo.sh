@@ -46,17 +46,35 @@ say "building trashd and the seed tool"
 mkdir -p "$dev/bin"
 make --no-print-directory -s build # the Makefile stamps the version
 go build -o "$dev/bin/seed" ./scripts/seed
+go build -o "$dev/bin/glacier" ./scripts/glacier
+
+# --- Glacier emulation ---------------------------------------------------------
+# No local S3 server does lifecycle transitions or restores: the emulation
+# layer (s3ops/s3test/glacier) answers those in front of SeaweedFS and passes
+# everything else through. One lifecycle "day" lasts $day_length here.
+day_length=2s
+"$dev/bin/glacier" -listen 127.0.0.1:0 -day "$day_length" -target "$TRASHD_TEST_S3_ENDPOINT" \
+	>"$dev/demo-glacier.url" 2>"$dev/demo-glacier.log" &
+glacier_pid=$!
+trap 'kill $glacier_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do [ -s "$dev/demo-glacier.url" ] && break; sleep 0.1; done
+glacier_url=$(head -n 1 "$dev/demo-glacier.url")
+[ -n "$glacier_url" ] || { say "the Glacier emulation did not start:"; cat "$dev/demo-glacier.log" >&2; exit 1; }
+say "Glacier emulation at $glacier_url (one lifecycle day = $day_length) in front of $TRASHD_TEST_S3_ENDPOINT"
 
 # --- configuration -----------------------------------------------------------
 export TRASHD_MYSQL_HOST=127.0.0.1 TRASHD_MYSQL_PORT=3306 TRASHD_MYSQL_USER=root TRASHD_MYSQL_PASSWORD=
 export TRASHD_MYSQL_DATABASE=$database TRASHD_MYSQL_TLS=false
 export TRASHD_LMS_TABLE=files TRASHD_LMS_ID_COLUMN=id TRASHD_LMS_KEY_COLUMN=s3_key
 export TRASHD_LMS_BUCKET_COLUMN=bucket TRASHD_LMS_TRASH_COLUMN=trashed TRASHD_LMS_TRASH_KIND=flag
-export TRASHD_S3_ENDPOINT=$TRASHD_TEST_S3_ENDPOINT TRASHD_S3_REGION=us-east-1
+export TRASHD_S3_ENDPOINT=$glacier_url TRASHD_S3_REGION=us-east-1
 export TRASHD_S3_PATH_STYLE=true TRASHD_S3_CHECKSUMS=when_required
 export TRASHD_SOURCE_BUCKET=$source_bucket TRASHD_TRASH_BUCKET=$trash_bucket
 export TRASHD_MULTIPART_THRESHOLD=8MiB TRASHD_PART_SIZE=5MiB
 export TRASHD_CONCURRENCY=${TRASHD_CONCURRENCY:-16} TRASHD_LOG_LEVEL=${TRASHD_LOG_LEVEL:-info}
+# Archive after one (accelerated) day; restores at the Expedited tier, looked at every second.
+export TRASHD_TRANSITION_DAYS=1 TRASHD_STORAGE_CLASS=GLACIER TRASHD_LIFECYCLE_MODE=verify TRASHD_TRANSITION_GRACE=1h
+export TRASHD_RESTORE_TIER=Expedited TRASHD_RESTORE_POLL=1s TRASHD_LIFECYCLE_DAY_LENGTH=$day_length
 export AWS_ACCESS_KEY_ID=$TRASHD_TEST_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$TRASHD_TEST_S3_SECRET_KEY
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 
@@ -88,6 +106,12 @@ bin/trashd migrate >/dev/null 2>"$dev/demo-migrate.log" || {
 	cat "$dev/demo-migrate.log" >&2
 	exit 1
 }
+echo
+echo "\$ trashd lifecycle"
+bin/trashd lifecycle || true
+echo
+echo "\$ trashd lifecycle --apply"
+bin/trashd lifecycle --apply
 log=$dev/demo-reconcile.log
 out=$dev/demo-reconcile.out
 echo
@@ -139,6 +163,34 @@ printf '  %-10s %5d objects; trashed rows: %d, less %d seeded without an object:
 	"$trash_bucket" "$in_trash" "$trashed" "$missing" "$expect_trash" "$(mark "$in_trash" "$expect_trash")"
 printf '  awkward keys in the trash: %d of %d  %s\n' "$awkward_moved" "$awkward_total" "$(mark "$awkward_moved" "$awkward_total")"
 printf '  multipart object in the trash: %s, %s tags  %s\n' "$large" "$tags" "$(mark "$large_ok/$tags" "true/2")"
+
+# --- Glacier: transitions, a restore, the cost ----------------------------------------
+day_s=${day_length%s}
+echo
+say "waiting two lifecycle days ($((2 * day_s))s) for S3 to transition the trash"
+sleep $((2 * day_s + 1))
+echo "\$ trashd reconcile        (confirms each transition with HEAD)"
+bin/trashd reconcile 2>>"$log" | awk 'NF == 0 { exit } { print }' || true
+restore_id= restore_key=
+read -r restore_id restore_key < <(sql -e "SELECT lms_id, source_key FROM \`$database\`.trash_objects WHERE state = 'archived' ORDER BY lms_id LIMIT 1") || true
+if [ -n "${restore_id:-}" ]; then
+	echo
+	say "the LMS restores row $restore_id ($restore_key) from its trash: the flag is cleared"
+	sql -e "UPDATE \`$database\`.files SET trashed = 0 WHERE id = $restore_id"
+	for pass in 1 2 3 4 5 6 7 8 9 10; do
+		echo "\$ trashd reconcile        (pass $pass)"
+		bin/trashd reconcile 2>>"$log" | awk 'NF == 0 { exit } { print }' || true
+		state=$(sql -e "SELECT state FROM \`$database\`.trash_objects WHERE lms_id = $restore_id")
+		echo "  row $restore_id is $state"
+		[ "$state" = restored ] && break
+		sleep "$day_s"
+	done
+	back=$(s3api head-object --bucket "$source_bucket" --key "$restore_key" --query '[ContentLength, StorageClass]' --output text 2>/dev/null || echo absent)
+	echo "  s3://$source_bucket/$restore_key: $back  $(mark "$state" restored)"
+fi
+echo
+echo "\$ trashd status --cost"
+bin/trashd status --cost
 
 case $rc in
 0 | 3) exit 0 ;;

@@ -68,23 +68,24 @@ type env struct {
 	ShutdownGrace    string `envconfig:"SHUTDOWN_GRACE" default:"30s" desc:"on SIGTERM, how long objects in flight may take to finish their current step"`
 	ProgressInterval string `envconfig:"PROGRESS_INTERVAL" default:"10s" desc:"how often progress is logged when the output is not a terminal"`
 
-	ArchiveMode       string `envconfig:"ARCHIVE_MODE" default:"lifecycle" desc:"lifecycle (copies land in STANDARD, the bucket's rule transitions them) or direct (copies are written in TRASHD_STORAGE_CLASS)"`
-	LifecycleMode     string `envconfig:"LIFECYCLE_MODE" default:"verify" desc:"each pass: verify (report drift), enforce (repair drift) or off"`
-	LifecycleRuleID   string `envconfig:"LIFECYCLE_RULE_ID" default:"trashd-archive" desc:"the id of trashd's rule in the trash bucket's lifecycle configuration"`
-	LifecyclePrefix   string `envconfig:"LIFECYCLE_PREFIX" desc:"the rule's prefix filter; empty: the whole trash bucket"`
-	TransitionDays    string `envconfig:"TRANSITION_DAYS" default:"30" desc:"days after the move before S3 transitions a copy (0: at the next lifecycle run)"`
-	StorageClass      string `envconfig:"STORAGE_CLASS" default:"GLACIER" desc:"the archive class: GLACIER, DEEP_ARCHIVE or GLACIER_IR"`
-	ExpirationDays    string `envconfig:"EXPIRATION_DAYS" default:"0" desc:"days after the move before S3 deletes a copy for good; 0: never"`
-	TransitionMinSize string `envconfig:"TRANSITION_MIN_SIZE" default:"0" desc:"transition only copies larger than this (the rule's size filter); 0: S3's default, 128 KB"`
-	TransitionGrace   string `envconfig:"TRANSITION_GRACE" default:"48h" desc:"a transition is overdue this long after it was due (S3 runs lifecycle once a day and can lag)"`
-	TransitionChecks  string `envconfig:"TRANSITION_CHECKS" default:"1000" desc:"copies checked with HEAD per pass for their transition"`
-	RestoreDays       string `envconfig:"RESTORE_DAYS" default:"7" desc:"days S3 keeps the temporary copy of a restore from the archive class"`
-	RestoreTier       string `envconfig:"RESTORE_TIER" default:"Standard" desc:"restore tier: Expedited (minutes), Standard (hours) or Bulk (up to 12/48 h)"`
-	RestorePoll       string `envconfig:"RESTORE_POLL" default:"15m" desc:"how often a restore in progress is looked at"`
-	PriceStandard     string `envconfig:"PRICE_STANDARD" default:"0.023" desc:"status --cost: USD per GB-month in STANDARD (us-east-1, 2025-01)"`
-	PriceGlacierIR    string `envconfig:"PRICE_GLACIER_IR" default:"0.004" desc:"status --cost: USD per GB-month in GLACIER_IR"`
-	PriceGlacier      string `envconfig:"PRICE_GLACIER" default:"0.0036" desc:"status --cost: USD per GB-month in GLACIER"`
-	PriceDeepArchive  string `envconfig:"PRICE_DEEP_ARCHIVE" default:"0.00099" desc:"status --cost: USD per GB-month in DEEP_ARCHIVE"`
+	ArchiveMode        string `envconfig:"ARCHIVE_MODE" default:"lifecycle" desc:"lifecycle (copies land in STANDARD, the bucket's rule transitions them) or direct (copies are written in TRASHD_STORAGE_CLASS)"`
+	LifecycleMode      string `envconfig:"LIFECYCLE_MODE" default:"verify" desc:"each pass: verify (report drift), enforce (repair drift) or off"`
+	LifecycleRuleID    string `envconfig:"LIFECYCLE_RULE_ID" default:"trashd-archive" desc:"the id of trashd's rule in the trash bucket's lifecycle configuration"`
+	LifecyclePrefix    string `envconfig:"LIFECYCLE_PREFIX" desc:"the rule's prefix filter; empty: the whole trash bucket"`
+	TransitionDays     string `envconfig:"TRANSITION_DAYS" default:"30" desc:"days after the move before S3 transitions a copy (0: at the next lifecycle run)"`
+	StorageClass       string `envconfig:"STORAGE_CLASS" default:"GLACIER" desc:"the archive class: GLACIER, DEEP_ARCHIVE or GLACIER_IR"`
+	ExpirationDays     string `envconfig:"EXPIRATION_DAYS" default:"0" desc:"days after the move before S3 deletes a copy for good; 0: never"`
+	TransitionMinSize  string `envconfig:"TRANSITION_MIN_SIZE" default:"0" desc:"transition only copies larger than this (the rule's size filter); 0: S3's default, 128 KB"`
+	TransitionGrace    string `envconfig:"TRANSITION_GRACE" default:"48h" desc:"a transition is overdue this long after it was due (S3 runs lifecycle once a day and can lag)"`
+	TransitionChecks   string `envconfig:"TRANSITION_CHECKS" default:"1000" desc:"copies checked with HEAD per pass for their transition"`
+	RestoreDays        string `envconfig:"RESTORE_DAYS" default:"7" desc:"days S3 keeps the temporary copy of a restore from the archive class"`
+	RestoreTier        string `envconfig:"RESTORE_TIER" default:"Standard" desc:"restore tier: Expedited (minutes), Standard (hours) or Bulk (up to 12/48 h)"`
+	RestorePoll        string `envconfig:"RESTORE_POLL" default:"15m" desc:"how often a restore in progress is looked at"`
+	PriceStandard      string `envconfig:"PRICE_STANDARD" default:"0.023" desc:"status --cost: USD per GB-month in STANDARD (us-east-1, 2025-01)"`
+	PriceGlacierIR     string `envconfig:"PRICE_GLACIER_IR" default:"0.004" desc:"status --cost: USD per GB-month in GLACIER_IR"`
+	PriceGlacier       string `envconfig:"PRICE_GLACIER" default:"0.0036" desc:"status --cost: USD per GB-month in GLACIER"`
+	PriceDeepArchive   string `envconfig:"PRICE_DEEP_ARCHIVE" default:"0.00099" desc:"status --cost: USD per GB-month in DEEP_ARCHIVE"`
+	LifecycleDayLength string `envconfig:"LIFECYCLE_DAY_LENGTH" default:"24h" desc:"the length of a lifecycle day; change it only against an S3 emulation with an accelerated clock (the demo)"`
 }
 
 // Config is the parsed configuration.
@@ -249,6 +250,7 @@ func parse(e env) (Config, error) {
 		RestoreDays:   p.int("TRASHD_RESTORE_DAYS", e.RestoreDays, 1, 30000),
 		RestoreTier:   p.oneOf("TRASHD_RESTORE_TIER", e.RestoreTier, "Expedited", "Standard", "Bulk"),
 		RestorePoll:   p.duration("TRASHD_RESTORE_POLL", e.RestorePoll),
+		DayLength:     p.duration("TRASHD_LIFECYCLE_DAY_LENGTH", e.LifecycleDayLength),
 	}
 	if e.LifecycleRuleID == "" || len(e.LifecycleRuleID) > 255 {
 		p.add("TRASHD_LIFECYCLE_RULE_ID", "must be 1 to 255 characters")

@@ -76,8 +76,8 @@ func printSummary(w io.Writer, s reconcile.Summary) {
 		rate = float64(c.Moved) / secs
 	}
 	fmt.Fprintf(w, "run %d: %s in %s (%.1f objects/s)\n", s.RunID, s.Status, s.Duration.Round(1e6), rate)
-	fmt.Fprintf(w, "  discovered %d, moved %d (%s), missing %d, failed %d, retrying later %d, interrupted %d\n",
-		c.Discovered, c.Moved, humanBytes(c.Bytes), c.Missing, c.Failed, c.Retrying, c.Interrupted)
+	fmt.Fprintf(w, "  discovered %d, moved %d (%s), missing %d, failed %d, retrying later %d, interrupted %d, archived %d, restored %d\n",
+		c.Discovered, c.Moved, humanBytes(c.Bytes), c.Missing, c.Failed, c.Retrying, c.Interrupted, c.Archived, c.Restored)
 }
 
 func humanBytes(n int64) string {

@@ -113,15 +113,15 @@ func printStatus(w io.Writer, st db.Status) {
 	}
 	fmt.Fprintln(w, "\nlast runs:")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tTRIGGER\tHOST\tSTARTED\tDURATION\tSTATUS\tMOVED\tMISSING\tFAILED\tRETRYING\tERROR")
+	fmt.Fprintln(tw, "RUN\tTRIGGER\tHOST\tSTARTED\tDURATION\tSTATUS\tMOVED\tMISSING\tFAILED\tRETRYING\tARCHIVED\tRESTORED\tERROR")
 	for _, r := range st.Runs {
 		dur := "running"
 		if !r.FinishedAt.IsZero() {
 			dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", r.ID, r.Trigger, r.Host,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", r.ID, r.Trigger, r.Host,
 			r.StartedAt.Format(time.RFC3339), dur, r.Status, r.Counts.Moved, r.Counts.Missing,
-			r.Counts.Failed, r.Counts.Retrying, firstLine(r.Error, 60))
+			r.Counts.Failed, r.Counts.Retrying, r.Counts.Archived, r.Counts.Restored, firstLine(r.Error, 60))
 	}
 	tw.Flush()
 }
