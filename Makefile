@@ -38,6 +38,10 @@ check-systemd: ## systemd-analyze verify and security (exposure at most 1.5) of 
 install: build ## install trashd as a systemd service (as root; DESTDIR=, PREFIX= for packages)
 	DESTDIR=$(DESTDIR) scripts/install.sh --bin $(BIN) --prefix $(PREFIX)
 
+.PHONY: glacier
+glacier: dev-up ## run the Glacier emulation layer (lifecycle, transitions, restores) in front of the local S3 server
+	set -a && source $(DEV_ENV) && $(GO) run ./scripts/glacier
+
 .PHONY: demo
 demo: dev-up build ## seed a sample LMS and its objects, then run one pass and show the result
 	scripts/demo.sh

@@ -54,6 +54,9 @@ func TestParseReportsEveryProblem(t *testing.T) {
 	e.S3Checksums = "sometimes"
 	e.TrashKeyTemplate = "{key}"
 	e.S3Endpoint = "localhost:8333"
+	e.StorageClass = "STANDARD_IA"
+	e.ExpirationDays = "10"
+	e.RestoreTier = "Instant"
 	_, err := parse(e)
 	if err == nil {
 		t.Fatal("parse accepted a bad configuration")
@@ -61,7 +64,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 	for _, want := range []string{
 		"TRASHD_MYSQL_PORT", "TRASHD_CONCURRENCY", "TRASHD_LEASE", "TRASHD_MULTIPART_THRESHOLD",
 		"files; DROP TABLE files", "1key", "TRASHD_S3_CHECKSUMS", "TRASHD_TRASH_KEY_TEMPLATE",
-		"TRASHD_TRASH_BUCKET", "TRASHD_S3_ENDPOINT",
+		"TRASHD_TRASH_BUCKET", "TRASHD_S3_ENDPOINT", "TRASHD_STORAGE_CLASS", "TRASHD_EXPIRATION_DAYS", "TRASHD_RESTORE_TIER",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error does not mention %s:\n%v", want, err)
