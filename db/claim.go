@@ -24,14 +24,6 @@ const recordColumns = `id, lms_id, state, source_bucket, source_key, source_vers
 // present. Concurrent claimers, on this host or others, never get the same
 // record: rows another claimer has locked are skipped, not waited for.
 func (s *Store) ClaimBatch(ctx context.Context, owner string, limit int, lease time.Duration) ([]reconcile.Record, error) {
-	switch {
-	case limit <= 0:
-		return nil, fmt.Errorf("claim: limit %d is not positive", limit)
-	case lease < time.Microsecond:
-		return nil, fmt.Errorf("claim: lease %s is too short", lease)
-	case owner == "":
-		return nil, fmt.Errorf("claim: no owner")
-	}
 	// A record the LMS wants back is never moved again: restores take it.
 	return s.claim(ctx, owner, limit, lease, claimMoves)
 }
@@ -39,14 +31,6 @@ func (s *Store) ClaimBatch(ctx context.Context, owner string, limit int, lease t
 // ClaimRestores leases up to limit records to bring back for the LMS (their
 // restore was requested), due and not leased, like ClaimBatch.
 func (s *Store) ClaimRestores(ctx context.Context, owner string, limit int, lease time.Duration) ([]reconcile.Record, error) {
-	switch {
-	case limit <= 0:
-		return nil, fmt.Errorf("claim: limit %d is not positive", limit)
-	case lease < time.Microsecond:
-		return nil, fmt.Errorf("claim: lease %s is too short", lease)
-	case owner == "":
-		return nil, fmt.Errorf("claim: no owner")
-	}
 	return s.claim(ctx, owner, limit, lease, claimRestores)
 }
 
@@ -57,6 +41,14 @@ const (
 )
 
 func (s *Store) claim(ctx context.Context, owner string, limit int, lease time.Duration, which string) ([]reconcile.Record, error) {
+	switch {
+	case limit <= 0:
+		return nil, fmt.Errorf("claim: limit %d is not positive", limit)
+	case lease < time.Microsecond:
+		return nil, fmt.Errorf("claim: lease %s is too short", lease)
+	case owner == "":
+		return nil, fmt.Errorf("claim: no owner")
+	}
 	var recs []reconcile.Record
 	err := retryDeadlock(ctx, func() error {
 		var err error

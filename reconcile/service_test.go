@@ -4,16 +4,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"trashd/reconcile"
 	"trashd/reconcile/reconciletest"
-	"trashd/s3ops"
-	"trashd/s3ops/s3test"
 )
 
 // eventually polls cond until it holds or a minute passes.
@@ -69,18 +65,8 @@ func TestServiceRunsOnSchedule(t *testing.T) {
 // pass that stops making progress makes the service not alive.
 func TestServiceTriggerDuringPass(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	copying := make(chan struct{})
-	var once sync.Once
-	env := reconciletest.New(t, func(o *s3ops.Options) {
-		o.HTTPClient = s3test.NewFaultTransport(func(req *http.Request) s3test.Fault {
-			if req.Method == http.MethodPut && req.Header.Get("X-Amz-Copy-Source") != "" {
-				once.Do(func() { close(copying) })
-				return s3test.Fault{Release: release}
-			}
-			return s3test.Fault{}
-		}).Client()
-	})
+	hold, copying, release := holdCopies()
+	env := reconciletest.New(t, hold)
 	env.AddFile(t, "slow.bin", []byte("slow"), true, 0)
 	svc, err := reconcile.NewService(env.Runner(t, env.Config("svc")), reconcile.ServiceConfig{
 		Schedule: "@every 1h", Stall: 200 * time.Millisecond, Tick: 10 * time.Millisecond,

@@ -13,23 +13,31 @@ import (
 	"trashd/s3ops/s3test"
 )
 
+// holdCopies returns client options that hold every CopyObject until release
+// is closed; copying is closed when the first one arrives.
+func holdCopies() (opt func(*s3ops.Options), copying <-chan struct{}, release chan struct{}) {
+	release = make(chan struct{})
+	arrived := make(chan struct{})
+	var once sync.Once
+	opt = func(o *s3ops.Options) {
+		o.HTTPClient = s3test.NewFaultTransport(func(req *http.Request) s3test.Fault {
+			if req.Method == http.MethodPut && req.Header.Get("X-Amz-Copy-Source") != "" {
+				once.Do(func() { close(arrived) })
+				return s3test.Fault{Release: release}
+			}
+			return s3test.Fault{}
+		}).Client()
+	}
+	return opt, arrived, release
+}
+
 // Asked to stop while copies are in flight, a pass lets them finish, claims
 // nothing more, releases every lease and records itself interrupted; another
 // runner then takes the backlog at once, without waiting for leases to lapse.
 func TestPassStopsGracefully(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	copying := make(chan struct{})
-	var once sync.Once
-	env := reconciletest.New(t, func(o *s3ops.Options) {
-		o.HTTPClient = s3test.NewFaultTransport(func(req *http.Request) s3test.Fault {
-			if req.Method == http.MethodPut && req.Header.Get("X-Amz-Copy-Source") != "" {
-				once.Do(func() { close(copying) })
-				return s3test.Fault{Release: release}
-			}
-			return s3test.Fault{}
-		}).Client()
-	})
+	hold, copying, release := holdCopies()
+	env := reconciletest.New(t, hold)
 	const n = 40
 	for i := range n {
 		key := fmt.Sprintf("stop/%02d", i)

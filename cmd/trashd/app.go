@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"trashd/db"
+	"trashd/reconcile"
 	"trashd/s3ops"
 )
 
@@ -54,6 +55,26 @@ func openStore(ctx context.Context, cfg Config, stderr io.Writer) (*sql.DB, *db.
 
 func openS3(ctx context.Context, cfg Config) (*s3ops.Client, error) {
 	return s3ops.New(ctx, cfg.S3)
+}
+
+// newRunner builds the S3 client from s3opts and a runner over store, with
+// this process as the lease owner. On failure it prints why and returns the
+// exit code.
+func newRunner(ctx context.Context, cfg Config, s3opts s3ops.Options, store *db.Store, log *slog.Logger, stderr io.Writer,
+	opts ...reconcile.Option) (*reconcile.Runner, *s3ops.Client, int) {
+	client, err := s3ops.New(ctx, s3opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "trashd: %v\n", err)
+		return nil, nil, exitUsage
+	}
+	rcfg := cfg.Reconcile
+	rcfg.Owner, rcfg.Host = owner(), hostname()
+	runner, err := reconcile.NewRunner(store, client, rcfg, log, opts...)
+	if err != nil {
+		fmt.Fprintf(stderr, "trashd: %v\n", err)
+		return nil, nil, exitUsage
+	}
+	return runner, client, exitOK
 }
 
 // owner names this process in leases: host, pid and a random suffix, so that

@@ -111,13 +111,7 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var e env
-	var b strings.Builder
-	if err := envconfig.Usagef("TRASHD", &e, &b, "{{range .}}{{.Key}}\t{{.Tags.Get \"default\"}}\n{{end}}"); err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
-		name, def, _ := strings.Cut(l, "\t")
+	for name, def := range variables(t) {
 		row := regexp.MustCompile("(?m)^\\| `" + name + "` \\|([^|]*)\\|")
 		m := row.FindSubmatch(readme)
 		if m == nil {
@@ -138,13 +132,7 @@ func TestEnvExampleListsEveryVariable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var e env
-	var b strings.Builder
-	if err := envconfig.Usagef("TRASHD", &e, &b, "{{range .}}{{.Key}}\t{{.Tags.Get \"default\"}}\n{{end}}"); err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
-		name, def, _ := strings.Cut(l, "\t")
+	for name, def := range variables(t) {
 		line := regexp.MustCompile("(?m)^#?" + name + "=(.*)$").FindSubmatch(example)
 		if line == nil {
 			t.Errorf("systemd/trashd.env.example has no line for %s", name)
@@ -154,4 +142,21 @@ func TestEnvExampleListsEveryVariable(t *testing.T) {
 			t.Errorf("systemd/trashd.env.example says %s=%q; the default is %q", name, got, def)
 		}
 	}
+}
+
+// variables lists every TRASHD_ variable with its default, as envconfig
+// reads them.
+func variables(t *testing.T) map[string]string {
+	t.Helper()
+	var e env
+	var b strings.Builder
+	if err := envconfig.Usagef("TRASHD", &e, &b, "{{range .}}{{.Key}}\t{{.Tags.Get \"default\"}}\n{{end}}"); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		name, def, _ := strings.Cut(l, "\t")
+		vars[name] = def
+	}
+	return vars
 }

@@ -27,17 +27,9 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *dryRun {
 		return previewPass(ctx, store, cfg.Reconcile.BatchSize, stdout, stderr)
 	}
-	client, err := openS3(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitUsage
-	}
-	rcfg := cfg.Reconcile
-	rcfg.Owner, rcfg.Host = owner(), hostname()
-	runner, err := reconcile.NewRunner(store, client, rcfg, log)
-	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitUsage
+	runner, _, code := newRunner(ctx, cfg, cfg.S3, store, log, stderr)
+	if runner == nil {
+		return code
 	}
 	h, err := runner.Start(ctx, reconcile.TriggerManual)
 	if err != nil {

@@ -32,10 +32,9 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return code
 	}
 	defer sqlDB.Close()
-	client, err := openS3(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitUsage
+	runner, _, code := newRunner(ctx, cfg, cfg.S3, store, log, stderr)
+	if runner == nil {
+		return code
 	}
 	rec, err := store.RequestRestore(ctx, lmsID)
 	if err != nil {
@@ -45,13 +44,6 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if rec.State == reconcile.StateRestored {
 		fmt.Fprintf(stdout, "LMS row %d was already restored\n", lmsID)
 		return exitOK
-	}
-	rcfg := cfg.Reconcile
-	rcfg.Owner, rcfg.Host = owner(), hostname()
-	runner, err := reconcile.NewRunner(store, client, rcfg, log)
-	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitUsage
 	}
 	if _, err := runner.RunRestores(ctx); err != nil {
 		fmt.Fprintf(stderr, "trashd: restore: %v\n", err)
@@ -72,7 +64,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitOK
 	case reconcile.StateRestoring:
 		fmt.Fprintf(stdout, "LMS row %d: S3 is restoring it from the archive class (tier %s); the next pass copies it back when done\n",
-			lmsID, rcfg.Archive.RestoreTier)
+			lmsID, cfg.Reconcile.Archive.RestoreTier)
 		return exitOK
 	default:
 		fmt.Fprintf(stdout, "LMS row %d is %s: %s\n", lmsID, rec.State, rec.LastError)

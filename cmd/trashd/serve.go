@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"trashd/reconcile"
-	"trashd/s3ops"
 )
 
 // runServe runs trashd as a service: passes on the schedule and on demand
@@ -49,10 +48,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	defer sqlDB.Close()
 	s3opts := cfg.S3
 	s3opts.Observe = m.s3Request
-	client, err := s3ops.New(ctx, s3opts)
-	if err != nil {
-		return fail(exitUsage, "S3 configuration", err)
+	runner, client, code := newRunner(ctx, cfg, s3opts, store, log, stderr, reconcile.WithEvents(m.object))
+	if runner == nil {
+		log.Error("cannot start: bad configuration (see stderr)")
+		return code
 	}
+	rcfg := cfg.Reconcile
 	ready := readiness{db: sqlDB, buckets: client, trash: cfg.Reconcile.TrashBucket, source: cfg.Reconcile.SourceBucket}
 	// S3 unreachable at start is not fatal: passes fail their bucket check
 	// with a clear error and /readyz names the bucket, until it is back.
@@ -62,12 +63,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 	}
 
-	rcfg := cfg.Reconcile
-	rcfg.Owner, rcfg.Host = owner(), hostname()
-	runner, err := reconcile.NewRunner(store, client, rcfg, log, reconcile.WithEvents(m.object))
-	if err != nil {
-		return fail(exitUsage, "configuration", err)
-	}
 	updateBacklog := func() {
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
@@ -132,7 +127,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	svc.Start(ctx, cfg.RunAtStart)
 	updateBacklog()
 	log.Info("serving", "schedule", cfg.Schedule, "control_socket", cfg.ControlSocket, "metrics_addr", cfg.MetricsAddr,
-		"trash_bucket", rcfg.TrashBucket, "owner", rcfg.Owner, "version", version())
+		"trash_bucket", rcfg.TrashBucket, "version", version())
 	notify(log, "READY=1")
 	go feedWatchdog(ctx, log, svc)
 	go refreshBacklog(ctx, updateBacklog)
