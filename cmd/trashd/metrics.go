@@ -43,7 +43,7 @@ type metrics struct {
 	backingOff    prometheus.Gauge
 	leased        prometheus.Gauge
 
-	lifecycleInPlace prometheus.Gauge
+	lifecycleInPlace *prometheus.GaugeVec // no labels: absent until the first check
 	overdue          prometheus.Gauge
 	ineligible       prometheus.Gauge
 	classBytes       *prometheus.GaugeVec
@@ -163,10 +163,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		reconcile.OutcomeRetrying, reconcile.OutcomeInterrupted} {
 		m.objects.WithLabelValues(string(o))
 	}
-	m.lifecycleInPlace = prometheus.NewGauge(prometheus.GaugeOpts{
+	m.lifecycleInPlace = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "trashd_lifecycle_rule_in_place",
-		Help: "1 when the trash bucket's lifecycle rule was found as configured at the last check, 0 when it drifted or could not be read: objects may never reach the archive class.",
-	})
+		Help: "1 when the trash bucket's lifecycle rule was found as configured at the last check, 0 when it drifted or could not be read: objects may never reach the archive class. Absent while nothing checked it (TRASHD_LIFECYCLE_MODE=off).",
+	}, nil)
 	m.overdue = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "trashd_transitions_overdue",
 		Help: "Copies old enough (transition days plus grace) to be in the archive class that are not yet: S3 lifecycle is lagging or the rule is missing.",
@@ -312,5 +312,5 @@ func (m *metrics) lifecycle(lc reconcile.LifecycleState) {
 	if lc.Err == nil && lc.Report.InPlace() {
 		v = 1
 	}
-	m.lifecycleInPlace.Set(v)
+	m.lifecycleInPlace.WithLabelValues().Set(v)
 }
