@@ -1,11 +1,13 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,13 +36,21 @@ func (s *Store) ClaimRestores(ctx context.Context, owner string, limit int, leas
 	return s.claim(ctx, owner, limit, lease, claimRestores)
 }
 
+// claimable is what a claim hands out: records in one of states that also
+// match where.
+type claimable struct {
+	states []reconcile.State
+	where  string
+}
+
 // What ClaimBatch and ClaimRestores hand out.
-const (
-	claimMoves    = "state IN ('pending', 'copied') AND restore_requested_at IS NULL"
-	claimRestores = "state IN ('pending', 'copied', 'in_trash', 'archived', 'restoring') AND restore_requested_at IS NOT NULL"
+var (
+	claimMoves    = claimable{[]reconcile.State{reconcile.StateCopied, reconcile.StatePending}, "restore_requested_at IS NULL"}
+	claimRestores = claimable{[]reconcile.State{reconcile.StatePending, reconcile.StateCopied, reconcile.StateInTrash,
+		reconcile.StateArchived, reconcile.StateRestoring}, "restore_requested_at IS NOT NULL"}
 )
 
-func (s *Store) claim(ctx context.Context, owner string, limit int, lease time.Duration, which string) ([]reconcile.Record, error) {
+func (s *Store) claim(ctx context.Context, owner string, limit int, lease time.Duration, which claimable) ([]reconcile.Record, error) {
 	switch {
 	case limit <= 0:
 		return nil, fmt.Errorf("claim: limit %d is not positive", limit)
@@ -61,7 +71,7 @@ func (s *Store) claim(ctx context.Context, owner string, limit int, lease time.D
 	return recs, nil
 }
 
-func (s *Store) claimBatch(ctx context.Context, owner string, limit int, lease time.Duration, which string) ([]reconcile.Record, error) {
+func (s *Store) claimBatch(ctx context.Context, owner string, limit int, lease time.Duration, which claimable) ([]reconcile.Record, error) {
 	// READ COMMITTED: the locking read sees the latest committed leases and
 	// locks only the rows it returns, not the gaps between them.
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
@@ -128,26 +138,49 @@ func (s *Store) claimBatch(ctx context.Context, owner string, limit int, lease t
 	return recs, nil
 }
 
-func claimableIDs(ctx context.Context, tx *sql.Tx, limit int, which string) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM trash_objects
-		WHERE `+which+` AND next_attempt_at <= NOW(6)
-		  AND (lease_expires_at IS NULL OR lease_expires_at < NOW(6))
-		ORDER BY next_attempt_at, id
-		LIMIT ?
-		FOR UPDATE SKIP LOCKED`, limit)
-	if err != nil {
-		return nil, err
+// claimableIDs locks up to limit claimable records, those due longest ago
+// first. It asks one state at a time so that each locking read walks the
+// (state, next_attempt_at) index in order and locks only the rows it
+// returns (a read that had to sort would lock every due row, and other
+// hosts' claims would find nothing to take); the few extra rows it locks
+// are released at commit.
+func claimableIDs(ctx context.Context, tx *sql.Tx, limit int, which claimable) ([]int64, error) {
+	type due struct {
+		id int64
+		at time.Time
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+	var found []due
+	for _, state := range which.states {
+		rows, err := tx.QueryContext(ctx, `SELECT id, next_attempt_at FROM trash_objects
+			WHERE state = ? AND next_attempt_at <= NOW(6) AND `+which.where+`
+			  AND (lease_expires_at IS NULL OR lease_expires_at < NOW(6))
+			ORDER BY next_attempt_at, id
+			LIMIT ?
+			FOR UPDATE SKIP LOCKED`, string(state), limit)
+		if err != nil {
 			return nil, err
 		}
-		ids = append(ids, id)
+		for rows.Next() {
+			var d due
+			if err := rows.Scan(&d.id, &d.at); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			found = append(found, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
-	return ids, rows.Err()
+	slices.SortFunc(found, func(a, b due) int {
+		return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.id, b.id))
+	})
+	ids := make([]int64, 0, min(limit, len(found)))
+	for _, d := range found[:min(limit, len(found))] {
+		ids = append(ids, d.id)
+	}
+	return ids, nil
 }
 
 // scanRecord reads a row of recordColumns, and extra columns after them.

@@ -18,15 +18,114 @@ var (
 // claims take it. It returns how many it marked.
 func (s *Store) RequestRestores(ctx context.Context) (int, error) {
 	t := s.lms
-	res, err := s.db.ExecContext(ctx, "UPDATE trash_objects AS t JOIN "+quote(t.Table)+" AS l ON l."+quote(t.IDColumn)+" = t.lms_id"+
-		" SET t.restore_requested_at = NOW(6), t.next_attempt_at = NOW(6), t.attempts = 0, t.updated_at = NOW(6)"+
+	// A plain (non-locking) read of the LMS table, then updates of trashd's
+	// own rows by key: the LMS's rows are never locked.
+	ids, err := s.selectIDs(ctx, "SELECT t.id FROM trash_objects AS t JOIN "+quote(t.Table)+" AS l ON l."+quote(t.IDColumn)+" = t.lms_id"+
 		" WHERE t.restore_requested_at IS NULL AND t.state IN ('pending', 'copied', 'in_trash', 'archived')"+
 		" AND NOT COALESCE("+t.trashedSQL("l")+", FALSE)")
 	if err != nil {
-		return 0, fmt.Errorf("mark records whose LMS row was restored: %w", err)
+		return 0, fmt.Errorf("find records whose LMS row was restored: %w", err)
 	}
-	n, err := res.RowsAffected()
-	return int(n), err
+	n, err := s.updateIDs(ctx, ids, "restore_requested_at = NOW(6), next_attempt_at = NOW(6), attempts = 0, updated_at = NOW(6)",
+		"restore_requested_at IS NULL AND state IN ('pending', 'copied', 'in_trash', 'archived')")
+	if err != nil {
+		return n, fmt.Errorf("mark records whose LMS row was restored: %w", err)
+	}
+	return n, nil
+}
+
+// Retrash starts over the records of rows the LMS trashed again after
+// trashd had restored them: pending again, with the row's key as it is now.
+func (s *Store) Retrash(ctx context.Context) (int, error) {
+	t := s.lms
+	bucket := "NULL"
+	if t.BucketColumn != "" {
+		bucket = "l." + quote(t.BucketColumn)
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT t.id, l."+quote(t.KeyColumn)+", "+bucket+
+		" FROM trash_objects AS t JOIN "+quote(t.Table)+" AS l ON l."+quote(t.IDColumn)+" = t.lms_id"+
+		" WHERE t.state = 'restored' AND "+t.trashedSQL("l"))
+	if err != nil {
+		return 0, fmt.Errorf("find restored rows trashed again: %w", err)
+	}
+	type again struct {
+		id          int64
+		key, bucket sql.NullString
+	}
+	var list []again
+	for rows.Next() {
+		var a again
+		if err := rows.Scan(&a.id, &a.key, &a.bucket); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		list = append(list, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, a := range list {
+		b := a.bucket.String
+		if b == "" {
+			b = t.DefaultBucket
+		}
+		res, err := s.db.ExecContext(ctx, "UPDATE trash_objects SET state = 'pending', source_bucket = ?, source_key = ?,"+
+			" source_version = NULL, source_size = NULL, source_etag = NULL, source_checksum = NULL, trash_bucket = NULL,"+
+			" trash_key = NULL, trash_etag = NULL, storage_class = NULL, attempts = 0, next_attempt_at = NOW(6),"+
+			" source_seen_at = NULL, copied_at = NULL, source_deleted_at = NULL, archived_at = NULL, finished_at = NULL,"+
+			" restore_requested_at = NULL, restored_at = NULL, restored_key = NULL, transition_checked_at = NULL,"+
+			" last_error = NULL, updated_at = NOW(6) WHERE id = ? AND state = 'restored'", b, a.key.String, a.id)
+		if err != nil {
+			return n, fmt.Errorf("start over record %d: %w", a.id, err)
+		}
+		k, _ := res.RowsAffected()
+		n += int(k)
+	}
+	return n, nil
+}
+
+// selectIDs runs a query that returns ids.
+func (s *Store) selectIDs(ctx context.Context, query string, args ...any) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// updateIDs sets set on the records ids that still match where, 500 at a
+// time, and returns how many it changed.
+func (s *Store) updateIDs(ctx context.Context, ids []int64, set, where string) (int, error) {
+	n := 0
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		res, err := s.db.ExecContext(ctx, "UPDATE trash_objects SET "+set+" WHERE id IN ("+placeholders(len(chunk))+") AND "+where, args...)
+		if err != nil {
+			return n, err
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return n, err
+		}
+		n += int(k)
+	}
+	return n, nil
 }
 
 // RequestRestore marks the record of LMS row lmsID for restore, whatever the
@@ -66,14 +165,17 @@ func (s *Store) RecordOf(ctx context.Context, lmsID int64) (reconcile.Record, er
 // decides its fate.
 func (s *Store) MarkOrphans(ctx context.Context) (int, error) {
 	t := s.lms
-	res, err := s.db.ExecContext(ctx, "UPDATE trash_objects AS t LEFT JOIN "+quote(t.Table)+" AS l ON l."+quote(t.IDColumn)+" = t.lms_id"+
-		" SET t.state = 'orphaned', t.finished_at = NOW(6), t.updated_at = NOW(6)"+
+	ids, err := s.selectIDs(ctx, "SELECT t.id FROM trash_objects AS t LEFT JOIN "+quote(t.Table)+" AS l ON l."+quote(t.IDColumn)+" = t.lms_id"+
 		" WHERE l."+quote(t.IDColumn)+" IS NULL AND t.state IN ('in_trash', 'archived') AND t.lease_token IS NULL")
 	if err != nil {
-		return 0, fmt.Errorf("mark records whose LMS row is gone: %w", err)
+		return 0, fmt.Errorf("find records whose LMS row is gone: %w", err)
 	}
-	n, err := res.RowsAffected()
-	return int(n), err
+	n, err := s.updateIDs(ctx, ids, "state = 'orphaned', finished_at = NOW(6), updated_at = NOW(6)",
+		"state IN ('in_trash', 'archived') AND lease_token IS NULL")
+	if err != nil {
+		return n, fmt.Errorf("mark records whose LMS row is gone: %w", err)
+	}
+	return n, nil
 }
 
 // TransitionCandidates returns up to q.Limit records to check with HEAD:
@@ -129,14 +231,15 @@ func (s *Store) MarkChecked(ctx context.Context, rec reconcile.Record, class str
 // MarkGone records that rec's trash copy no longer exists: expired (the
 // rule's expiration removed it, as configured) or missing (it should be
 // there), with the reason.
-func (s *Store) MarkGone(ctx context.Context, rec reconcile.Record, state reconcile.State, reason string) error {
-	_, err := s.db.ExecContext(ctx, "UPDATE trash_objects SET state = ?, last_error = ?, finished_at = NOW(6), updated_at = NOW(6)"+
+func (s *Store) MarkGone(ctx context.Context, rec reconcile.Record, state reconcile.State, reason string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, "UPDATE trash_objects SET state = ?, last_error = ?, finished_at = NOW(6), updated_at = NOW(6)"+
 		" WHERE id = ? AND state IN ('in_trash', 'archived') AND restore_requested_at IS NULL AND lease_token IS NULL",
 		string(state), nullString(clip(reason, maxError)), rec.ID)
 	if err != nil {
-		return fmt.Errorf("record record %d as %s: %w", rec.ID, state, err)
+		return false, fmt.Errorf("record record %d as %s: %w", rec.ID, state, err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // Archive reads what the trash bucket holds by storage class, what is

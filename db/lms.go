@@ -125,7 +125,7 @@ func (t LMSTable) checkSchema(ctx context.Context, sqlDB *sql.DB, database strin
 		return "", err
 	}
 
-	rows, err := sqlDB.QueryContext(ctx, `SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS
+	rows, err := sqlDB.QueryContext(ctx, `SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE FROM information_schema.COLUMNS
 		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`, database, table)
 	if err != nil {
 		return "", fmt.Errorf("list the columns of %s: %w", table, err)
@@ -133,13 +133,15 @@ func (t LMSTable) checkSchema(ctx context.Context, sqlDB *sql.DB, database strin
 	defer rows.Close()
 	var names []string
 	types := map[string]string{} // lower-case column name → data type
+	nullable := map[string]bool{}
 	for rows.Next() {
-		var name, typ string
-		if err := rows.Scan(&name, &typ); err != nil {
+		var name, typ, null string
+		if err := rows.Scan(&name, &typ, &null); err != nil {
 			return "", fmt.Errorf("list the columns of %s: %w", table, err)
 		}
 		names = append(names, name)
 		types[strings.ToLower(name)] = strings.ToLower(typ)
+		nullable[strings.ToLower(name)] = null == "YES"
 	}
 	if err := rows.Err(); err != nil {
 		return "", fmt.Errorf("list the columns of %s: %w", table, err)
@@ -169,6 +171,12 @@ func (t LMSTable) checkSchema(ctx context.Context, sqlDB *sql.DB, database strin
 		check("TrashColumn", t.TrashColumn, flagTypes, `an integer type, as TrashKind "flag" needs`)
 	case TrashTimestamp:
 		check("TrashColumn", t.TrashColumn, timestampTypes, `DATETIME or TIMESTAMP, as TrashKind "timestamp" needs`)
+		// A NOT NULL timestamp (MariaDB's old TIMESTAMP default) is never
+		// NULL, so every row would look trashed.
+		if _, ok := types[strings.ToLower(t.TrashColumn)]; ok && !nullable[strings.ToLower(t.TrashColumn)] {
+			errs = append(errs, fmt.Errorf("TrashColumn: column %q of table %q is NOT NULL, but TrashKind \"timestamp\" means trashed when it is not NULL: every row would look trashed",
+				t.TrashColumn, table))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return "", fmt.Errorf("LMS table: %w", err)

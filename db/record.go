@@ -66,8 +66,14 @@ func (s *Store) Record(ctx context.Context, rec reconcile.Record, step reconcile
 		set += ", next_attempt_at = NOW(6) + INTERVAL ? MICROSECOND"
 		args = append(args, max(step.RetryIn.Microseconds(), 1))
 	}
+	if step.NotAnAttempt {
+		set += ", attempts = GREATEST(attempts - 1, 0)"
+	}
 	if step.RetryIn > 0 || step.Release || !step.To.Movable() {
 		set += ", lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
+	} else if step.Renew > 0 {
+		set += ", lease_expires_at = NOW(6) + INTERVAL ? MICROSECOND"
+		args = append(args, step.Renew.Microseconds())
 	}
 	if err := s.fencedUpdate(ctx, rec, set, args...); err != nil {
 		return fmt.Errorf("record %d as %s: %w", rec.ID, step.To, err)

@@ -73,7 +73,7 @@ func (s *Store) Status(ctx context.Context) (Status, error) {
 	// One statement, so that every count is taken against the same NOW(6).
 	err := s.db.QueryRowContext(ctx, `SELECT NOW(6),
 		(SELECT MIN(discovered_at) FROM trash_objects WHERE state IN (?, ?)),
-		(SELECT COUNT(*) FROM trash_objects WHERE state IN (?, ?) AND next_attempt_at <= NOW(6)
+		(SELECT COUNT(*) FROM trash_objects WHERE state IN (?, ?) AND restore_requested_at IS NULL AND next_attempt_at <= NOW(6)
 			AND (lease_expires_at IS NULL OR lease_expires_at < NOW(6))),
 		(SELECT COUNT(*) FROM trash_objects WHERE state IN (?, ?) AND next_attempt_at > NOW(6)),
 		(SELECT COUNT(*) FROM trash_objects WHERE lease_expires_at >= NOW(6))`,
@@ -153,7 +153,7 @@ func (s *Store) recentRuns(ctx context.Context, n int) ([]Run, error) {
 // previews those.
 func (s *Store) Pending(ctx context.Context) (count int, bytes int64, err error) {
 	err = s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(source_size), 0) FROM trash_objects
-		WHERE state IN (?, ?) AND next_attempt_at <= NOW(6)
+		WHERE state IN (?, ?) AND restore_requested_at IS NULL AND next_attempt_at <= NOW(6)
 		  AND (lease_expires_at IS NULL OR lease_expires_at < NOW(6))`, movableArgs(1)...).Scan(&count, &bytes)
 	if err != nil {
 		return 0, 0, fmt.Errorf("count pending records: %w", err)

@@ -159,8 +159,9 @@ type Archiver interface {
 	// MarkChecked records the class seen; archived moves the record to
 	// StateArchived. False when the record had left in_trash meanwhile.
 	MarkChecked(ctx context.Context, rec Record, class string, archived bool) (bool, error)
-	// MarkGone records a trash copy that no longer exists.
-	MarkGone(ctx context.Context, rec Record, state State, reason string) error
+	// MarkGone records a trash copy that no longer exists; false when the
+	// record had left in_trash or archived meanwhile (a restore took it).
+	MarkGone(ctx context.Context, rec Record, state State, reason string) (bool, error)
 }
 
 // LifecycleState is the last lifecycle check of the trash bucket.
@@ -258,9 +259,13 @@ func (p *pass) checkTransition(c TransitionCandidate) bool {
 		if c.Expirable {
 			state, why = StateExpired, fmt.Sprintf("removed by the lifecycle rule's expiration after %d days", p.cfg.Archive.Rule.ExpirationDays)
 		}
-		if err := p.store.MarkGone(p.work, rec, state, why); err != nil {
+		ok, err := p.store.MarkGone(p.work, rec, state, why)
+		if err != nil {
 			log.Error("record a gone trash copy", "err", err)
 			return false
+		}
+		if !ok {
+			return false // a restore took it meanwhile
 		}
 		if state == StateMissing {
 			log.Error("trash copy missing", "state", state, "reason", why)

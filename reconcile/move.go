@@ -21,11 +21,8 @@ func (p *pass) moveObject(rec Record) Event {
 		return p.settle(ctx, log, rec, fmt.Errorf("%w: gave up after %d attempts; last error: %s", ErrPermanent, rec.Attempts-1, rec.LastError))
 	}
 
-	// The lease must outlive a long multipart copy: renew it in the
-	// background, and stop working on the object the moment it is lost.
-	octx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	go p.keepLease(octx, cancel, rec)
+	octx, done := p.leased(ctx, rec)
+	defer done()
 
 	var (
 		ev  Event
@@ -41,31 +38,47 @@ func (p *pass) moveObject(rec Record) Event {
 		}
 		break
 	}
-	if cause := context.Cause(octx); errors.Is(cause, ErrLeaseLost) {
-		err = cause
-	}
 	if err != nil {
+		if cause := context.Cause(octx); errors.Is(cause, ErrLeaseLost) {
+			err = cause
+		}
 		return p.settle(ctx, log, rec, err)
 	}
 	return ev
+}
+
+// leased returns a context for work on rec that is cancelled the moment
+// rec's lease is lost. The lease must outlive a long multipart copy: it is
+// renewed in the background every third of its duration, and given up for
+// lost when no renewal has succeeded for two thirds of it (a database out of
+// reach), before another host could claim the record.
+func (p *pass) leased(ctx context.Context, rec Record) (context.Context, func()) {
+	octx, cancel := context.WithCancelCause(ctx)
+	go p.keepLease(octx, cancel, rec)
+	return octx, func() { cancel(nil) }
 }
 
 // keepLease renews rec's lease every third of its duration until ctx ends.
 func (p *pass) keepLease(ctx context.Context, cancel context.CancelCauseFunc, rec Record) {
 	t := time.NewTicker(p.cfg.Lease / 3)
 	defer t.Stop()
+	renewed := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			err := p.store.RenewLease(ctx, rec, p.cfg.Lease)
-			if errors.Is(err, ErrLeaseLost) {
+			switch {
+			case errors.Is(err, ErrLeaseLost):
 				cancel(err)
 				return
-			}
-			if err == nil {
+			case err == nil:
+				renewed = time.Now()
 				p.progress.touch()
+			case time.Since(renewed) > p.cfg.Lease*2/3:
+				cancel(fmt.Errorf("%w: not renewed for %s: %w", ErrLeaseLost, time.Since(renewed).Round(time.Second), err))
+				return
 			}
 		}
 	}
@@ -118,7 +131,8 @@ func (p *pass) tryMove(ctx context.Context, log *slog.Logger, rec *Record) (Even
 		if err := verifyCopy(src, dst); err != nil {
 			return Event{}, err
 		}
-		if err := p.store.Record(ctx, *rec, Step{To: StateCopied, Copy: &dst}); err != nil {
+		// Fenced, and it renews the lease: the delete follows at once.
+		if err := p.store.Record(ctx, *rec, Step{To: StateCopied, Copy: &dst, Renew: p.cfg.Lease}); err != nil {
 			return Event{}, err
 		}
 		rec.State = StateCopied
@@ -126,6 +140,13 @@ func (p *pass) tryMove(ctx context.Context, log *slog.Logger, rec *Record) (Even
 
 	if p.stopping() {
 		return Event{}, errStopped
+	}
+	if copied {
+		// A fenced write right before the delete: a worker whose lease
+		// lapsed (another host may hold the record now) deletes nothing.
+		if err := p.store.RenewLease(ctx, *rec, p.cfg.Lease); err != nil {
+			return Event{}, err
+		}
 	}
 	// Verified and recorded: only now may the source go.
 	switch err := p.s3.Delete(ctx, src); {
@@ -174,6 +195,11 @@ func (p *pass) sourceGone(ctx context.Context, log *slog.Logger, rec *Record) (E
 }
 
 func (p *pass) recordMissing(ctx context.Context, log *slog.Logger, rec *Record, why string) (Event, error) {
+	// HEAD says only 404 for a missing bucket too: a bucket name that is
+	// wrong is a failure to fix, not a missing object.
+	if err := p.s3.CheckBucket(ctx, rec.Source.Bucket); err != nil {
+		return Event{}, err
+	}
 	if err := p.store.Record(ctx, *rec, Step{To: StateMissing, Error: why, Release: true}); err != nil {
 		return Event{}, err
 	}

@@ -16,6 +16,8 @@ type Discoverer interface {
 	// RecordTrashed inserts a pending record for each row; rows that already
 	// have one are left alone. It returns how many it inserted.
 	RecordTrashed(ctx context.Context, rows []TrashedRow) (int, error)
+	// Retrash starts over the records of rows trashed again after a restore.
+	Retrash(ctx context.Context) (int, error)
 }
 
 // Claimer hands out records to work on, each under a lease.

@@ -68,7 +68,14 @@ func (p *pass) restoreAll() error {
 func (p *pass) restoreObject(rec Record) Event {
 	ctx := p.work
 	log := p.log.With("object_id", rec.ID, "bucket", rec.Source.Bucket, "key", rec.Source.Key)
-	ev, err := p.tryRestore(ctx, log, rec)
+	octx, done := p.leased(ctx, rec)
+	ev, err := p.tryRestore(octx, log, rec)
+	if err != nil {
+		if cause := context.Cause(octx); errors.Is(cause, ErrLeaseLost) {
+			err = cause
+		}
+	}
+	done()
 	if err == nil {
 		return ev
 	}
@@ -101,20 +108,20 @@ func (p *pass) restoreObject(rec Record) Event {
 
 func (p *pass) tryRestore(ctx context.Context, log *slog.Logger, rec Record) (Event, error) {
 	if rec.State == StatePending || rec.State == StateCopied {
-		// The source was never deleted, unless a crash came after the delete
-		// and before it was recorded: if it is there, the move is cancelled
-		// and the trash copy, if any, removed.
-		_, err := p.s3.Head(ctx, rec.Source.Bucket, rec.Source.Key)
-		if err == nil {
-			if err := p.removeTrashCopy(ctx, rec, Object{}); err != nil {
+		// The source is deleted only after the copy is recorded, so it is
+		// normally still there: then the move is cancelled and the trash
+		// copy, if any, removed. Not if the key now holds other bytes than
+		// were trashed: those are copied back beside it.
+		src, err := p.s3.Head(ctx, rec.Source.Bucket, rec.Source.Key)
+		switch {
+		case err == nil && (rec.TrashKey == "" || verifyCopy(rec.Source, src) == nil):
+			if err := p.removeTrashCopy(ctx, rec); err != nil {
 				return Event{}, err
 			}
 			return p.finishRestore(ctx, log, rec, rec.Source.Key, "")
-		}
-		if !errors.Is(err, ErrNotFound) {
+		case err != nil && !errors.Is(err, ErrNotFound):
 			return Event{}, err
-		}
-		if rec.State == StatePending && rec.TrashKey == "" {
+		case errors.Is(err, ErrNotFound) && rec.TrashKey == "":
 			return Event{}, fmt.Errorf("%w: the source s3://%s/%s is gone and trashd never copied it", ErrPermanent, rec.Source.Bucket, rec.Source.Key)
 		}
 	}
@@ -127,9 +134,12 @@ func (p *pass) tryRestore(ctx context.Context, log *slog.Logger, rec Record) (Ev
 func (p *pass) copyBack(ctx context.Context, log *slog.Logger, rec Record) (Event, error) {
 	trash, err := p.s3.Head(ctx, p.cfg.TrashBucket, rec.TrashKey)
 	if errors.Is(err, ErrNotFound) {
-		// Copied back before a crash, and the trash copy already removed?
-		if back, err := p.s3.Head(ctx, rec.Source.Bucket, rec.Source.Key); err == nil && verifyCopy(rec.Source, back) == nil {
-			return p.finishRestore(ctx, log, rec, rec.Source.Key, "")
+		// Copied back (to the key or beside it) before a crash, and the
+		// trash copy already removed?
+		for _, key := range []string{rec.Source.Key, besideKey(rec.Source.Key, rec.LMSID)} {
+			if back, err := p.s3.Head(ctx, rec.Source.Bucket, key); err == nil && verifyCopy(rec.Source, back) == nil {
+				return p.finishRestore(ctx, log, rec, key, "")
+			}
 		}
 		return Event{}, fmt.Errorf("%w: the trash copy s3://%s/%s is gone", ErrPermanent, p.cfg.TrashBucket, rec.TrashKey)
 	}
@@ -174,7 +184,7 @@ func (p *pass) copyBack(ctx context.Context, log *slog.Logger, rec Record) (Even
 		note = fmt.Sprintf("the original key holds a newer file; restored beside it as %s", target)
 		log.Warn("restored beside the original key", "restored_key", target)
 	}
-	if err := p.removeTrashCopy(ctx, rec, trash); err != nil {
+	if err := p.removeTrashCopy(ctx, rec); err != nil {
 		return Event{}, err
 	}
 	return p.finishRestore(ctx, log, rec, target, note)
@@ -190,20 +200,28 @@ func (p *pass) awaitRestore(ctx context.Context, log *slog.Logger, rec Record, t
 		}
 		log.Info("restore from the archive class requested", "storage_class", trash.StorageClass, "tier", a.RestoreTier, "days", a.RestoreDays)
 	}
-	if err := p.store.Record(ctx, rec, Step{To: StateRestoring, RetryIn: a.RestorePoll, Release: true}); err != nil {
+	if err := p.store.Record(ctx, rec, Step{To: StateRestoring, RetryIn: a.RestorePoll, Release: true, NotAnAttempt: true}); err != nil {
 		return Event{}, err
 	}
 	return Event{Record: rec, Outcome: OutcomeRestoring}, nil
 }
 
-// removeTrashCopy deletes rec's trash copy (exactly trash, when known) once
-// the object is safe at its original place.
-func (p *pass) removeTrashCopy(ctx context.Context, rec Record, trash Object) error {
+// removeTrashCopy deletes rec's trash copy, exactly the one a fresh HEAD
+// sees, once the object is safe at its original place. A fenced write comes
+// first: a worker whose lease lapsed removes nothing.
+func (p *pass) removeTrashCopy(ctx context.Context, rec Record) error {
 	if rec.TrashKey == "" {
 		return nil
 	}
-	if trash.Key == "" {
-		trash = Object{Bucket: p.cfg.TrashBucket, Key: rec.TrashKey}
+	trash, err := p.s3.Head(ctx, p.cfg.TrashBucket, rec.TrashKey)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := p.store.RenewLease(ctx, rec, p.cfg.Lease); err != nil {
+		return err
 	}
 	if err := p.s3.Delete(ctx, trash); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("remove the trash copy s3://%s/%s: %w", trash.Bucket, trash.Key, err)

@@ -240,7 +240,7 @@ func (p *pass) run() error {
 	}
 	p.keepLifecycle()
 	p.progress.setPhase(PhaseDiscovering)
-	n, err := p.discover(p.stop)
+	n, err := p.discover(p.stop, p.progress.touch)
 	p.progress.update(func(pr *Progress) { pr.Counts.Discovered = n })
 	if err != nil {
 		if p.stopping() {
@@ -287,10 +287,14 @@ func (r *Runner) checkBuckets(ctx context.Context) error {
 
 // discover records every trashed LMS row that has no record yet, walking the
 // LMS table in id order, a batch at a time.
-func (r *Runner) discover(ctx context.Context) (int, error) {
+func (r *Runner) discover(ctx context.Context, touch func()) (int, error) {
+	total, err := r.store.Retrash(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("find restored rows trashed again: %w", err)
+	}
 	var after int64
-	total := 0
 	for {
+		touch() // a long scan is progress, for the watchdog
 		rows, err := r.store.ScanTrashed(ctx, after, r.cfg.BatchSize)
 		if err != nil {
 			return total, fmt.Errorf("scan the LMS table for trashed rows after id %d: %w", after, err)

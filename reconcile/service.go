@@ -152,6 +152,10 @@ func (s *Service) Trigger(trigger Trigger) (PassStatus, bool, error) {
 // finish waits for h and records how it ended.
 func (s *Service) finish(h *Handle, st *PassStatus) {
 	sum, err := h.Wait()
+	if err != nil {
+		// Handled here: the pass could not run (a bucket, the database).
+		s.log.Error("pass could not run", "run_id", h.ID, "err", err)
+	}
 	if s.hooks.Finished != nil {
 		s.hooks.Finished(sum, err)
 	}

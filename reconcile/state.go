@@ -123,6 +123,11 @@ type Step struct {
 	Release  bool          // give up the lease (terminal states and retries always do)
 	// RestoredKey is where a restore put the object back (StateRestored).
 	RestoredKey string
+	// Renew > 0 extends the lease by this much from now (when kept).
+	Renew time.Duration
+	// NotAnAttempt: this claim only looked (a restore in progress); it does
+	// not count against the attempts.
+	NotAnAttempt bool
 }
 
 // Trigger says what started a pass.

@@ -8,9 +8,8 @@ import (
 	"time"
 )
 
-// moveAll claims due records a worker-pool's worth at a time, so that a
-// claimed record waits at most for one object ahead of it and its lease stays
-// fresh. It ends when nothing is due and nothing is in flight (an object
+// moveAll claims due records as workers become idle, so that a claimed
+// record starts at once and its lease stays fresh. It ends when nothing is due and nothing is in flight (an object
 // retried early in the pass comes back if its backoff ends first), or when
 // the pass is asked to stop.
 func (p *pass) moveAll() error {
@@ -36,7 +35,17 @@ func (p *pass) moveAll() error {
 	}
 	var claimErr error
 	for !p.stopping() {
-		recs, err := p.store.ClaimBatch(p.stop, p.cfg.Owner, p.cfg.Concurrency, p.cfg.Lease)
+		// Claim only for idle workers: a record waiting behind busy ones
+		// would let its lease run down for nothing.
+		idle := p.cfg.Concurrency - int(inFlight.Load())
+		if idle <= 0 {
+			select {
+			case <-finished:
+			case <-p.stop.Done():
+			}
+			continue
+		}
+		recs, err := p.store.ClaimBatch(p.stop, p.cfg.Owner, idle, p.cfg.Lease)
 		if err != nil {
 			if !p.stopping() {
 				claimErr = fmt.Errorf("claim records: %w", err)

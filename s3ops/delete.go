@@ -2,6 +2,7 @@ package s3ops
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -33,9 +34,15 @@ func (c *Client) Delete(ctx context.Context, obj reconcile.Object) error {
 	_, err := c.s3.DeleteObject(ctx, in)
 	if err != nil && in.IfMatch != nil && notImplemented(err) {
 		// S3 only added conditional deletes in 2024; a server that predates
-		// them refuses the header. The copy was verified against obj's
-		// ETag just before, and with a version ID the delete still removes
-		// exactly that version, so go on without the condition.
+		// them refuses the header. With a version ID the delete still
+		// removes exactly the version that was copied, so go on without the
+		// condition. Without one, an unconditional delete could remove bytes
+		// written since the copy: that is the operator's call, not ours.
+		if in.VersionId == nil {
+			return mapError(cl, fmt.Errorf("%w: the server does not support conditional deletes (If-Match), and the bucket is not versioned: "+
+				"set TRASHD_CONDITIONAL_DELETE=false to delete without the condition (a file overwritten between copy and delete "+
+				"would then be lost), or enable versioning on the bucket: %w", reconcile.ErrPermanent, err))
+		}
 		in.IfMatch = nil
 		_, err = c.s3.DeleteObject(ctx, in)
 	}

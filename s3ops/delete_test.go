@@ -3,6 +3,7 @@ package s3ops_test
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -110,13 +111,16 @@ func TestDeleteWithoutConditionalSupport(t *testing.T) {
 	})
 	b := setup(t, conditional, counting(ft))
 	obj := b.put(t, "a.txt", []byte("a"))
-	if err := b.client.Delete(t.Context(), obj); err != nil {
-		t.Fatalf("Delete: %v", err)
+	// Unversioned: no delete without the condition, and a message that says
+	// what to choose.
+	err := b.client.Delete(t.Context(), obj)
+	if !errors.Is(err, reconcile.ErrPermanent) || !strings.Contains(err.Error(), "TRASHD_CONDITIONAL_DELETE") {
+		t.Fatalf("Delete = %v, want a permanent error naming TRASHD_CONDITIONAL_DELETE", err)
 	}
-	if _, err := b.client.Head(t.Context(), b.src, "a.txt"); !errors.Is(err, reconcile.ErrNotFound) {
-		t.Fatalf("object still there after Delete: %v", err)
+	if _, err := b.client.Head(t.Context(), b.src, "a.txt"); err != nil {
+		t.Fatalf("object gone after a refused delete: %v", err)
 	}
-	if n := countOps(ft, "DeleteObject"); n != 2 {
-		t.Errorf("%d DeleteObject requests, want 2 (refused conditional, then plain): %v", n, ft.Requests())
+	if n := countOps(ft, "DeleteObject"); n != 1 {
+		t.Errorf("%d DeleteObject requests, want 1: %v", n, ft.Requests())
 	}
 }

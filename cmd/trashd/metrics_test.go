@@ -84,7 +84,7 @@ func TestMetricsAfterPass(t *testing.T) {
 		// The preflight checks both buckets; each file is read, copied,
 		// read back and deleted; the missing row is one HEAD that finds
 		// nothing.
-		{"trashd_s3_requests_total", []string{"operation", "HeadBucket", "result", "ok"}, 2},
+		{"trashd_s3_requests_total", []string{"operation", "HeadBucket", "result", "ok"}, 3}, // both buckets, then the source bucket of the missing row
 		{"trashd_s3_requests_total", []string{"operation", "HeadObject", "result", "ok"}, 10},
 		{"trashd_s3_requests_total", []string{"operation", "HeadObject", "result", "not_found"}, 1},
 		{"trashd_s3_requests_total", []string{"operation", "CopyObject", "result", "ok"}, 5},
