@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"trashd/db/dbtest"
 	"trashd/reconcile"
 	"trashd/reconcile/reconciletest"
 	"trashd/s3ops"
@@ -236,6 +237,12 @@ func TestRestores(t *testing.T) {
 			t.Errorf("the trash copy %s is still there", key)
 		}
 		env.CheckInvariant(t)
+
+		// Trashed again after the restore: it starts over and moves.
+		dbtest.SetTrashed(t, env.DB, id, true)
+		if sum := run(t, r); sum.Counts.Discovered != 1 || sum.Counts.Moved != 1 || stateOf(t, env, id) != reconcile.StateInTrash {
+			t.Errorf("re-trash pass %+v, state %s: want it moved again", sum.Counts, stateOf(t, env, id))
+		}
 	})
 	t.Run("archived", func(t *testing.T) {
 		t.Parallel()
