@@ -257,11 +257,12 @@ func (s *Store) Archive(ctx context.Context, q reconcile.ArchiveQuery) (reconcil
 	if err != nil {
 		return st, fmt.Errorf("count overdue and ineligible records: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT COALESCE(storage_class, ''), COUNT(*), COALESCE(SUM(source_size), 0),"+
+	// S3 omits STANDARD from HEAD, some servers name it: both are one class.
+	rows, err := s.db.QueryContext(ctx, "SELECT COALESCE(NULLIF(storage_class, ''), 'STANDARD'), COUNT(*), COALESCE(SUM(source_size), 0),"+
 		" COALESCE(SUM(archived_at > NOW(6) - INTERVAL (CASE storage_class WHEN 'DEEP_ARCHIVE' THEN 180 WHEN 'GLACIER_IR' THEN 90 ELSE 90 END) DAY), 0),"+
 		" COALESCE(SUM(CASE WHEN archived_at > NOW(6) - INTERVAL (CASE storage_class WHEN 'DEEP_ARCHIVE' THEN 180 ELSE 90 END) DAY THEN source_size END), 0)"+
 		" FROM trash_objects WHERE state IN ('in_trash', 'archived', 'restoring', 'orphaned', 'restore_failed')"+
-		" GROUP BY COALESCE(storage_class, '') ORDER BY 1")
+		" GROUP BY COALESCE(NULLIF(storage_class, ''), 'STANDARD') ORDER BY 1")
 	if err != nil {
 		return st, fmt.Errorf("sum the trash bucket by storage class: %w", err)
 	}
@@ -270,9 +271,6 @@ func (s *Store) Archive(ctx context.Context, q reconcile.ArchiveQuery) (reconcil
 		var u reconcile.ClassUsage
 		if err := rows.Scan(&u.Class, &u.Objects, &u.Bytes, &u.Young, &u.YoungBytes); err != nil {
 			return st, err
-		}
-		if u.Class == "" {
-			u.Class = "STANDARD"
 		}
 		st.Classes = append(st.Classes, u)
 	}

@@ -2,6 +2,7 @@ package s3ops
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,10 +23,17 @@ func (c *Client) Copy(ctx context.Context, src reconcile.Object, dstBucket, dstK
 	if src.ETag == "" {
 		return fmt.Errorf("%s: %w: the source's ETag is not known, so the copy cannot be made conditional on it: HEAD the source first", cl.op, reconcile.ErrPermanent)
 	}
+	var err error
 	if c.inParts(src) {
-		return c.copyParts(ctx, cl, src, dstBucket, dstKey, opts)
+		err = c.copyParts(ctx, cl, src, dstBucket, dstKey, opts)
+	} else {
+		err = c.copyObject(ctx, cl, src, dstBucket, dstKey, opts)
 	}
-	return c.copyObject(ctx, cl, src, dstBucket, dstKey, opts)
+	if opts.NoOverwrite && errors.Is(err, reconcile.ErrPreconditionFailed) {
+		// One 412 answers both conditions of the request.
+		err = fmt.Errorf("s3://%s/%s already exists, or the source changed since it was read: %w", dstBucket, dstKey, err)
+	}
+	return err
 }
 
 // inParts decides between one CopyObject and a multipart copy. The choice is
