@@ -58,9 +58,10 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 func printArchive(w io.Writer, cfg Config, a reconcile.ArchiveStatus) {
 	rule := cfg.Reconcile.Archive.Rule
-	fmt.Fprintf(w, "\narchive (%s mode, %s after %d days): overdue %d (%s), not transitioned by S3 (under %s) %d (%s)\n",
+	fmt.Fprintf(w, "\narchive (%s mode, %s after %d days): overdue %d (%s), not transitioned by S3 (under %s) %d (%s, %.4f USD/month in STANDARD)\n",
 		cfg.Reconcile.Archive.Mode, rule.StorageClass, rule.TransitionDays, a.Overdue, humanBytes(a.OverdueBytes),
-		humanBytes(rule.MinTransitionSize()), a.Ineligible, humanBytes(a.IneligibleBytes))
+		humanBytes(rule.MinTransitionSize()), a.Ineligible, humanBytes(a.IneligibleBytes),
+		float64(a.IneligibleBytes)/1e9*cfg.Prices["STANDARD"])
 }
 
 func printOverdue(w io.Writer, list []reconcile.OverdueRecord, total int) {
