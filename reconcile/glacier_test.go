@@ -43,7 +43,7 @@ func archiveConfig(env *reconciletest.Env, a reconcile.ArchiveConfig) reconcile.
 	if a.Rule.StorageClass == "" {
 		a.Rule.StorageClass = "GLACIER"
 	}
-	a.RestorePoll = time.Millisecond
+	a.RestorePoll = 100 * time.Millisecond
 	cfg.Archive = a
 	return cfg
 }

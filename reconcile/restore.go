@@ -46,17 +46,25 @@ func (p *pass) restoreAll() error {
 			return err
 		}
 		p.progress.touch()
-		done := make(chan struct{})
+		done := make(chan Outcome)
 		for _, rec := range recs {
 			go func() {
 				ev := p.restoreObject(rec)
 				p.progress.add(ev)
 				p.events(ev)
-				done <- struct{}{}
+				done <- ev.Outcome
 			}()
 		}
+		settled := 0
 		for range recs {
-			<-done
+			if o := <-done; o == OutcomeRestored || o == OutcomeFailed {
+				settled++
+			}
+		}
+		if settled == 0 {
+			// Only restores still under way (or retries): with a short
+			// poll they would come due again at once; the next pass looks.
+			return nil
 		}
 	}
 	return nil
