@@ -35,10 +35,11 @@ func (p *pass) moveAll() error {
 	}
 	var claimErr error
 	for !p.stopping() {
-		// Claim only for idle workers: a record waiting behind busy ones
-		// would let its lease run down for nothing.
+		// Claim only for idle workers, so that a claimed record does not
+		// wait behind busy ones while its lease runs down; and only once
+		// half of them are idle, so that a claim is worth its transaction.
 		idle := p.cfg.Concurrency - int(inFlight.Load())
-		if idle <= 0 {
+		if idle < max(1, p.cfg.Concurrency/2) && inFlight.Load() > 0 {
 			select {
 			case <-finished:
 			case <-p.stop.Done():
