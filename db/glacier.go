@@ -300,3 +300,22 @@ func (s *Store) Overdue(ctx context.Context, q reconcile.ArchiveQuery, limit int
 	}
 	return out, rows.Err()
 }
+
+// Records returns up to limit records with id > after, in id order, for
+// the audit.
+func (s *Store) Records(ctx context.Context, after int64, limit int) ([]reconcile.Record, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+recordColumns+" FROM trash_objects WHERE id > ? ORDER BY id LIMIT ?", after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read records: %w", err)
+	}
+	defer rows.Close()
+	var out []reconcile.Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

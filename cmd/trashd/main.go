@@ -36,6 +36,7 @@ commands:
   status      counts per state, oldest pending object, last runs (--overdue, --cost)
   lifecycle   the trash bucket's lifecycle rules and drift (--apply: merge the rule in)
   restore     bring back one LMS row's file now
+  audit       check that every recorded object exists intact in the source or the trash bucket
   config      print the effective configuration, secrets redacted
   version     print the version
 
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runLifecycle(ctx, rest, stdout, stderr)
 	case "restore":
 		return runRestore(ctx, rest, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, stdout, stderr)
 	case "status":
 		return runStatus(ctx, rest, stdout, stderr)
 	case "config":
