@@ -35,6 +35,17 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
+// loadStore reads the configuration and opens the store, as most commands
+// begin. On failure it has printed why; the caller returns code.
+func loadStore(ctx context.Context, stderr io.Writer) (cfg Config, sqlDB *sql.DB, store *db.Store, code int) {
+	cfg, ok := loadConfig(stderr)
+	if !ok {
+		return cfg, nil, nil, exitUsage
+	}
+	sqlDB, store, code = openStore(ctx, cfg, stderr)
+	return cfg, sqlDB, store, code
+}
+
 // openStore opens the database and the store over the LMS table. On failure
 // it prints why and returns the exit code: an unreachable database is an
 // error, a schema that does not match the configuration a usage error.

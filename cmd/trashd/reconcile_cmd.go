@@ -14,15 +14,11 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return exitUsage
 	}
-	cfg, ok := loadConfig(stderr)
-	if !ok {
-		return exitUsage
-	}
-	log := newLogger(stderr, cfg.LogLevel)
-	sqlDB, store, code := openStore(ctx, cfg, stderr)
+	cfg, sqlDB, store, code := loadStore(ctx, stderr)
 	if store == nil {
 		return code
 	}
+	log := newLogger(stderr, cfg.LogLevel)
 	defer sqlDB.Close()
 	if *dryRun {
 		return previewPass(ctx, store, cfg.Reconcile.BatchSize, stdout, stderr)

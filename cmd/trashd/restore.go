@@ -22,15 +22,11 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "trashd: restore: %q is not an LMS row id\n", fs.Arg(0))
 		return exitUsage
 	}
-	cfg, ok := loadConfig(stderr)
-	if !ok {
-		return exitUsage
-	}
-	log := newLogger(stderr, cfg.LogLevel)
-	sqlDB, store, code := openStore(ctx, cfg, stderr)
+	cfg, sqlDB, store, code := loadStore(ctx, stderr)
 	if store == nil {
 		return code
 	}
+	log := newLogger(stderr, cfg.LogLevel)
 	defer sqlDB.Close()
 	runner, _, code := newRunner(ctx, cfg, cfg.S3, store, log, stderr)
 	if runner == nil {

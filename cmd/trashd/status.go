@@ -20,11 +20,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return exitUsage
 	}
-	cfg, ok := loadConfig(stderr)
-	if !ok {
-		return exitUsage
-	}
-	sqlDB, store, code := openStore(ctx, cfg, stderr)
+	cfg, sqlDB, store, code := loadStore(ctx, stderr)
 	if store == nil {
 		return code
 	}
