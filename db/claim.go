@@ -16,12 +16,30 @@ import (
 
 // recordColumns are the trash_objects columns a Record is read from, in
 // scanRecord's order.
-const recordColumns = `id, lms_id, state, source_bucket, source_key, source_version, source_size,
-	source_etag, source_checksum, trash_key, attempts, last_error, lease_owner, lease_token,
-	restore_requested_at IS NOT NULL`
+var recordColumns = recordColumnsOf("")
+
+// recordColumnsOf is recordColumns with each column qualified by alias
+// (none when alias is "").
+func recordColumnsOf(alias string) string {
+	c := func(name string) string {
+		if alias == "" {
+			return name
+		}
+		return alias + "." + name
+	}
+	return strings.Join([]string{
+		c("id"), c("lms_id"), c("state"), c("source_bucket"), c("source_key"), c("source_version"), c("source_size"),
+		c("source_etag"), c("source_checksum"), c("trash_key"), c("attempts"), c("last_error"), c("lease_owner"), c("lease_token"),
+		c("restore_requested_at") + " IS NOT NULL", c("trash_bucket"), c("trash_size"), c("trash_etag"), c("trash_checksum"),
+		c("storage_class"), "COALESCE(TIMESTAMPDIFF(MICROSECOND, " + c("failing_since") + ", NOW(6)), 0)",
+		"COALESCE(" + c("shared_with") + ", 0)", c("restored_key"), c("upload_key"), c("upload_id"),
+	}, ", ")
+}
 
 // ClaimBatch leases up to limit movable records that are due and not leased
-// (or whose lease expired), oldest due first, and increments their attempts.
+// (or whose lease expired), oldest due first. A claim is not an attempt:
+// only a step that records a failure counts one (so a crash or an
+// interruption uses none up).
 // Each record gets its own random lease token, which every later write must
 // present. Concurrent claimers, on this host or others, never get the same
 // record: rows another claimer has locked are skipped, not waited for.
@@ -45,9 +63,8 @@ type claimable struct {
 
 // What ClaimBatch and ClaimRestores hand out.
 var (
-	claimMoves    = claimable{[]reconcile.State{reconcile.StateCopied, reconcile.StatePending}, "restore_requested_at IS NULL"}
-	claimRestores = claimable{[]reconcile.State{reconcile.StatePending, reconcile.StateCopied, reconcile.StateInTrash,
-		reconcile.StateArchived, reconcile.StateRestoring}, "restore_requested_at IS NOT NULL"}
+	claimMoves    = claimable{reconcile.MoveStates(), "restore_requested_at IS NULL"}
+	claimRestores = claimable{reconcile.RestoreClaimStates(), "restore_requested_at IS NOT NULL"}
 )
 
 func (s *Store) claim(ctx context.Context, owner string, limit int, lease time.Duration, which claimable) ([]reconcile.Record, error) {
@@ -95,7 +112,7 @@ func (s *Store) claimBatch(ctx context.Context, owner string, limit int, lease t
 		q.WriteString(" WHEN ? THEN ?")
 		args = append(args, id, tokens[id])
 	}
-	q.WriteString(" END, lease_expires_at = NOW(6) + INTERVAL ? MICROSECOND, attempts = attempts + 1, updated_at = NOW(6)")
+	q.WriteString(" END, lease_expires_at = NOW(6) + INTERVAL ? MICROSECOND, updated_at = NOW(6)")
 	args = append(args, lease.Microseconds())
 	q.WriteString(" WHERE id IN (" + placeholders(len(ids)) + ")")
 	for _, id := range ids {
@@ -190,10 +207,16 @@ func scanRecord(rows *sql.Rows, extra ...any) (reconcile.Record, error) {
 		state                             string
 		version, etag, checksum, trashKey sql.NullString
 		lastError, leaseOwner, leaseToken sql.NullString
-		size                              sql.NullInt64
+		size, trashSize                   sql.NullInt64
+		trashBucket, trashETag, trashSum  sql.NullString
+		class, restoredKey                sql.NullString
+		uploadKey, uploadID               sql.NullString
+		failingFor                        int64
 	)
 	dest := []any{&r.ID, &r.LMSID, &state, &r.Source.Bucket, &r.Source.Key, &version, &size,
-		&etag, &checksum, &trashKey, &r.Attempts, &lastError, &leaseOwner, &leaseToken, &r.RestoreRequested}
+		&etag, &checksum, &trashKey, &r.Attempts, &lastError, &leaseOwner, &leaseToken, &r.RestoreRequested,
+		&trashBucket, &trashSize, &trashETag, &trashSum, &class, &failingFor, &r.SharedWith,
+		&restoredKey, &uploadKey, &uploadID}
 	err := rows.Scan(append(dest, extra...)...)
 	if err != nil {
 		return r, err
@@ -206,6 +229,19 @@ func scanRecord(rows *sql.Rows, extra ...any) (reconcile.Record, error) {
 	r.TrashKey = trashKey.String
 	r.LastError = lastError.String
 	r.Lease = reconcile.Lease{Owner: leaseOwner.String, Token: leaseToken.String}
+	if trashETag.Valid || trashSize.Valid {
+		r.Copy = reconcile.Object{Bucket: trashBucket.String, Key: trashKey.String, Size: trashSize.Int64,
+			ETag: trashETag.String, Checksum: parseChecksum(trashSum.String), StorageClass: class.String}
+		if !trashSize.Valid {
+			// Recorded before the copy's own size and checksum were kept: the
+			// copy was verified equal to the source then, so the source's
+			// size and checksum are the copy's.
+			r.Copy.Size, r.Copy.Checksum = r.Source.Size, r.Source.Checksum
+		}
+	}
+	r.FailingFor = time.Duration(failingFor) * time.Microsecond
+	r.RestoredKey = restoredKey.String
+	r.Upload = reconcile.Upload{Key: uploadKey.String, ID: uploadID.String}
 	return r, nil
 }
 

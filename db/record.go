@@ -22,6 +22,8 @@ import (
 // trash_key is set from step.TrashKey when it is not "", then from
 // step.Copy.Key. RetryIn defers the next claim; RetryIn, Release and every
 // state a pass does not work on (in_trash and after) give up the lease.
+// Failed counts an attempt (and starts the failing time); a step with
+// neither Failed nor an error ends a run of failures.
 func (s *Store) Record(ctx context.Context, rec reconcile.Record, step reconcile.Step) error {
 	if !slices.Contains(reconcile.States, step.To) {
 		return fmt.Errorf("record %d: unknown state %q", rec.ID, step.To)
@@ -40,8 +42,8 @@ func (s *Store) Record(ctx context.Context, rec reconcile.Record, step reconcile
 		args = append(args, step.TrashKey)
 	}
 	if c := step.Copy; c != nil {
-		set += ", trash_bucket = ?, trash_key = ?, trash_etag = ?, storage_class = ?"
-		args = append(args, c.Bucket, c.Key, nullString(c.ETag), nullString(c.StorageClass))
+		set += ", trash_bucket = ?, trash_key = ?, trash_etag = ?, trash_size = ?, trash_checksum = ?, storage_class = ?"
+		args = append(args, c.Bucket, c.Key, nullString(c.ETag), c.Size, nullString(formatChecksum(c.Checksum)), nullString(c.StorageClass))
 		if step.To != reconcile.StateArchived {
 			set += ", copied_at = NOW(6)"
 		}
@@ -55,19 +57,33 @@ func (s *Store) Record(ctx context.Context, rec reconcile.Record, step reconcile
 		set += ", restored_at = NOW(6), restored_key = ?"
 		args = append(args, nullString(step.RestoredKey))
 	}
-	switch step.To {
-	case reconcile.StateArchived, reconcile.StateMissing, reconcile.StateFailed, reconcile.StateRestored,
-		reconcile.StateRestoreFailed, reconcile.StateOrphaned, reconcile.StateExpired:
+	if step.To.Final() {
 		set += ", finished_at = NOW(6)"
-	default:
+	} else {
 		set += ", finished_at = NULL"
+	}
+	if step.To == reconcile.StateShared {
+		set += ", shared_with = ?"
+		args = append(args, step.SharedWith)
+	} else {
+		set += ", shared_with = NULL"
+	}
+	switch {
+	case step.Upload != nil:
+		set += ", upload_key = ?, upload_id = ?"
+		args = append(args, step.Upload.Key, step.Upload.ID)
+	case step.ClearUpload:
+		set += ", upload_key = NULL, upload_id = NULL"
+	}
+	switch {
+	case step.Failed:
+		set += ", attempts = attempts + 1, failing_since = COALESCE(failing_since, NOW(6))"
+	case step.Error == "":
+		set += ", attempts = 0, failing_since = NULL"
 	}
 	if step.RetryIn > 0 {
 		set += ", next_attempt_at = NOW(6) + INTERVAL ? MICROSECOND"
 		args = append(args, max(step.RetryIn.Microseconds(), 1))
-	}
-	if step.NotAnAttempt {
-		set += ", attempts = GREATEST(attempts - 1, 0)"
 	}
 	if step.RetryIn > 0 || step.Release || !step.To.Movable() {
 		set += ", lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"

@@ -30,10 +30,10 @@ func (s *Store) FinishRun(ctx context.Context, id int64, c reconcile.Counts, sta
 	}
 	res, err := s.db.ExecContext(ctx, "UPDATE trash_runs SET status = ?, finished_at = NOW(6),"+
 		" discovered = ?, moved = ?, missing = ?, failed = ?, retrying = ?, interrupted = ?, bytes = ?,"+
-		" archived = ?, restored = ?, `error` = ?"+
+		" archived = ?, restored = ?, shared = ?, `error` = ?"+
 		" WHERE id = ?",
 		string(status), c.Discovered, c.Moved, c.Missing, c.Failed, c.Retrying, c.Interrupted, c.Bytes,
-		c.Archived, c.Restored, nullString(clip(errText, maxError)), id)
+		c.Archived, c.Restored, c.Shared, nullString(clip(errText, maxError)), id)
 	if err != nil {
 		return fmt.Errorf("finish run %d: %w", id, err)
 	}

@@ -72,12 +72,11 @@ func (s *Store) Status(ctx context.Context) (Status, error) {
 	)
 	// One statement, so that every count is taken against the same NOW(6).
 	err := s.db.QueryRowContext(ctx, `SELECT NOW(6),
-		(SELECT MIN(discovered_at) FROM trash_objects WHERE state IN (?, ?)),
-		(SELECT COUNT(*) FROM trash_objects WHERE state IN (?, ?) AND restore_requested_at IS NULL AND next_attempt_at <= NOW(6)
+		(SELECT MIN(discovered_at) FROM trash_objects WHERE state IN `+moveStatesSQL+`),
+		(SELECT COUNT(*) FROM trash_objects WHERE state IN `+moveStatesSQL+` AND restore_requested_at IS NULL AND next_attempt_at <= NOW(6)
 			AND (lease_expires_at IS NULL OR lease_expires_at < NOW(6))),
-		(SELECT COUNT(*) FROM trash_objects WHERE state IN (?, ?) AND next_attempt_at > NOW(6)),
-		(SELECT COUNT(*) FROM trash_objects WHERE lease_expires_at >= NOW(6))`,
-		movableArgs(3)...).Scan(&st.Now, &oldest, &st.Due, &st.AwaitingRetry, &st.Leased)
+		(SELECT COUNT(*) FROM trash_objects WHERE state IN `+moveStatesSQL+` AND next_attempt_at > NOW(6)),
+		(SELECT COUNT(*) FROM trash_objects WHERE lease_expires_at >= NOW(6))`).Scan(&st.Now, &oldest, &st.Due, &st.AwaitingRetry, &st.Leased)
 	if err != nil {
 		return Status{}, fmt.Errorf("read status: %w", err)
 	}
@@ -117,7 +116,7 @@ func (s *Store) Status(ctx context.Context) (Status, error) {
 
 func (s *Store) recentRuns(ctx context.Context, n int) ([]Run, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT id, run_trigger, host, status, started_at, finished_at,"+
-		" discovered, moved, missing, failed, retrying, interrupted, bytes, archived, restored, `error`"+
+		" discovered, moved, missing, failed, retrying, interrupted, bytes, archived, restored, shared, `error`"+
 		" FROM trash_runs ORDER BY id DESC LIMIT ?", n)
 	if err != nil {
 		return nil, fmt.Errorf("read recent runs: %w", err)
@@ -132,7 +131,7 @@ func (s *Store) recentRuns(ctx context.Context, n int) ([]Run, error) {
 		)
 		err := rows.Scan(&r.ID, &r.Trigger, &r.Host, &r.Status, &r.StartedAt, &finished,
 			&r.Counts.Discovered, &r.Counts.Moved, &r.Counts.Missing, &r.Counts.Failed,
-			&r.Counts.Retrying, &r.Counts.Interrupted, &r.Counts.Bytes, &r.Counts.Archived, &r.Counts.Restored, &errText)
+			&r.Counts.Retrying, &r.Counts.Interrupted, &r.Counts.Bytes, &r.Counts.Archived, &r.Counts.Restored, &r.Counts.Shared, &errText)
 		if err != nil {
 			return nil, fmt.Errorf("read recent runs: %w", err)
 		}
@@ -153,19 +152,10 @@ func (s *Store) recentRuns(ctx context.Context, n int) ([]Run, error) {
 // previews those.
 func (s *Store) Pending(ctx context.Context) (count int, bytes int64, err error) {
 	err = s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(source_size), 0) FROM trash_objects
-		WHERE state IN (?, ?) AND restore_requested_at IS NULL AND next_attempt_at <= NOW(6)
-		  AND (lease_expires_at IS NULL OR lease_expires_at < NOW(6))`, movableArgs(1)...).Scan(&count, &bytes)
+		WHERE state IN `+moveStatesSQL+` AND restore_requested_at IS NULL AND next_attempt_at <= NOW(6)
+		  AND (lease_expires_at IS NULL OR lease_expires_at < NOW(6))`).Scan(&count, &bytes)
 	if err != nil {
 		return 0, 0, fmt.Errorf("count pending records: %w", err)
 	}
 	return count, bytes, nil
-}
-
-// movableArgs repeats the movable states n times, for n "state IN (?, ?)".
-func movableArgs(n int) []any {
-	var args []any
-	for range n {
-		args = append(args, string(reconcile.StatePending), string(reconcile.StateCopied))
-	}
-	return args
 }

@@ -1,9 +1,11 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -16,7 +18,7 @@ type RecordLister interface {
 // AuditSummary counts what an audit looked at and what it found wrong.
 type AuditSummary struct {
 	Checked  int
-	Skipped  int // records whose outcome is already recorded as a loss or a failure to look at (missing, expired, restored)
+	Skipped  int // records whose outcome is already recorded as a loss (missing, expired)
 	Problems int
 }
 
@@ -70,11 +72,29 @@ func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trash
 // auditRecord returns what is wrong with rec's object, "" when nothing.
 func auditRecord(ctx context.Context, objects ObjectStore, trashBucket string, rec Record) (problem string, skipped bool) {
 	switch rec.State {
-	case StateMissing, StateExpired, StateRestored:
+	case StateMissing, StateExpired:
 		return "", true
+	case StateRestored:
+		// The restored object where it was put. Its bytes may have changed
+		// since (the file is the LMS's again); it must exist.
+		key := cmp.Or(rec.RestoredKey, rec.Source.Key)
+		_, err := objects.Head(ctx, rec.Source.Bucket, key)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return fmt.Sprintf("restored: s3://%s/%s, where the restore put the object, does not exist", rec.Source.Bucket, key), false
+		case err != nil:
+			return fmt.Sprintf("cannot look at s3://%s/%s: %v", rec.Source.Bucket, key, err), false
+		}
+		return "", false
 	}
-	// A trash copy must hold what was recorded; a source only has to exist
-	// (the user may have replaced the file before it was moved).
+	// A trash copy must hold what was recorded of the copy itself (its own
+	// size and ETag or checksum; the source's for a copy not yet
+	// verified); a source only has to exist (the user may have replaced
+	// the file before it was moved).
+	identity, trashKey := rec.Source, rec.TrashKey
+	if rec.Copy.ETag != "" {
+		identity, trashKey = rec.Copy, cmp.Or(rec.Copy.Key, rec.TrashKey)
+	}
 	look := func(bucket, key string, verify bool) (bool, string) {
 		if key == "" {
 			return false, ""
@@ -85,18 +105,18 @@ func auditRecord(ctx context.Context, objects ObjectStore, trashBucket string, r
 			return false, ""
 		case err != nil:
 			return false, fmt.Sprintf("cannot look at s3://%s/%s: %v", bucket, key, err)
-		case verify && rec.Source.ETag != "" && verifyCopy(rec.Source, obj) != nil:
-			return false, fmt.Sprintf("s3://%s/%s differs from what was recorded: %v", bucket, key, verifyCopy(rec.Source, obj))
+		case verify && identity.ETag != "" && verifyCopy(identity, obj) != nil:
+			return false, fmt.Sprintf("s3://%s/%s differs from what was recorded: %v", bucket, key, verifyCopy(identity, obj))
 		}
 		return true, ""
 	}
-	inTrash, trashErr := look(trashBucket, rec.TrashKey, true)
+	inTrash, trashErr := look(trashBucket, trashKey, true)
 	if inTrash {
 		return "", false
 	}
 	// A source is deleted only once its copy is verified: from in_trash on,
 	// the trash copy is the object.
-	if rec.State == StatePending || rec.State == StateCopied || rec.State == StateFailed {
+	if !slices.Contains(InTrashStates(), rec.State) && rec.State != StateOrphaned {
 		inSource, srcErr := look(rec.Source.Bucket, rec.Source.Key, false)
 		if inSource {
 			return "", false
@@ -109,5 +129,5 @@ func auditRecord(ctx context.Context, objects ObjectStore, trashBucket string, r
 		return trashErr, false
 	}
 	return fmt.Sprintf("%s: neither s3://%s/%s nor s3://%s/%s holds the object", rec.State,
-		rec.Source.Bucket, rec.Source.Key, trashBucket, rec.TrashKey), false
+		rec.Source.Bucket, rec.Source.Key, trashBucket, trashKey), false
 }

@@ -22,6 +22,14 @@ type Config struct {
 	BackoffMax    time.Duration
 	SourceRetries int           // immediate restarts when the source changes mid-move
 	Grace         time.Duration // after a stop request, how long in-flight steps may take
+	// FailAfter: a record is failed (terminal) only after MaxAttempts
+	// attempts in a row failed and it has been failing for this long, so
+	// that an outage of minutes does not use up the attempts.
+	FailAfter time.Duration
+	// SharedRecheck is how long a shared record (an untrashed LMS row still
+	// names its object) waits before a pass looks again.
+	SharedRecheck time.Duration
+	Mass          MassLimits
 	Archive       ArchiveConfig
 }
 
@@ -34,6 +42,11 @@ const (
 	DefaultBackoffBase = 30 * time.Second
 	DefaultBackoffMax  = time.Hour
 	DefaultGrace       = 30 * time.Second
+	DefaultFailAfter   = 24 * time.Hour
+	DefaultSharedCheck = time.Hour
+	// MinLease is the shortest lease: a delete needs a fresh fence (a
+	// quarter of the lease), and a renewal must fit in it.
+	MinLease = time.Second
 )
 
 func (c Config) withDefaults() Config {
@@ -45,6 +58,9 @@ func (c Config) withDefaults() Config {
 	c.BackoffMax = cmp.Or(c.BackoffMax, DefaultBackoffMax)
 	c.SourceRetries = cmp.Or(c.SourceRetries, 3)
 	c.Grace = cmp.Or(c.Grace, DefaultGrace)
+	c.FailAfter = cmp.Or(c.FailAfter, DefaultFailAfter)
+	c.SharedRecheck = cmp.Or(c.SharedRecheck, DefaultSharedCheck)
+	c.Mass = c.Mass.withDefaults()
 	c.Archive = c.Archive.withDefaults()
 	c.Owner = cmp.Or(c.Owner, c.Host)
 	return c
@@ -65,8 +81,11 @@ func (c Config) Validate() error {
 	if c.BatchSize < 1 || c.Concurrency < 1 || c.MaxAttempts < 1 {
 		errs = append(errs, errors.New("batch size, concurrency and max attempts must be at least 1"))
 	}
-	if c.Lease < time.Second {
-		errs = append(errs, fmt.Errorf("lease %s is too short; use at least 1s", c.Lease))
+	if c.Lease < MinLease {
+		errs = append(errs, fmt.Errorf("lease %s is too short; use at least %s", c.Lease, MinLease))
+	}
+	if err := c.Mass.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.BackoffMax < c.BackoffBase {
 		errs = append(errs, fmt.Errorf("backoff max %s is below backoff base %s", c.BackoffMax, c.BackoffBase))

@@ -5,175 +5,320 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 )
 
-// moveObject takes one claimed record as far as it can go in this pass and
-// records where it ended. It never deletes a source without a verified copy.
-func (p *pass) moveObject(rec Record) Event {
-	ctx := p.work
-	log := p.log.With("object_id", rec.ID, "bucket", rec.Source.Bucket, "key", rec.Source.Key)
-	if rec.Source.Key == "" {
-		return p.settle(ctx, log, rec, fmt.Errorf("%w: LMS row %d has an empty object key", ErrPermanent, rec.LMSID))
-	}
-	if rec.Attempts > p.cfg.MaxAttempts {
-		return p.settle(ctx, log, rec, fmt.Errorf("%w: gave up after %d attempts; last error: %s", ErrPermanent, rec.Attempts-1, rec.LastError))
-	}
+// OutcomeShared: the object stays where it is, because an untrashed LMS row
+// still names it.
+const OutcomeShared Outcome = "shared"
 
-	octx, done := p.leased(ctx, rec)
-	defer done()
-
-	var (
-		ev  Event
-		err error
-	)
-	for try := 0; ; try++ {
-		ev, err = p.tryMove(octx, log, &rec)
-		if errors.Is(err, errSourceChanged) && try < p.cfg.SourceRetries && !p.stopping() {
-			// The source changed (or went) between HEAD and copy or
-			// delete: start again from HEAD, which sees what is there now.
-			log.Info("source changed during the move; starting again", "err", err)
-			continue
-		}
-		break
-	}
-	if err != nil {
-		if cause := context.Cause(octx); errors.Is(cause, ErrLeaseLost) {
-			err = cause
-		}
-		return p.settle(ctx, log, rec, err)
-	}
-	return ev
+// Sharing answers, for a move, who else names an object.
+type Sharing interface {
+	// LiveRow returns an untrashed LMS row naming bucket/key, by a
+	// non-locking read; found is false when there is none (or when the
+	// operator declared keys unique).
+	LiveRow(ctx context.Context, bucket, key string) (lmsID int64, found bool, err error)
+	// CopyOf returns another record of bucket/key whose verified trash
+	// copy now holds the object (its source deleted), if any.
+	CopyOf(ctx context.Context, bucket, key string, except int64) (SharedCopy, bool, error)
+	// CopyHolders counts the records other than except that may rely on
+	// the trash copy at trashKey.
+	CopyHolders(ctx context.Context, trashKey string, except int64) (int, error)
 }
 
-// leased returns a context for work on rec that is cancelled the moment
-// rec's lease is lost. The lease must outlive a long multipart copy: it is
-// renewed in the background every third of its duration, and given up for
-// lost when no renewal has succeeded for two thirds of it (a database out of
-// reach), before another host could claim the record.
-func (p *pass) leased(ctx context.Context, rec Record) (context.Context, func()) {
-	octx, cancel := context.WithCancelCause(ctx)
-	go p.keepLease(octx, cancel, rec)
-	return octx, func() { cancel(nil) }
-}
-
-// keepLease renews rec's lease every third of its duration until ctx ends.
-func (p *pass) keepLease(ctx context.Context, cancel context.CancelCauseFunc, rec Record) {
-	t := time.NewTicker(p.cfg.Lease / 3)
-	defer t.Stop()
-	renewed := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			err := p.store.RenewLease(ctx, rec, p.cfg.Lease)
-			switch {
-			case errors.Is(err, ErrLeaseLost):
-				cancel(err)
-				return
-			case err == nil:
-				renewed = time.Now()
-				p.progress.touch()
-			case time.Since(renewed) > p.cfg.Lease*2/3:
-				cancel(fmt.Errorf("%w: not renewed for %s: %w", ErrLeaseLost, time.Since(renewed).Round(time.Second), err))
-				return
-			}
-		}
-	}
+// SharedCopy is another record's trash copy of the same object.
+type SharedCopy struct {
+	Record
+	// MovedAfter: that record deleted the source after the asking record
+	// was discovered, so the object the asking row named is the one moved.
+	MovedAfter bool
 }
 
 var (
 	// errSourceChanged marks an attempt that lost a race with a writer of
-	// the source; the next attempt starts again from HEAD.
+	// the source before anything was verified; the next attempt starts
+	// again from HEAD.
 	errSourceChanged = errors.New("the source changed during the move")
 	// errStopped marks work left off because the pass was asked to stop.
 	errStopped = errors.New("the pass was asked to stop")
 )
 
-// tryMove is one attempt: HEAD, copy, verify, delete, each step recorded.
-func (p *pass) tryMove(ctx context.Context, log *slog.Logger, rec *Record) (Event, error) {
-	src, err := p.s3.Head(ctx, rec.Source.Bucket, rec.Source.Key)
+// moveObject takes one claimed record as far as it can go in this pass and
+// records where it ended. It never deletes a source without a verified copy
+// recorded, a fresh fence, and no untrashed LMS row naming the object.
+func (p *pass) moveObject(rec Record, claimedAt time.Duration) Event {
+	log := p.log.With("object_id", rec.ID, "bucket", rec.Source.Bucket, "key", rec.Source.Key)
+	if err := p.checkRow(rec); err != nil {
+		return p.settle(p.work, log, rec, err, failMove)
+	}
+	h, octx := p.hold(p.work, rec, claimedAt)
+	m := &mover{pass: p, h: h, log: log, rec: rec}
+	var (
+		ev  Event
+		err error
+	)
+	for try := 0; ; try++ {
+		ev, err = m.try(octx)
+		if errors.Is(err, errSourceChanged) && try < p.cfg.SourceRetries && !p.stopping() {
+			// Nothing verified yet: start again from HEAD, which sees
+			// what is there now.
+			log.Info("source changed during the move; starting again", "err", err)
+			continue
+		}
+		break
+	}
+	h.release()
+	if err != nil {
+		if cause := context.Cause(octx); errors.Is(cause, ErrLeaseLost) {
+			err = cause
+		}
+		return p.settle(p.work, log, m.rec, err, failMove)
+	}
+	return ev
+}
+
+// checkRow refuses, for this record alone, what can never be moved.
+func (p *pass) checkRow(rec Record) error {
+	switch {
+	case rec.Source.Key == "":
+		return fmt.Errorf("%w: LMS row %d has an empty object key", ErrPermanent, rec.LMSID)
+	case rec.Source.Bucket == p.cfg.TrashBucket:
+		return fmt.Errorf("%w: LMS row %d names the trash bucket %q as its bucket: trashd never moves the trash into itself; fix the row's bucket in the LMS",
+			ErrPermanent, rec.LMSID, rec.Source.Bucket)
+	}
+	if err := CheckBucketName(rec.Source.Bucket); err != nil {
+		return fmt.Errorf("%w: LMS row %d: %w", ErrPermanent, rec.LMSID, err)
+	}
+	return nil
+}
+
+// mover is one record's move in progress.
+type mover struct {
+	*pass
+	h   *holder
+	log *slog.Logger
+	rec Record
+}
+
+// try is one attempt: from a verified copy if one is recorded, else from
+// HEAD through copy and verification; then the delete of the source.
+func (m *mover) try(ctx context.Context) (Event, error) {
+	if ev, shared, err := m.keepIfShared(ctx); shared || err != nil {
+		return ev, err
+	}
+	if m.rec.Copy.ETag != "" && (m.rec.State == StateCopied || m.rec.State == StateShared) {
+		// A verified copy is never made again (on a versioned bucket the
+		// source key may now show an older version): check it, then only
+		// the delete of the recorded version is left.
+		return m.fromVerifiedCopy(ctx)
+	}
+	return m.fromSource(ctx)
+}
+
+// keepIfShared leaves the object where it is, recording the record shared,
+// when an untrashed LMS row names it.
+func (m *mover) keepIfShared(ctx context.Context) (Event, bool, error) {
+	live, found, err := m.store.LiveRow(ctx, m.rec.Source.Bucket, m.rec.Source.Key)
+	if err != nil {
+		return Event{}, false, fmt.Errorf("look for LMS rows still naming the object: %w", err)
+	}
+	if !found {
+		return Event{}, false, nil
+	}
+	step := Step{To: StateShared, SharedWith: live, RetryIn: m.cfg.SharedRecheck, Release: true}
+	if err := m.h.record(ctx, m.rec, step); err != nil {
+		return Event{}, false, err
+	}
+	if m.rec.State != StateShared || m.rec.SharedWith != live {
+		m.log.Info("another LMS row still uses the object: it stays where it is", "state", StateShared, "shared_with", live)
+	}
+	m.rec.State, m.rec.SharedWith = StateShared, live
+	return Event{Record: m.rec, Outcome: OutcomeShared}, true, nil
+}
+
+// fromSource copies the source as HEAD sees it now to the trash key,
+// verifies the copy and records it.
+func (m *mover) fromSource(ctx context.Context) (Event, error) {
+	rec := &m.rec
+	src, err := m.s3.Head(ctx, rec.Source.Bucket, rec.Source.Key)
 	if errors.Is(err, ErrNotFound) {
-		return p.sourceGone(ctx, log, rec)
+		return m.sourceGone(ctx)
 	}
 	if err != nil {
 		return Event{}, err
 	}
-	trashKey := p.cfg.TrashKeys.Render(rec.LMSID, rec.Source.Bucket, rec.Source.Key)
-
-	// A record left in copied by a crash may already have its verified copy:
-	// then only the delete is left to do.
-	copied := false
-	if rec.State == StateCopied && sameVersion(src, rec.Source) && rec.TrashKey == trashKey {
-		dst, err := p.s3.Head(ctx, p.cfg.TrashBucket, trashKey)
-		copied = err == nil && verifyCopy(src, dst) == nil
-	}
-	if !copied {
-		if err := p.store.Record(ctx, *rec, Step{To: StatePending, Source: &src, TrashKey: trashKey}); err != nil {
-			return Event{}, err
-		}
-		rec.State, rec.Source, rec.TrashKey = StatePending, src, trashKey
-		if p.stopping() {
-			return Event{}, errStopped
-		}
-		if err := p.s3.Copy(ctx, src, p.cfg.TrashBucket, trashKey, p.copyOptions()); err != nil {
-			if errors.Is(err, ErrPreconditionFailed) || errors.Is(err, ErrNotFound) {
-				err = fmt.Errorf("%w: %w", errSourceChanged, err)
-			}
-			return Event{}, fmt.Errorf("copy to s3://%s/%s: %w", p.cfg.TrashBucket, trashKey, err)
-		}
-		dst, err := p.s3.Head(ctx, p.cfg.TrashBucket, trashKey)
-		if err != nil {
-			return Event{}, fmt.Errorf("read back the copy: %w", err)
-		}
-		if err := verifyCopy(src, dst); err != nil {
-			return Event{}, err
-		}
-		// Fenced, and it renews the lease: the delete follows at once.
-		if err := p.store.Record(ctx, *rec, Step{To: StateCopied, Copy: &dst, Renew: p.cfg.Lease}); err != nil {
-			return Event{}, err
-		}
-		rec.State = StateCopied
+	if ev, ok, err := m.adoptCopyOf(ctx, true); ok || err != nil {
+		// Another row's move took the object this row named; what the
+		// key shows now (a newer upload, or an older version made current)
+		// is not it.
+		return ev, err
 	}
 
-	if p.stopping() {
+	trashKey := m.cfg.TrashKeys.Render(rec.LMSID, rec.Source.Bucket, rec.Source.Key)
+	if err := m.h.record(ctx, *rec, Step{To: StatePending, Source: &src, TrashKey: trashKey}); err != nil {
+		return Event{}, err
+	}
+	rec.State, rec.Source, rec.TrashKey = StatePending, src, trashKey
+	if m.stopping() {
 		return Event{}, errStopped
 	}
-	if copied {
-		// A fenced write right before the delete: a worker whose lease
-		// lapsed (another host may hold the record now) deletes nothing.
-		if err := p.store.RenewLease(ctx, *rec, p.cfg.Lease); err != nil {
-			return Event{}, err
-		}
+	dst, err := m.copyToTrash(ctx, src, trashKey)
+	if err != nil {
+		return Event{}, err
 	}
-	// Verified and recorded: only now may the source go.
-	switch err := p.s3.Delete(ctx, src); {
+	if err := verifyCopy(src, dst); err != nil {
+		return Event{}, err
+	}
+	if err := m.h.record(ctx, *rec, Step{To: StateCopied, Copy: &dst}); err != nil {
+		return Event{}, err
+	}
+	rec.State, rec.Copy = StateCopied, dst
+	return m.deleteSource(ctx, src, dst)
+}
+
+// copyToTrash copies src to trashKey, never over an object already there,
+// and returns the copy as HEAD sees it. A copy already at the key is the
+// copy only if it holds src's bytes (an attempt that stopped before it could
+// record the copy); any other object there is never overwritten.
+func (m *mover) copyToTrash(ctx context.Context, src Object, trashKey string) (Object, error) {
+	opts := m.copyOptions()
+	opts.NoOverwrite = true
+	err := m.s3.Copy(ctx, src, m.cfg.TrashBucket, trashKey, opts)
+	if err != nil && !errors.Is(err, ErrPreconditionFailed) && !errors.Is(err, ErrNotFound) {
+		return Object{}, fmt.Errorf("copy to s3://%s/%s: %w", m.cfg.TrashBucket, trashKey, err)
+	}
+	dst, herr := m.s3.Head(ctx, m.cfg.TrashBucket, trashKey)
+	switch {
+	case err == nil && herr != nil:
+		return Object{}, fmt.Errorf("read back the copy s3://%s/%s: %w", m.cfg.TrashBucket, trashKey, herr)
+	case err == nil:
+		return dst, nil
+	case errors.Is(herr, ErrNotFound):
+		// Nothing at the trash key: the source changed (or went) since HEAD.
+		return Object{}, fmt.Errorf("%w: copy to s3://%s/%s: %w", errSourceChanged, m.cfg.TrashBucket, trashKey, err)
+	case herr != nil:
+		return Object{}, fmt.Errorf("look at s3://%s/%s after a refused copy: %w", m.cfg.TrashBucket, trashKey, herr)
+	case verifyCopy(src, dst) == nil:
+		m.log.Info("the trash key already holds a verified copy of the source (an earlier attempt made it)", "trash_key", trashKey)
+		return dst, nil
+	}
+	return Object{}, fmt.Errorf("%w: s3://%s/%s already holds another object (ETag %q, %d bytes) than the source (ETag %q, %d bytes): trashd never overwrites a trash copy; "+
+		"find out what wrote it, then move or delete it by hand and `trashd retry` the record",
+		ErrPermanent, m.cfg.TrashBucket, trashKey, dst.ETag, dst.Size, src.ETag, src.Size)
+}
+
+// fromVerifiedCopy resumes a record whose copy was verified and recorded:
+// the copy must still be exactly what was recorded; then the recorded source
+// version is deleted.
+func (m *mover) fromVerifiedCopy(ctx context.Context) (Event, error) {
+	rec := &m.rec
+	trash, err := m.s3.Head(ctx, m.cfg.TrashBucket, rec.Copy.Key)
+	if errors.Is(err, ErrNotFound) {
+		return m.verifiedCopyGone(ctx)
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("look at the trash copy: %w", err)
+	}
+	if err := verifyCopy(rec.Copy, trash); err != nil {
+		return Event{}, fmt.Errorf("the trash copy changed since it was verified: %w", err)
+	}
+	return m.deleteSource(ctx, rec.Source, trash)
+}
+
+// verifiedCopyGone handles a recorded copy that is no longer there: if the
+// recorded source version still exists, nothing was lost and the move starts
+// over; otherwise the object is missing, and says where it was.
+func (m *mover) verifiedCopyGone(ctx context.Context) (Event, error) {
+	rec := &m.rec
+	src, err := m.recordedSource(ctx)
+	switch {
 	case errors.Is(err, ErrNotFound):
-		log.Info("source already deleted")
+		return m.recordMissing(ctx, fmt.Sprintf("the verified trash copy s3://%s/%s is gone, and so is the source s3://%s/%s (version %q)",
+			m.cfg.TrashBucket, rec.Copy.Key, rec.Source.Bucket, rec.Source.Key, rec.Source.VersionID))
+	case err != nil:
+		return Event{}, err
+	}
+	m.log.Warn("the verified trash copy is gone but the source is intact: copying again", "trash_key", rec.Copy.Key)
+	if err := m.h.record(ctx, *rec, Step{To: StatePending, Source: &src}); err != nil {
+		return Event{}, err
+	}
+	rec.State, rec.Copy = StatePending, Object{}
+	return Event{}, fmt.Errorf("%w: the trash copy was removed by someone else", errSourceChanged)
+}
+
+// recordedSource HEADs exactly the recorded source: its version on a
+// versioned bucket; on an unversioned one the key, if it still holds the
+// recorded bytes. ErrNotFound otherwise.
+func (m *mover) recordedSource(ctx context.Context) (Object, error) {
+	rec := m.rec
+	src, err := m.s3.HeadVersion(ctx, rec.Source.Bucket, rec.Source.Key, rec.Source.VersionID)
+	if err != nil {
+		return Object{}, err
+	}
+	if !sameVersion(src, rec.Source) {
+		return Object{}, fmt.Errorf("%w: s3://%s/%s holds other bytes now", ErrNotFound, rec.Source.Bucket, rec.Source.Key)
+	}
+	return src, nil
+}
+
+// deleteSource deletes exactly the source that was copied, once its copy is
+// verified and recorded: not while an untrashed LMS row names it, and only
+// with a fresh fence.
+func (m *mover) deleteSource(ctx context.Context, src, copy Object) (Event, error) {
+	rec := &m.rec
+	if ev, shared, err := m.keepIfShared(ctx); shared || err != nil {
+		return ev, err
+	}
+	if m.stopping() {
+		return Event{}, errStopped
+	}
+	if err := m.h.fresh(ctx); err != nil {
+		return Event{}, err
+	}
+	note := ""
+	switch err := m.s3.Delete(ctx, src); {
+	case errors.Is(err, ErrNotFound):
+		m.log.Info("source already deleted")
 	case errors.Is(err, ErrPreconditionFailed):
-		return Event{}, fmt.Errorf("delete the source: %w: %w", errSourceChanged, err)
+		// If-Match refused: the key holds another object than the one
+		// copied (written after the copy). That object is not the trashed
+		// file: it is neither copied over the verified copy nor deleted.
+		cur, herr := m.s3.Head(ctx, src.Bucket, src.Key)
+		switch {
+		case errors.Is(herr, ErrNotFound):
+		case herr != nil:
+			return Event{}, fmt.Errorf("look at the source after a refused delete: %w", herr)
+		case sameVersion(cur, src):
+			return Event{}, fmt.Errorf("%w: the delete of s3://%s/%s was refused (412) although its ETag is unchanged", ErrTransient, src.Bucket, src.Key)
+		default:
+			note = fmt.Sprintf("s3://%s/%s was overwritten after the copy (now ETag %q): the new object is not the trashed file and was left in place", src.Bucket, src.Key, cur.ETag)
+			m.log.Warn("source overwritten after the copy; the new object is left in place", "etag", cur.ETag)
+		}
 	case err != nil:
 		return Event{}, fmt.Errorf("delete the source: %w", err)
 	}
-	if err := p.store.Record(ctx, *rec, Step{To: StateInTrash, Release: true}); err != nil {
+	if err := m.h.record(ctx, *rec, Step{To: StateInTrash, Error: note, Release: true}); err != nil {
 		return Event{}, err
 	}
-	log.Debug("moved", "state", StateInTrash, "size", src.Size)
-	return Event{Record: *rec, Outcome: OutcomeMoved, Bytes: src.Size}, nil
+	m.log.Debug("moved", "state", StateInTrash, "size", copy.Size)
+	return Event{Record: *rec, Outcome: OutcomeMoved, Bytes: copy.Size}, nil
 }
 
-// sourceGone settles a record whose source no longer exists: done if a
-// verified copy of the recorded source is in the trash bucket, else missing.
-func (p *pass) sourceGone(ctx context.Context, log *slog.Logger, rec *Record) (Event, error) {
+// sourceGone settles a record whose source key is empty: its bytes are in
+// another record's trash copy (several rows naming one object), or in its
+// own unrecorded copy, or they are missing.
+func (m *mover) sourceGone(ctx context.Context) (Event, error) {
+	rec := &m.rec
+	if ev, ok, err := m.adoptCopyOf(ctx, false); ok || err != nil {
+		return ev, err
+	}
 	where := fmt.Sprintf("s3://%s/%s", rec.Source.Bucket, rec.Source.Key)
 	if rec.Source.ETag == "" || rec.TrashKey == "" {
-		return p.recordMissing(ctx, log, rec, fmt.Sprintf("source %s does not exist, and trashd never copied it", where))
+		return m.recordMissing(ctx, fmt.Sprintf("source %s does not exist, and trashd never copied it", where))
 	}
-	dst, err := p.s3.Head(ctx, p.cfg.TrashBucket, rec.TrashKey)
+	dst, err := m.s3.Head(ctx, m.cfg.TrashBucket, rec.TrashKey)
 	if errors.Is(err, ErrNotFound) {
-		return p.recordMissing(ctx, log, rec, fmt.Sprintf("source %s is gone and there is no copy at s3://%s/%s", where, p.cfg.TrashBucket, rec.TrashKey))
+		return m.recordMissing(ctx, fmt.Sprintf("source %s is gone and there is no copy at s3://%s/%s", where, m.cfg.TrashBucket, rec.TrashKey))
 	}
 	if err != nil {
 		return Event{}, fmt.Errorf("look for the copy of a deleted source: %w", err)
@@ -181,86 +326,52 @@ func (p *pass) sourceGone(ctx context.Context, log *slog.Logger, rec *Record) (E
 	if err := verifyCopy(rec.Source, dst); err != nil {
 		return Event{}, fmt.Errorf("source %s is gone: %w", where, err)
 	}
-	if rec.State == StatePending {
-		if err := p.store.Record(ctx, *rec, Step{To: StateCopied, Copy: &dst}); err != nil {
-			return Event{}, err
-		}
-		rec.State = StateCopied
-	}
-	if err := p.store.Record(ctx, *rec, Step{To: StateInTrash, Release: true}); err != nil {
+	if err := m.h.record(ctx, *rec, Step{To: StateInTrash, Copy: &dst, Release: true}); err != nil {
 		return Event{}, err
 	}
-	log.Info("source already gone; its verified copy is in the trash bucket", "state", StateInTrash)
+	m.log.Info("source already gone; its verified copy is in the trash bucket", "state", StateInTrash)
 	return Event{Record: *rec, Outcome: OutcomeMoved, Bytes: dst.Size}, nil
 }
 
-func (p *pass) recordMissing(ctx context.Context, log *slog.Logger, rec *Record, why string) (Event, error) {
+// adoptCopyOf records the trash copy of another record of the same object
+// as this record's too, when that record moved the object (onlyMovedAfter:
+// and did so after this record was discovered). The copy is checked first.
+func (m *mover) adoptCopyOf(ctx context.Context, onlyMovedAfter bool) (Event, bool, error) {
+	rec := &m.rec
+	other, ok, err := m.store.CopyOf(ctx, rec.Source.Bucket, rec.Source.Key, rec.ID)
+	if err != nil || !ok || (onlyMovedAfter && !other.MovedAfter) {
+		return Event{}, false, err
+	}
+	trash, err := m.s3.Head(ctx, m.cfg.TrashBucket, other.Copy.Key)
+	if errors.Is(err, ErrNotFound) {
+		return Event{}, false, nil
+	}
+	if err != nil {
+		return Event{}, false, fmt.Errorf("look at the trash copy of LMS row %d: %w", other.LMSID, err)
+	}
+	if err := verifyCopy(other.Copy, trash); err != nil {
+		return Event{}, false, fmt.Errorf("the trash copy of LMS row %d, which holds this object too: %w", other.LMSID, err)
+	}
+	src := other.Source
+	if err := m.h.record(ctx, *rec, Step{To: StateInTrash, Source: &src, TrashKey: other.Copy.Key, Copy: &trash, Release: true}); err != nil {
+		return Event{}, false, err
+	}
+	m.log.Info("the object is in the trash under another row's key: shared", "state", StateInTrash, "trash_key", other.Copy.Key, "with_lms_id", other.LMSID)
+	rec.State, rec.Source, rec.TrashKey, rec.Copy = StateInTrash, src, other.Copy.Key, trash
+	return Event{Record: *rec, Outcome: OutcomeMoved}, true, nil
+}
+
+func (m *mover) recordMissing(ctx context.Context, why string) (Event, error) {
 	// HEAD says only 404 for a missing bucket too: a bucket name that is
 	// wrong is a failure to fix, not a missing object.
-	if err := p.s3.CheckBucket(ctx, rec.Source.Bucket); err != nil {
+	if err := m.s3.CheckBucket(ctx, m.rec.Source.Bucket); err != nil {
 		return Event{}, err
 	}
-	if err := p.store.Record(ctx, *rec, Step{To: StateMissing, Error: why, Release: true}); err != nil {
+	if err := m.h.record(ctx, m.rec, Step{To: StateMissing, Error: why, Release: true}); err != nil {
 		return Event{}, err
 	}
-	log.Warn("object missing", "state", StateMissing, "reason", why)
-	return Event{Record: *rec, Outcome: OutcomeMissing, Err: errors.New(why)}, nil
-}
-
-// settle records what an error means for rec: a retry later, a failure, or
-// nothing at all when the lease is gone.
-func (p *pass) settle(ctx context.Context, log *slog.Logger, rec Record, err error) Event {
-	ev := Event{Record: rec, Err: err}
-	// Writes below must happen even when ctx was cancelled by shutdown.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-
-	var step Step
-	switch {
-	case errors.Is(err, ErrLeaseLost):
-		log.Warn("lease lost; leaving the object to its new holder", "err", err)
-		ev.Outcome = OutcomeInterrupted
-		return ev
-	case errors.Is(err, errStopped), ctx.Err() != nil:
-		// Asked to stop, or the grace ran out mid-step: what was done is
-		// recorded; give the object back for another host to take at once.
-		ev.Outcome = OutcomeInterrupted
-		step = Step{To: rec.State, Error: rec.LastError, Release: true}
-	case errors.Is(err, ErrPermanent), errors.Is(err, ErrVerify), errors.Is(err, ErrArchived):
-		ev.Outcome = OutcomeFailed
-		step = Step{To: StateFailed, Error: err.Error(), Release: true}
-	case rec.Attempts >= p.cfg.MaxAttempts:
-		ev.Outcome = OutcomeFailed
-		step = Step{To: StateFailed, Error: fmt.Sprintf("gave up after %d attempts: %v", rec.Attempts, err), Release: true}
-	default:
-		ev.Outcome = OutcomeRetrying
-		step = Step{To: rec.State, Error: err.Error(), RetryIn: p.backoff(rec.Attempts), Release: true}
-	}
-	if werr := p.store.Record(wctx, rec, step); werr != nil {
-		log.Error("record the outcome", "outcome", ev.Outcome, "err", werr, "cause", err)
-		ev.Outcome = OutcomeInterrupted
-		return ev
-	}
-	switch ev.Outcome {
-	case OutcomeFailed:
-		log.Error("object failed", "state", StateFailed, "attempts", rec.Attempts, "err", err)
-	case OutcomeRetrying:
-		log.Warn("object will be retried", "state", rec.State, "attempts", rec.Attempts, "retry_in_s", step.RetryIn.Seconds(), "err", err)
-	default:
-		log.Info("object interrupted; lease released", "state", rec.State)
-	}
-	return ev
-}
-
-// backoff is exponential in the attempts so far, capped, with jitter so that
-// objects that failed together do not come back together.
-func (r *Runner) backoff(attempts int) time.Duration {
-	d := r.cfg.BackoffBase
-	for i := 1; i < attempts && d < r.cfg.BackoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, r.cfg.BackoffMax)
-	return d/2 + rand.N(d/2+1)
+	m.log.Warn("object missing", "state", StateMissing, "reason", why)
+	return Event{Record: m.rec, Outcome: OutcomeMissing, Err: errors.New(why)}, nil
 }
 
 // copyOptions are the options of a copy into the trash bucket: in direct

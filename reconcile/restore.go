@@ -17,30 +17,69 @@ const (
 	OutcomeRestoring Outcome = "restoring" // waiting for S3 to restore from the archive class
 )
 
-// RestoreRequests finds the objects to bring back.
+// RestoreRequests finds the objects to bring back, and the records whose
+// LMS row is gone.
 type RestoreRequests interface {
-	// RequestRestores marks records whose LMS row is no longer trashed.
-	RequestRestores(ctx context.Context) (int, error)
-	// MarkOrphans marks records whose LMS row is gone altogether.
-	MarkOrphans(ctx context.Context) (int, error)
+	// RestoreCandidates lists records whose LMS row is no longer trashed
+	// and whose restore is not yet requested; MarkRestores marks them.
+	RestoreCandidates(ctx context.Context) ([]int64, error)
+	MarkRestores(ctx context.Context, ids []int64) (int, error)
+	// OrphanCandidates lists records whose LMS row is gone altogether;
+	// MarkOrphans marks them orphaned, ReturnOrphans undoes that for rows
+	// that are back.
+	OrphanCandidates(ctx context.Context) ([]int64, error)
+	MarkOrphans(ctx context.Context, ids []int64) (int, error)
+	ReturnOrphans(ctx context.Context) (int, error)
 	// ClaimRestores leases records whose restore was requested.
 	ClaimRestores(ctx context.Context, owner string, limit int, lease time.Duration) ([]Record, error)
+}
+
+// requestRestores marks the records whose trash flag was cleared, and
+// orphans those whose row is gone, each weighed by the mass-change brake
+// first.
+func (p *pass) requestRestores() error {
+	if n, err := p.store.ReturnOrphans(p.stop); err != nil {
+		return err
+	} else if n > 0 {
+		p.log.Info("LMS rows are back: their orphaned records return to their states", "count", n)
+	}
+	ids, err := p.store.RestoreCandidates(p.stop)
+	if err != nil {
+		return err
+	}
+	if err := p.weighRestores(p.stop, p.cfg.Mass, len(ids)); err != nil {
+		return err
+	}
+	if n, err := p.store.MarkRestores(p.stop, ids); err != nil {
+		return err
+	} else if n > 0 {
+		p.log.Info("trash flags cleared: restoring", "count", n)
+	}
+	ids, err = p.store.OrphanCandidates(p.stop)
+	if err != nil {
+		return err
+	}
+	if err := p.weighOrphans(p.stop, p.cfg.Mass, len(ids)); err != nil {
+		return err
+	}
+	if n, err := p.store.MarkOrphans(p.stop, ids); err != nil {
+		return err
+	} else if n > 0 {
+		p.log.Warn("LMS rows deleted: their trash copies are orphaned and left to the lifecycle rule (undone if the rows come back)", "count", n, "state", StateOrphaned)
+	}
+	return nil
 }
 
 // restoreAll brings back, a worker-pool's worth at a time, every object
 // whose LMS row was un-trashed: the LMS is waiting for these.
 func (p *pass) restoreAll() error {
-	if n, err := p.store.RequestRestores(p.stop); err != nil {
-		return err
-	} else if n > 0 {
-		p.log.Info("trash flags cleared: restoring", "count", n)
+	if !p.progress.restoresOnly {
+		if err := p.requestRestores(); err != nil {
+			return err
+		}
 	}
-	if n, err := p.store.MarkOrphans(p.stop); err != nil {
-		return err
-	} else if n > 0 {
-		p.log.Warn("LMS rows deleted: their trash copies are orphaned and left to the lifecycle rule", "count", n, "state", StateOrphaned)
-	}
-	for !p.stopping() {
+	for !p.stopping() && !p.outage.tripped() {
+		at := p.elapsed()
 		recs, err := p.store.ClaimRestores(p.stop, p.cfg.Owner, p.cfg.Concurrency, p.cfg.Lease)
 		if err != nil || len(recs) == 0 {
 			return err
@@ -49,7 +88,8 @@ func (p *pass) restoreAll() error {
 		done := make(chan Outcome)
 		for _, rec := range recs {
 			go func() {
-				ev := p.restoreObject(rec)
+				ev := p.restoreObject(rec, at)
+				p.outage.observe(ev)
 				p.progress.add(ev)
 				p.events(ev)
 				done <- ev.Outcome
@@ -64,118 +104,131 @@ func (p *pass) restoreAll() error {
 		if settled == 0 {
 			// Only restores still under way (or retries): with a short
 			// poll they would come due again at once; the next pass looks.
-			return nil
+			return p.outage.err()
 		}
 	}
-	return nil
+	return p.outage.err()
 }
 
 // restoreObject brings one object back to where the LMS expects it, without
 // ever overwriting a file the LMS has put there since, and only then removes
 // the trash copy.
-func (p *pass) restoreObject(rec Record) Event {
-	ctx := p.work
+func (p *pass) restoreObject(rec Record, claimedAt time.Duration) Event {
 	log := p.log.With("object_id", rec.ID, "bucket", rec.Source.Bucket, "key", rec.Source.Key)
-	octx, done := p.leased(ctx, rec)
-	ev, err := p.tryRestore(octx, log, rec)
-	if err != nil {
-		if cause := context.Cause(octx); errors.Is(cause, ErrLeaseLost) {
-			err = cause
-		}
-	}
-	done()
+	h, octx := p.hold(p.work, rec, claimedAt)
+	r := &restorer{pass: p, h: h, log: log, rec: rec}
+	ev, err := r.try(octx)
+	h.release()
 	if err == nil {
 		return ev
 	}
-	ev = Event{Record: rec, Err: err}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	var step Step
-	switch {
-	case errors.Is(err, ErrLeaseLost):
-		ev.Outcome = OutcomeInterrupted
-		return ev
-	case errors.Is(err, errStopped), ctx.Err() != nil:
-		ev.Outcome = OutcomeInterrupted
-		step = Step{To: rec.State, Error: rec.LastError, Release: true}
-	case errors.Is(err, ErrPermanent), errors.Is(err, ErrVerify), rec.Attempts >= p.cfg.MaxAttempts:
-		ev.Outcome = OutcomeFailed
-		step = Step{To: StateRestoreFailed, Error: "restore: " + err.Error(), Release: true}
-	default:
-		ev.Outcome = OutcomeRetrying
-		step = Step{To: rec.State, Error: "restore: " + err.Error(), RetryIn: p.backoff(rec.Attempts), Release: true}
+	if cause := context.Cause(octx); errors.Is(cause, ErrLeaseLost) {
+		err = cause
 	}
-	if werr := p.store.Record(wctx, rec, step); werr != nil {
-		log.Error("record the restore outcome", "err", werr, "cause", err)
-		ev.Outcome = OutcomeInterrupted
-		return ev
-	}
-	log.Warn("restore did not finish", "outcome", ev.Outcome, "state", step.To, "err", err)
-	return ev
+	return p.settle(p.work, log, r.rec, err, failRestore)
 }
 
-func (p *pass) tryRestore(ctx context.Context, log *slog.Logger, rec Record) (Event, error) {
-	if rec.State == StatePending || rec.State == StateCopied {
-		// The source is deleted only after the copy is recorded, so it is
-		// normally still there: then the move is cancelled and the trash
-		// copy, if any, removed. Not if the key now holds other bytes than
-		// were trashed: those are copied back beside it.
-		src, err := p.s3.Head(ctx, rec.Source.Bucket, rec.Source.Key)
+// restorer is one record's restore in progress.
+type restorer struct {
+	*pass
+	h   *holder
+	log *slog.Logger
+	rec Record
+}
+
+func (r *restorer) try(ctx context.Context) (Event, error) {
+	rec := r.rec
+	if rec.Upload.ID != "" {
+		if err := r.abortUpload(ctx); err != nil {
+			return Event{}, err
+		}
+	}
+	switch rec.State {
+	case StatePending, StateShared, StateCopied, StateFailed:
+		// The source is deleted only after the copy is recorded and
+		// verified, so it is normally still there: then the move is
+		// cancelled and the trash copy, if any, removed. Not if the key
+		// now holds other bytes than were trashed: those stay, and the
+		// trash copy is copied back beside them.
+		src, err := r.s3.Head(ctx, rec.Source.Bucket, rec.Source.Key)
 		switch {
-		case err == nil && (rec.TrashKey == "" || verifyCopy(rec.Source, src) == nil):
-			if err := p.removeTrashCopy(ctx, rec); err != nil {
+		case err == nil && (rec.Source.ETag == "" || verifyCopy(rec.Source, src) == nil):
+			// Verified again: the key holds what was trashed.
+			if err := r.removeTrashCopy(ctx); err != nil {
 				return Event{}, err
 			}
-			return p.finishRestore(ctx, log, rec, rec.Source.Key, "")
+			return r.finish(ctx, rec.Source.Key, "")
 		case err != nil && !errors.Is(err, ErrNotFound):
 			return Event{}, err
-		case errors.Is(err, ErrNotFound) && rec.TrashKey == "":
+		case errors.Is(err, ErrNotFound) && r.trashKey() == "":
 			return Event{}, fmt.Errorf("%w: the source s3://%s/%s is gone and trashd never copied it", ErrPermanent, rec.Source.Bucket, rec.Source.Key)
 		}
 	}
-	return p.copyBack(ctx, log, rec)
+	return r.copyBack(ctx)
+}
+
+// trashKey is where the record's trash copy is: the verified copy's key,
+// else the key an attempt rendered.
+func (r *restorer) trashKey() string {
+	if r.rec.Copy.Key != "" {
+		return r.rec.Copy.Key
+	}
+	return r.rec.TrashKey
+}
+
+// identity is what the restored object must match: the verified copy's own
+// size and ETag or checksum, else the source as recorded.
+func (r *restorer) identity() Object {
+	if r.rec.Copy.ETag != "" {
+		return r.rec.Copy
+	}
+	return r.rec.Source
 }
 
 // copyBack copies the trash copy to the original key (or, when that key now
 // holds another file, beside it), restoring it from the archive class first
 // when it needs to.
-func (p *pass) copyBack(ctx context.Context, log *slog.Logger, rec Record) (Event, error) {
-	trash, err := p.s3.Head(ctx, p.cfg.TrashBucket, rec.TrashKey)
+func (r *restorer) copyBack(ctx context.Context) (Event, error) {
+	rec := r.rec
+	trash, err := r.s3.Head(ctx, r.cfg.TrashBucket, r.trashKey())
 	if errors.Is(err, ErrNotFound) {
 		// Copied back (to the key or beside it) before a crash, and the
 		// trash copy already removed?
-		for _, key := range []string{rec.Source.Key, besideKey(rec.Source.Key, rec.LMSID)} {
-			if back, err := p.s3.Head(ctx, rec.Source.Bucket, key); err == nil && verifyCopy(rec.Source, back) == nil {
-				return p.finishRestore(ctx, log, rec, key, "")
+		for _, key := range r.targets() {
+			if back, err := r.s3.Head(ctx, rec.Source.Bucket, key); err == nil && verifyCopy(r.identity(), back) == nil {
+				return r.finish(ctx, key, "")
 			}
 		}
-		return Event{}, fmt.Errorf("%w: the trash copy s3://%s/%s is gone", ErrPermanent, p.cfg.TrashBucket, rec.TrashKey)
+		return Event{}, fmt.Errorf("%w: the trash copy s3://%s/%s is gone", ErrPermanent, r.cfg.TrashBucket, r.trashKey())
 	}
 	if err != nil {
 		return Event{}, err
 	}
-	if !trash.Readable() {
-		return p.awaitRestore(ctx, log, rec, trash)
+	if rec.Copy.ETag != "" {
+		if err := verifyCopy(rec.Copy, trash); err != nil {
+			return Event{}, fmt.Errorf("the trash copy changed since it was verified: %w", err)
+		}
 	}
-	if p.stopping() {
+	if !trash.Readable() {
+		return r.awaitRestore(ctx, trash)
+	}
+	if r.stopping() {
 		return Event{}, errStopped
 	}
 
 	// Never overwrite: the LMS may have put a new file at the key since.
 	target, note := "", ""
-	for _, key := range []string{rec.Source.Key, besideKey(rec.Source.Key, rec.LMSID)} {
-		existing, err := p.s3.Head(ctx, rec.Source.Bucket, key)
+	for _, key := range r.targets() {
+		existing, err := r.s3.Head(ctx, rec.Source.Bucket, key)
 		if errors.Is(err, ErrNotFound) {
-			// STANDARD said outright: some servers keep the source's
-			// (archive) class on a copy that names none.
-			err = p.s3.Copy(ctx, trash, rec.Source.Bucket, key, CopyOptions{NoOverwrite: true, StorageClass: "STANDARD"})
+			err = r.copyTo(ctx, trash, key)
 			if errors.Is(err, ErrPreconditionFailed) {
 				continue // taken since the HEAD
 			}
 			if err != nil {
 				return Event{}, fmt.Errorf("copy back to s3://%s/%s: %w", rec.Source.Bucket, key, err)
 			}
-			existing, err = p.s3.Head(ctx, rec.Source.Bucket, key)
+			existing, err = r.s3.Head(ctx, rec.Source.Bucket, key)
 		}
 		if err != nil {
 			return Event{}, err
@@ -190,59 +243,119 @@ func (p *pass) copyBack(ctx context.Context, log *slog.Logger, rec Record) (Even
 	}
 	if target != rec.Source.Key {
 		note = fmt.Sprintf("the original key holds a newer file; restored beside it as %s", target)
-		log.Warn("restored beside the original key", "restored_key", target)
+		r.log.Warn("restored beside the original key", "restored_key", target)
 	}
-	if err := p.removeTrashCopy(ctx, rec); err != nil {
+	if err := r.removeTrashCopy(ctx); err != nil {
 		return Event{}, err
 	}
-	return p.finishRestore(ctx, log, rec, target, note)
+	return r.finish(ctx, target, note)
+}
+
+// targets are the keys a copy back may use, in order: the original key,
+// then beside it.
+func (r *restorer) targets() []string {
+	return []string{r.rec.Source.Key, besideKey(r.rec.Source.Key, r.rec.LMSID)}
+}
+
+// copyTo copies the trash copy back to key, never over an object there. A
+// copy in parts is recorded before its parts are copied, so that a crash
+// leaves nothing that a later attempt would not abort.
+func (r *restorer) copyTo(ctx context.Context, trash Object, key string) error {
+	opts := CopyOptions{
+		NoOverwrite: true,
+		// STANDARD said outright: some servers keep the source's
+		// (archive) class on a copy that names none.
+		StorageClass: "STANDARD",
+		OnUpload: func(id string) error {
+			up := Upload{Key: key, ID: id}
+			if err := r.h.record(ctx, r.rec, Step{To: r.rec.State, Error: r.rec.LastError, Upload: &up}); err != nil {
+				return err
+			}
+			r.rec.Upload = up
+			return nil
+		},
+	}
+	err := r.s3.Copy(ctx, trash, r.rec.Source.Bucket, key, opts)
+	if r.rec.Upload.ID != "" && err == nil {
+		if werr := r.h.record(ctx, r.rec, Step{To: r.rec.State, Error: r.rec.LastError, ClearUpload: true}); werr != nil {
+			return werr
+		}
+		r.rec.Upload = Upload{}
+	}
+	return err
+}
+
+// abortUpload aborts a copy back that an earlier attempt left unfinished.
+func (r *restorer) abortUpload(ctx context.Context) error {
+	up := r.rec.Upload
+	if err := r.s3.AbortUpload(ctx, r.rec.Source.Bucket, up.Key, up.ID); err != nil {
+		return fmt.Errorf("abort the unfinished copy back to s3://%s/%s: %w", r.rec.Source.Bucket, up.Key, err)
+	}
+	if err := r.h.record(ctx, r.rec, Step{To: r.rec.State, Error: r.rec.LastError, ClearUpload: true}); err != nil {
+		return err
+	}
+	r.log.Info("aborted an unfinished copy back left by an earlier attempt", "upload_key", up.Key)
+	r.rec.Upload = Upload{}
+	return nil
 }
 
 // awaitRestore asks S3 to restore an archived copy, or waits for the restore
 // under way, looking again after RestorePoll.
-func (p *pass) awaitRestore(ctx context.Context, log *slog.Logger, rec Record, trash Object) (Event, error) {
-	a := p.cfg.Archive
+func (r *restorer) awaitRestore(ctx context.Context, trash Object) (Event, error) {
+	a := r.cfg.Archive
+	if trash.Restore.Unparsed != "" {
+		return Event{}, fmt.Errorf("%w: s3://%s/%s has an x-amz-restore header trashd cannot read: %q", ErrPermanent, trash.Bucket, trash.Key, trash.Restore.Unparsed)
+	}
 	if !trash.Restore.Requested {
-		if err := p.s3.Restore(ctx, trash, a.RestoreDays, a.RestoreTier); err != nil {
+		if err := r.s3.Restore(ctx, trash, a.RestoreDays, a.RestoreTier); err != nil {
 			return Event{}, fmt.Errorf("request a restore of s3://%s/%s: %w", trash.Bucket, trash.Key, err)
 		}
-		log.Info("restore from the archive class requested", "storage_class", trash.StorageClass, "tier", a.RestoreTier, "days", a.RestoreDays)
+		r.log.Info("restore from the archive class requested", "storage_class", trash.StorageClass, "tier", a.RestoreTier, "days", a.RestoreDays)
 	}
-	if err := p.store.Record(ctx, rec, Step{To: StateRestoring, RetryIn: a.RestorePoll, Release: true, NotAnAttempt: true}); err != nil {
+	if err := r.h.record(ctx, r.rec, Step{To: StateRestoring, RetryIn: a.RestorePoll, Release: true}); err != nil {
 		return Event{}, err
 	}
-	return Event{Record: rec, Outcome: OutcomeRestoring}, nil
+	return Event{Record: r.rec, Outcome: OutcomeRestoring}, nil
 }
 
-// removeTrashCopy deletes rec's trash copy, exactly the one a fresh HEAD
-// sees, once the object is safe at its original place. A fenced write comes
-// first: a worker whose lease lapsed removes nothing.
-func (p *pass) removeTrashCopy(ctx context.Context, rec Record) error {
-	if rec.TrashKey == "" {
+// removeTrashCopy deletes the record's trash copy, exactly the one a fresh
+// HEAD sees, once the object is safe at its original place — unless another
+// record (another LMS row naming the same object) still relies on it. The
+// delete goes out only with a fresh fence: a worker whose lease lapsed
+// removes nothing.
+func (r *restorer) removeTrashCopy(ctx context.Context) error {
+	key := r.trashKey()
+	if key == "" {
 		return nil
 	}
-	trash, err := p.s3.Head(ctx, p.cfg.TrashBucket, rec.TrashKey)
+	if n, err := r.store.CopyHolders(ctx, key, r.rec.ID); err != nil {
+		return err
+	} else if n > 0 {
+		r.log.Info("the trash copy is kept: other records rely on it", "trash_key", key, "records", n)
+		return nil
+	}
+	trash, err := r.s3.Head(ctx, r.cfg.TrashBucket, key)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if err := p.store.RenewLease(ctx, rec, p.cfg.Lease); err != nil {
+	if err := r.h.fresh(ctx); err != nil {
 		return err
 	}
-	if err := p.s3.Delete(ctx, trash); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := r.s3.Delete(ctx, trash); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("remove the trash copy s3://%s/%s: %w", trash.Bucket, trash.Key, err)
 	}
 	return nil
 }
 
-func (p *pass) finishRestore(ctx context.Context, log *slog.Logger, rec Record, key, note string) (Event, error) {
-	if err := p.store.Record(ctx, rec, Step{To: StateRestored, RestoredKey: key, Error: note, Release: true}); err != nil {
+func (r *restorer) finish(ctx context.Context, key, note string) (Event, error) {
+	if err := r.h.record(ctx, r.rec, Step{To: StateRestored, RestoredKey: key, Error: note, Release: true}); err != nil {
 		return Event{}, err
 	}
-	log.Info("restored", "state", StateRestored, "restored_key", key)
-	return Event{Record: rec, Outcome: OutcomeRestored}, nil
+	r.log.Info("restored", "state", StateRestored, "restored_key", key)
+	return Event{Record: r.rec, Outcome: OutcomeRestored}, nil
 }
 
 // besideKey is where a restore goes when the original key holds a newer

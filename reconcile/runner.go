@@ -18,6 +18,8 @@ type Store interface {
 	Backlog
 	Archiver
 	RestoreRequests
+	Sharing
+	Census
 }
 
 // S3 is everything the runner needs from S3.
@@ -66,6 +68,7 @@ type Runner struct {
 	cfg       Config
 	log       *slog.Logger
 	now       func() time.Time
+	elapsed   Elapsed // for the age of fences: counts through a suspend
 	events    func(Event)
 	current   atomic.Pointer[tracker]        // the running pass, if any
 	lifecycle atomic.Pointer[LifecycleState] // the last lifecycle check
@@ -80,13 +83,16 @@ func WithEvents(fn func(Event)) Option { return func(r *Runner) { r.events = fn 
 // WithClock replaces time.Now, which is used only to report durations.
 func WithClock(now func() time.Time) Option { return func(r *Runner) { r.now = now } }
 
+// WithElapsed replaces BootClock, the clock that fences are timed on.
+func WithElapsed(e Elapsed) Option { return func(r *Runner) { r.elapsed = e } }
+
 // NewRunner checks cfg and returns a Runner.
 func NewRunner(store Store, s3 S3, cfg Config, log *slog.Logger, opts ...Option) (*Runner, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Runner{store: store, s3: s3, cfg: cfg, log: log, now: time.Now, events: func(Event) {}}
+	r := &Runner{store: store, s3: s3, cfg: cfg, log: log, now: time.Now, elapsed: BootClock, events: func(Event) {}}
 	for _, o := range opts {
 		o(r)
 	}
@@ -189,7 +195,7 @@ func (r *Runner) pass(ctx context.Context, id int64, t *tracker) (Summary, error
 
 	log := r.log.With("run_id", id)
 	log.Info("pass started", "trigger", sum.Trigger, "owner", r.cfg.Owner)
-	p := &pass{Runner: r, log: log, stop: ctx, work: work, progress: t}
+	p := &pass{Runner: r, log: log, stop: ctx, work: work, progress: t, outage: newOutage(r.cfg.Concurrency)}
 	runErr := p.run()
 
 	t.setPhase(PhaseDone)
@@ -225,13 +231,14 @@ type pass struct {
 	stop     context.Context // done when the pass is asked to stop
 	work     context.Context // for steps in flight: done when the grace runs out
 	progress *tracker
+	outage   *outage
 }
 
 // stopping reports whether the pass has been asked to stop.
 func (p *pass) stopping() bool { return p.stop.Err() != nil }
 
 func (p *pass) run() error {
-	if err := p.checkBuckets(p.stop); err != nil {
+	if err := p.CheckBuckets(p.stop); err != nil {
 		return err
 	}
 	if p.progress.restoresOnly {
@@ -240,7 +247,7 @@ func (p *pass) run() error {
 	}
 	p.keepLifecycle()
 	p.progress.setPhase(PhaseDiscovering)
-	n, err := p.discover(p.stop, p.progress.touch)
+	n, err := p.discover(p.stop, p.progress.touch, p.cfg.Mass)
 	p.progress.update(func(pr *Progress) { pr.Counts.Discovered = n })
 	if err != nil {
 		if p.stopping() {
@@ -257,6 +264,9 @@ func (p *pass) run() error {
 	// Files the LMS wants back first: someone is waiting for them.
 	p.progress.setPhase(PhaseRestoring)
 	if err := p.restoreAll(); err != nil && !p.stopping() {
+		if errors.Is(err, ErrMassChange) || errors.Is(err, ErrOutage) {
+			return err
+		}
 		return fmt.Errorf("restore: %w", err)
 	}
 	p.progress.setPhase(PhaseMoving)
@@ -268,10 +278,10 @@ func (p *pass) run() error {
 	return nil
 }
 
-// checkBuckets fails the pass before any record is touched when a bucket is
+// CheckBuckets fails the pass before any record is touched when a bucket is
 // missing or the credentials cannot reach it: a configuration problem must not
 // turn into thousands of failed objects.
-func (r *Runner) checkBuckets(ctx context.Context) error {
+func (r *Runner) CheckBuckets(ctx context.Context) error {
 	buckets := []string{r.cfg.TrashBucket}
 	if r.cfg.SourceBucket != "" {
 		buckets = append(buckets, r.cfg.SourceBucket)
@@ -286,29 +296,55 @@ func (r *Runner) checkBuckets(ctx context.Context) error {
 }
 
 // discover records every trashed LMS row that has no record yet, walking the
-// LMS table in id order, a batch at a time.
-func (r *Runner) discover(ctx context.Context, touch func()) (int, error) {
+// LMS table in id order, a batch at a time. The mass-change brake weighs
+// how many there are before the first is recorded: rows are held back until
+// their number is known to be within limits.
+func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) (int, error) {
 	total, err := r.store.Retrash(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("find restored rows trashed again: %w", err)
 	}
-	var after int64
+	var (
+		after   int64
+		held    []TrashedRow
+		weighed = limits.Allow
+	)
+	record := func(rows []TrashedRow) error {
+		n, err := r.store.RecordTrashed(ctx, rows)
+		total += n
+		if err != nil {
+			return fmt.Errorf("record %d trashed rows: %w", len(rows), err)
+		}
+		return nil
+	}
 	for {
 		touch() // a long scan is progress, for the watchdog
 		rows, err := r.store.ScanTrashed(ctx, after, r.cfg.BatchSize)
 		if err != nil {
 			return total, fmt.Errorf("scan the LMS table for trashed rows after id %d: %w", after, err)
 		}
-		if len(rows) == 0 {
-			return total, nil
+		last := len(rows) < r.cfg.BatchSize
+		if len(rows) > 0 {
+			after = rows[len(rows)-1].LMSID
 		}
-		n, err := r.store.RecordTrashed(ctx, rows)
-		if err != nil {
-			return total, fmt.Errorf("record %d trashed rows: %w", len(rows), err)
+		if !weighed {
+			held = append(held, rows...)
+			if len(held) > limits.count() {
+				if err := r.weighDiscoveries(ctx, limits); err != nil {
+					return total, err
+				}
+				weighed = true
+			} else if !last {
+				continue
+			}
+			rows, held = held, nil
 		}
-		total += n
-		after = rows[len(rows)-1].LMSID
-		if len(rows) < r.cfg.BatchSize {
+		if len(rows) > 0 {
+			if err := record(rows); err != nil {
+				return total, err
+			}
+		}
+		if last {
 			return total, nil
 		}
 	}

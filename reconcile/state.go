@@ -1,6 +1,9 @@
 package reconcile
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // State is where a record is in its life. The values are stored in the
 // trash_objects table; never rename one.
@@ -34,14 +37,61 @@ const (
 	// StateExpired: the trash copy was removed by the lifecycle rule's
 	// expiration, as configured. Terminal.
 	StateExpired State = "expired"
+	// StateShared: an untrashed LMS row still names the object, so it stays
+	// where it is; later passes look again and move it once the last row
+	// naming it is trashed.
+	StateShared State = "shared"
 )
 
 // States lists every state, in the order of an object's life, for reports.
-var States = []State{StatePending, StateCopied, StateInTrash, StateArchived, StateMissing, StateFailed,
+var States = []State{StatePending, StateShared, StateCopied, StateInTrash, StateArchived, StateMissing, StateFailed,
 	StateRestoring, StateRestored, StateRestoreFailed, StateOrphaned, StateExpired}
 
+// The sets of states that the runner and the adapters act on. They are
+// functions, not variables, so that nothing can change them; db builds its
+// SQL predicates from them (db/states.go).
+
+// MoveStates are the states a move claims: work is left before the object
+// is safe in the trash bucket.
+func MoveStates() []State { return []State{StateCopied, StatePending, StateShared} }
+
+// RestorableStates are the states a cleared trash flag turns into a restore:
+// every state in which the object, or a copy of it, is still to be had.
+// failed is one: its trash copy may be the only one left.
+func RestorableStates() []State {
+	return []State{StatePending, StateShared, StateCopied, StateInTrash, StateArchived, StateFailed}
+}
+
+// RestoreClaimStates are the states a restore claims (with the restore
+// requested).
+func RestoreClaimStates() []State { return append(RestorableStates(), StateRestoring) }
+
+// CopyHolderStates are the states in which a record may rely on its trash
+// copy: a copy that one of these names is never removed for another record.
+func CopyHolderStates() []State {
+	return []State{StatePending, StateShared, StateCopied, StateInTrash, StateArchived, StateFailed,
+		StateRestoring, StateRestoreFailed, StateOrphaned}
+}
+
+// InTrashStates are the states in which the trash copy is the object: the
+// source is gone.
+func InTrashStates() []State { return []State{StateInTrash, StateArchived} }
+
+// OrphanableStates are the states that become orphaned when the LMS row is
+// deleted altogether.
+func OrphanableStates() []State { return []State{StateInTrash, StateArchived} }
+
+// FinalStates are the states a pass leaves alone for good (orphaned only
+// until the LMS row comes back).
+func FinalStates() []State {
+	return []State{StateArchived, StateMissing, StateFailed, StateRestored, StateRestoreFailed, StateOrphaned, StateExpired}
+}
+
 // Movable reports whether a pass still has work to do on a record in state s.
-func (s State) Movable() bool { return s == StatePending || s == StateCopied }
+func (s State) Movable() bool { return slices.Contains(MoveStates(), s) }
+
+// Final reports whether s is in FinalStates.
+func (s State) Final() bool { return slices.Contains(FinalStates(), s) }
 
 // Checksum is an S3 additional checksum (x-amz-checksum-*), base64 as S3
 // returns it. The zero value means the object has none.
@@ -85,12 +135,28 @@ func (o Object) Readable() bool {
 
 // Record is trashd's row for one trashed LMS file (table trash_objects).
 type Record struct {
-	ID        int64
-	LMSID     int64
-	State     State
-	Source    Object // bucket and key always; the rest once HEAD has been recorded
-	TrashKey  string // empty until the first move attempt records it
-	Attempts  int    // claims so far, this one included
+	ID       int64
+	LMSID    int64
+	State    State
+	Source   Object // bucket and key always; the rest once HEAD has been recorded
+	TrashKey string // empty until the first move attempt records it
+	// Copy is the verified trash copy as it was recorded (bucket, key,
+	// size, ETag, checksum): its own identity, not the source's. Zero
+	// until a copy is verified.
+	Copy Object
+	// Attempts is how many attempts have failed in a row; an interrupted
+	// or crashed attempt is not one.
+	Attempts int
+	// FailingFor is how long the record has been failing (by the database
+	// clock, when it was claimed); zero when its last attempt did not fail.
+	FailingFor time.Duration
+	// SharedWith is the untrashed LMS row that keeps the object (StateShared).
+	SharedWith int64
+	// RestoredKey is where the last restore put the object, if any.
+	RestoredKey string
+	// Upload is a multipart copy back that an earlier attempt started and
+	// may have left behind.
+	Upload    Upload
 	LastError string
 	Lease     Lease
 	// RestoreRequested: the LMS cleared the trash flag (or ops asked); the
@@ -125,9 +191,23 @@ type Step struct {
 	RestoredKey string
 	// Renew > 0 extends the lease by this much from now (when kept).
 	Renew time.Duration
-	// NotAnAttempt: this claim only looked (a restore in progress); it does
-	// not count against the attempts.
-	NotAnAttempt bool
+	// Failed: this attempt failed; it counts against the attempts, and the
+	// record's failing time starts if it had not. A step without it (and
+	// without an error to retry) ends the run of failures.
+	Failed bool
+	// SharedWith records the untrashed LMS row keeping the object (StateShared).
+	SharedWith int64
+	// Upload records a multipart copy back before its parts are copied;
+	// ClearUpload forgets it once it completed or was aborted.
+	Upload      *Upload
+	ClearUpload bool
+}
+
+// Upload is a multipart upload trashd started (a copy back into the source
+// bucket), recorded so that a later attempt can abort it after a crash.
+type Upload struct {
+	Key string
+	ID  string
 }
 
 // Trigger says what started a pass.
@@ -161,4 +241,5 @@ type Counts struct {
 	Bytes       int64 // bytes moved into the trash bucket
 	Archived    int   // objects seen in the archive class (or expired by the rule)
 	Restored    int   // objects brought back for the LMS
+	Shared      int   // objects left in place because an untrashed LMS row still names them
 }

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -13,7 +14,7 @@ import (
 // retried early in the pass comes back if its backoff ends first), or when
 // the pass is asked to stop.
 func (p *pass) moveAll() error {
-	work := make(chan Record)
+	work := make(chan claimed)
 	finished := make(chan struct{}, p.cfg.Concurrency)
 	var (
 		wg       sync.WaitGroup
@@ -21,8 +22,9 @@ func (p *pass) moveAll() error {
 	)
 	for range p.cfg.Concurrency {
 		wg.Go(func() {
-			for rec := range work {
-				ev := p.moveObject(rec)
+			for c := range work {
+				ev := p.moveObject(c.rec, c.at)
+				p.outage.observe(ev)
 				p.progress.add(ev)
 				p.events(ev)
 				inFlight.Add(-1)
@@ -34,7 +36,7 @@ func (p *pass) moveAll() error {
 		})
 	}
 	var claimErr error
-	for !p.stopping() {
+	for !p.stopping() && !p.outage.tripped() {
 		// Claim only for idle workers, so that a claimed record does not
 		// wait behind busy ones while its lease runs down; and only once
 		// half of them are idle, so that a claim is worth its transaction.
@@ -46,6 +48,7 @@ func (p *pass) moveAll() error {
 			}
 			continue
 		}
+		at := p.elapsed()
 		recs, err := p.store.ClaimBatch(p.stop, p.cfg.Owner, idle, p.cfg.Lease)
 		if err != nil {
 			if !p.stopping() {
@@ -65,22 +68,29 @@ func (p *pass) moveAll() error {
 		}
 		p.progress.touch()
 		inFlight.Add(int64(len(recs)))
-		if sent := dispatch(p.stop, work, recs); sent < len(recs) {
+		if sent := dispatch(p.stop, work, recs, at); sent < len(recs) {
 			p.releaseAll(recs[sent:])
 			inFlight.Add(-int64(len(recs) - sent))
 		}
 	}
 	close(work)
 	wg.Wait()
-	return claimErr
+	return cmp.Or(claimErr, p.outage.err())
+}
+
+// claimed is a record just claimed, with the time the claim was sent (on
+// the pass's elapsed clock): the claim is the first fence of its lease.
+type claimed struct {
+	rec Record
+	at  time.Duration
 }
 
 // dispatch hands recs to the workers until ctx is done and returns how many
 // it handed over.
-func dispatch(ctx context.Context, work chan<- Record, recs []Record) int {
+func dispatch(ctx context.Context, work chan<- claimed, recs []Record, at time.Duration) int {
 	for i, rec := range recs {
 		select {
-		case work <- rec:
+		case work <- claimed{rec, at}:
 		case <-ctx.Done():
 			return i
 		}

@@ -59,6 +59,11 @@ type env struct {
 	MaxAttempts        string `envconfig:"MAX_ATTEMPTS" default:"5" desc:"attempts before an object is recorded failed"`
 	BackoffBase        string `envconfig:"BACKOFF_BASE" default:"30s" desc:"first retry delay after a transient error"`
 	BackoffMax         string `envconfig:"BACKOFF_MAX" default:"1h" desc:"longest retry delay"`
+	FailAfter          string `envconfig:"FAIL_AFTER" default:"24h" desc:"an object is recorded failed only once TRASHD_MAX_ATTEMPTS attempts in a row failed and it has been failing this long"`
+	SharedRecheck      string `envconfig:"SHARED_RECHECK" default:"1h" desc:"how long an object that an untrashed LMS row still uses waits before a pass looks again"`
+	AllowMassChange    string `envconfig:"ALLOW_MASS_CHANGE" default:"false" desc:"true lets every pass through the mass-change brake (set it for one deliberate run, then unset it)"`
+	MassChangeCount    string `envconfig:"MASS_CHANGE_COUNT" default:"1000" desc:"the brake: a pass stops if its discoveries, restores or orphanings exceed this many and TRASHD_MASS_CHANGE_SHARE"`
+	MassChangeShare    string `envconfig:"MASS_CHANGE_SHARE" default:"0.1" desc:"the brake's share: of the LMS table's rows (discoveries) or of trashd's records (restores, orphanings)"`
 	LogLevel           string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 
 	Schedule         string `envconfig:"SCHEDULE" default:"@every 15m" desc:"serve: when passes run (5-field cron, @every 15m, @hourly; CRON_TZ= prefix)"`
@@ -201,19 +206,34 @@ func parse(e env) (Config, error) {
 	}
 
 	c.Reconcile = reconcile.Config{
-		TrashBucket:  e.TrashBucket,
-		TrashKeys:    tmpl,
-		SourceBucket: e.SourceBucket,
-		BatchSize:    p.int("TRASHD_BATCH_SIZE", e.BatchSize, 1, 100000),
-		Concurrency:  p.int("TRASHD_CONCURRENCY", e.Concurrency, 1, 1024),
-		Lease:        p.duration("TRASHD_LEASE", e.Lease),
-		MaxAttempts:  p.int("TRASHD_MAX_ATTEMPTS", e.MaxAttempts, 1, 1000),
-		BackoffBase:  p.duration("TRASHD_BACKOFF_BASE", e.BackoffBase),
-		BackoffMax:   p.duration("TRASHD_BACKOFF_MAX", e.BackoffMax),
-		Grace:        p.duration("TRASHD_SHUTDOWN_GRACE", e.ShutdownGrace),
+		TrashBucket:   e.TrashBucket,
+		TrashKeys:     tmpl,
+		SourceBucket:  e.SourceBucket,
+		BatchSize:     p.int("TRASHD_BATCH_SIZE", e.BatchSize, 1, 100000),
+		Concurrency:   p.int("TRASHD_CONCURRENCY", e.Concurrency, 1, 1024),
+		Lease:         p.duration("TRASHD_LEASE", e.Lease),
+		MaxAttempts:   p.int("TRASHD_MAX_ATTEMPTS", e.MaxAttempts, 1, 1000),
+		BackoffBase:   p.duration("TRASHD_BACKOFF_BASE", e.BackoffBase),
+		BackoffMax:    p.duration("TRASHD_BACKOFF_MAX", e.BackoffMax),
+		Grace:         p.duration("TRASHD_SHUTDOWN_GRACE", e.ShutdownGrace),
+		FailAfter:     p.duration("TRASHD_FAIL_AFTER", e.FailAfter),
+		SharedRecheck: p.duration("TRASHD_SHARED_RECHECK", e.SharedRecheck),
+		Mass: reconcile.MassLimits{
+			Allow:    p.bool("TRASHD_ALLOW_MASS_CHANGE", e.AllowMassChange),
+			Count:    p.int("TRASHD_MASS_CHANGE_COUNT", e.MassChangeCount, 1, 1<<30),
+			Share:    p.share("TRASHD_MASS_CHANGE_SHARE", e.MassChangeShare),
+			Override: "TRASHD_ALLOW_MASS_CHANGE=true for the service (unset it after), or `trashd reconcile --allow-mass-change` for one pass",
+		},
 	}
 	if c.Reconcile.Lease != 0 && c.Reconcile.Lease < 10*time.Second {
 		p.add("TRASHD_LEASE", fmt.Sprintf("%s is too short; use at least 10s", c.Reconcile.Lease))
+	}
+	// A renewal must fit well inside the lease: a delete needs a fence sent
+	// less than a quarter of the lease ago, and a database that takes its
+	// full timeouts to answer would otherwise let the lease lapse.
+	if mysql := c.DB.DialTimeout + c.DB.ReadTimeout + c.DB.WriteTimeout; c.Reconcile.Lease != 0 && mysql > 0 && c.Reconcile.Lease < 3*mysql {
+		p.add("TRASHD_LEASE", fmt.Sprintf("%s is shorter than 3 × (TRASHD_MYSQL_DIAL_TIMEOUT + TRASHD_MYSQL_READ_TIMEOUT + TRASHD_MYSQL_WRITE_TIMEOUT) = %s: "+
+			"a lease must outlast several database round trips at their timeouts; raise the lease or lower the timeouts", c.Reconcile.Lease, 3*mysql))
 	}
 	if c.Reconcile.BackoffMax < c.Reconcile.BackoffBase {
 		p.add("TRASHD_BACKOFF_MAX", "must not be below TRASHD_BACKOFF_BASE")
@@ -317,6 +337,15 @@ func (p *problems) price(name, v string) float64 {
 	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 	if err != nil || f < 0 {
 		p.add(name, fmt.Sprintf("%q is not a price in USD per GB-month, such as 0.0036", v))
+	}
+	return f
+}
+
+// share parses a fraction above 0 and at most 1.
+func (p *problems) share(name, v string) float64 {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || !(f > 0 && f <= 1) {
+		p.add(name, fmt.Sprintf("%q is not a share above 0 and at most 1, such as 0.1", v))
 	}
 	return f
 }

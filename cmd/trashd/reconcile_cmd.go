@@ -9,8 +9,9 @@ import (
 )
 
 func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("reconcile", "reconcile [--dry-run]", stderr)
-	dryRun := fs.Bool("dry-run", false, "report what would move and change nothing")
+	fs := newFlags("reconcile", "reconcile [--dry-run] [--allow-mass-change]", stderr)
+	dryRun := fs.Bool("dry-run", false, "report what would move, restore and orphan, check the buckets, and change nothing")
+	allowMass := fs.Bool("allow-mass-change", false, "let this pass through the mass-change brake (far more discoveries, restores or orphanings than a normal day)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return exitUsage
 	}
@@ -20,12 +21,16 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	log := newLogger(stderr, cfg.LogLevel)
 	defer sqlDB.Close()
-	if *dryRun {
-		return previewPass(ctx, store, cfg.Reconcile.BatchSize, stdout, stderr)
+	cfg.Reconcile.Mass.Override = "`trashd reconcile --allow-mass-change`"
+	if *allowMass {
+		cfg.Reconcile.Mass.Allow = true
 	}
 	runner, _, code := newRunner(ctx, cfg, cfg.S3, store, log, stderr)
 	if runner == nil {
 		return code
+	}
+	if *dryRun {
+		return previewPass(ctx, runner, store, cfg.Reconcile, stdout, stderr)
 	}
 	h, err := runner.Start(ctx, reconcile.TriggerManual)
 	if err != nil {
@@ -64,8 +69,8 @@ func printSummary(w io.Writer, s reconcile.Summary) {
 		rate = float64(c.Moved) / secs
 	}
 	fmt.Fprintf(w, "run %d: %s in %s (%.1f objects/s)\n", s.RunID, s.Status, s.Duration.Round(1e6), rate)
-	fmt.Fprintf(w, "  discovered %d, moved %d (%s), missing %d, failed %d, retrying later %d, interrupted %d, archived %d, restored %d\n",
-		c.Discovered, c.Moved, humanBytes(c.Bytes), c.Missing, c.Failed, c.Retrying, c.Interrupted, c.Archived, c.Restored)
+	fmt.Fprintf(w, "  discovered %d, moved %d (%s), missing %d, failed %d, retrying later %d, interrupted %d, archived %d, restored %d, shared %d\n",
+		c.Discovered, c.Moved, humanBytes(c.Bytes), c.Missing, c.Failed, c.Retrying, c.Interrupted, c.Archived, c.Restored, c.Shared)
 }
 
 func humanBytes(n int64) string {

@@ -98,6 +98,30 @@ func (e *Env) AddFile(tb testing.TB, key string, body []byte, trashed bool, part
 	return id
 }
 
+// AddSharedRow inserts another LMS row naming the object of LMS row id (as
+// a content-addressed LMS does), trashed or not.
+func (e *Env) AddSharedRow(tb testing.TB, id int64, trashed bool) int64 {
+	tb.Helper()
+	e.mu.Lock()
+	f := e.files[id]
+	e.mu.Unlock()
+	other := dbtest.InsertFile(tb, e.DB, "", f.key, trashed)
+	f.trashed, f.untrashed = trashed, false
+	e.remember(other, f)
+	return other
+}
+
+// Trash sets LMS row id's trash flag, as a user deleting the file would.
+func (e *Env) Trash(tb testing.TB, id int64) {
+	tb.Helper()
+	dbtest.SetTrashed(tb, e.DB, id, true)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f := e.files[id]
+	f.trashed = true
+	e.files[id] = f
+}
+
 // AddRow inserts an LMS row whose object was never uploaded.
 func (e *Env) AddRow(tb testing.TB, key string, trashed bool) int64 {
 	tb.Helper()
@@ -156,8 +180,10 @@ func (e *Env) Config(owner string) reconcile.Config {
 		Concurrency:  4,
 		Lease:        30 * time.Second,
 		MaxAttempts:  3,
+		FailAfter:    time.Microsecond, // by the count alone
 		BackoffBase:  time.Millisecond,
 		BackoffMax:   time.Millisecond,
+		Mass:         reconcile.MassLimits{Allow: true},
 	}
 }
 
@@ -277,7 +303,7 @@ func (e *Env) CheckInvariant(tb testing.TB) {
 		if !inSource && !inTrash {
 			tb.Errorf("LMS row %d (%q): the object is in neither the source nor the trash bucket (record %+v)", id, f.key, r)
 		}
-		if ok && r.state == reconcile.StateInTrash && inSource {
+		if ok && r.state == reconcile.StateInTrash && inSource && !e.liveLocked(f.key) {
 			tb.Errorf("LMS row %d (%q) is in_trash but its source still exists", id, f.key)
 		}
 		if !f.trashed && !ok && !inSource {
@@ -287,6 +313,16 @@ func (e *Env) CheckInvariant(tb testing.TB) {
 			tb.Errorf("LMS row %d (%q) was never trashed but has a record (%s)", id, f.key, r.state)
 		}
 	}
+}
+
+// liveLocked reports whether an untrashed row names key; e.mu is held.
+func (e *Env) liveLocked(key string) bool {
+	for _, f := range e.files {
+		if f.key == key && !f.trashed {
+			return true
+		}
+	}
+	return false
 }
 
 // intact reports whether bucket/key holds exactly f's bytes.

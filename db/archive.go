@@ -1,0 +1,141 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"trashd/reconcile"
+)
+
+var _ reconcile.Archiver = (*Store)(nil)
+
+// TransitionCandidates returns up to q.Limit records to check with HEAD:
+// in_trash records at least q.MinSize bytes, copied at least q.Age ago (by
+// the database clock), least recently checked first; and, when q.ExpireAge
+// > 0, archived records copied at least that long ago, which the rule's
+// expiration may have removed.
+func (s *Store) TransitionCandidates(ctx context.Context, q reconcile.TransitionQuery) ([]reconcile.TransitionCandidate, error) {
+	expirable := "FALSE"
+	where := "(state = 'in_trash' AND source_size >= ? AND copied_at <= NOW(6) - INTERVAL ? MICROSECOND)"
+	args := []any{q.MinSize, q.Age.Microseconds()}
+	if q.ExpireAge > 0 {
+		expirable = fmt.Sprintf("copied_at <= NOW(6) - INTERVAL %d MICROSECOND", q.ExpireAge.Microseconds())
+		where = "(" + where + " OR (state IN " + inTrashSQL + " AND " + expirable + "))"
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT "+recordColumns+", "+expirable+" FROM trash_objects"+
+		" WHERE "+where+" AND restore_requested_at IS NULL AND lease_token IS NULL"+
+		" ORDER BY transition_checked_at IS NOT NULL, transition_checked_at, id LIMIT ?", append(args, q.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("find records to check for their transition: %w", err)
+	}
+	defer rows.Close()
+	var out []reconcile.TransitionCandidate
+	for rows.Next() {
+		var c reconcile.TransitionCandidate
+		r, err := scanRecord(rows, &c.Expirable)
+		if err != nil {
+			return nil, err
+		}
+		c.Record = r
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// MarkChecked records that rec's trash copy was seen in storage class class:
+// archived when archived is true (S3 transitioned it), else only the time of
+// the check. A record that meanwhile left in_trash (a restore) is left alone.
+func (s *Store) MarkChecked(ctx context.Context, rec reconcile.Record, class string, archived bool) (bool, error) {
+	set := "transition_checked_at = NOW(6), storage_class = ?, updated_at = NOW(6)"
+	if archived {
+		set += ", state = 'archived', archived_at = NOW(6), finished_at = NOW(6)"
+	}
+	// Archived records are checked too (for the rule's expiration): each
+	// check moves the record to the back of the queue, so that every copy
+	// is looked at in turn.
+	where := "state IN " + inTrashSQL
+	if archived {
+		where = "state = 'in_trash'"
+	}
+	res, err := s.db.ExecContext(ctx, "UPDATE trash_objects SET "+set+
+		" WHERE id = ? AND "+where+" AND restore_requested_at IS NULL AND lease_token IS NULL", nullString(class), rec.ID)
+	if err != nil {
+		return false, fmt.Errorf("record the transition check of record %d: %w", rec.ID, err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// MarkGone records that rec's trash copy no longer exists: expired (the
+// rule's expiration removed it, as configured) or missing (it should be
+// there), with the reason.
+func (s *Store) MarkGone(ctx context.Context, rec reconcile.Record, state reconcile.State, reason string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, "UPDATE trash_objects SET state = ?, last_error = ?, finished_at = NOW(6), updated_at = NOW(6)"+
+		" WHERE id = ? AND state IN "+inTrashSQL+" AND restore_requested_at IS NULL AND lease_token IS NULL",
+		string(state), nullString(clip(reason, maxError)), rec.ID)
+	if err != nil {
+		return false, fmt.Errorf("record record %d as %s: %w", rec.ID, state, err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// Archive reads what the trash bucket holds by storage class, what is
+// overdue and what S3 will not transition, for `trashd status`.
+func (s *Store) Archive(ctx context.Context, q reconcile.ArchiveQuery) (reconcile.ArchiveStatus, error) {
+	var st reconcile.ArchiveStatus
+	err := s.db.QueryRowContext(ctx, "SELECT"+
+		" COALESCE(SUM(state = 'in_trash' AND source_size >= ? AND copied_at <= NOW(6) - INTERVAL ? MICROSECOND), 0),"+
+		" COALESCE(SUM(CASE WHEN state = 'in_trash' AND source_size >= ? AND copied_at <= NOW(6) - INTERVAL ? MICROSECOND THEN source_size END), 0),"+
+		" COALESCE(SUM(state IN ('in_trash', 'orphaned') AND source_size < ?), 0),"+
+		" COALESCE(SUM(CASE WHEN state IN ('in_trash', 'orphaned') AND source_size < ? THEN source_size END), 0)"+
+		" FROM trash_objects",
+		q.MinSize, q.OverdueAge.Microseconds(), q.MinSize, q.OverdueAge.Microseconds(), q.MinSize, q.MinSize,
+	).Scan(&st.Overdue, &st.OverdueBytes, &st.Ineligible, &st.IneligibleBytes)
+	if err != nil {
+		return st, fmt.Errorf("count overdue and ineligible records: %w", err)
+	}
+	// S3 omits STANDARD from HEAD, some servers name it: both are one class.
+	rows, err := s.db.QueryContext(ctx, "SELECT COALESCE(NULLIF(storage_class, ''), 'STANDARD'), COUNT(*), COALESCE(SUM(source_size), 0),"+
+		" COALESCE(SUM(archived_at > NOW(6) - INTERVAL (CASE storage_class WHEN 'DEEP_ARCHIVE' THEN 180 WHEN 'GLACIER_IR' THEN 90 ELSE 90 END) DAY), 0),"+
+		" COALESCE(SUM(CASE WHEN archived_at > NOW(6) - INTERVAL (CASE storage_class WHEN 'DEEP_ARCHIVE' THEN 180 ELSE 90 END) DAY THEN source_size END), 0)"+
+		" FROM trash_objects WHERE state IN ('in_trash', 'archived', 'restoring', 'orphaned', 'restore_failed')"+
+		" GROUP BY COALESCE(NULLIF(storage_class, ''), 'STANDARD') ORDER BY 1")
+	if err != nil {
+		return st, fmt.Errorf("sum the trash bucket by storage class: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u reconcile.ClassUsage
+		if err := rows.Scan(&u.Class, &u.Objects, &u.Bytes, &u.Young, &u.YoungBytes); err != nil {
+			return st, err
+		}
+		st.Classes = append(st.Classes, u)
+	}
+	return st, rows.Err()
+}
+
+// Overdue lists up to limit in_trash records that should have been
+// transitioned by now (q's size and age), oldest first.
+func (s *Store) Overdue(ctx context.Context, q reconcile.ArchiveQuery, limit int) ([]reconcile.OverdueRecord, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT lms_id, source_bucket, source_key, COALESCE(trash_key, ''), COALESCE(source_size, 0),"+
+		" copied_at, transition_checked_at, COALESCE(storage_class, '') FROM trash_objects"+
+		" WHERE state = 'in_trash' AND source_size >= ? AND copied_at <= NOW(6) - INTERVAL ? MICROSECOND"+
+		" ORDER BY copied_at, id LIMIT ?", q.MinSize, q.OverdueAge.Microseconds(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list overdue records: %w", err)
+	}
+	defer rows.Close()
+	var out []reconcile.OverdueRecord
+	for rows.Next() {
+		var o reconcile.OverdueRecord
+		var checked sql.NullTime
+		if err := rows.Scan(&o.LMSID, &o.Bucket, &o.Key, &o.TrashKey, &o.Size, &o.CopiedAt, &checked, &o.StorageClass); err != nil {
+			return nil, err
+		}
+		o.CheckedAt = checked.Time
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}

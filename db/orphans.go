@@ -1,0 +1,76 @@
+package db
+
+import (
+	"context"
+	"fmt"
+)
+
+// OrphanCandidates lists the records in the trash bucket whose LMS row is
+// gone altogether. It changes nothing: the runner weighs the number first
+// (the mass-change brake), then MarkOrphans.
+func (s *Store) OrphanCandidates(ctx context.Context) ([]int64, error) {
+	t := s.lms
+	ids, err := s.selectIDs(ctx, "SELECT t.id FROM trash_objects AS t LEFT JOIN "+quote(t.Table)+" AS l ON l."+quote(t.IDColumn)+" = t.lms_id"+
+		" WHERE l."+quote(t.IDColumn)+" IS NULL AND t.state IN "+orphanableSQL+" AND t.lease_token IS NULL")
+	if err != nil {
+		return nil, fmt.Errorf("find records whose LMS row is gone: %w", err)
+	}
+	return ids, nil
+}
+
+// MarkOrphans records ids as orphaned: nobody can restore them, and the
+// lifecycle rule decides their fate. The state they had is kept, so that
+// ReturnOrphans can undo it if the row comes back.
+func (s *Store) MarkOrphans(ctx context.Context, ids []int64) (int, error) {
+	n, err := s.updateIDs(ctx, ids, "orphaned_from = state, state = 'orphaned', finished_at = NOW(6), updated_at = NOW(6)",
+		"state IN "+orphanableSQL+" AND lease_token IS NULL")
+	if err != nil {
+		return n, fmt.Errorf("mark records whose LMS row is gone: %w", err)
+	}
+	return n, nil
+}
+
+// ReturnOrphans gives every orphaned record whose LMS row exists again (a
+// table restored from a backup, a maintenance copy put back) the state it
+// had before, and returns how many.
+func (s *Store) ReturnOrphans(ctx context.Context) (int, error) {
+	t := s.lms
+	ids, err := s.selectIDs(ctx, "SELECT t.id FROM trash_objects AS t JOIN "+quote(t.Table)+" AS l ON l."+quote(t.IDColumn)+" = t.lms_id"+
+		" WHERE t.state = 'orphaned'")
+	if err != nil {
+		return 0, fmt.Errorf("find orphaned records whose LMS row is back: %w", err)
+	}
+	n, err := s.updateIDs(ctx, ids, "state = COALESCE(orphaned_from, 'in_trash'), orphaned_from = NULL,"+
+		" finished_at = CASE WHEN COALESCE(orphaned_from, 'in_trash') = 'archived' THEN finished_at END, updated_at = NOW(6)",
+		"state = 'orphaned'")
+	if err != nil {
+		return n, fmt.Errorf("return orphaned records whose LMS row is back: %w", err)
+	}
+	return n, nil
+}
+
+// Census counts what the mass-change brake weighs changes against: the LMS
+// table's rows (InnoDB's estimate, enough for a share), trashd's records,
+// and the records whose object is in the trash bucket.
+func (s *Store) Census(ctx context.Context) (lmsRows, records, inTrash int, err error) {
+	err = s.db.QueryRowContext(ctx, "SELECT"+
+		" COALESCE((SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?), 0),"+
+		" (SELECT COUNT(*) FROM trash_objects),"+
+		" (SELECT COUNT(*) FROM trash_objects WHERE state IN "+copyHolderSQL+")", s.lms.Table).Scan(&lmsRows, &records, &inTrash)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("count LMS rows and records: %w", err)
+	}
+	return lmsRows, records, inTrash, nil
+}
+
+// CountUndiscovered counts the trashed LMS rows that have no record yet.
+func (s *Store) CountUndiscovered(ctx context.Context) (int, error) {
+	t := s.lms
+	var n int
+	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+quote(t.Table)+" AS l WHERE "+t.trashedSQL("l")+
+		" AND NOT EXISTS (SELECT 1 FROM trash_objects AS t WHERE t.lms_id = l."+quote(t.IDColumn)+")").Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count trashed rows of %s without a record: %w", t.Table, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,62 @@
+package reconcile
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// ErrOutage: a pass stopped claiming because S3 was failing as a whole.
+var ErrOutage = errors.New("S3 looks unavailable")
+
+// outage notices, within one pass, when most requests fail the same way: a
+// run of objects that all failed with transient errors and no success
+// between them. Then the pass stops claiming and ends as a whole, and the
+// objects still in flight are retried later without it counting against
+// their attempts: an outage is not the objects' fault, and an hour of 503s
+// must not make every claimed object failed, which is terminal.
+type outage struct {
+	limit int
+
+	mu     sync.Mutex
+	streak int
+	last   error
+	trip   bool
+}
+
+func newOutage(concurrency int) *outage { return &outage{limit: max(10, 2*concurrency)} }
+
+// observe counts one object's outcome.
+func (o *outage) observe(ev Event) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	switch {
+	case ev.Outcome == OutcomeRetrying && errors.Is(ev.Err, ErrTransient):
+		o.streak++
+		o.last = ev.Err
+		if o.streak >= o.limit {
+			o.trip = true
+		}
+	case ev.Outcome == OutcomeInterrupted:
+	default:
+		o.streak = 0
+	}
+}
+
+// tripped reports whether the pass has seen an outage.
+func (o *outage) tripped() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.trip
+}
+
+// err is the pass's error once tripped, nil before.
+func (o *outage) err() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.trip {
+		return nil
+	}
+	return fmt.Errorf("%w: %d objects in a row failed with transient errors and none succeeded (the last: %v); "+
+		"the pass stopped claiming, the objects keep their attempts, and the next pass tries again", ErrOutage, o.streak, o.last)
+}
