@@ -71,26 +71,41 @@ func (c *Client) copyParts(ctx context.Context, cl call, src reconcile.Object, d
 	}
 
 	completed, err := c.copyEachPart(ctx, cl, src, dstBucket, dstKey, up.UploadId, parts)
+	if err == nil && opts.NoOverwrite && c.opts.NoOverwriteByHead {
+		// The parts may have taken minutes; look again right before
+		// they become the object.
+		err = c.checkFree(ctx, cl, dstBucket, dstKey)
+	}
 	if err == nil {
-		complete := &s3.CompleteMultipartUploadInput{
-			Bucket:          aws.String(dstBucket),
-			Key:             aws.String(dstKey),
-			UploadId:        up.UploadId,
-			MultipartUpload: &types.CompletedMultipartUpload{Parts: completed},
-			ChecksumType:    create.ChecksumType,
-		}
-		if opts.NoOverwrite {
-			// Checked when the parts become the object, the moment that
-			// would overwrite.
-			complete.IfNoneMatch = aws.String("*")
-		}
-		_, err = c.s3.CompleteMultipartUpload(ctx, complete)
-		err = mapError(cl, err)
+		err = c.complete(ctx, cl, dstBucket, dstKey, up.UploadId, completed, create.ChecksumType, opts)
 	}
 	if err != nil {
 		return c.abort(ctx, err, dstBucket, dstKey, up.UploadId)
 	}
 	return nil
+}
+
+// complete completes the upload. With NoOverwrite it sends If-None-Match: *,
+// checked when the parts become the object, the moment that would
+// overwrite; it is the only condition of the request, so its 412 means the
+// destination is taken (ErrDestinationExists).
+func (c *Client) complete(ctx context.Context, cl call, bucket, key string, uploadID *string, parts []types.CompletedPart,
+	sumType types.ChecksumType, opts reconcile.CopyOptions) error {
+	in := &s3.CompleteMultipartUploadInput{
+		Bucket:          aws.String(bucket),
+		Key:             aws.String(key),
+		UploadId:        uploadID,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
+		ChecksumType:    sumType,
+	}
+	if opts.NoOverwrite {
+		in.IfNoneMatch = aws.String("*")
+	}
+	_, err := c.s3.CompleteMultipartUpload(ctx, in)
+	if opts.NoOverwrite && (errorCode(err) == "PreconditionFailed" || httpStatus(err) == 412) {
+		return fmt.Errorf("%s: %w: s3://%s/%s is taken, and the copy does not overwrite: %w", cl.op, ErrDestinationExists, bucket, key, err)
+	}
+	return mapError(cl, err)
 }
 
 // partsChecksum is the checksum to ask of a multipart copy so that it can
