@@ -137,6 +137,7 @@ type Client struct {
 var (
 	_ reconcile.ObjectStore   = (*Client)(nil)
 	_ reconcile.BucketChecker = (*Client)(nil)
+	_ reconcile.UploadAborter = (*Client)(nil)
 )
 
 // New builds a Client from o, filling defaults and validating them. It loads
