@@ -66,9 +66,14 @@ func (c *Client) keyAnswers(ctx context.Context, bucket, key string) bool {
 
 func objectFromHead(bucket, key string, out *s3.HeadObjectOutput) reconcile.Object {
 	// An x-amz-restore that does not parse still says a restore was
-	// requested; ParseRestore then reads it as ongoing, and a copy is not
-	// tried before the header says otherwise.
-	restore, _ := ParseRestore(aws.ToString(out.Restore))
+	// requested; the raw header is kept so that it can be reported, and it
+	// makes the object unreadable (reconcile.Object.Readable), so that a
+	// copy is not tried before the header says otherwise.
+	restore, err := ParseRestore(aws.ToString(out.Restore))
+	if err != nil {
+		restore.Requested = true
+		restore.Unparsed = aws.ToString(out.Restore)
+	}
 	return reconcile.Object{
 		Bucket:       bucket,
 		Key:          key,
