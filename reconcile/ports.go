@@ -51,11 +51,19 @@ type RunLog interface {
 type ObjectStore interface {
 	// Head describes an object; ErrNotFound when it does not exist.
 	Head(ctx context.Context, bucket, key string) (Object, error)
+	// HeadVersion describes exactly one version of an object (versionID ""
+	// is the current one, as Head); ErrNotFound when that version does not
+	// exist, whatever other versions the key has. A retry after a delete
+	// asks it whether the version it deleted is gone, since the key's
+	// current version may now be an older one.
+	HeadVersion(ctx context.Context, bucket, key, versionID string) (Object, error)
 	// Copy copies src server-side to dstBucket/dstKey, on condition that the
 	// source still has src's ETag (and version), in parts when it is large.
 	Copy(ctx context.Context, src Object, dstBucket, dstKey string, opts CopyOptions) error
-	// Delete deletes exactly obj: its version on a versioned bucket, and on
-	// condition of its ETag where the server supports that.
+	// Delete deletes exactly obj: its version when obj has a VersionID (no
+	// other condition: a version's bytes never change, and deleting a version
+	// that is already gone succeeds), else on condition of its ETag where the
+	// server supports that.
 	Delete(ctx context.Context, obj Object) error
 }
 
@@ -67,6 +75,20 @@ type CopyOptions struct {
 	// destination key exists (If-None-Match: *), so that a restore never
 	// overwrites a file the LMS has put there since.
 	NoOverwrite bool
+	// OnUpload, when set, is called with the upload ID of a multipart copy
+	// as soon as the upload exists, before any part is copied, so that the
+	// ID can be recorded and the upload aborted (UploadAborter) if the
+	// process dies before it completes or aborts it itself. An error from
+	// OnUpload aborts the upload and fails the copy with that error.
+	OnUpload func(uploadID string) error
+}
+
+// UploadAborter removes what is left of a multipart upload.
+type UploadAborter interface {
+	// AbortUpload aborts the multipart upload uploadID of bucket/key, freeing
+	// its parts. An upload that is already gone (completed, aborted, or
+	// never there) is not an error.
+	AbortUpload(ctx context.Context, bucket, key, uploadID string) error
 }
 
 // LifecycleKeeper reads and writes the trash bucket's lifecycle rule.

@@ -119,6 +119,10 @@ type Restore struct {
 	Requested bool      // a restore was requested (the header is present)
 	Ongoing   bool      // S3 is still restoring
 	Expiry    time.Time // when the restored copy goes away; zero while ongoing
+	// Unparsed is the raw x-amz-restore header when it could not be
+	// parsed (Requested is then true); the object is then treated as not
+	// readable.
+	Unparsed string
 }
 
 // Archived reports whether reading o needs a restore first: GLACIER (Flexible
@@ -128,9 +132,10 @@ func (o Object) Archived() bool {
 }
 
 // Readable reports whether o can be read (copied) now: not archived, or
-// restored and not yet expired.
+// restored and not yet expired. An archived object whose restore status
+// could not be read is not: a copy would be tried on a guess.
 func (o Object) Readable() bool {
-	return !o.Archived() || (o.Restore.Requested && !o.Restore.Ongoing)
+	return !o.Archived() || (o.Restore.Requested && !o.Restore.Ongoing && o.Restore.Unparsed == "")
 }
 
 // Record is trashd's row for one trashed LMS file (table trash_objects).

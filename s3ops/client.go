@@ -68,6 +68,13 @@ type Options struct {
 	// ConditionalDelete sends If-Match: <ETag> with DeleteObject, so that a
 	// source overwritten since it was copied is not deleted.
 	ConditionalDelete bool
+	// NoOverwriteByHead is for a server that ignores If-None-Match on
+	// copies: a copy with NoOverwrite then HEADs the destination before it
+	// starts (and a multipart copy again right before it completes) and
+	// fails with ErrDestinationExists when something is there. The header
+	// is still sent. This is a weaker guard than the server's own check: a
+	// file written between the HEAD and the copy is overwritten.
+	NoOverwriteByHead bool
 	// Credentials; nil uses the AWS default chain (environment, shared
 	// profile, web identity/IRSA, IMDS).
 	Credentials aws.CredentialsProvider
@@ -130,6 +137,7 @@ type Client struct {
 var (
 	_ reconcile.ObjectStore   = (*Client)(nil)
 	_ reconcile.BucketChecker = (*Client)(nil)
+	_ reconcile.UploadAborter = (*Client)(nil)
 )
 
 // New builds a Client from o, filling defaults and validating them. It loads

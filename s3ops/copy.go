@@ -12,16 +12,32 @@ import (
 	"trashd/reconcile"
 )
 
+// ErrDestinationExists is the error of a copy with NoOverwrite whose
+// destination was found taken: by a HEAD (Options.NoOverwriteByHead), or by
+// the If-None-Match of CompleteMultipartUpload, the one request of a
+// multipart copy that carries it. It wraps reconcile.ErrPreconditionFailed.
+// A 412 from CopyObject cannot be told apart from a source changed since
+// HEAD (one 412 answers both of its conditions), so it stays a plain
+// ErrPreconditionFailed that says both.
+var ErrDestinationExists = fmt.Errorf("the destination exists: %w", reconcile.ErrPreconditionFailed)
+
 // Copy copies src server-side to dstBucket/dstKey (the bytes never leave
 // S3), on condition that the source still has src.ETag: every request
 // carries x-amz-copy-source-if-match, so a source overwritten since HEAD
 // fails the copy with reconcile.ErrPreconditionFailed instead of putting
 // other bytes in the trash. With src.VersionID set it copies exactly that
-// version.
+// version. With opts.NoOverwrite the copy never replaces an object at the
+// destination (If-None-Match: *, which SeaweedFS honours on CopyObject and
+// on CompleteMultipartUpload alike); see ErrDestinationExists.
 func (c *Client) Copy(ctx context.Context, src reconcile.Object, dstBucket, dstKey string, opts reconcile.CopyOptions) error {
 	cl := copyCall(src, dstBucket, dstKey)
 	if src.ETag == "" {
 		return fmt.Errorf("%s: %w: the source's ETag is not known, so the copy cannot be made conditional on it: HEAD the source first", cl.op, reconcile.ErrPermanent)
+	}
+	if opts.NoOverwrite && c.opts.NoOverwriteByHead {
+		if err := c.checkFree(ctx, cl, dstBucket, dstKey); err != nil {
+			return err
+		}
 	}
 	var err error
 	if c.inParts(src) {
@@ -29,11 +45,24 @@ func (c *Client) Copy(ctx context.Context, src reconcile.Object, dstBucket, dstK
 	} else {
 		err = c.copyObject(ctx, cl, src, dstBucket, dstKey, opts)
 	}
-	if opts.NoOverwrite && errors.Is(err, reconcile.ErrPreconditionFailed) {
+	if opts.NoOverwrite && errors.Is(err, reconcile.ErrPreconditionFailed) && !errors.Is(err, ErrDestinationExists) {
 		// One 412 answers both conditions of the request.
 		err = fmt.Errorf("s3://%s/%s already exists, or the source changed since it was read: %w", dstBucket, dstKey, err)
 	}
 	return err
+}
+
+// checkFree HEADs dstBucket/dstKey and fails with ErrDestinationExists when
+// an object is there.
+func (c *Client) checkFree(ctx context.Context, cl call, dstBucket, dstKey string) error {
+	_, err := c.Head(ctx, dstBucket, dstKey)
+	switch {
+	case err == nil:
+		return fmt.Errorf("%s: %w: s3://%s/%s is taken, and the copy does not overwrite", cl.op, ErrDestinationExists, dstBucket, dstKey)
+	case errors.Is(err, reconcile.ErrNotFound):
+		return nil
+	}
+	return fmt.Errorf("%s: check that the destination is free: %w", cl.op, err)
 }
 
 // inParts decides between one CopyObject and a multipart copy. The choice is

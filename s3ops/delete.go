@@ -2,6 +2,7 @@ package s3ops
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -10,23 +11,39 @@ import (
 	"trashd/reconcile"
 )
 
-// Delete deletes exactly obj. On a versioned bucket it deletes obj's
-// version (a DeleteObject without a version only adds a delete marker and
-// keeps the bytes, and the bill). With ConditionalDelete it sends
-// If-Match: obj's ETag, so that a source overwritten since it was copied is
-// left alone (reconcile.ErrPreconditionFailed); an obj without a recorded
-// ETag is deleted without the condition. AWS evaluates If-Match against the
-// key's current version even when a version ID is given, so there a delete
-// of a version that has since been superseded fails the same way.
+// Delete deletes exactly obj.
 //
-// Deleting a key that does not exist succeeds, as S3 makes it; but a
-// conditional delete of a missing key fails: SeaweedFS answers 412 (the
-// precondition cannot hold on nothing), AWS 404 (reconcile.ErrNotFound).
+// With obj.VersionID set it deletes that version and nothing else, without
+// If-Match: a version's bytes never change, so naming it is already exact (a
+// DeleteObject without a version would only add a delete marker and keep the
+// bytes, and the bill). If-Match would even be wrong there: AWS evaluates it
+// against the key's current version, so an SDK retry of a delete whose first
+// response was lost would meet the older version, now current, and fail with
+// 412 as if the trashed file had changed. Deleting a version that is already
+// gone succeeds (nil): AWS and SeaweedFS answer 204 for a version ID they do
+// not have, and a server that answers 404 (NoSuchVersion) gets the same nil.
+// A caller that must know the version is gone asks HeadVersion.
+//
+// Without a version, ConditionalDelete sends If-Match: obj's ETag, so that a
+// source overwritten since it was copied is left alone
+// (reconcile.ErrPreconditionFailed); an obj without a recorded ETag is
+// deleted without the condition. Deleting a key that does not exist
+// succeeds, as S3 makes it; but a conditional delete of a missing key fails:
+// SeaweedFS answers 412 (the precondition cannot hold on nothing), AWS 404
+// (reconcile.ErrNotFound). So does a retry of a conditional delete whose
+// first response was lost: the caller tells that from a change with a HEAD.
 func (c *Client) Delete(ctx context.Context, obj reconcile.Object) error {
 	cl := objectCall("delete", obj.Bucket, obj.Key, "s3:DeleteObject and s3:DeleteObjectVersion")
 	in := &s3.DeleteObjectInput{Bucket: aws.String(obj.Bucket), Key: aws.String(obj.Key)}
 	if obj.VersionID != "" {
+		cl.op += " version " + obj.VersionID
 		in.VersionId = aws.String(obj.VersionID)
+		_, err := c.s3.DeleteObject(ctx, in)
+		err = mapError(cl, err)
+		if errors.Is(err, reconcile.ErrNotFound) {
+			return nil // already gone: what was asked (a missing bucket is ErrPermanent)
+		}
+		return err
 	}
 	if c.opts.ConditionalDelete && obj.ETag != "" {
 		in.IfMatch = quote(obj.ETag)
@@ -34,17 +51,12 @@ func (c *Client) Delete(ctx context.Context, obj reconcile.Object) error {
 	_, err := c.s3.DeleteObject(ctx, in)
 	if err != nil && in.IfMatch != nil && notImplemented(err) {
 		// S3 only added conditional deletes in 2024; a server that predates
-		// them refuses the header. With a version ID the delete still
-		// removes exactly the version that was copied, so go on without the
-		// condition. Without one, an unconditional delete could remove bytes
-		// written since the copy: that is the operator's call, not ours.
-		if in.VersionId == nil {
-			return mapError(cl, fmt.Errorf("%w: the server does not support conditional deletes (If-Match), and the bucket is not versioned: "+
-				"set TRASHD_CONDITIONAL_DELETE=false to delete without the condition (a file overwritten between copy and delete "+
-				"would then be lost), or enable versioning on the bucket: %w", reconcile.ErrPermanent, err))
-		}
-		in.IfMatch = nil
-		_, err = c.s3.DeleteObject(ctx, in)
+		// them refuses the header. An unconditional delete could remove
+		// bytes written since the copy: that is the operator's call, not
+		// ours (or enable versioning, and deletes name the version).
+		return mapError(cl, fmt.Errorf("%w: the server does not support conditional deletes (If-Match), and the bucket is not versioned: "+
+			"set TRASHD_CONDITIONAL_DELETE=false to delete without the condition (a file overwritten between copy and delete "+
+			"would then be lost), or enable versioning on the bucket: %w", reconcile.ErrPermanent, err))
 	}
 	return mapError(cl, err)
 }

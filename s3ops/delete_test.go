@@ -2,8 +2,11 @@ package s3ops_test
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -61,10 +64,12 @@ func TestDeleteUnconditional(t *testing.T) {
 }
 
 // TestDeleteVersion: on a versioned bucket Delete removes exactly the
-// recorded version and adds no delete marker.
+// recorded version, adds no delete marker, and sends no If-Match (which AWS
+// would check against the current version, not the one named).
 func TestDeleteVersion(t *testing.T) {
 	t.Parallel()
-	b := setup(t, conditional)
+	ft, ifMatch := watchIfMatch(nil)
+	b := setup(t, conditional, counting(ft))
 	s3test.EnableVersioning(t, b.s3, b.src)
 	v1 := b.put(t, "doc.txt", []byte("first"))
 	v2 := b.put(t, "doc.txt", []byte("second"))
@@ -72,16 +77,85 @@ func TestDeleteVersion(t *testing.T) {
 		t.Fatalf("versions %q and %q: want two distinct version IDs", v1.VersionID, v2.VersionID)
 	}
 
-	// SeaweedFS checks If-Match against the named version; AWS checks it
-	// against the current one and would refuse this delete of v1.
-	if err := b.client.Delete(t.Context(), v1); err != nil {
-		t.Fatalf("Delete(v1): %v", err)
-	}
-	assertVersions(t, b, "doc.txt", []string{v2.VersionID})
+	// The newer version goes; the older becomes current, untouched.
 	if err := b.client.Delete(t.Context(), v2); err != nil {
 		t.Fatalf("Delete(v2): %v", err)
 	}
+	assertVersions(t, b, "doc.txt", []string{v1.VersionID})
+	if got := b.head(t, b.src, "doc.txt"); got != v1 {
+		t.Errorf("current version after Delete(v2):\n got %+v\nwant %+v", got, v1)
+	}
+	if got := string(s3test.Get(t, b.s3, b.src, "doc.txt")); got != "first" {
+		t.Errorf("current version holds %q, want %q", got, "first")
+	}
+
+	// Deleting it again is what the runner does after a crash: it
+	// succeeds, and is not taken for a change of the source.
+	if err := b.client.Delete(t.Context(), v2); err != nil {
+		t.Fatalf("Delete(v2) again: %v, want nil (the version is gone)", err)
+	}
+	assertVersions(t, b, "doc.txt", []string{v1.VersionID})
+
+	// Stale ETag or not, a version is deleted by its ID alone.
+	v1Stale := v1
+	v1Stale.ETag = v2.ETag
+	if err := b.client.Delete(t.Context(), v1Stale); err != nil {
+		t.Fatalf("Delete(v1): %v", err)
+	}
 	assertVersions(t, b, "doc.txt", nil)
+	if n := ifMatch.Load(); n != 0 {
+		t.Errorf("%d versioned deletes sent If-Match, want none", n)
+	}
+}
+
+// watchIfMatch returns a FaultTransport that applies rule (nil: none) and
+// counts the DeleteObject requests that carry If-Match.
+func watchIfMatch(rule s3test.Rule) (*s3test.FaultTransport, *atomic.Int64) {
+	n := new(atomic.Int64)
+	return s3test.NewFaultTransport(func(r *http.Request) s3test.Fault {
+		if s3test.Operation(r) == "DeleteObject" && r.Header.Get("If-Match") != "" {
+			n.Add(1)
+		}
+		if rule == nil {
+			return s3test.Fault{}
+		}
+		return rule(r)
+	}), n
+}
+
+// TestDeleteVersionResponseLost: the server deletes the version but the
+// response never reaches the client, so the SDK sends the delete again. The
+// older version is current by then; the retry must neither fail as if the
+// source had changed nor touch that older version.
+func TestDeleteVersionResponseLost(t *testing.T) {
+	t.Parallel()
+	ft, ifMatch := watchIfMatch(s3test.When(s3test.Once(s3test.Match("DeleteObject", "doc.txt")),
+		s3test.Fault{LoseResponse: &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}}))
+	b := setup(t, conditional, counting(ft))
+	s3test.EnableVersioning(t, b.s3, b.src)
+	v1 := b.put(t, "doc.txt", []byte("older, kept"))
+	v2 := b.put(t, "doc.txt", []byte("trashed"))
+
+	err := b.client.Delete(t.Context(), v2)
+	if errors.Is(err, reconcile.ErrPreconditionFailed) {
+		t.Fatalf("Delete after a lost response: %v: taken for a change of the source", err)
+	}
+	if err != nil && !errors.Is(err, reconcile.ErrNotFound) {
+		t.Fatalf("Delete after a lost response: %v, want nil or ErrNotFound", err)
+	}
+	if n := countOps(ft, "DeleteObject"); n != 2 {
+		t.Errorf("%d DeleteObject requests, want 2 (the lost one and the SDK's retry): %v", n, ft.Requests())
+	}
+	if n := ifMatch.Load(); n != 0 {
+		t.Errorf("%d versioned deletes sent If-Match, want none", n)
+	}
+	assertVersions(t, b, "doc.txt", []string{v1.VersionID})
+	if got := b.head(t, b.src, "doc.txt"); got != v1 {
+		t.Errorf("current version after the delete:\n got %+v\nwant %+v", got, v1)
+	}
+	if _, err := b.client.HeadVersion(t.Context(), b.src, "doc.txt", v2.VersionID); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Errorf("HeadVersion of the deleted version: %v, want ErrNotFound", err)
+	}
 }
 
 func assertVersions(t *testing.T, b *testBundle, key string, want []string) {

@@ -2,6 +2,8 @@ package s3ops
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -15,24 +17,63 @@ import (
 // Head describes the current version of bucket/key; reconcile.ErrNotFound
 // when there is none (or the latest version is a delete marker).
 func (c *Client) Head(ctx context.Context, bucket, key string) (reconcile.Object, error) {
-	out, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{
+	return c.HeadVersion(ctx, bucket, key, "")
+}
+
+// HeadVersion describes exactly the version versionID of bucket/key
+// (versionID "" is the current version, as Head); reconcile.ErrNotFound
+// when that version does not exist, even if the key has other versions.
+//
+// A HEAD answers a missing version with a bare 404 (no body, so no
+// NoSuchVersion code). It answers a version ID that the server cannot read
+// as one with a bare 400: AWS's InvalidArgument for a malformed ID, and
+// SeaweedFS's for any ID but "null" on a bucket that never had versioning.
+// A bare 400 could as well be a request the server refuses for another
+// reason (a wrong region, on AWS), so it counts as ErrNotFound only when a
+// HEAD of the key without the version is answered, found or not found: then
+// the version ID was what the server refused.
+func (c *Client) HeadVersion(ctx context.Context, bucket, key, versionID string) (reconcile.Object, error) {
+	in := &s3.HeadObjectInput{
 		Bucket: aws.String(bucket),
 		Key:    aws.String(key),
 		// Without ChecksumMode=ENABLED S3 leaves out the x-amz-checksum-*
 		// headers, and the checksum is half of what proves a copy.
 		ChecksumMode: types.ChecksumModeEnabled,
-	})
+	}
+	cl := objectCall("head", bucket, key, "s3:GetObject")
+	if versionID != "" {
+		in.VersionId = aws.String(versionID)
+		cl = objectCall("head", bucket, key, "s3:GetObject and s3:GetObjectVersion")
+		cl.op += " version " + versionID
+	}
+	out, err := c.s3.HeadObject(ctx, in)
 	if err != nil {
-		return reconcile.Object{}, mapError(objectCall("head", bucket, key, "s3:GetObject"), err)
+		if versionID != "" && httpStatus(err) == 400 && c.keyAnswers(ctx, bucket, key) {
+			return reconcile.Object{}, fmt.Errorf("%s: %w: the server refused the version id (HTTP 400 %s): %w",
+				cl.op, reconcile.ErrNotFound, errorCode(err), err)
+		}
+		return reconcile.Object{}, mapError(cl, err)
 	}
 	return objectFromHead(bucket, key, out), nil
 }
 
+// keyAnswers reports whether a HEAD of bucket/key's current version gets an
+// answer about the object: found, or not found.
+func (c *Client) keyAnswers(ctx context.Context, bucket, key string) bool {
+	_, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	return err == nil || errors.Is(mapError(call{}, err), reconcile.ErrNotFound)
+}
+
 func objectFromHead(bucket, key string, out *s3.HeadObjectOutput) reconcile.Object {
 	// An x-amz-restore that does not parse still says a restore was
-	// requested; ParseRestore then reads it as ongoing, and a copy is not
-	// tried before the header says otherwise.
-	restore, _ := ParseRestore(aws.ToString(out.Restore))
+	// requested; the raw header is kept so that it can be reported, and it
+	// makes the object unreadable (reconcile.Object.Readable), so that a
+	// copy is not tried before the header says otherwise.
+	restore, err := ParseRestore(aws.ToString(out.Restore))
+	if err != nil {
+		restore.Requested = true
+		restore.Unparsed = aws.ToString(out.Restore)
+	}
 	return reconcile.Object{
 		Bucket:       bucket,
 		Key:          key,

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -83,4 +84,66 @@ func firstNonEmpty(ss ...*string) string {
 		}
 	}
 	return ""
+}
+
+// TestHeadVersion: HeadVersion reads exactly the version asked for, and
+// answers ErrNotFound for every way a version can be missing: deleted,
+// never there, or an ID the server refuses with a bare 400 (SeaweedFS, for
+// a bucket without versioning; AWS, for a malformed ID).
+func TestHeadVersion(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	s3test.EnableVersioning(t, b.s3, b.src)
+	sha := func(in *s3.PutObjectInput) { in.ChecksumAlgorithm = types.ChecksumAlgorithmSha256 }
+	v1 := b.put(t, "doc.txt", []byte("first"), sha)
+	v2 := b.put(t, "doc.txt", []byte("second, and longer"))
+	if v1.Checksum.Algorithm != "SHA256" {
+		t.Fatalf("v1 checksum %+v, want SHA256", v1.Checksum)
+	}
+
+	for _, tt := range []struct {
+		version string
+		want    reconcile.Object
+	}{
+		{v1.VersionID, v1}, // checksum included: ChecksumMode is on
+		{v2.VersionID, v2},
+		{"", v2},
+	} {
+		got, err := b.client.HeadVersion(ctx, b.src, "doc.txt", tt.version)
+		if err != nil || got != tt.want {
+			t.Errorf("HeadVersion(%q) = %+v, %v\nwant %+v", tt.version, got, err, tt.want)
+		}
+	}
+
+	s3test.PutObject(t, b.s3, b.trash, "plain.txt", []byte("unversioned"))
+	if _, err := b.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &b.src, Key: aws.String("doc.txt"), VersionId: &v1.VersionID}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, bucket, key, version string }{
+		{"deleted version", b.src, "doc.txt", v1.VersionID},
+		{"unknown version", b.src, "doc.txt", "0123456789abcdef0123456789abcdef"},
+		{"missing key", b.src, "no/such/key", v2.VersionID},
+		{"unversioned bucket", b.trash, "plain.txt", v2.VersionID},
+		{"unversioned bucket, missing key", b.trash, "no/such/key", v2.VersionID},
+	} {
+		_, err := b.client.HeadVersion(ctx, tt.bucket, tt.key, tt.version)
+		if !errors.Is(err, reconcile.ErrNotFound) {
+			t.Errorf("%s: HeadVersion = %v, want ErrNotFound", tt.name, err)
+		}
+	}
+}
+
+// TestHeadVersionRefused: a 400 that is not about the version (the server
+// refuses every HEAD of the key) is not taken for a missing version.
+func TestHeadVersionRefused(t *testing.T) {
+	t.Parallel()
+	ft := s3test.NewFaultTransport(s3test.When(s3test.Match("HeadObject", "doc.txt"), s3test.Fault{Status: 400, Code: "AuthorizationHeaderMalformed"}))
+	b := setup(t, counting(ft))
+	s3test.EnableVersioning(t, b.s3, b.src)
+	v := b.put(t, "other.txt", []byte("x"))
+	_, err := b.client.HeadVersion(t.Context(), b.src, "doc.txt", v.VersionID)
+	if errors.Is(err, reconcile.ErrNotFound) || !errors.Is(err, reconcile.ErrPermanent) {
+		t.Errorf("HeadVersion = %v, want ErrPermanent, not ErrNotFound", err)
+	}
 }

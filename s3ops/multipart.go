@@ -69,28 +69,50 @@ func (c *Client) copyParts(ctx context.Context, cl call, src reconcile.Object, d
 	if err != nil {
 		return mapError(cl, err)
 	}
+	if opts.OnUpload != nil {
+		// Before any part: from here on the upload costs storage, and a
+		// process that dies leaves its ID as the only way to remove it.
+		if err := opts.OnUpload(aws.ToString(up.UploadId)); err != nil {
+			return c.abort(ctx, fmt.Errorf("%s: record multipart upload %s: %w", cl.op, aws.ToString(up.UploadId), err), dstBucket, dstKey, up.UploadId)
+		}
+	}
 
 	completed, err := c.copyEachPart(ctx, cl, src, dstBucket, dstKey, up.UploadId, parts)
+	if err == nil && opts.NoOverwrite && c.opts.NoOverwriteByHead {
+		// The parts may have taken minutes; look again right before
+		// they become the object.
+		err = c.checkFree(ctx, cl, dstBucket, dstKey)
+	}
 	if err == nil {
-		complete := &s3.CompleteMultipartUploadInput{
-			Bucket:          aws.String(dstBucket),
-			Key:             aws.String(dstKey),
-			UploadId:        up.UploadId,
-			MultipartUpload: &types.CompletedMultipartUpload{Parts: completed},
-			ChecksumType:    create.ChecksumType,
-		}
-		if opts.NoOverwrite {
-			// Checked when the parts become the object, the moment that
-			// would overwrite.
-			complete.IfNoneMatch = aws.String("*")
-		}
-		_, err = c.s3.CompleteMultipartUpload(ctx, complete)
-		err = mapError(cl, err)
+		err = c.complete(ctx, cl, dstBucket, dstKey, up.UploadId, completed, create.ChecksumType, opts)
 	}
 	if err != nil {
 		return c.abort(ctx, err, dstBucket, dstKey, up.UploadId)
 	}
 	return nil
+}
+
+// complete completes the upload. With NoOverwrite it sends If-None-Match: *,
+// checked when the parts become the object, the moment that would
+// overwrite; it is the only condition of the request, so its 412 means the
+// destination is taken (ErrDestinationExists).
+func (c *Client) complete(ctx context.Context, cl call, bucket, key string, uploadID *string, parts []types.CompletedPart,
+	sumType types.ChecksumType, opts reconcile.CopyOptions) error {
+	in := &s3.CompleteMultipartUploadInput{
+		Bucket:          aws.String(bucket),
+		Key:             aws.String(key),
+		UploadId:        uploadID,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
+		ChecksumType:    sumType,
+	}
+	if opts.NoOverwrite {
+		in.IfNoneMatch = aws.String("*")
+	}
+	_, err := c.s3.CompleteMultipartUpload(ctx, in)
+	if opts.NoOverwrite && (errorCode(err) == "PreconditionFailed" || httpStatus(err) == 412) {
+		return fmt.Errorf("%s: %w: s3://%s/%s is taken, and the copy does not overwrite: %w", cl.op, ErrDestinationExists, bucket, key, err)
+	}
+	return mapError(cl, err)
 }
 
 // partsChecksum is the checksum to ask of a multipart copy so that it can
@@ -162,13 +184,28 @@ func completedPart(n int32, r *types.CopyPartResult) types.CompletedPart {
 func (c *Client) abort(ctx context.Context, err error, bucket, key string, uploadID *string) error {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 	defer cancel()
-	_, abortErr := c.s3.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{
-		Bucket: aws.String(bucket), Key: aws.String(key), UploadId: uploadID,
-	})
-	if abortErr != nil && errorCode(abortErr) != "NoSuchUpload" {
-		return fmt.Errorf("%w (and aborting multipart upload %s failed: %v)", err, aws.ToString(uploadID), abortErr)
+	if abortErr := c.AbortUpload(actx, bucket, key, aws.ToString(uploadID)); abortErr != nil {
+		return fmt.Errorf("%w (and the abort failed: %v)", err, abortErr)
 	}
 	return err
+}
+
+// AbortUpload aborts the multipart upload uploadID of bucket/key, so that S3
+// frees (and stops billing) its parts; an upload that is already gone
+// (completed, aborted, or never there: 404 NoSuchUpload) is not an error. It
+// is how a caller that recorded an ID through CopyOptions.OnUpload removes
+// what a copy that died left behind. A part copy still in flight during the
+// abort may yet land (AWS says to abort again then); a copy that died has
+// none in flight.
+func (c *Client) AbortUpload(ctx context.Context, bucket, key, uploadID string) error {
+	_, err := c.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), UploadId: aws.String(uploadID),
+	})
+	if err == nil || errorCode(err) == "NoSuchUpload" || (httpStatus(err) == 404 && errorCode(err) != "NoSuchBucket") {
+		return nil
+	}
+	cl := objectCall("abort multipart upload "+uploadID+" of", bucket, key, "s3:AbortMultipartUpload")
+	return mapError(cl, err)
 }
 
 // layout splits src into parts: a multipart source's own layout, so that

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -259,5 +260,111 @@ func TestCopyMultipartAbortsOnCancel(t *testing.T) {
 	}
 	if up := s3test.Uploads(t, b.s3, b.trash); len(up) != 0 {
 		t.Errorf("unfinished uploads left: %v", up)
+	}
+}
+
+// TestCopyMultipartOnUpload: OnUpload hears the upload ID before any part
+// is copied; when a part then fails, the copy aborts the upload itself, and
+// an AbortUpload of the recorded ID afterwards finds it gone, which is not an
+// error.
+func TestCopyMultipartOnUpload(t *testing.T) {
+	t.Parallel()
+	ft := s3test.NewFaultTransport(s3test.When(s3test.Nth(2, s3test.Match("UploadPartCopy", "")), s3test.Fault{
+		Status: http.StatusInternalServerError, Code: "InternalError", Message: "We encountered an internal error. Please try again.",
+	}))
+	b := setup(t, lowThreshold, counting(ft), func(o *s3ops.Options) {
+		o.PartConcurrency = 1
+		o.RetryMaxAttempts = 1 // the 2nd part fails for good
+	})
+	s3test.PutMultipart(t, b.s3, b.src, "mp", s3test.RandomBytes(12*mib), 5*mib)
+	src := b.head(t, b.src, "mp")
+
+	var ids []string
+	partsBefore := -1
+	err := b.client.Copy(t.Context(), src, b.trash, "mp", reconcile.CopyOptions{OnUpload: func(id string) error {
+		ids = append(ids, id)
+		partsBefore = countOps(ft, "UploadPartCopy")
+		return nil
+	}})
+	if !errors.Is(err, reconcile.ErrTransient) {
+		t.Fatalf("Copy = %v, want the 2nd part's transient error", err)
+	}
+	if len(ids) != 1 || ids[0] == "" || partsBefore != 0 {
+		t.Fatalf("OnUpload heard %q with %d parts copied before; want one ID, before any part", ids, partsBefore)
+	}
+	if up := s3test.Uploads(t, b.s3, b.trash); len(up) != 0 {
+		t.Errorf("unfinished uploads left: %v", up)
+	}
+	if err := b.client.AbortUpload(t.Context(), b.trash, "mp", ids[0]); err != nil {
+		t.Errorf("AbortUpload of the aborted upload: %v, want nil", err)
+	}
+}
+
+// TestCopyMultipartOnUploadFails: an error from OnUpload (the ID could not
+// be recorded) stops the copy before any part and aborts the upload.
+func TestCopyMultipartOnUploadFails(t *testing.T) {
+	t.Parallel()
+	ft := s3test.NewFaultTransport(nil)
+	b := setup(t, lowThreshold, counting(ft))
+	s3test.PutMultipart(t, b.s3, b.src, "mp", s3test.RandomBytes(12*mib), 5*mib)
+	src := b.head(t, b.src, "mp")
+
+	errRecord := errors.New("database unavailable")
+	err := b.client.Copy(t.Context(), src, b.trash, "mp", reconcile.CopyOptions{OnUpload: func(string) error { return errRecord }})
+	if !errors.Is(err, errRecord) {
+		t.Fatalf("Copy = %v, want OnUpload's error", err)
+	}
+	if n := countOps(ft, "UploadPartCopy"); n != 0 {
+		t.Errorf("%d UploadPartCopy requests after OnUpload failed, want none", n)
+	}
+	if n := countOps(ft, "AbortMultipartUpload"); n != 1 {
+		t.Errorf("%d AbortMultipartUpload requests, want 1: %v", n, ft.Requests())
+	}
+	if up := s3test.Uploads(t, b.s3, b.trash); len(up) != 0 {
+		t.Errorf("unfinished uploads left: %v", up)
+	}
+}
+
+// TestAbortUploadAfterCrash: a copy stops without aborting its upload (the
+// context is cancelled and the abort never reaches the server, as when the
+// process dies); the ID that OnUpload recorded is all another client needs
+// to remove the upload.
+func TestAbortUploadAfterCrash(t *testing.T) {
+	t.Parallel()
+	ft := s3test.NewFaultTransport(s3test.When(s3test.Match("AbortMultipartUpload", ""), s3test.Fault{Err: syscall.ECONNRESET}))
+	b := setup(t, lowThreshold, counting(ft))
+	s3test.PutMultipart(t, b.s3, b.src, "mp", s3test.RandomBytes(12*mib), 5*mib)
+	src := b.head(t, b.src, "mp")
+
+	ctx, cancel := context.WithCancel(t.Context())
+	var id string
+	err := b.client.Copy(ctx, src, b.trash, "mp", reconcile.CopyOptions{OnUpload: func(uploadID string) error {
+		id = uploadID
+		cancel() // the process dies here
+		return nil
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Copy = %v, want context.Canceled", err)
+	}
+	if up := s3test.Uploads(t, b.s3, b.trash); len(up) != 1 || id == "" {
+		t.Fatalf("uploads left %v, recorded ID %q: want the one upload, recorded", up, id)
+	}
+
+	cleaner := s3test.NewClient(t, s3test.Options(t))
+	if err := cleaner.AbortUpload(t.Context(), b.trash, "mp", id); err != nil {
+		t.Fatalf("AbortUpload: %v", err)
+	}
+	if up := s3test.Uploads(t, b.s3, b.trash); len(up) != 0 {
+		t.Errorf("uploads left after AbortUpload: %v", up)
+	}
+	// Again, and an ID the server never issued: already gone, not an error.
+	for _, id := range []string{id, "no-such-upload"} {
+		if err := cleaner.AbortUpload(t.Context(), b.trash, "mp", id); err != nil {
+			t.Errorf("AbortUpload(%q) of a gone upload: %v, want nil", id, err)
+		}
+	}
+	// A missing bucket is an error, not "gone".
+	if err := cleaner.AbortUpload(t.Context(), s3test.BucketName("missing"), "mp", id); !errors.Is(err, reconcile.ErrPermanent) {
+		t.Errorf("AbortUpload in a missing bucket: %v, want ErrPermanent", err)
 	}
 }

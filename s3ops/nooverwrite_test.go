@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"errors"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -113,6 +115,11 @@ func TestCopyNoOverwrite(t *testing.T) {
 				if !errors.Is(err, reconcile.ErrPreconditionFailed) {
 					t.Errorf("Copy onto existing %s = %v, want ErrPreconditionFailed", key, err)
 				}
+				// Only CompleteMultipartUpload's 412 is about the
+				// destination alone; CopyObject's may be the source's.
+				if errors.Is(err, s3ops.ErrDestinationExists) != p.multipart {
+					t.Errorf("Copy onto existing %s = %v: ErrDestinationExists %v, want %v", key, err, !p.multipart, p.multipart)
+				}
 				if after := b.head(t, b.trash, key); after.ETag != before.ETag || after.Size != before.Size ||
 					!after.LastModified.Equal(before.LastModified) {
 					t.Errorf("%s changed: before %+v\nafter %+v", key, before, after)
@@ -185,4 +192,122 @@ func TestCopyStorageClass(t *testing.T) {
 			})
 		}
 	}
+}
+
+// holdFirstPart holds a multipart copy's first UploadPartCopy until the test
+// has done what it wants done while the copy runs. The returned transport
+// passes everything else through and records the requests.
+func holdFirstPart(t *testing.T) (ft *s3test.FaultTransport, held <-chan struct{}, release func()) {
+	t.Helper()
+	h, r := make(chan struct{}), make(chan struct{})
+	first := s3test.Once(s3test.Match("UploadPartCopy", ""))
+	ft = s3test.NewFaultTransport(func(req *http.Request) s3test.Fault {
+		if first(req) {
+			close(h)
+			return s3test.Fault{Release: r}
+		}
+		return s3test.Fault{}
+	})
+	var once sync.Once
+	release = func() { once.Do(func() { close(r) }) }
+	t.Cleanup(release)
+	return ft, h, release
+}
+
+// TestCopyNoOverwriteAtComplete pins that the server checks a multipart
+// copy's If-None-Match when CompleteMultipartUpload makes the parts the
+// object, not when the upload was created: a file the LMS puts at the key
+// while the parts are being copied is not overwritten.
+func TestCopyNoOverwriteAtComplete(t *testing.T) {
+	t.Parallel()
+	ft, held, release := holdFirstPart(t)
+	b := setup(t, lowThreshold, counting(ft))
+	s3test.PutMultipart(t, b.s3, b.src, "big.mp4", s3test.RandomBytes(12*mib), 5*mib)
+	src := b.head(t, b.src, "big.mp4")
+
+	errc := make(chan error, 1)
+	go func() {
+		errc <- b.client.Copy(t.Context(), src, b.trash, "big.mp4", reconcile.CopyOptions{NoOverwrite: true})
+	}()
+	<-held
+	theirs := []byte("the LMS put this here while the parts were copied")
+	s3test.PutObject(t, b.s3, b.trash, "big.mp4", theirs)
+	release()
+
+	err := <-errc
+	if !errors.Is(err, s3ops.ErrDestinationExists) || !errors.Is(err, reconcile.ErrPreconditionFailed) {
+		t.Fatalf("Copy = %v, want ErrDestinationExists (an ErrPreconditionFailed)", err)
+	}
+	if n := countOps(ft, "CompleteMultipartUpload"); n != 1 {
+		t.Errorf("%d CompleteMultipartUpload requests, want the one the server refused: %v", n, ft.Requests())
+	}
+	if got := s3test.Get(t, b.s3, b.trash, "big.mp4"); !bytes.Equal(got, theirs) {
+		t.Errorf("the file put during the copy was overwritten (%d bytes now)", len(got))
+	}
+	if up := s3test.Uploads(t, b.s3, b.trash); len(up) != 0 {
+		t.Errorf("unfinished uploads left: %v", up)
+	}
+}
+
+// TestCopyNoOverwriteByHead: with NoOverwriteByHead a copy onto a taken key
+// is refused by a HEAD before any copy request goes out, and a multipart
+// copy whose key was taken while its parts were copied is refused by a HEAD
+// before CompleteMultipartUpload, which is then never sent. Both guard a
+// server that would ignore If-None-Match.
+func TestCopyNoOverwriteByHead(t *testing.T) {
+	t.Parallel()
+	byHead := func(o *s3ops.Options) { o.NoOverwriteByHead = true }
+	noOverwrite := reconcile.CopyOptions{NoOverwrite: true}
+	for _, p := range copyPaths {
+		t.Run(p.name+"/taken before", func(t *testing.T) {
+			t.Parallel()
+			ft := s3test.NewFaultTransport(nil)
+			b := setup(t, p.opts, byHead, counting(ft))
+			src := p.source(t, b, "doc", p.body(), "")
+			s3test.PutObject(t, b.s3, b.trash, "taken", []byte("theirs"))
+
+			err := b.client.Copy(t.Context(), src, b.trash, "taken", noOverwrite)
+			if !errors.Is(err, s3ops.ErrDestinationExists) || !errors.Is(err, reconcile.ErrPreconditionFailed) {
+				t.Fatalf("Copy = %v, want ErrDestinationExists", err)
+			}
+			for _, op := range []string{"CopyObject", "CreateMultipartUpload", "UploadPartCopy"} {
+				if n := countOps(ft, op); n != 0 {
+					t.Errorf("%d %s requests after the HEAD found the key taken: %v", n, op, ft.Requests())
+				}
+			}
+			if got := string(s3test.Get(t, b.s3, b.trash, "taken")); got != "theirs" {
+				t.Errorf("taken key holds %q", got)
+			}
+			// A free key is copied as usual.
+			if err := b.client.Copy(t.Context(), src, b.trash, "free", noOverwrite); err != nil {
+				t.Fatalf("Copy to a free key: %v", err)
+			}
+		})
+	}
+	t.Run("multipart/taken during", func(t *testing.T) {
+		t.Parallel()
+		ft, held, release := holdFirstPart(t)
+		b := setup(t, lowThreshold, byHead, counting(ft))
+		s3test.PutMultipart(t, b.s3, b.src, "big.mp4", s3test.RandomBytes(12*mib), 5*mib)
+		src := b.head(t, b.src, "big.mp4")
+
+		errc := make(chan error, 1)
+		go func() { errc <- b.client.Copy(t.Context(), src, b.trash, "big.mp4", noOverwrite) }()
+		<-held
+		s3test.PutObject(t, b.s3, b.trash, "big.mp4", []byte("theirs"))
+		release()
+
+		if err := <-errc; !errors.Is(err, s3ops.ErrDestinationExists) {
+			t.Fatalf("Copy = %v, want ErrDestinationExists", err)
+		}
+		if n := countOps(ft, "CompleteMultipartUpload"); n != 0 {
+			t.Errorf("%d CompleteMultipartUpload requests, want none after the HEAD found the key taken", n)
+		}
+		if got := string(s3test.Get(t, b.s3, b.trash, "big.mp4")); got != "theirs" {
+			t.Errorf("taken key holds %q", got)
+		}
+		if up := s3test.Uploads(t, b.s3, b.trash); len(up) != 0 {
+			t.Errorf("unfinished uploads left: %v", up)
+		}
+	})
 }

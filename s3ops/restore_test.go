@@ -281,3 +281,44 @@ func TestRestoreVersion(t *testing.T) {
 		t.Errorf("HEAD after the restore request: %+v, want it ongoing", got.Restore)
 	}
 }
+
+// TestHeadUnparsedRestore: an x-amz-restore that does not parse is kept
+// as Unparsed and makes an archived object unreadable, even where what did
+// parse says the restore is done; one that parses leaves Unparsed empty.
+// The header is set on the real server's HEAD response on its way back.
+func TestHeadUnparsedRestore(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		header   string
+		unparsed bool
+		readable bool
+	}{
+		{`ongoing-request="false", expiry-date="Fri, 21 Dec 2040 00:00:00 GMT"`, false, true},
+		{`ongoing-request="true"`, false, false},
+		{`ongoing-request="false", expiry-date="soon"`, true, false},
+		{`ongoing-request="maybe"`, true, false},
+		{`garbage`, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.header, func(t *testing.T) {
+			t.Parallel()
+			ft := s3test.NewFaultTransport(s3test.When(s3test.Match("HeadObject", "cold.pdf"), s3test.Fault{
+				EditResponse: func(r *http.Response) { r.Header.Set("X-Amz-Restore", tt.header) },
+			}))
+			b := setup(t, counting(ft))
+			s3test.PutObject(t, b.s3, b.src, "cold.pdf", []byte("archived"), func(in *s3.PutObjectInput) {
+				in.StorageClass = types.StorageClassGlacier
+			})
+			obj := b.head(t, b.src, "cold.pdf")
+			if obj.StorageClass != "GLACIER" || !obj.Restore.Requested {
+				t.Fatalf("Head = %+v, want GLACIER with a restore requested", obj)
+			}
+			if got := obj.Restore.Unparsed; (got != "") != tt.unparsed || (tt.unparsed && got != tt.header) {
+				t.Errorf("Restore.Unparsed = %q, want %q", got, map[bool]string{true: tt.header}[tt.unparsed])
+			}
+			if obj.Readable() != tt.readable {
+				t.Errorf("Readable() = %v with restore %+v, want %v", obj.Readable(), obj.Restore, tt.readable)
+			}
+		})
+	}
+}

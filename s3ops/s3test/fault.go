@@ -24,6 +24,15 @@ type Fault struct {
 	Status  int
 	Code    string
 	Message string
+	// LoseResponse passes the request to the server, throws its response
+	// away and fails the round trip with this error: a connection that
+	// broke after the server had applied the request, so that the SDK
+	// retries a request that already took effect.
+	LoseResponse error
+	// EditResponse passes the request to the server and changes the
+	// server's response before the client reads it (a header the server
+	// would not send, say).
+	EditResponse func(*http.Response)
 }
 
 // Rule decides the Fault for one request. It is called concurrently.
@@ -85,7 +94,22 @@ func (t *FaultTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return base.RoundTrip(r)
+	resp, err := base.RoundTrip(r)
+	if err != nil {
+		return resp, err
+	}
+	switch {
+	case f.LoseResponse != nil:
+		// Read the response to its end first: the server has finished
+		// with the request, whatever it was, before the client hears
+		// the connection break.
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return nil, f.LoseResponse
+	case f.EditResponse != nil:
+		f.EditResponse(resp)
+	}
+	return resp, nil
 }
 
 func closeBody(r *http.Request) {

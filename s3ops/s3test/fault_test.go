@@ -76,6 +76,46 @@ func TestFaultTransportFails(t *testing.T) {
 	}
 }
 
+// TestFaultTransportLosesResponse: the request reaches the server and takes
+// effect; the client sees only the broken connection.
+func TestFaultTransportLosesResponse(t *testing.T) {
+	t.Parallel()
+	ft := s3test.NewFaultTransport(s3test.When(s3test.Match("PutObject", "lost.txt"), s3test.Fault{LoseResponse: syscall.ECONNRESET}))
+	o := s3test.Options(t)
+	o.HTTPClient = ft.Client()
+	o.RetryMaxAttempts = 1
+	c := s3test.NewClient(t, o).S3()
+	seed := s3test.NewClient(t, s3test.Options(t)).S3()
+	bucket := s3test.NewBucket(t, seed, "fault-lose")
+	_, err := c.PutObject(t.Context(), &s3.PutObjectInput{Bucket: &bucket, Key: aws.String("lost.txt"), Body: bytes.NewReader([]byte("applied"))})
+	if !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("PutObject: %v, want ECONNRESET", err)
+	}
+	if got := string(s3test.Get(t, seed, bucket, "lost.txt")); got != "applied" {
+		t.Errorf("object holds %q, want the PUT applied", got)
+	}
+}
+
+// TestFaultTransportEditsResponse: the client reads the response as edited.
+func TestFaultTransportEditsResponse(t *testing.T) {
+	t.Parallel()
+	ft := s3test.NewFaultTransport(s3test.When(s3test.Match("HeadObject", "edited.txt"), s3test.Fault{EditResponse: func(r *http.Response) {
+		r.Header.Set("X-Amz-Meta-Edited", "yes")
+	}}))
+	o := s3test.Options(t)
+	o.HTTPClient = ft.Client()
+	c := s3test.NewClient(t, o).S3()
+	bucket := s3test.NewBucket(t, c, "fault-edit")
+	s3test.PutObject(t, c, bucket, "edited.txt", []byte("x"))
+	out, err := c.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: &bucket, Key: aws.String("edited.txt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.Metadata["edited"]; got != "yes" {
+		t.Errorf("metadata %v, want edited=yes from the edited response", out.Metadata)
+	}
+}
+
 func TestBucketName(t *testing.T) {
 	t.Parallel()
 	for _, prefix := range []string{"", "Test_Copy/Odd Keys", "a-very-long-prefix-that-goes-on-and-on-and-on-and-on-and-on-and-on"} {
