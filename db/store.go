@@ -26,15 +26,15 @@ type Store struct {
 	db       *sql.DB
 	lms      LMSTable
 	scanSQL  string
+	live     liveSQL
 	warnings []string
 }
 
 // NewStore validates lms, checks in information_schema that its table and
 // columns exist with fitting types, that its id names one row, that an index
-// serves the shared-object check (unless lms.UniqueKeys) and that trashd's
-// tables are migrated, and returns a Store. All problems found in one step
-// are reported together; problems that only make trashd slow are in
-// Warnings.
+// serves LiveRow (unless lms.UniqueKeys) and that trashd's tables are
+// migrated, and returns a Store. All problems found in one step are reported
+// together; problems that only make trashd slow are in Warnings.
 func NewStore(ctx context.Context, sqlDB *sql.DB, lms LMSTable) (*Store, error) {
 	if err := lms.Validate(); err != nil {
 		return nil, err
@@ -66,6 +66,7 @@ func NewStore(ctx context.Context, sqlDB *sql.DB, lms LMSTable) (*Store, error) 
 		db:       sqlDB,
 		lms:      lms,
 		scanSQL:  scanSQL(lms),
+		live:     newLiveSQL(lms, schema),
 		warnings: schema.warnings,
 	}, nil
 }
