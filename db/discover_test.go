@@ -64,7 +64,7 @@ func TestScanTrashedFlagValues(t *testing.T) {
 	t.Parallel()
 	sqlDB, _ := dbtest.Migrated(t)
 	// A flag column that allows NULL and other non-zero values.
-	exec(t, sqlDB, "CREATE TABLE uploads (upload_id INT UNSIGNED PRIMARY KEY, object_key VARCHAR(255), deleted INT NULL)")
+	exec(t, sqlDB, "CREATE TABLE uploads (upload_id INT UNSIGNED PRIMARY KEY, object_key VARCHAR(255), deleted INT NULL, INDEX (object_key))")
 	exec(t, sqlDB, `INSERT INTO uploads VALUES (1, 'a', NULL), (2, 'b', 0), (3, 'c', 1), (4, 'd', -1), (5, 'e', 2), (6, NULL, 1), (7, '', 1)`)
 	store, err := db.NewStore(t.Context(), sqlDB, db.LMSTable{
 		Table: "uploads", IDColumn: "upload_id", KeyColumn: "object_key", TrashColumn: "deleted",

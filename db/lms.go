@@ -28,6 +28,12 @@ type LMSTable struct {
 	// DefaultBucket is the bucket of rows without one: every row when
 	// BucketColumn is "", else rows whose bucket is NULL or empty.
 	DefaultBucket string
+
+	// UniqueKeys: an object is moved even if another row names it: the
+	// operator declares that no two rows name the same object. Without it,
+	// trashd asks before every delete whether an untrashed row still names
+	// the object (LiveRow), which needs an index on KeyColumn.
+	UniqueKeys bool
 }
 
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
@@ -86,6 +92,11 @@ func (t LMSTable) Validate() error {
 	if slices.ContainsFunc(trashdTables, func(s string) bool { return strings.EqualFold(s, t.Table) }) {
 		bad("Table", "%q is one of trashd's own tables", t.Table)
 	}
+	// The trash flag cannot also be the id: every row with a non-zero id
+	// would look trashed.
+	if t.TrashColumn != "" && strings.EqualFold(t.TrashColumn, t.IDColumn) {
+		bad("TrashColumn", "%q is also the IDColumn: name the column that marks a row trashed", t.TrashColumn)
+	}
 	switch t.TrashKind {
 	case TrashFlag, TrashTimestamp:
 	case "":
@@ -102,7 +113,8 @@ func (t LMSTable) Validate() error {
 	return nil
 }
 
-// Column types (information_schema DATA_TYPE) each role accepts.
+// Column types (information_schema DATA_TYPE) each role accepts. MySQL's
+// BOOLEAN is TINYINT(1), so it is a flag type too.
 var (
 	integerTypes   = []string{"tinyint", "smallint", "mediumint", "int", "bigint"}
 	flagTypes      = append([]string{"bit"}, integerTypes...)
@@ -111,77 +123,132 @@ var (
 		"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"}
 )
 
+// column is one column of the LMS table, as information_schema describes it.
+type column struct {
+	name     string // as the server spells it
+	typ      string // DATA_TYPE, lower case
+	nullable bool
+	chars    int64  // CHARACTER_MAXIMUM_LENGTH (bytes for binary strings); 0 for other types
+	octets   int64  // CHARACTER_OCTET_LENGTH; 0 for non-strings
+	charset  string // "" for binary strings and non-strings
+	maxlen   int64  // bytes per character of charset; 1 for binary strings
+}
+
+// tableSchema is what checkSchema learned about the LMS table.
+type tableSchema struct {
+	table    string            // as the server spells it
+	columns  map[string]column // by lower-case name: column names are case-insensitive
+	indexes  []index           // from information_schema.STATISTICS
+	warnings []string          // problems that make trashd slow, not wrong
+}
+
+// col returns the column named name, in any case.
+func (s *tableSchema) col(name string) (column, bool) {
+	c, ok := s.columns[strings.ToLower(name)]
+	return c, ok
+}
+
 // checkSchema checks, in information_schema, that t's table and columns
-// exist in the current database with types that fit their roles. It returns
-// the table's name as the server spells it.
-func (t LMSTable) checkSchema(ctx context.Context, sqlDB *sql.DB, database string) (string, error) {
+// exist in the current database with types that fit their roles, that
+// IDColumn names one row, and that the indexes trashd's queries need exist.
+func (t LMSTable) checkSchema(ctx context.Context, sqlDB *sql.DB, database string) (*tableSchema, error) {
 	tables, err := queryStrings(ctx, sqlDB, `SELECT TABLE_NAME FROM information_schema.TABLES
 		WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME`, database)
 	if err != nil {
-		return "", fmt.Errorf("list the tables of %s: %w", database, err)
+		return nil, fmt.Errorf("list the tables of %s: %w", database, err)
 	}
 	table, err := t.findTable(ctx, sqlDB, database, tables)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-
-	rows, err := sqlDB.QueryContext(ctx, `SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE FROM information_schema.COLUMNS
-		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`, database, table)
+	schema := &tableSchema{table: table, columns: map[string]column{}}
+	names, err := schema.readColumns(ctx, sqlDB, database)
 	if err != nil {
-		return "", fmt.Errorf("list the columns of %s: %w", table, err)
+		return nil, err
 	}
-	defer rows.Close()
-	var names []string
-	types := map[string]string{} // lower-case column name → data type
-	nullable := map[string]bool{}
-	for rows.Next() {
-		var name, typ, null string
-		if err := rows.Scan(&name, &typ, &null); err != nil {
-			return "", fmt.Errorf("list the columns of %s: %w", table, err)
-		}
-		names = append(names, name)
-		types[strings.ToLower(name)] = strings.ToLower(typ)
-		nullable[strings.ToLower(name)] = null == "YES"
-	}
-	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("list the columns of %s: %w", table, err)
+	if schema.indexes, err = readIndexes(ctx, sqlDB, database, table); err != nil {
+		return nil, err
 	}
 
 	var errs []error
-	// Column names are case-insensitive in MySQL, unlike table names.
-	check := func(field, column string, want []string, wantName string) {
-		if column == "" {
-			return
+	check := func(field, name string, want []string, wantName string) bool {
+		if name == "" {
+			return false
 		}
-		typ, ok := types[strings.ToLower(column)]
+		c, ok := schema.col(name)
 		switch {
 		case !ok:
 			errs = append(errs, fmt.Errorf("%s: column %q does not exist in table %q (its columns: %s)",
-				field, column, table, strings.Join(names, ", ")))
-		case !slices.Contains(want, typ):
+				field, name, table, strings.Join(names, ", ")))
+			return false
+		case !slices.Contains(want, c.typ):
 			errs = append(errs, fmt.Errorf("%s: column %q of table %q is %s, not %s",
-				field, column, table, strings.ToUpper(typ), wantName))
+				field, name, table, strings.ToUpper(c.typ), wantName))
+			return false
 		}
+		return true
 	}
-	check("IDColumn", t.IDColumn, integerTypes, "an integer type")
-	check("KeyColumn", t.KeyColumn, stringTypes, "a string type")
-	check("BucketColumn", t.BucketColumn, stringTypes, "a string type")
+	idOK := check("IDColumn", t.IDColumn, integerTypes, "an integer type")
+	keyOK := check("KeyColumn", t.KeyColumn, stringTypes, "a string type")
+	bucketOK := check("BucketColumn", t.BucketColumn, stringTypes, "a string type")
+	var trashOK bool
 	switch t.TrashKind {
 	case TrashFlag:
-		check("TrashColumn", t.TrashColumn, flagTypes, `an integer type, as TrashKind "flag" needs`)
+		trashOK = check("TrashColumn", t.TrashColumn, flagTypes, `an integer type, BIT or BOOLEAN, as TrashKind "flag" needs`)
 	case TrashTimestamp:
-		check("TrashColumn", t.TrashColumn, timestampTypes, `DATETIME or TIMESTAMP, as TrashKind "timestamp" needs`)
+		trashOK = check("TrashColumn", t.TrashColumn, timestampTypes, `DATETIME or TIMESTAMP, as TrashKind "timestamp" needs`)
 		// A NOT NULL timestamp (MariaDB's old TIMESTAMP default) is never
 		// NULL, so every row would look trashed.
-		if _, ok := types[strings.ToLower(t.TrashColumn)]; ok && !nullable[strings.ToLower(t.TrashColumn)] {
+		if c, _ := schema.col(t.TrashColumn); trashOK && !c.nullable {
 			errs = append(errs, fmt.Errorf("TrashColumn: column %q of table %q is NOT NULL, but TrashKind \"timestamp\" means trashed when it is not NULL: every row would look trashed",
 				t.TrashColumn, table))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return "", fmt.Errorf("LMS table: %w", err)
+	if idOK {
+		errs = append(errs, t.checkIDUnique(schema))
 	}
-	return table, nil
+	if keyOK && (bucketOK || t.BucketColumn == "") && !t.UniqueKeys {
+		errs = append(errs, t.checkKeyIndex(schema))
+	}
+	if idOK && trashOK {
+		if w := t.trashIndexWarning(schema); w != "" {
+			schema.warnings = append(schema.warnings, w)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("LMS table: %w", err)
+	}
+	return schema, nil
+}
+
+// readColumns fills s.columns and returns the column names in table order.
+func (s *tableSchema) readColumns(ctx context.Context, sqlDB *sql.DB, database string) ([]string, error) {
+	rows, err := sqlDB.QueryContext(ctx, `SELECT c.COLUMN_NAME, c.DATA_TYPE, c.IS_NULLABLE,
+			COALESCE(c.CHARACTER_MAXIMUM_LENGTH, 0), COALESCE(c.CHARACTER_OCTET_LENGTH, 0),
+			COALESCE(c.CHARACTER_SET_NAME, ''), COALESCE(cs.MAXLEN, 1)
+		FROM information_schema.COLUMNS AS c
+		LEFT JOIN information_schema.CHARACTER_SETS AS cs ON cs.CHARACTER_SET_NAME = c.CHARACTER_SET_NAME
+		WHERE c.TABLE_SCHEMA = ? AND c.TABLE_NAME = ? ORDER BY c.ORDINAL_POSITION`, database, s.table)
+	if err != nil {
+		return nil, fmt.Errorf("list the columns of %s: %w", s.table, err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var c column
+		var null string
+		if err := rows.Scan(&c.name, &c.typ, &null, &c.chars, &c.octets, &c.charset, &c.maxlen); err != nil {
+			return nil, fmt.Errorf("list the columns of %s: %w", s.table, err)
+		}
+		c.typ = strings.ToLower(c.typ)
+		c.nullable = null == "YES"
+		names = append(names, c.name)
+		s.columns[strings.ToLower(c.name)] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list the columns of %s: %w", s.table, err)
+	}
+	return names, nil
 }
 
 // findTable finds t.Table among tables. Table names are case-sensitive on

@@ -38,6 +38,7 @@ func TestLMSTableValidate(t *testing.T) {
 		{"no kind", func(l *db.LMSTable) { l.TrashKind = "" }, []string{"TrashKind is required"}},
 		{"no bucket at all", func(l *db.LMSTable) { l.BucketColumn = "" }, []string{"DefaultBucket is required"}},
 		{"trashd's own table", func(l *db.LMSTable) { l.Table = "trash_objects" }, []string{"trashd's own"}},
+		{"trash column is the id", func(l *db.LMSTable) { l.TrashColumn = "ID" }, []string{`TrashColumn "ID" is also the IDColumn`}},
 		{"everything at once", func(l *db.LMSTable) {
 			*l = db.LMSTable{Table: "files; DROP", IDColumn: "1abc", KeyColumn: long, TrashKind: "x"}
 		}, []string{"Table", "IDColumn", "KeyColumn", "TrashColumn is required", "TrashKind", "DefaultBucket"}},

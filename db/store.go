@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -22,14 +23,18 @@ var (
 // It is safe for concurrent use, and several Stores (on several hosts) may
 // share one database.
 type Store struct {
-	db      *sql.DB
-	lms     LMSTable
-	scanSQL string
+	db       *sql.DB
+	lms      LMSTable
+	scanSQL  string
+	live     liveSQL
+	warnings []string
 }
 
 // NewStore validates lms, checks in information_schema that its table and
-// columns exist with fitting types and that trashd's tables are migrated,
-// and returns a Store. All problems found in one step are reported together.
+// columns exist with fitting types, that its id names one row, that an index
+// serves LiveRow (unless lms.UniqueKeys) and that trashd's tables are
+// migrated, and returns a Store. All problems found in one step are reported
+// together; problems that only make trashd slow are in Warnings.
 func NewStore(ctx context.Context, sqlDB *sql.DB, lms LMSTable) (*Store, error) {
 	if err := lms.Validate(); err != nil {
 		return nil, err
@@ -42,7 +47,7 @@ func NewStore(ctx context.Context, sqlDB *sql.DB, lms LMSTable) (*Store, error) 
 		return nil, errors.New("check the database: the connection has no database selected")
 	}
 
-	table, lmsErr := lms.checkSchema(ctx, sqlDB, database.String)
+	schema, lmsErr := lms.checkSchema(ctx, sqlDB, database.String)
 	var migrateErr error
 	current, latest, err := MigrationStatus(ctx, sqlDB)
 	switch {
@@ -56,12 +61,23 @@ func NewStore(ctx context.Context, sqlDB *sql.DB, lms LMSTable) (*Store, error) 
 	if err := errors.Join(lmsErr, migrateErr); err != nil {
 		return nil, err
 	}
-	lms.Table = table
-	return &Store{db: sqlDB, lms: lms, scanSQL: scanSQL(lms)}, nil
+	lms.Table = schema.table
+	return &Store{
+		db:       sqlDB,
+		lms:      lms,
+		scanSQL:  scanSQL(lms),
+		live:     newLiveSQL(lms, schema),
+		warnings: schema.warnings,
+	}, nil
 }
 
 // LMS is the LMS table the Store reads.
 func (s *Store) LMS() LMSTable { return s.lms }
+
+// Warnings are the problems NewStore found that make trashd slow, not wrong,
+// such as a missing index, each with the statement that fixes it. A caller
+// logs them at start.
+func (s *Store) Warnings() []string { return slices.Clone(s.warnings) }
 
 // limits of trash_objects' columns; a value that does not fit is cut (see clip).
 const (

@@ -41,6 +41,7 @@ type env struct {
 	LMSBucketColumn string `envconfig:"LMS_BUCKET_COLUMN" desc:"its source bucket column; empty: every row is in TRASHD_SOURCE_BUCKET"`
 	LMSTrashColumn  string `envconfig:"LMS_TRASH_COLUMN" default:"trashed" desc:"its trash flag column"`
 	LMSTrashKind    string `envconfig:"LMS_TRASH_KIND" default:"flag" desc:"flag (non-zero means trashed) or timestamp (non-NULL means trashed)"`
+	LMSUniqueKeys   string `envconfig:"LMS_UNIQUE_KEYS" default:"false" desc:"true: an object is moved even if another LMS row names it (declare that no two rows share an object); false needs an index on the key column"`
 
 	S3Region           string `envconfig:"S3_REGION" default:"us-east-1" desc:"AWS region"`
 	S3Endpoint         string `envconfig:"S3_ENDPOINT" desc:"S3 endpoint URL; empty means AWS"`
@@ -164,6 +165,7 @@ func parse(e env) (Config, error) {
 		TrashColumn:   e.LMSTrashColumn,
 		TrashKind:     p.oneOf("TRASHD_LMS_TRASH_KIND", e.LMSTrashKind, "flag", "timestamp"),
 		DefaultBucket: e.SourceBucket,
+		UniqueKeys:    p.bool("TRASHD_LMS_UNIQUE_KEYS", e.LMSUniqueKeys),
 	}
 	if err := c.LMS.Validate(); err != nil {
 		for _, fe := range db.FieldErrors(err) {

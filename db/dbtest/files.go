@@ -11,40 +11,13 @@ import (
 
 // CreateFiles creates the sample LMS table `files` in sqlDB, its trash flag
 // of kind db.TrashFlag (trashed TINYINT) or db.TrashTimestamp (trashed_at
-// DATETIME), and returns the LMSTable that describes it. Rows may have a
-// NULL bucket; set DefaultBucket on the result before inserting such rows.
+// DATETIME), with the index on its key that db.NewStore asks for, and
+// returns the LMSTable that describes it. Rows may have a NULL bucket; set
+// DefaultBucket on the result before inserting such rows. CreateFilesWith
+// makes variants of it.
 func CreateFiles(tb testing.TB, sqlDB *sql.DB, kind string) db.LMSTable {
 	tb.Helper()
-	lms := db.LMSTable{
-		Table:        "files",
-		IDColumn:     "id",
-		KeyColumn:    "s3_key",
-		BucketColumn: "bucket",
-		TrashKind:    kind,
-	}
-	var trash string
-	switch kind {
-	case db.TrashFlag:
-		lms.TrashColumn = "trashed"
-		trash = "trashed TINYINT NOT NULL DEFAULT 0"
-	case db.TrashTimestamp:
-		lms.TrashColumn = "trashed_at"
-		trash = "trashed_at DATETIME(6) NULL"
-	default:
-		tb.Fatalf("CreateFiles: kind %q is not %q or %q", kind, db.TrashFlag, db.TrashTimestamp)
-	}
-	_, err := sqlDB.ExecContext(context.Background(), `CREATE TABLE files (
-		id         BIGINT        NOT NULL AUTO_INCREMENT PRIMARY KEY,
-		bucket     VARCHAR(63)   NULL,
-		s3_key     VARCHAR(1024) NOT NULL,
-		size       BIGINT        NOT NULL DEFAULT 0,
-		`+trash+`,
-		created_at DATETIME(6)   NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
-	) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin`)
-	if err != nil {
-		tb.Fatalf("create table files: %v", err)
-	}
-	return lms
+	return CreateFilesWith(tb, sqlDB, FilesOptions{Kind: kind})
 }
 
 // InsertFile inserts a row into the `files` table that CreateFiles made,

@@ -50,17 +50,22 @@ func prepareTable(ctx context.Context, db *sql.DB, table, trashKind string, rese
 			return fmt.Errorf("drop table %s: %w", table, err)
 		}
 	}
-	trash := "trashed TINYINT NOT NULL DEFAULT 0"
+	trash, trashColumn := "trashed TINYINT NOT NULL DEFAULT 0", "trashed"
 	if trashKind == "timestamp" {
-		trash = "trashed_at DATETIME(6) NULL"
+		trash, trashColumn = "trashed_at DATETIME(6) NULL", "trashed_at"
 	}
+	// With the indexes trashd asks for: one to find the rows that still name
+	// an object (a prefix: 1024 utf8mb4 characters exceed InnoDB's 3072-byte
+	// keys), one for the scan for trashed rows.
 	_, err := db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS `"+table+"` ("+`
 		id         BIGINT        NOT NULL AUTO_INCREMENT PRIMARY KEY,
 		bucket     VARCHAR(63)   NULL,
 		s3_key     VARCHAR(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
 		size       BIGINT        NOT NULL DEFAULT 0,
 		`+trash+`,
-		created_at DATETIME(6)   NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+		created_at DATETIME(6)   NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+		INDEX trashd_lms_key (s3_key(255), bucket),
+		INDEX trashd_lms_trash (`+trashColumn+`, id)
 	) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4`)
 	if err != nil {
 		return fmt.Errorf("create table %s: %w", table, err)
