@@ -241,6 +241,9 @@ func (s *tableSchema) readColumns(ctx context.Context, sqlDB *sql.DB, database s
 			return nil, fmt.Errorf("list the columns of %s: %w", s.table, err)
 		}
 		c.typ = strings.ToLower(c.typ)
+		if strings.EqualFold(c.charset, "binary") { // as some servers name it for binary strings
+			c.charset, c.maxlen = "", 1
+		}
 		c.nullable = null == "YES"
 		names = append(names, c.name)
 		s.columns[strings.ToLower(c.name)] = c
