@@ -18,6 +18,9 @@ const (
 	DefaultMinTransitionSize = 128 << 10
 	// A bucket's lifecycle configuration holds at most 1,000 rules.
 	MaxLifecycleRules = 1000
+	// MaxAbortIncompleteDays bounds AbortIncompleteDays (a hundred years:
+	// a typo, not a policy, beyond that).
+	MaxAbortIncompleteDays = 36500
 )
 
 // LifecycleRule is the rule trashd keeps on the trash bucket: objects under
@@ -30,6 +33,11 @@ type LifecycleRule struct {
 	StorageClass   string
 	ExpirationDays int   // 0: never
 	MinSize        int64 // ObjectSizeGreaterThan; 0: S3's default (128 KB)
+	// AbortIncompleteDays > 0 has S3 abort multipart uploads under Prefix
+	// that are still unfinished that many days after they were started
+	// (AbortIncompleteMultipartUpload): the parts of a copy that died are
+	// billed until then. 0: no such action.
+	AbortIncompleteDays int
 }
 
 // Validate reports every problem with the rule at once.
@@ -49,6 +57,17 @@ func (r LifecycleRule) Validate() error {
 	}
 	if r.MinSize < 0 {
 		errs = append(errs, fmt.Errorf("minimum size %d must not be negative", r.MinSize))
+	}
+	if r.AbortIncompleteDays < 0 || r.AbortIncompleteDays > MaxAbortIncompleteDays {
+		errs = append(errs, fmt.Errorf("abort of incomplete multipart uploads after %d days must be between 0 (none) and %d", r.AbortIncompleteDays, MaxAbortIncompleteDays))
+	}
+	if r.AbortIncompleteDays > 0 && r.MinSize > 0 {
+		// An upload has no size yet: S3 refuses the action in a rule
+		// that filters on size ("AbortIncompleteMultipartUpload cannot be
+		// specified with Object Size"), and on tags, which trashd's rule
+		// never has.
+		errs = append(errs, fmt.Errorf("abort of incomplete multipart uploads (after %d days) cannot be in a rule with a minimum size (%d bytes): "+
+			"S3 refuses AbortIncompleteMultipartUpload with an object size filter; set one of them to 0", r.AbortIncompleteDays, r.MinSize))
 	}
 	return errors.Join(errs...)
 }

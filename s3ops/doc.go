@@ -4,7 +4,8 @@
 // reachable, keeps trashd's rule in the trash bucket's lifecycle
 // configuration (merging it with the other rules, lifecycle.go) and asks S3
 // to restore archived objects (restore.go). It implements
-// reconcile.ObjectStore, BucketChecker, LifecycleKeeper and Restorer.
+// reconcile.ObjectStore, BucketChecker, LifecycleKeeper, Restorer and
+// UploadAborter.
 //
 // Every copy is chosen so that it can be proven equal to its source later by
 // comparing the two HEADs: a single CopyObject where S3 keeps the source's
@@ -14,7 +15,9 @@
 // prove it (copy.go explains the choice).
 //
 // Errors come back wrapped around one of reconcile's sentinels (ErrNotFound,
-// ErrPreconditionFailed, ErrArchived, ErrTransient, ErrPermanent) with the
+// ErrPreconditionFailed, ErrArchived, ErrTransient, ErrPermanent; and
+// ErrDestinationExists, an ErrPreconditionFailed, where a copy's 412 can only
+// be about its destination) with the
 // original SDK error still reachable through errors.As, and with a message
 // that says what to fix (errors.go). The SDK's standard retryer runs first;
 // ErrTransient is what is left after its attempts.

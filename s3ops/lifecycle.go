@@ -126,8 +126,9 @@ func lifecycleCall(op, bucket, allow string) call {
 
 // DesiredRule is want as S3 writes it: enabled, filtered on the prefix (and
 // on size above MinSize, through And when there is a prefix too, since a
-// Filter holds one predicate), one transition, and an expiration when
-// ExpirationDays > 0.
+// Filter holds one predicate), one transition, an expiration when
+// ExpirationDays > 0, and an AbortIncompleteMultipartUpload when
+// AbortIncompleteDays > 0.
 func DesiredRule(want reconcile.LifecycleRule) types.LifecycleRule {
 	filter := &types.LifecycleRuleFilter{Prefix: aws.String(want.Prefix)}
 	switch {
@@ -150,6 +151,11 @@ func DesiredRule(want reconcile.LifecycleRule) types.LifecycleRule {
 	}
 	if want.ExpirationDays > 0 {
 		rule.Expiration = &types.LifecycleExpiration{Days: aws.Int32(clampInt32(want.ExpirationDays))}
+	}
+	if want.AbortIncompleteDays > 0 {
+		rule.AbortIncompleteMultipartUpload = &types.AbortIncompleteMultipartUpload{
+			DaysAfterInitiation: aws.Int32(clampInt32(want.AbortIncompleteDays)),
+		}
 	}
 	return rule
 }
@@ -273,10 +279,29 @@ func drift(rules []types.LifecycleRule, want reconcile.LifecycleRule) []string {
 
 	d = append(d, transitionDrift(r.Transitions, want)...)
 	d = append(d, expirationDrift(r.Expiration, want)...)
-	for _, extra := range otherActions(r) {
+	d = append(d, abortDrift(r.AbortIncompleteMultipartUpload, want)...)
+	wanted := r
+	if want.AbortIncompleteDays > 0 {
+		wanted.AbortIncompleteMultipartUpload = nil // compared above
+	}
+	for _, extra := range otherActions(wanted) {
 		d = append(d, "extra action: "+extra+", want none")
 	}
 	return d
+}
+
+// abortDrift compares the rule's AbortIncompleteMultipartUpload with a
+// wanted one; a rule that has one where none is wanted is an extra action.
+func abortDrift(a *types.AbortIncompleteMultipartUpload, want reconcile.LifecycleRule) []string {
+	switch {
+	case want.AbortIncompleteDays == 0:
+		return nil
+	case a == nil || a.DaysAfterInitiation == nil:
+		return []string{fmt.Sprintf("no abort of incomplete multipart uploads, want after %d days", want.AbortIncompleteDays)}
+	case int(*a.DaysAfterInitiation) != want.AbortIncompleteDays:
+		return []string{fmt.Sprintf("abort of incomplete multipart uploads after %d days, want %d", *a.DaysAfterInitiation, want.AbortIncompleteDays)}
+	}
+	return nil
 }
 
 func transitionDrift(ts []types.Transition, want reconcile.LifecycleRule) []string {

@@ -48,6 +48,15 @@ func TestDesiredRule(t *testing.T) {
 				Transitions: []types.Transition{{Days: aws.Int32(30), StorageClass: types.TransitionStorageClassDeepArchive}},
 				Expiration:  &types.LifecycleExpiration{Days: aws.Int32(400)},
 			}},
+		{"abort incomplete uploads",
+			reconcile.LifecycleRule{ID: "t", Prefix: "trash/", StorageClass: "GLACIER", AbortIncompleteDays: 7},
+			types.LifecycleRule{
+				ID:                             aws.String("t"),
+				Status:                         types.ExpirationStatusEnabled,
+				Filter:                         &types.LifecycleRuleFilter{Prefix: aws.String("trash/")},
+				Transitions:                    []types.Transition{{Days: aws.Int32(0), StorageClass: types.TransitionStorageClassGlacier}},
+				AbortIncompleteMultipartUpload: &types.AbortIncompleteMultipartUpload{DaysAfterInitiation: aws.Int32(7)},
+			}},
 		{"size alone, whole bucket",
 			reconcile.LifecycleRule{ID: "t", TransitionDays: 1, StorageClass: "GLACIER_IR", MinSize: 4096},
 			types.LifecycleRule{
@@ -194,6 +203,26 @@ func TestLifecycleDrift(t *testing.T) {
 			t.Errorf("drift = %q, want %q", got, w)
 		}
 	})
+	t.Run("abort of incomplete uploads wanted", func(t *testing.T) {
+		aborting := want
+		aborting.AbortIncompleteDays = 7
+		other := aborting
+		other.AbortIncompleteDays = 3
+		for _, tt := range []struct {
+			name string
+			have reconcile.LifecycleRule
+			want []string
+		}{
+			{"in place", aborting, nil},
+			{"missing", want, []string{"no abort of incomplete multipart uploads, want after 7 days"}},
+			{"other days", other, []string{"abort of incomplete multipart uploads after 3 days, want 7"}},
+		} {
+			cfg := s3ops.LifecycleConfiguration{Rules: []types.LifecycleRule{s3ops.DesiredRule(tt.have)}}
+			if got := s3ops.CompareLifecycle("b", cfg, aborting).Drift; !slices.Equal(got, tt.want) {
+				t.Errorf("%s: drift = %q, want %q", tt.name, got, tt.want)
+			}
+		}
+	})
 	t.Run("no configuration", func(t *testing.T) {
 		got := s3ops.CompareLifecycle("b", s3ops.LifecycleConfiguration{}, want)
 		if w := []string{`no rule with id "trashd-archive"`}; !slices.Equal(got.Drift, w) || len(got.Rules) != 0 || got.InPlace() {
@@ -326,6 +355,12 @@ func TestMergeLifecycleRefuses(t *testing.T) {
 			[]string{`2 rules have the id "dup"`}},
 		{"invalid rule", s3ops.LifecycleConfiguration{}, reconcile.LifecycleRule{ID: "t", StorageClass: "STANDARD_IA", TransitionDays: 1},
 			[]string{`rule "t" is not valid`, "STANDARD_IA", "at least 30 days after creation, not 1"}},
+		{"abort of incomplete uploads with a size filter", s3ops.LifecycleConfiguration{},
+			reconcile.LifecycleRule{ID: "t", StorageClass: "GLACIER", MinSize: 1 << 20, AbortIncompleteDays: 7},
+			[]string{`rule "t" is not valid`, "cannot be in a rule with a minimum size", "S3 refuses AbortIncompleteMultipartUpload with an object size filter"}},
+		{"abort of incomplete uploads out of range", s3ops.LifecycleConfiguration{},
+			reconcile.LifecycleRule{ID: "t", StorageClass: "GLACIER", AbortIncompleteDays: 36501},
+			[]string{"after 36501 days must be between 0 (none) and 36500"}},
 		{"conflict", s3ops.LifecycleConfiguration{Rules: []types.LifecycleRule{{ID: aws.String("tmp"), Status: types.ExpirationStatusEnabled,
 			Filter: &types.LifecycleRuleFilter{Prefix: aws.String("trash/tmp/")}, Expiration: &types.LifecycleExpiration{Days: aws.Int32(1)}}}}, trashRule,
 			[]string{`other rules would fight with rule "trashd-archive"`, `rule "tmp" (prefix "trash/tmp/")`, "expires them after 1 days, trashd's rule never"}},
@@ -633,5 +668,64 @@ func TestApplyLifecycleRefusesConflict(t *testing.T) {
 				t.Errorf("configuration changed: %q", describe(slices.Collect(maps.Values(after))))
 			}
 		})
+	}
+}
+
+// TestApplyLifecycleAbortIncomplete: through the Glacier emulation, trashd's
+// rule gains, changes and loses its AbortIncompleteMultipartUpload as the
+// setting says, the other rules stay as they were, and the combination S3
+// refuses (with a size filter) is refused by the emulation too, as
+// Validate refuses it before any write.
+func TestApplyLifecycleAbortIncomplete(t *testing.T) {
+	t.Parallel()
+	g := setupGlacier(t, glacier.Config{})
+	ctx := t.Context()
+	g.putRules(t, logsRule, archiveRule)
+	before := g.rules(t)
+
+	want := trashRule
+	for i, step := range []struct {
+		days  int
+		drift []string
+	}{
+		{7, []string{`no rule with id "trashd-archive"`}},
+		{3, []string{"abort of incomplete multipart uploads after 7 days, want 3"}},
+		{0, []string{"extra action: abort incomplete multipart uploads after 3 days, want none"}},
+	} {
+		want.AbortIncompleteDays = step.days
+		report, err := g.client.CheckLifecycle(ctx, g.bucket, want)
+		if err != nil || !slices.Equal(report.Drift, step.drift) {
+			t.Fatalf("step %d: CheckLifecycle = %q, %v; want drift %q", i, report.Drift, err, step.drift)
+		}
+		report, err = g.client.ApplyLifecycle(ctx, g.bucket, want)
+		if err != nil || !report.Applied || !report.InPlace() {
+			t.Fatalf("step %d: ApplyLifecycle = %+v, %v; want applied, in place", i, report, err)
+		}
+		rules := g.rules(t)
+		got := rules[want.ID].AbortIncompleteMultipartUpload
+		switch {
+		case step.days == 0 && got != nil:
+			t.Errorf("step %d: rule still aborts uploads after %d days", i, aws.ToInt32(got.DaysAfterInitiation))
+		case step.days > 0 && (got == nil || int(aws.ToInt32(got.DaysAfterInitiation)) != step.days):
+			t.Errorf("step %d: rule as read back: %s; want an abort after %d days", i, s3ops.DescribeRule(rules[want.ID]), step.days)
+		}
+		for _, id := range []string{"logs", "archive"} {
+			if !reflect.DeepEqual(rules[id], before[id]) {
+				t.Errorf("step %d: rule %q changed: %s", i, id, s3ops.DescribeRule(rules[id]))
+			}
+		}
+	}
+
+	sized := trashRule
+	sized.MinSize, sized.AbortIncompleteDays = 1<<20, 7
+	if _, err := g.client.ApplyLifecycle(ctx, g.bucket, sized); !errors.Is(err, reconcile.ErrPermanent) || !strings.Contains(err.Error(), "nothing was written") {
+		t.Errorf("ApplyLifecycle of an abort with a size filter: %v, want ErrPermanent, nothing written", err)
+	}
+	_, err := g.s3.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{
+		Bucket:                 aws.String(g.bucket),
+		LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: []types.LifecycleRule{s3ops.DesiredRule(sized)}},
+	})
+	if !strings.Contains(fmt.Sprint(err), "AbortIncompleteMultipartUpload cannot be specified with Object Size") {
+		t.Errorf("PUT of an abort with a size filter: %v, want S3's InvalidRequest", err)
 	}
 }
