@@ -23,7 +23,8 @@ import (
 // step.Copy.Key. RetryIn defers the next claim; RetryIn, Release and every
 // state a pass does not work on (in_trash and after) give up the lease.
 // Failed counts an attempt (and starts the failing time); a step with
-// neither Failed nor an error ends a run of failures.
+// neither Failed nor an error, to any state but pending, ends a run of
+// failures.
 func (s *Store) Record(ctx context.Context, rec reconcile.Record, step reconcile.Step) error {
 	if !slices.Contains(reconcile.States, step.To) {
 		return fmt.Errorf("record %d: unknown state %q", rec.ID, step.To)
@@ -78,7 +79,10 @@ func (s *Store) Record(ctx context.Context, rec reconcile.Record, step reconcile
 	switch {
 	case step.Failed:
 		set += ", attempts = attempts + 1, failing_since = COALESCE(failing_since, NOW(6))"
-	case step.Error == "":
+	case step.Error == "" && step.To != reconcile.StatePending:
+		// Progress (a verified copy, the object in the trash, a restore
+		// under way): the run of failures is over. Recording the source
+		// as read at the start of an attempt is no progress.
 		set += ", attempts = 0, failing_since = NULL"
 	}
 	if step.RetryIn > 0 {

@@ -27,6 +27,16 @@ func (s *Store) RestoreCandidates(ctx context.Context) ([]int64, error) {
 	return ids, nil
 }
 
+// RequestRestores marks for restore every record whose LMS row is no longer
+// trashed, with no brake: RestoreCandidates then MarkRestores.
+func (s *Store) RequestRestores(ctx context.Context) (int, error) {
+	ids, err := s.RestoreCandidates(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return s.MarkRestores(ctx, ids)
+}
+
 // MarkRestores marks records ids for restore (those still restorable and not
 // yet marked): no pass moves them again, and the restore claims take them.
 func (s *Store) MarkRestores(ctx context.Context, ids []int64) (int, error) {

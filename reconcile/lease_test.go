@@ -7,17 +7,21 @@ import (
 	"testing"
 	"time"
 
+	"trashd/reconcile"
 	"trashd/reconcile/reconciletest"
 	"trashd/s3ops"
 	"trashd/s3ops/s3test"
 )
 
-// A worker whose lease was taken over between verifying a copy and deleting
-// the source deletes nothing: the delete is preceded by a fenced write.
+// A worker paused for longer than its lease between verifying a copy and
+// deleting the source (its elapsed clock jumps, as through a suspend), while
+// another host takes the record over, deletes nothing: a delete goes out
+// only with a fresh fence, and the fence it tries finds the lease gone.
 func TestPassLeaseLostBeforeDeleteDeletesNothing(t *testing.T) {
 	t.Parallel()
 	var env *reconciletest.Env
 	var steal, deletes atomic.Int32
+	clock := &jumpClock{}
 	env = reconciletest.New(t, func(o *s3ops.Options) {
 		o.HTTPClient = s3test.NewFaultTransport(func(req *http.Request) s3test.Fault {
 			switch {
@@ -25,8 +29,9 @@ func TestPassLeaseLostBeforeDeleteDeletesNothing(t *testing.T) {
 				deletes.Add(1)
 				return s3test.Fault{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable"}
 			case req.Method == http.MethodHead && steal.Load() == 1 && strings.Contains(req.URL.Path, env.Trash):
-				// Another host takes the record over while this one
-				// verifies the copy.
+				// This worker pauses for longer than its lease, and
+				// another host takes the record over meanwhile.
+				clock.jump(time.Hour)
 				if _, err := env.DB.Exec("UPDATE trash_objects SET lease_token = 'taken-over-by-another-host'"); err != nil {
 					t.Error(err)
 				}
@@ -37,7 +42,7 @@ func TestPassLeaseLostBeforeDeleteDeletesNothing(t *testing.T) {
 	env.AddFile(t, "contested.pdf", []byte("contested"), true, 0)
 	cfg := env.Config("owner-a")
 	cfg.BackoffBase, cfg.BackoffMax = time.Hour, time.Hour
-	r := env.Runner(t, cfg)
+	r := env.Runner(t, cfg, reconcile.WithElapsed(clock.now))
 
 	// First pass: copied and verified, but the delete fails: the record
 	// stays copied.
@@ -65,3 +70,9 @@ func TestPassLeaseLostBeforeDeleteDeletesNothing(t *testing.T) {
 	}
 	env.CheckInvariant(t)
 }
+
+// jumpClock is the real elapsed clock plus jumps: a suspend, to the worker.
+type jumpClock struct{ offset atomic.Int64 }
+
+func (c *jumpClock) now() time.Duration  { return reconcile.BootClock() + time.Duration(c.offset.Load()) }
+func (c *jumpClock) jump(d time.Duration) { c.offset.Add(int64(d)) }

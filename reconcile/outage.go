@@ -19,12 +19,14 @@ type outage struct {
 	limit int
 
 	mu     sync.Mutex
-	streak int
+	streak map[int64]bool // the records failing in a row: one object retried again and again is one
 	last   error
 	trip   bool
 }
 
-func newOutage(concurrency int) *outage { return &outage{limit: max(10, 2*concurrency)} }
+func newOutage(concurrency int) *outage {
+	return &outage{limit: max(10, 2*concurrency), streak: map[int64]bool{}}
+}
 
 // observe counts one object's outcome.
 func (o *outage) observe(ev Event) {
@@ -32,14 +34,14 @@ func (o *outage) observe(ev Event) {
 	defer o.mu.Unlock()
 	switch {
 	case ev.Outcome == OutcomeRetrying && errors.Is(ev.Err, ErrTransient):
-		o.streak++
+		o.streak[ev.Record.ID] = true
 		o.last = ev.Err
-		if o.streak >= o.limit {
+		if len(o.streak) >= o.limit {
 			o.trip = true
 		}
 	case ev.Outcome == OutcomeInterrupted:
 	default:
-		o.streak = 0
+		clear(o.streak)
 	}
 }
 
@@ -58,5 +60,5 @@ func (o *outage) err() error {
 		return nil
 	}
 	return fmt.Errorf("%w: %d objects in a row failed with transient errors and none succeeded (the last: %v); "+
-		"the pass stopped claiming, the objects keep their attempts, and the next pass tries again", ErrOutage, o.streak, o.last)
+		"the pass stopped claiming, the objects keep their attempts, and the next pass tries again", ErrOutage, len(o.streak), o.last)
 }

@@ -221,11 +221,11 @@ func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 	for _, key := range r.targets() {
 		existing, err := r.s3.Head(ctx, rec.Source.Bucket, key)
 		if errors.Is(err, ErrNotFound) {
+			// A refused copy means the key was taken since the HEAD — or,
+			// when an SDK retry follows a lost response, taken by this very
+			// copy: the HEAD below tells which.
 			err = r.copyTo(ctx, trash, key)
-			if errors.Is(err, ErrPreconditionFailed) {
-				continue // taken since the HEAD
-			}
-			if err != nil {
+			if err != nil && !errors.Is(err, ErrPreconditionFailed) {
 				return Event{}, fmt.Errorf("copy back to s3://%s/%s: %w", rec.Source.Bucket, key, err)
 			}
 			existing, err = r.s3.Head(ctx, rec.Source.Bucket, key)

@@ -28,6 +28,7 @@ type S3 interface {
 	BucketChecker
 	LifecycleKeeper
 	Restorer
+	UploadAborter
 }
 
 // Outcome is what became of one claimed object in a pass.

@@ -47,6 +47,7 @@ type countsJSON struct {
 	Bytes       int64 `json:"bytes"`
 	Archived    int   `json:"archived"`
 	Restored    int   `json:"restored"`
+	Shared      int   `json:"shared"`
 }
 
 type triggerJSON struct {

@@ -62,6 +62,8 @@ func New(tb testing.TB, opts ...func(*s3ops.Options)) *Env {
 	sqlDB, dbOpts := dbtest.Migrated(tb)
 	lms := dbtest.CreateFiles(tb, sqlDB, "flag")
 	s3opts := s3test.Options(tb)
+	// Conditional deletes on, as production defaults them.
+	s3opts.ConditionalDelete = true
 	checker := s3test.NewClient(tb, s3opts)
 	sdk := checker.S3()
 	for _, o := range opts {
@@ -111,8 +113,8 @@ func (e *Env) AddSharedRow(tb testing.TB, id int64, trashed bool) int64 {
 	return other
 }
 
-// Trash sets LMS row id's trash flag, as a user deleting the file would.
-func (e *Env) Trash(tb testing.TB, id int64) {
+// TrashRow sets LMS row id's trash flag, as a user deleting the file would.
+func (e *Env) TrashRow(tb testing.TB, id int64) {
 	tb.Helper()
 	dbtest.SetTrashed(tb, e.DB, id, true)
 	e.mu.Lock()
