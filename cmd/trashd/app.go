@@ -61,6 +61,9 @@ func openStore(ctx context.Context, cfg Config, stderr io.Writer) (*sql.DB, *db.
 		fmt.Fprintf(stderr, "trashd: %v\n", err)
 		return nil, nil, exitUsage
 	}
+	for _, w := range store.Warnings() {
+		fmt.Fprintf(stderr, "trashd: warning: %s\n", w)
+	}
 	return sqlDB, store, exitOK
 }
 

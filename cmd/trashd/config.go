@@ -54,6 +54,7 @@ type env struct {
 	PartSize           string `envconfig:"PART_SIZE" default:"256MiB" desc:"part size for part copies of single-part sources (5MiB to 5GiB)"`
 	PartConcurrency    string `envconfig:"PART_CONCURRENCY" default:"4" desc:"parts copied at once for one object"`
 	ConditionalDelete  string `envconfig:"CONDITIONAL_DELETE" default:"true" desc:"delete the source only if its ETag is unchanged (If-Match)"`
+	IfNoneMatch        string `envconfig:"S3_IF_NONE_MATCH" default:"true" desc:"the server honours If-None-Match on copies (AWS since 2025-10); false: trashd checks a copy's destination with HEAD first, a weaker guard"`
 	BatchSize          string `envconfig:"BATCH_SIZE" default:"500" desc:"LMS rows read per discovery query"`
 	Concurrency        string `envconfig:"CONCURRENCY" default:"16" desc:"objects moved at once"`
 	Lease              string `envconfig:"LEASE" default:"5m" desc:"how long a claim on an object lasts without renewal"`
@@ -81,6 +82,7 @@ type env struct {
 	TransitionDays     string `envconfig:"TRANSITION_DAYS" default:"30" desc:"days after the move before S3 transitions a copy (0: at the next lifecycle run)"`
 	StorageClass       string `envconfig:"STORAGE_CLASS" default:"GLACIER" desc:"the archive class: GLACIER, DEEP_ARCHIVE or GLACIER_IR"`
 	ExpirationDays     string `envconfig:"EXPIRATION_DAYS" default:"0" desc:"days after the move before S3 deletes a copy for good; 0: never"`
+	AbortUploadsDays   string `envconfig:"ABORT_UPLOADS_DAYS" default:"7" desc:"the rule also aborts multipart uploads left unfinished this many days (a crash mid-copy); 0: not part of the rule"`
 	TransitionMinSize  string `envconfig:"TRANSITION_MIN_SIZE" default:"0" desc:"transition only copies larger than this (the rule's size filter); 0: S3's default, 128 KB"`
 	TransitionGrace    string `envconfig:"TRANSITION_GRACE" default:"48h" desc:"a transition is overdue this long after it was due (S3 runs lifecycle once a day and can lag)"`
 	TransitionChecks   string `envconfig:"TRANSITION_CHECKS" default:"1000" desc:"copies checked with HEAD per pass for their transition"`
@@ -189,6 +191,7 @@ func parse(e env) (Config, error) {
 		PartSize:             p.bytes("TRASHD_PART_SIZE", e.PartSize, 5<<20, 5<<30),
 		PartConcurrency:      p.int("TRASHD_PART_CONCURRENCY", e.PartConcurrency, 1, 64),
 		ConditionalDelete:    p.bool("TRASHD_CONDITIONAL_DELETE", e.ConditionalDelete),
+		NoOverwriteByHead:    !p.bool("TRASHD_S3_IF_NONE_MATCH", e.IfNoneMatch),
 	}
 	if e.S3Region == "" {
 		p.add("TRASHD_S3_REGION", "must not be empty")
@@ -258,12 +261,13 @@ func parse(e env) (Config, error) {
 
 	c.Reconcile.Archive = reconcile.ArchiveConfig{
 		Rule: reconcile.LifecycleRule{
-			ID:             e.LifecycleRuleID,
-			Prefix:         e.LifecyclePrefix,
-			TransitionDays: p.int("TRASHD_TRANSITION_DAYS", e.TransitionDays, 0, 36500),
-			StorageClass:   p.oneOf("TRASHD_STORAGE_CLASS", e.StorageClass, reconcile.ArchiveClasses...),
-			ExpirationDays: p.int("TRASHD_EXPIRATION_DAYS", e.ExpirationDays, 0, 36500),
-			MinSize:        p.bytes("TRASHD_TRANSITION_MIN_SIZE", e.TransitionMinSize, 0, 5<<40),
+			ID:                  e.LifecycleRuleID,
+			Prefix:              e.LifecyclePrefix,
+			TransitionDays:      p.int("TRASHD_TRANSITION_DAYS", e.TransitionDays, 0, 36500),
+			StorageClass:        p.oneOf("TRASHD_STORAGE_CLASS", e.StorageClass, reconcile.ArchiveClasses...),
+			ExpirationDays:      p.int("TRASHD_EXPIRATION_DAYS", e.ExpirationDays, 0, 36500),
+			AbortIncompleteDays: p.int("TRASHD_ABORT_UPLOADS_DAYS", e.AbortUploadsDays, 0, reconcile.MaxAbortIncompleteDays),
+			MinSize:             p.bytes("TRASHD_TRANSITION_MIN_SIZE", e.TransitionMinSize, 0, 5<<40),
 		},
 		Mode:          p.oneOf("TRASHD_ARCHIVE_MODE", e.ArchiveMode, reconcile.ArchiveLifecycle, reconcile.ArchiveDirect),
 		LifecycleMode: p.oneOf("TRASHD_LIFECYCLE_MODE", e.LifecycleMode, reconcile.LifecycleVerify, reconcile.LifecycleEnforce, reconcile.LifecycleOff),
@@ -279,6 +283,9 @@ func parse(e env) (Config, error) {
 	}
 	if n := c.Reconcile.Archive.Rule.ExpirationDays; n != 0 && n <= c.Reconcile.Archive.Rule.TransitionDays {
 		p.add("TRASHD_EXPIRATION_DAYS", fmt.Sprintf("%d must be 0 (never) or more than TRASHD_TRANSITION_DAYS", n))
+	}
+	if r := c.Reconcile.Archive.Rule; r.MinSize > 0 && r.AbortIncompleteDays > 0 {
+		p.add("TRASHD_ABORT_UPLOADS_DAYS", "must be 0 when TRASHD_TRANSITION_MIN_SIZE is set: AWS refuses AbortIncompleteMultipartUpload in a rule with an object-size filter")
 	}
 	if c.Reconcile.Archive.RestoreTier == "Expedited" && c.Reconcile.Archive.Rule.StorageClass == "DEEP_ARCHIVE" {
 		p.add("TRASHD_RESTORE_TIER", "DEEP_ARCHIVE has no Expedited restores; use Standard or Bulk")

@@ -48,7 +48,13 @@ func TestLifecycleStatusRestoreCommands(t *testing.T) {
 		}
 	}
 
-	// The LMS still flags it; ops bring it back at once all the same.
+	// While the LMS still flags it, a restore is refused: the next pass
+	// would move it again, undoing the restore without a word.
+	if r := trashd(t, vars, "restore", strconv.FormatInt(id, 10)); r.code == 0 || !strings.Contains(r.stderr, "clear its trash flag in the LMS first") {
+		t.Fatalf("restore of a flagged row: exit %d, want a refusal that says to clear the flag\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// Once the LMS has cleared the flag, ops bring it back at once.
+	env.Untrash(t, id)
 	deadline := time.Now().Add(time.Minute)
 	for {
 		r := trashd(t, vars, "restore", strconv.FormatInt(id, 10))
@@ -63,6 +69,5 @@ func TestLifecycleStatusRestoreCommands(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	env.Untrash(t, id)
 	env.CheckInvariant(t)
 }
