@@ -74,5 +74,7 @@ func TestPassLeaseLostBeforeDeleteDeletesNothing(t *testing.T) {
 // jumpClock is the real elapsed clock plus jumps: a suspend, to the worker.
 type jumpClock struct{ offset atomic.Int64 }
 
-func (c *jumpClock) now() time.Duration  { return reconcile.BootClock() + time.Duration(c.offset.Load()) }
+func (c *jumpClock) now() time.Duration {
+	return reconcile.BootClock() + time.Duration(c.offset.Load())
+}
 func (c *jumpClock) jump(d time.Duration) { c.offset.Add(int64(d)) }
