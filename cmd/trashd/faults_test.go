@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -115,7 +116,11 @@ func (tap *s3Tap) Requests() []string {
 // in front of it stall whatever else it sends, so nothing reaches the
 // servers after the step the test chose.
 type victim struct {
-	cmd    *exec.Cmd
+	cmd *exec.Cmd
+	// proc is cmd.Process, published for the proxies' goroutines: the
+	// race detector sees no order in the requests that reach them
+	// from another process.
+	proc   atomic.Pointer[os.Process]
 	out    syncBuffer
 	dead   atomic.Bool
 	last   atomic.Value // string: the step right before the kill
@@ -130,7 +135,7 @@ func (v *victim) kill(last string) {
 		return
 	}
 	v.last.Store(last)
-	_ = v.cmd.Process.Kill()
+	_ = v.proc.Load().Kill()
 	close(v.killed)
 }
 
@@ -155,6 +160,7 @@ func (v *victim) start(t *testing.T, vars []string, args ...string) {
 		cancel()
 		t.Fatalf("start trashd %v: %v", args, err)
 	}
+	v.proc.Store(v.cmd.Process)
 	go func() {
 		v.err = v.cmd.Wait()
 		cancel()
