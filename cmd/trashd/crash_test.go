@@ -27,9 +27,11 @@ type crashScenario struct {
 }
 
 // crashVars are the variables of every process in the crash loop: the
-// shortest lease the configuration accepts.
+// shortest lease the configuration accepts, with MySQL timeouts short
+// enough for it.
 func crashVars(env *reconciletest.Env) []string {
-	return with(env.Vars(), "TRASHD_LEASE=10s")
+	return with(env.Vars(), "TRASHD_LEASE=10s",
+		"TRASHD_MYSQL_DIAL_TIMEOUT=1s", "TRASHD_MYSQL_READ_TIMEOUT=1s", "TRASHD_MYSQL_WRITE_TIMEOUT=1s")
 }
 
 // TestCrash kills a real `trashd reconcile` with SIGKILL right after the
