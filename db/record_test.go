@@ -32,7 +32,8 @@ func TestRecordSteps(t *testing.T) {
 		t.Errorf("after recording the source: %+v", row)
 	}
 
-	trash := reconcile.Object{Bucket: "trash", Key: "trash/1/k", ETag: "abc-2", StorageClass: "GLACIER"}
+	trash := reconcile.Object{Bucket: "trash", Key: "trash/1/k", Size: 12345, ETag: "abc-2",
+		Checksum: reconcile.Checksum{Algorithm: "CRC64NVME", Value: "AAAAAAAAAAA="}, StorageClass: "GLACIER"}
 	if err := store.Record(ctx, rec, reconcile.Step{To: reconcile.StateCopied, Copy: &trash}); err != nil {
 		t.Fatalf("Record copied: %v", err)
 	}
@@ -55,11 +56,12 @@ func TestRecordSteps(t *testing.T) {
 		t.Errorf("Record after the lease was given up = %v, want ErrLeaseLost", err)
 	}
 
-	// Claimed again, the record reads back what was recorded.
+	// Claimed again, the record reads back what was recorded; no step
+	// failed and the claims counted none, so no attempt is counted.
 	exec(t, sqlDB, "UPDATE trash_objects SET state = 'copied' WHERE id = ?", rec.ID)
 	again := claim(t, store, "h", 1)[0]
-	if again.Source != src || again.TrashKey != "trash/1/k" || again.Attempts != 2 {
-		t.Errorf("reclaimed = %+v\nwant source %+v", again, src)
+	if again.Source != src || again.TrashKey != "trash/1/k" || again.Copy != trash || again.Attempts != 0 || again.FailingFor != 0 {
+		t.Errorf("reclaimed = %+v\nwant source %+v\nand copy %+v", again, src, trash)
 	}
 }
 
@@ -135,7 +137,7 @@ func TestRecordRetryIn(t *testing.T) {
 	discover(t, store, sqlDB, "src", 1)
 	rec := claim(t, store, "h", 1)[0]
 
-	step := reconcile.Step{To: reconcile.StatePending, Error: "SlowDown", RetryIn: 10 * time.Minute}
+	step := reconcile.Step{To: reconcile.StatePending, Error: "SlowDown", RetryIn: 10 * time.Minute, Failed: true}
 	if err := store.Record(t.Context(), rec, step); err != nil {
 		t.Fatalf("Record: %v", err)
 	}
@@ -159,17 +161,19 @@ func TestRecordRetryIn(t *testing.T) {
 		t.Errorf("Pending = %d, %v; want 0", n, err)
 	}
 
-	// Once due, it is claimable again; an empty Error clears last_error.
+	// Once due, it is claimable again, with the one failed attempt; an
+	// empty Error clears last_error.
 	exec(t, sqlDB, "UPDATE trash_objects SET next_attempt_at = NOW(6) - INTERVAL 1 SECOND WHERE id = ?", rec.ID)
 	again := claim(t, store, "h", 1)
-	if len(again) != 1 || again[0].LastError != "SlowDown" || again[0].Attempts != 2 {
-		t.Fatalf("claim once due = %+v", again)
+	if len(again) != 1 || again[0].LastError != "SlowDown" || again[0].Attempts != 1 {
+		t.Fatalf("claim once due = %+v; want the error and 1 attempt", again)
 	}
 	if err := store.Record(t.Context(), again[0], reconcile.Step{To: reconcile.StatePending}); err != nil {
 		t.Fatal(err)
 	}
-	if row := readObject(t, sqlDB, rec.ID); row.LastError.Valid || !row.LeaseToken.Valid {
-		t.Errorf("after a step without error: %+v; want last_error NULL and the lease kept", row)
+	// Back to pending is no progress: the failed attempt still counts.
+	if row := readObject(t, sqlDB, rec.ID); row.LastError.Valid || !row.LeaseToken.Valid || row.Attempts != 1 {
+		t.Errorf("after a step without error: %+v; want last_error NULL, the lease kept, 1 attempt", row)
 	}
 }
 
