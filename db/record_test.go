@@ -189,3 +189,89 @@ func TestRecordRejectsUnknownState(t *testing.T) {
 		t.Errorf("Record with a long, invalid UTF-8 error: %v", err)
 	}
 }
+
+// TestRecordShared: a record left in place because an untrashed LMS row
+// still names its object keeps that row; a later pass takes it again, and
+// leaving shared forgets the row.
+func TestRecordShared(t *testing.T) {
+	t.Parallel()
+	store, sqlDB, _ := setup(t, db.TrashFlag)
+	ctx := t.Context()
+	ids := discover(t, store, sqlDB, "src", 2)
+	recs := claim(t, store, "h", 2)
+	for _, r := range recs {
+		if err := store.Record(ctx, r, reconcile.Step{To: reconcile.StateShared, SharedWith: 4242, RetryIn: time.Hour}); err != nil {
+			t.Fatalf("Record shared: %v", err)
+		}
+	}
+	row, later := readObject(t, sqlDB, recs[0].ID), readLater(t, sqlDB, recs[0].ID)
+	if row.State != "shared" || later.SharedWith.Int64 != 4242 || row.LeaseToken.Valid || row.FinishedAt.Valid {
+		t.Errorf("after shared: %+v, shared_with %v; want shared with 4242, no lease, not finished", row, later.SharedWith)
+	}
+	if got := recordOf(t, store, ids[0]); got.State != reconcile.StateShared || got.SharedWith != 4242 {
+		t.Errorf("RecordOf a shared record = %+v", got)
+	}
+
+	// Looked at again by a later pass: still shared, now with another row.
+	exec(t, sqlDB, "UPDATE trash_objects SET next_attempt_at = NOW(6) - INTERVAL 1 SECOND")
+	again := claim(t, store, "h", 2)
+	if len(again) != 2 || again[0].State != reconcile.StateShared || again[0].SharedWith != 4242 {
+		t.Fatalf("claim of shared records = %+v; want both, shared with 4242", again)
+	}
+	if err := store.Record(ctx, again[0], reconcile.Step{To: reconcile.StateShared, SharedWith: 4343}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readLater(t, sqlDB, again[0].ID); got.SharedWith.Int64 != 4343 {
+		t.Errorf("shared_with = %v, want 4343", got.SharedWith)
+	}
+
+	// The last row naming the object was trashed: leaving shared forgets it.
+	src := reconcile.Object{Bucket: "src", Key: again[0].Source.Key, Size: 1, ETag: "e"}
+	dst := reconcile.Object{Bucket: "trash", Key: "tk", Size: 1, ETag: "e"}
+	for i, step := range []reconcile.Step{
+		{To: reconcile.StatePending, Source: &src, TrashKey: "tk"},
+		{To: reconcile.StateCopied, Copy: &dst},
+	} {
+		if err := store.Record(ctx, again[i], step); err != nil {
+			t.Fatal(err)
+		}
+		if got := readLater(t, sqlDB, again[i].ID); got.SharedWith.Valid {
+			t.Errorf("after %s: shared_with %v, want NULL", step.To, got.SharedWith)
+		}
+		if got := recordOf(t, store, again[i].LMSID); got.SharedWith != 0 {
+			t.Errorf("after %s: SharedWith %d, want 0", step.To, got.SharedWith)
+		}
+	}
+}
+
+// TestRecordUpload: a multipart copy under way is recorded, read back,
+// kept by steps that say nothing of it, and forgotten with ClearUpload.
+func TestRecordUpload(t *testing.T) {
+	t.Parallel()
+	store, sqlDB, _ := setup(t, db.TrashFlag)
+	ctx := t.Context()
+	ids := discover(t, store, sqlDB, "src", 1)
+	rec := claim(t, store, "h", 1)[0]
+	up := reconcile.Upload{Key: "k/0000", ID: strings.Repeat("u", 300)}
+	if err := store.Record(ctx, rec, reconcile.Step{To: reconcile.StatePending, Upload: &up}); err != nil {
+		t.Fatalf("Record upload: %v", err)
+	}
+	if got := readLater(t, sqlDB, rec.ID); got.UploadKey.String != up.Key || got.UploadID.String != up.ID {
+		t.Errorf("upload columns = %v, %v; want %+v", got.UploadKey, got.UploadID, up)
+	}
+	if err := store.Record(ctx, rec, reconcile.Step{To: reconcile.StatePending, Error: "later"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := recordOf(t, store, ids[0]); got.Upload != up {
+		t.Errorf("Upload after a step without it = %+v, want %+v", got.Upload, up)
+	}
+	if err := store.Record(ctx, rec, reconcile.Step{To: reconcile.StatePending, ClearUpload: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readLater(t, sqlDB, rec.ID); got.UploadKey.Valid || got.UploadID.Valid {
+		t.Errorf("upload columns after ClearUpload = %v, %v; want NULL", got.UploadKey, got.UploadID)
+	}
+	if got := recordOf(t, store, ids[0]); got.Upload != (reconcile.Upload{}) {
+		t.Errorf("Upload after ClearUpload = %+v, want none", got.Upload)
+	}
+}
