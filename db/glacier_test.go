@@ -682,6 +682,59 @@ func TestMarkChecked(t *testing.T) {
 	}
 }
 
+// TestMarkCheckedArchived: archived records are checked too (for the
+// rule's expiration); a check moves one to the back of the queue, so that
+// every copy is looked at in turn, and never changes its state.
+func TestMarkCheckedArchived(t *testing.T) {
+	t.Parallel()
+	store, sqlDB, _ := setup(t, db.TrashFlag)
+	ctx := t.Context()
+	ids := discover(t, store, sqlDB, "src", 2)
+	for i, id := range ids {
+		putCopy(t, sqlDB, id, reconcile.StateArchived, 1<<20, 400)
+		setRecord(t, sqlDB, id, "storage_class = 'GLACIER', archived_at = NOW(6) - INTERVAL 300 DAY,"+
+			" finished_at = NOW(6) - INTERVAL 300 DAY, transition_checked_at = NOW(6) - INTERVAL ? DAY", 10-i)
+	}
+	q := reconcile.TransitionQuery{MinSize: 1, Age: 30 * day, ExpireAge: 365 * day, Limit: 10}
+	order := func() []int64 {
+		t.Helper()
+		got, err := store.TransitionCandidates(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, c := range got {
+			out = append(out, c.LMSID)
+		}
+		return out
+	}
+	if got := order(); !slices.Equal(got, ids) {
+		t.Fatalf("TransitionCandidates = %v, want %v (least recently checked first)", got, ids)
+	}
+
+	before := readGlacier(t, sqlDB, ids[0])
+	ok, err := store.MarkChecked(ctx, recordOf(t, store, ids[0]), "GLACIER", false)
+	if err != nil || !ok {
+		t.Fatalf("MarkChecked of an archived record = %v, %v; want true", ok, err)
+	}
+	after := readGlacier(t, sqlDB, ids[0])
+	if after.State != "archived" || !after.CheckedAt.Time.After(before.CheckedAt.Time) || after.ArchivedAt != before.ArchivedAt ||
+		after.FinishedAt != before.FinishedAt || after.Class.String != "GLACIER" {
+		t.Errorf("after checking an archived record:\n%+v\nwas\n%+v\nwant only transition_checked_at moved", after, before)
+	}
+	if got := order(); !slices.Equal(got, []int64{ids[1], ids[0]}) {
+		t.Errorf("TransitionCandidates after the check = %v, want %v (the checked one last)", got, []int64{ids[1], ids[0]})
+	}
+
+	// "Transitioned" again: it is archived already; nothing changes.
+	if ok, err := store.MarkChecked(ctx, recordOf(t, store, ids[0]), "DEEP_ARCHIVE", true); err != nil || ok {
+		t.Errorf("MarkChecked(archived) of an archived record = %v, %v; want false", ok, err)
+	}
+	if again := readGlacier(t, sqlDB, ids[0]); again != after {
+		t.Errorf("MarkChecked(archived) changed an archived record:\n%+v\n%+v", after, again)
+	}
+}
+
 func TestMarkGone(t *testing.T) {
 	t.Parallel()
 	store, sqlDB, _ := setup(t, db.TrashFlag)
