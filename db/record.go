@@ -20,8 +20,9 @@ import (
 // storage class), source_deleted_at on in_trash, archived_at on archived,
 // finished_at on archived, missing and failed (and clears it otherwise).
 // trash_key is set from step.TrashKey when it is not "", then from
-// step.Copy.Key. RetryIn defers the next claim; RetryIn, Release and every
-// state a pass does not work on (in_trash and after) give up the lease.
+// step.Copy.Key. RetryIn defers the next claim; RetryIn, Release and, for a
+// move (rec not RestoreRequested), every state a pass does not work on
+// (in_trash and after) give up the lease.
 // Failed counts an attempt (and starts the failing time); a step with
 // neither Failed nor an error, to any state but pending, ends a run of
 // failures.
@@ -89,7 +90,12 @@ func (s *Store) Record(ctx context.Context, rec reconcile.Record, step reconcile
 		set += ", next_attempt_at = NOW(6) + INTERVAL ? MICROSECOND"
 		args = append(args, max(step.RetryIn.Microseconds(), 1))
 	}
-	if step.RetryIn > 0 || step.Release || !step.To.Movable() {
+	// A move is done with a record at in_trash and after, but a restore
+	// works on those states (it records a copy back in parts under them):
+	// its lease goes only with RetryIn or Release, as every end of a
+	// restore says.
+	done := !step.To.Movable() && !rec.RestoreRequested
+	if step.RetryIn > 0 || step.Release || done {
 		set += ", lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
 	} else if step.Renew > 0 {
 		set += ", lease_expires_at = NOW(6) + INTERVAL ? MICROSECOND"
