@@ -1,12 +1,15 @@
 package reconcile_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"trashd/db"
+	"trashd/db/dbtest"
 	"trashd/reconcile"
 	"trashd/reconcile/reconciletest"
 	"trashd/s3ops"
@@ -78,3 +81,59 @@ func (c *jumpClock) now() time.Duration {
 	return reconcile.BootClock() + time.Duration(c.offset.Load())
 }
 func (c *jumpClock) jump(d time.Duration) { c.offset.Add(int64(d)) }
+
+// A worker whose renewals stop getting through (the database hangs) gives
+// its work up on a timer when its lease would lapse, not only after a
+// renewal fails: the request in flight is cancelled.
+func TestPassLeaseDeadlineStopsTheWorker(t *testing.T) {
+	t.Parallel()
+	held := make(chan *http.Request, 1)
+	release := make(chan struct{})
+	defer close(release)
+	env := reconciletest.New(t, func(o *s3ops.Options) {
+		o.HTTPClient = s3test.NewFaultTransport(func(r *http.Request) s3test.Fault {
+			if r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") != "" {
+				held <- r
+				return s3test.Fault{Release: release}
+			}
+			return s3test.Fault{}
+		}).Client()
+	})
+	env.AddFile(t, "slow/copy.bin", []byte("slow"), true, 0)
+
+	// The runner's database connection goes through a proxy that never
+	// lets a lease renewal through.
+	proxy := dbtest.NewProxy(t, fmt.Sprintf("%s:%d", env.DBOptions.Host, env.DBOptions.Port))
+	proxy.SetRule(func(c dbtest.Command) dbtest.Action {
+		return dbtest.Action{Stall: strings.HasPrefix(c.SQL, "UPDATE trash_objects SET lease_expires_at")}
+	})
+	opts := env.DBOptions
+	opts.Host, opts.Port = proxy.Host, proxy.Port
+	sqlDB, err := db.Open(t.Context(), opts)
+	reconciletest.Must(t, err)
+	t.Cleanup(func() { sqlDB.Close() })
+	store, err := db.NewStore(t.Context(), sqlDB, env.LMS)
+	reconciletest.Must(t, err)
+	cfg := env.Config("owner-a")
+	cfg.Lease = reconcile.MinLease
+	r, err := reconcile.NewRunner(store, env.S3, cfg, discard())
+	reconciletest.Must(t, err)
+
+	h, err := r.Start(t.Context(), reconcile.TriggerManual)
+	reconciletest.Must(t, err)
+	req := <-held
+	started := time.Now()
+	select {
+	case <-req.Context().Done():
+		if d := time.Since(started); d > cfg.Lease {
+			t.Errorf("the worker stopped %s after the copy began, later than its %s lease", d, cfg.Lease)
+		}
+	case <-time.After(3 * cfg.Lease):
+		t.Fatalf("the worker's copy is still going %s later, its lease long lapsed unrenewed", 3*cfg.Lease)
+	}
+	sum, _ := h.Wait()
+	if sum.Counts.Interrupted != 1 || sum.Counts.Moved != 0 {
+		t.Errorf("pass %+v: want the object left as interrupted", sum.Counts)
+	}
+	env.CheckInvariant(t)
+}
