@@ -84,7 +84,7 @@ func TestRuleLeaseRenewedDuringLongCopy(t *testing.T) {
 	if n := w.sent("DeleteObject", w.Source, "long/copy.bin"); n != 1 {
 		t.Errorf("%d deletes of the source sent, want exactly 1", n)
 	}
-	if rec := recordOf(t, w.Env, id); rec.State != reconcile.StateInTrash {
+	if rec := ruleRecord(t, w.Env, id); rec.State != reconcile.StateInTrash {
 		t.Errorf("record %s, want in_trash", rec.State)
 	}
 	t.Logf("%d passes of another host during the held copy", passes)
@@ -103,7 +103,7 @@ func TestRuleLostLeaseStopsMove(t *testing.T) {
 	h := startHeld(t, w, arrived)
 
 	// Another host takes the record over, with a lease of its own.
-	exec(t, w.Env, `UPDATE trash_objects SET lease_owner = 'owner-b', lease_token = 'stolen-by-another-host',
+	execBehind(t, w.Env, `UPDATE trash_objects SET lease_owner = 'owner-b', lease_token = 'stolen-by-another-host',
 		lease_expires_at = NOW(6) + INTERVAL 1 HOUR WHERE lms_id = ?`, id)
 	// The next renewal, within a third of the lease, finds the lease gone.
 	select {
@@ -119,7 +119,7 @@ func TestRuleLostLeaseStopsMove(t *testing.T) {
 	if n := w.sent("DeleteObject", w.Source, "lost/lease.bin"); n != 0 {
 		t.Errorf("%d deletes of the source sent after the lease was lost, want none", n)
 	}
-	rec := recordOf(t, w.Env, id)
+	rec := ruleRecord(t, w.Env, id)
 	if rec.Token != "stolen-by-another-host" || rec.Owner != "owner-b" || rec.State != reconcile.StatePending {
 		t.Errorf("record %+v: the first worker wrote after losing its lease", rec)
 	}

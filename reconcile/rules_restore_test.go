@@ -25,7 +25,7 @@ func movedThenUntrashed(t *testing.T, w *faultWorld, r *reconcile.Runner, key st
 	if sum := run(t, r); sum.Counts.Moved != 1 {
 		t.Fatalf("move pass %+v: want 1 moved", sum.Counts)
 	}
-	trashKey := recordOf(t, w.Env, id).TrashKey
+	trashKey := ruleRecord(t, w.Env, id).TrashKey
 	wantNoObject(t, w.Env, w.Source, key, "the moved source")
 	w.Untrash(t, id)
 	return id, trashKey
@@ -44,8 +44,8 @@ func TestRuleRestoreNeverOverwrites(t *testing.T) {
 	// and its copy back.
 	var wrote atomic.Bool
 	w.setRule(func(req *http.Request) s3test.Fault {
-		if is("CopyObject", w.Source, "docs/report.pdf")(req) && wrote.CompareAndSwap(false, true) {
-			put(t, w.Env, w.Source, "docs/report.pdf", newer)
+		if request("CopyObject", w.Source, "docs/report.pdf")(req) && wrote.CompareAndSwap(false, true) {
+			putBehind(t, w.Env, w.Source, "docs/report.pdf", newer)
 		}
 		return s3test.Fault{}
 	})
@@ -60,7 +60,7 @@ func TestRuleRestoreNeverOverwrites(t *testing.T) {
 	beside := fmt.Sprintf("docs/report.restored-%d.pdf", id)
 	wantObject(t, w.Env, w.Source, "docs/report.pdf", newer, "the LMS's new file")
 	wantObject(t, w.Env, w.Source, beside, old, "the restored file")
-	rec := recordOf(t, w.Env, id)
+	rec := ruleRecord(t, w.Env, id)
 	if rec.State != reconcile.StateRestored || rec.RestoredKey != beside || !strings.Contains(rec.LastError, "newer file") {
 		t.Errorf("record %s at %q (%q): want restored beside the original, %q, with a note", rec.State, rec.RestoredKey, rec.LastError, beside)
 	}
@@ -82,10 +82,10 @@ func TestRuleRestoreKeepsTrashCopyUntilVerified(t *testing.T) {
 	var copiedBack atomic.Bool
 	w.setRule(func(req *http.Request) s3test.Fault {
 		switch {
-		case is("CopyObject", w.Source, "back/verify.txt")(req):
+		case request("CopyObject", w.Source, "back/verify.txt")(req):
 			copiedBack.Store(true)
-		case is("HeadObject", w.Source, "back/verify.txt")(req) && copiedBack.Load():
-			return unavailable
+		case request("HeadObject", w.Source, "back/verify.txt")(req) && copiedBack.Load():
+			return serviceUnavailable
 		}
 		return s3test.Fault{}
 	})
@@ -101,7 +101,7 @@ func TestRuleRestoreKeepsTrashCopyUntilVerified(t *testing.T) {
 		t.Errorf("%d deletes of the trash copy sent before the copy back was verified, want none", n)
 	}
 	wantObject(t, w.Env, w.Trash, trashKey, body, "the trash copy")
-	rec := recordOf(t, w.Env, id)
+	rec := ruleRecord(t, w.Env, id)
 	if rec.State == reconcile.StateRestored || !rec.Requested || !strings.Contains(rec.LastError, "ServiceUnavailable") {
 		t.Errorf("record %+v: want the restore still requested, not restored, with the read-back's error", rec)
 	}
@@ -111,7 +111,7 @@ func TestRuleRestoreKeepsTrashCopyUntilVerified(t *testing.T) {
 	if sum := run(t, r); sum.Counts.Restored != 1 {
 		t.Fatalf("next pass %+v: want 1 restored", sum.Counts)
 	}
-	if rec := recordOf(t, w.Env, id); rec.State != reconcile.StateRestored || rec.RestoredKey != "back/verify.txt" {
+	if rec := ruleRecord(t, w.Env, id); rec.State != reconcile.StateRestored || rec.RestoredKey != "back/verify.txt" {
 		t.Errorf("record %s at %q: want restored at the original key", rec.State, rec.RestoredKey)
 	}
 	wantNoObject(t, w.Env, w.Trash, trashKey, "the trash copy")
@@ -131,12 +131,12 @@ func TestRuleRestoreFenceBeforeTrashDelete(t *testing.T) {
 	// The restore HEADs the trash copy twice: before the copy back, and
 	// right before deleting it. At the second, the worker pauses for an
 	// hour and another host takes the record over.
-	beforeDelete := s3test.Nth(2, is("HeadObject", w.Trash, trashKey))
+	beforeDelete := s3test.Nth(2, request("HeadObject", w.Trash, trashKey))
 	var paused atomic.Bool
 	w.setRule(func(req *http.Request) s3test.Fault {
 		if beforeDelete(req) {
 			clock.jump(time.Hour)
-			exec(t, w.Env, `UPDATE trash_objects SET lease_owner = 'owner-b', lease_token = 'taken-over-by-another-host',
+			execBehind(t, w.Env, `UPDATE trash_objects SET lease_owner = 'owner-b', lease_token = 'taken-over-by-another-host',
 				lease_expires_at = NOW(6) + INTERVAL 1 HOUR WHERE lms_id = ?`, id)
 			paused.Store(true)
 		}
@@ -154,7 +154,7 @@ func TestRuleRestoreFenceBeforeTrashDelete(t *testing.T) {
 		t.Errorf("%d deletes of the trash copy sent without a fresh fence, want none", n)
 	}
 	wantObject(t, w.Env, w.Trash, trashKey, body, "the trash copy")
-	rec := recordOf(t, w.Env, id)
+	rec := ruleRecord(t, w.Env, id)
 	if rec.State == reconcile.StateRestored || rec.Token != "taken-over-by-another-host" {
 		t.Errorf("record %+v: the paused worker wrote after losing its lease", rec)
 	}
@@ -186,9 +186,9 @@ func TestRuleRestoreAbortsLeftUpload(t *testing.T) {
 	// Restored: in this pass once TestRuleRestoreHoldsLeaseToTheEnd
 	// passes; until then the abort gives the lease up and a second pass
 	// finishes.
-	for pass := 1; recordOf(t, w.Env, id).State != reconcile.StateRestored; pass++ {
+	for pass := 1; ruleRecord(t, w.Env, id).State != reconcile.StateRestored; pass++ {
 		if pass == 3 {
-			t.Fatalf("not restored after %d passes: %+v", pass, recordOf(t, w.Env, id))
+			t.Fatalf("not restored after %d passes: %+v", pass, ruleRecord(t, w.Env, id))
 		}
 		run(t, r)
 	}
@@ -205,7 +205,7 @@ func leaveUpload(t *testing.T, w *faultWorld, id int64, key string) {
 	t.Helper()
 	up, err := w.SDK.CreateMultipartUpload(t.Context(), &s3.CreateMultipartUploadInput{Bucket: aws.String(w.Source), Key: aws.String(key)})
 	reconciletest.Must(t, err)
-	exec(t, w.Env, "UPDATE trash_objects SET upload_key = ?, upload_id = ? WHERE lms_id = ?", key, aws.ToString(up.UploadId), id)
+	execBehind(t, w.Env, "UPDATE trash_objects SET upload_key = ?, upload_id = ? WHERE lms_id = ?", key, aws.ToString(up.UploadId), id)
 	if left := s3test.Uploads(t, w.SDK, w.Source); len(left) != 1 {
 		t.Fatalf("uploads %v before the restore, want the one left behind", left)
 	}
@@ -253,7 +253,7 @@ func TestRuleRestoreHoldsLeaseToTheEnd(t *testing.T) {
 			if sum := run(t, r); sum.Counts.Moved != 1 {
 				t.Fatalf("move pass %+v: want 1 moved", sum.Counts)
 			}
-			trashKey := recordOf(t, w.Env, id).TrashKey
+			trashKey := ruleRecord(t, w.Env, id).TrashKey
 			w.Untrash(t, id)
 			if tc.left {
 				leaveUpload(t, w, id, "held/lease.bin")
@@ -263,8 +263,8 @@ func TestRuleRestoreHoldsLeaseToTheEnd(t *testing.T) {
 			var firstPart sync.Once
 			w.setRule(func(req *http.Request) s3test.Fault {
 				switch {
-				case is("DeleteObject", w.Trash, trashKey)(req):
-					tok := recordOf(t, w.Env, id).Token
+				case request("DeleteObject", w.Trash, trashKey)(req):
+					tok := ruleRecord(t, w.Env, id).Token
 					tokenAtDelete.Store(&tok)
 				case tc.slow && s3test.Operation(req) == "UploadPartCopy":
 					// The parts take one and a half leases: the lease
@@ -285,7 +285,7 @@ func TestRuleRestoreHoldsLeaseToTheEnd(t *testing.T) {
 			if sum.Counts.Restored != 1 || sum.Counts.Interrupted != 0 {
 				t.Errorf("restore pass %+v: want restored in one pass", sum.Counts)
 			}
-			if rec := recordOf(t, w.Env, id); rec.State != reconcile.StateRestored {
+			if rec := ruleRecord(t, w.Env, id); rec.State != reconcile.StateRestored {
 				t.Errorf("record %s (%q), want restored", rec.State, rec.LastError)
 			}
 			w.CheckInvariant(t)

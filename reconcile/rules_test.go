@@ -40,7 +40,7 @@ func TestRuleCopyVerifiedBeforeDelete(t *testing.T) {
 			body := reconciletest.Body(tc.name, 1000)
 			id := w.AddFile(t, "verify/fresh.bin", body, true, 0)
 			key := w.Config("x").TrashKeys.Render(id, w.Source, "verify/fresh.bin")
-			w.setRule(s3test.When(is("HeadObject", w.Trash, key), s3test.Fault{EditResponse: tc.edit}))
+			w.setRule(s3test.When(request("HeadObject", w.Trash, key), s3test.Fault{EditResponse: tc.edit}))
 
 			sum := run(t, w.Runner(t, w.Config("owner-a")))
 			if sum.Counts.Failed != 1 || sum.Counts.Moved != 0 {
@@ -52,7 +52,7 @@ func TestRuleCopyVerifiedBeforeDelete(t *testing.T) {
 			if n := w.sent("DeleteObject", w.Source, "verify/fresh.bin"); n != 0 {
 				t.Errorf("%d deletes of the source sent for an unverified copy, want none", n)
 			}
-			rec := recordOf(t, w.Env, id)
+			rec := ruleRecord(t, w.Env, id)
 			if rec.State != reconcile.StateFailed || !strings.Contains(rec.LastError, reconcile.ErrVerify.Error()) || !strings.Contains(rec.LastError, tc.want) {
 				t.Errorf("record %s (%q): want failed with a verify error naming the %s", rec.State, rec.LastError, tc.name)
 			}
@@ -74,17 +74,17 @@ func TestRuleResumedCopyVerifiedAgain(t *testing.T) {
 	r := w.Runner(t, cfg)
 
 	// First pass: copied and verified, but the delete fails: copied.
-	w.setRule(s3test.When(is("DeleteObject", w.Source, "resume/copied.bin"), unavailable))
+	w.setRule(s3test.When(request("DeleteObject", w.Source, "resume/copied.bin"), serviceUnavailable))
 	if sum := run(t, r); sum.Counts.Retrying != 1 {
 		t.Fatalf("first pass %+v: want the delete retried later", sum.Counts)
 	}
-	rec := recordOf(t, w.Env, id)
+	rec := ruleRecord(t, w.Env, id)
 	if rec.State != reconcile.StateCopied {
 		t.Fatalf("record %s after the failed delete, want copied", rec.State)
 	}
 	// The trash copy is replaced by other bytes of the same size.
 	other := reconciletest.Body("someone else", len(body))
-	put(t, w.Env, w.Trash, rec.TrashKey, other)
+	putBehind(t, w.Env, w.Trash, rec.TrashKey, other)
 	makeDue(t, w.Env)
 	w.setRule(nil) // deletes go through now
 	before := w.sent("DeleteObject", w.Source, "resume/copied.bin")
@@ -96,14 +96,14 @@ func TestRuleResumedCopyVerifiedAgain(t *testing.T) {
 	if n := w.sent("DeleteObject", w.Source, "resume/copied.bin") - before; n != 0 {
 		t.Errorf("%d deletes of the source sent against a changed trash copy, want none", n)
 	}
-	rec = recordOf(t, w.Env, id)
+	rec = ruleRecord(t, w.Env, id)
 	if rec.State != reconcile.StateFailed || !strings.Contains(rec.LastError, "changed since it was verified") || !strings.Contains(rec.LastError, reconcile.ErrVerify.Error()) {
 		t.Errorf("record %s (%q): want failed, saying the trash copy changed", rec.State, rec.LastError)
 	}
 	wantObject(t, w.Env, w.Source, "resume/copied.bin", body, "the source")
 	// The foreign object is the test's doing; without it the invariant
 	// holds on the source alone.
-	remove(t, w.Env, w.Trash, rec.TrashKey)
+	deleteBehind(t, w.Env, w.Trash, rec.TrashKey)
 	w.CheckInvariant(t)
 }
 
@@ -122,21 +122,21 @@ func TestRuleGoneSourceNeedsVerifiedCopy(t *testing.T) {
 	// the copy fails: pending.
 	w.setRule(func(req *http.Request) s3test.Fault {
 		if s3test.Operation(req) == "CopyObject" {
-			return unavailable
+			return serviceUnavailable
 		}
 		return s3test.Fault{}
 	})
 	if sum := run(t, r); sum.Counts.Retrying != 1 {
 		t.Fatalf("first pass %+v: want the copy retried later", sum.Counts)
 	}
-	rec := recordOf(t, w.Env, id)
+	rec := ruleRecord(t, w.Env, id)
 	if rec.State != reconcile.StatePending || rec.SourceETag == "" || rec.TrashKey == "" {
 		t.Fatalf("record %+v: want pending with the source's identity and the trash key recorded", rec)
 	}
 	// The source is deleted by someone else, and the trash key holds other
 	// bytes of the same size.
-	remove(t, w.Env, w.Source, "gone/source.bin")
-	put(t, w.Env, w.Trash, rec.TrashKey, reconciletest.Body("not the source", len(body)))
+	deleteBehind(t, w.Env, w.Source, "gone/source.bin")
+	putBehind(t, w.Env, w.Trash, rec.TrashKey, reconciletest.Body("not the source", len(body)))
 	makeDue(t, w.Env)
 	w.setRule(nil)
 
@@ -144,7 +144,7 @@ func TestRuleGoneSourceNeedsVerifiedCopy(t *testing.T) {
 	if sum.Counts.Moved != 0 {
 		t.Errorf("second pass %+v: want nothing moved", sum.Counts)
 	}
-	rec = recordOf(t, w.Env, id)
+	rec = ruleRecord(t, w.Env, id)
 	if rec.State == reconcile.StateInTrash || !strings.Contains(rec.LastError, reconcile.ErrVerify.Error()) {
 		t.Errorf("record %s (%q): want not in_trash, with a verify error", rec.State, rec.LastError)
 	}
@@ -168,10 +168,10 @@ func TestRuleRefusedDeleteLeavesNewObject(t *testing.T) {
 	id := w.AddFile(t, "overwrite/doc.txt", old, true, 0)
 	var ifMatch atomic.Pointer[string]
 	w.setRule(func(req *http.Request) s3test.Fault {
-		if is("DeleteObject", w.Source, "overwrite/doc.txt")(req) && ifMatch.Load() == nil {
+		if request("DeleteObject", w.Source, "overwrite/doc.txt")(req) && ifMatch.Load() == nil {
 			h := req.Header.Get("If-Match")
 			ifMatch.Store(&h)
-			put(t, w.Env, w.Source, "overwrite/doc.txt", newer)
+			putBehind(t, w.Env, w.Source, "overwrite/doc.txt", newer)
 		}
 		return s3test.Fault{}
 	})
@@ -186,7 +186,7 @@ func TestRuleRefusedDeleteLeavesNewObject(t *testing.T) {
 		t.Errorf("counts %+v: want the trashed file moved", sum.Counts)
 	}
 	wantObject(t, w.Env, w.Source, "overwrite/doc.txt", newer, "the new object")
-	rec := recordOf(t, w.Env, id)
+	rec := ruleRecord(t, w.Env, id)
 	wantObject(t, w.Env, w.Trash, rec.TrashKey, old, "the trash copy")
 	if rec.State != reconcile.StateInTrash || !strings.Contains(rec.LastError, "left in place") {
 		t.Errorf("record %s (%q): want in_trash with a note that the new object was left in place", rec.State, rec.LastError)
@@ -203,7 +203,7 @@ func TestRuleDeleteCarriesIfMatch(t *testing.T) {
 	id := w.AddFile(t, "ifmatch/doc.txt", []byte("conditional"), true, 0)
 	var ifMatch atomic.Pointer[string]
 	w.setRule(func(req *http.Request) s3test.Fault {
-		if is("DeleteObject", w.Source, "ifmatch/doc.txt")(req) {
+		if request("DeleteObject", w.Source, "ifmatch/doc.txt")(req) {
 			h := req.Header.Get("If-Match")
 			ifMatch.Store(&h)
 		}
@@ -212,7 +212,7 @@ func TestRuleDeleteCarriesIfMatch(t *testing.T) {
 	if sum := run(t, w.Runner(t, w.Config("owner-a"))); sum.Counts.Moved != 1 {
 		t.Fatalf("counts %+v: want 1 moved", sum.Counts)
 	}
-	rec := recordOf(t, w.Env, id)
+	rec := ruleRecord(t, w.Env, id)
 	want := `"` + rec.SourceETag + `"`
 	if got := ifMatch.Load(); got == nil {
 		t.Error("no delete of the source was sent")
@@ -241,8 +241,8 @@ func TestRuleDeleteOfGoneSourceIsMoved(t *testing.T) {
 			id := w.AddFile(t, "meanwhile/doc.txt", body, true, 0)
 			var gone atomic.Bool
 			w.setRule(func(req *http.Request) s3test.Fault {
-				if is("DeleteObject", w.Source, "meanwhile/doc.txt")(req) && gone.CompareAndSwap(false, true) {
-					remove(t, w.Env, w.Source, "meanwhile/doc.txt")
+				if request("DeleteObject", w.Source, "meanwhile/doc.txt")(req) && gone.CompareAndSwap(false, true) {
+					deleteBehind(t, w.Env, w.Source, "meanwhile/doc.txt")
 					return s3test.Fault{EditResponse: tc.answer}
 				}
 				return s3test.Fault{}
@@ -259,7 +259,7 @@ func TestRuleDeleteOfGoneSourceIsMoved(t *testing.T) {
 			if sum.Counts.Moved != 1 || sum.Counts.Retrying != 0 || sum.Counts.Failed != 0 {
 				t.Errorf("counts %+v: want moved in this pass", sum.Counts)
 			}
-			rec := recordOf(t, w.Env, id)
+			rec := ruleRecord(t, w.Env, id)
 			if rec.State != reconcile.StateInTrash || rec.Attempts != 0 || rec.LastError != "" {
 				t.Errorf("record %+v: want in_trash, no attempt counted, no error", rec)
 			}
@@ -283,7 +283,7 @@ func TestRuleStopBeforeCopy(t *testing.T) {
 	var copies atomic.Int32
 	w.setRule(func(req *http.Request) s3test.Fault {
 		switch {
-		case is("HeadObject", w.Source, "stop/before-copy.bin")(req):
+		case request("HeadObject", w.Source, "stop/before-copy.bin")(req):
 			stop()
 		case s3test.Operation(req) == "CopyObject":
 			copies.Add(1)
@@ -301,7 +301,7 @@ func TestRuleStopBeforeCopy(t *testing.T) {
 	if n := copies.Load(); n != 0 {
 		t.Errorf("%d copies sent after the stop, want none", n)
 	}
-	rec := recordOf(t, w.Env, id)
+	rec := ruleRecord(t, w.Env, id)
 	if rec.State != reconcile.StatePending || rec.Token != "" || rec.Owner != "" || rec.Attempts != 0 {
 		t.Errorf("record %+v: want pending, lease released, no attempt counted", rec)
 	}
@@ -322,13 +322,13 @@ func TestRuleExhaustedCopiedRecordSettlesInTrash(t *testing.T) {
 	r := w.Runner(t, cfg)
 	// Every delete of the source reaches the server, and its answer is
 	// lost on the way back.
-	w.setRule(s3test.When(is("DeleteObject", w.Source, "lost/response.bin"), s3test.Fault{LoseResponse: syscall.ECONNRESET}))
+	w.setRule(s3test.When(request("DeleteObject", w.Source, "lost/response.bin"), s3test.Fault{LoseResponse: syscall.ECONNRESET}))
 
 	// First attempt: no failing time yet, so not exhausted: retried.
 	if sum := run(t, r); sum.Counts.Retrying != 1 {
 		t.Fatalf("first pass %+v: want the delete retried later", sum.Counts)
 	}
-	if rec := recordOf(t, w.Env, id); rec.State != reconcile.StateCopied || rec.Attempts != 1 {
+	if rec := ruleRecord(t, w.Env, id); rec.State != reconcile.StateCopied || rec.Attempts != 1 {
 		t.Fatalf("record %+v: want copied after one attempt", rec)
 	}
 	wantNoObject(t, w.Env, w.Source, "lost/response.bin", "the source the server deleted")
@@ -342,7 +342,7 @@ func TestRuleExhaustedCopiedRecordSettlesInTrash(t *testing.T) {
 	if n := w.sent("DeleteObject", w.Source, "lost/response.bin"); n != 2 {
 		t.Errorf("%d deletes of the source sent, want one per attempt (2)", n)
 	}
-	rec := recordOf(t, w.Env, id)
+	rec := ruleRecord(t, w.Env, id)
 	if rec.State != reconcile.StateInTrash {
 		t.Errorf("record %s (%q), want in_trash", rec.State, rec.LastError)
 	}
@@ -361,7 +361,7 @@ func TestRuleExhaustedCopiedRecordWithSourceFails(t *testing.T) {
 	cfg.MaxAttempts = 1
 	cfg.BackoffBase, cfg.BackoffMax = time.Hour, time.Hour
 	r := w.Runner(t, cfg)
-	w.setRule(s3test.When(is("DeleteObject", w.Source, "still/there.bin"), unavailable))
+	w.setRule(s3test.When(request("DeleteObject", w.Source, "still/there.bin"), serviceUnavailable))
 
 	if sum := run(t, r); sum.Counts.Retrying != 1 {
 		t.Fatalf("first pass %+v: want the delete retried later", sum.Counts)
@@ -370,7 +370,7 @@ func TestRuleExhaustedCopiedRecordWithSourceFails(t *testing.T) {
 	if sum := run(t, r); sum.Counts.Failed != 1 || sum.Counts.Moved != 0 {
 		t.Errorf("second pass %+v: want failed, not moved", sum.Counts)
 	}
-	rec := recordOf(t, w.Env, id)
+	rec := ruleRecord(t, w.Env, id)
 	if rec.State != reconcile.StateFailed || !strings.Contains(rec.LastError, "gave up after 2 attempts") {
 		t.Errorf("record %s (%q): want failed after the attempts ran out", rec.State, rec.LastError)
 	}

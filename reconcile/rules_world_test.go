@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -67,18 +66,18 @@ func (w *faultWorld) sent(op, bucket, key string) int {
 	return n
 }
 
-// is matches requests of operation op on bucket/key.
-func is(op, bucket, key string) func(*http.Request) bool {
+// request matches requests of operation op on bucket/key.
+func request(op, bucket, key string) func(*http.Request) bool {
 	return func(r *http.Request) bool {
 		b, k := s3test.BucketKey(r)
 		return s3test.Operation(r) == op && b == bucket && k == key
 	}
 }
 
-var unavailable = s3test.Fault{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: "injected"}
+var serviceUnavailable = s3test.Fault{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: "injected"}
 
-// record is what a test reads back of one record.
-type record struct {
+// recordRow is what a test reads back of one record.
+type recordRow struct {
 	State       reconcile.State
 	Attempts    int
 	LastError   string
@@ -91,9 +90,9 @@ type record struct {
 	Requested   bool
 }
 
-func recordOf(t *testing.T, env *reconciletest.Env, lmsID int64) record {
+func ruleRecord(t *testing.T, env *reconciletest.Env, lmsID int64) recordRow {
 	t.Helper()
-	var r record
+	var r recordRow
 	var lastError, token, owner, etag, trashKey, trashETag, restoredKey sql.NullString
 	reconciletest.Must(t, env.DB.QueryRow(`SELECT state, attempts, last_error, lease_token, lease_owner, source_etag,
 		trash_key, trash_etag, restored_key, restore_requested_at IS NOT NULL FROM trash_objects WHERE lms_id = ?`, lmsID).
@@ -155,25 +154,25 @@ func clipped(b []byte) string {
 	return string(b)
 }
 
-// put writes body at bucket/key behind trashd's back. It may be called from
+// putBehind writes body at bucket/key behind trashd's back. It may be called from
 // a fault rule, off the test's goroutine, so it reports with t.Error.
-func put(t *testing.T, env *reconciletest.Env, bucket, key string, body []byte) {
+func putBehind(t *testing.T, env *reconciletest.Env, bucket, key string, body []byte) {
 	_, err := env.SDK.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
 	if err != nil {
 		t.Errorf("put s3://%s/%s: %v", bucket, key, err)
 	}
 }
 
-// remove deletes bucket/key behind trashd's back; from a fault rule too.
-func remove(t *testing.T, env *reconciletest.Env, bucket, key string) {
+// deleteBehind deletes bucket/key behind trashd's back; from a fault rule too.
+func deleteBehind(t *testing.T, env *reconciletest.Env, bucket, key string) {
 	_, err := env.SDK.DeleteObject(t.Context(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
 		t.Errorf("delete s3://%s/%s: %v", bucket, key, err)
 	}
 }
 
-// exec runs an UPDATE behind trashd's back; from a fault rule too.
-func exec(t *testing.T, env *reconciletest.Env, query string, args ...any) {
+// execBehind runs an UPDATE behind trashd's back; from a fault rule too.
+func execBehind(t *testing.T, env *reconciletest.Env, query string, args ...any) {
 	if _, err := env.DB.Exec(query, args...); err != nil {
 		t.Errorf("%s: %v", query, err)
 	}
@@ -189,16 +188,4 @@ func answerNoSuchKey(resp *http.Response) {
 	resp.ContentLength = int64(len(body))
 	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	resp.Header.Set("Content-Type", "application/xml")
-}
-
-// waitFor polls cond every 20 ms until it holds or d has passed.
-func waitFor(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
 }
