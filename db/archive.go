@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"trashd/reconcile"
 )
@@ -17,7 +18,7 @@ var _ reconcile.Archiver = (*Store)(nil)
 // expiration may have removed.
 func (s *Store) TransitionCandidates(ctx context.Context, q reconcile.TransitionQuery) ([]reconcile.TransitionCandidate, error) {
 	expirable := "FALSE"
-	where := "(state = 'in_trash' AND source_size >= ? AND copied_at <= NOW(6) - INTERVAL ? MICROSECOND)"
+	where := "(" + overdueSQL + ")"
 	args := []any{q.MinSize, q.Age.Microseconds()}
 	if q.ExpireAge > 0 {
 		expirable = fmt.Sprintf("copied_at <= NOW(6) - INTERVAL %d MICROSECOND", q.ExpireAge.Microseconds())
@@ -86,10 +87,10 @@ func (s *Store) MarkGone(ctx context.Context, rec reconcile.Record, state reconc
 func (s *Store) Archive(ctx context.Context, q reconcile.ArchiveQuery) (reconcile.ArchiveStatus, error) {
 	var st reconcile.ArchiveStatus
 	err := s.db.QueryRowContext(ctx, "SELECT"+
-		" COALESCE(SUM(state = 'in_trash' AND source_size >= ? AND copied_at <= NOW(6) - INTERVAL ? MICROSECOND), 0),"+
-		" COALESCE(SUM(CASE WHEN state = 'in_trash' AND source_size >= ? AND copied_at <= NOW(6) - INTERVAL ? MICROSECOND THEN source_size END), 0),"+
-		" COALESCE(SUM(state IN ('in_trash', 'orphaned') AND source_size < ?), 0),"+
-		" COALESCE(SUM(CASE WHEN state IN ('in_trash', 'orphaned') AND source_size < ? THEN source_size END), 0)"+
+		" COALESCE(SUM("+overdueSQL+"), 0),"+
+		" COALESCE(SUM(CASE WHEN "+overdueSQL+" THEN source_size END), 0),"+
+		" COALESCE(SUM("+ineligibleSQL+"), 0),"+
+		" COALESCE(SUM(CASE WHEN "+ineligibleSQL+" THEN source_size END), 0)"+
 		" FROM trash_objects",
 		q.MinSize, q.OverdueAge.Microseconds(), q.MinSize, q.OverdueAge.Microseconds(), q.MinSize, q.MinSize,
 	).Scan(&st.Overdue, &st.OverdueBytes, &st.Ineligible, &st.IneligibleBytes)
@@ -98,9 +99,10 @@ func (s *Store) Archive(ctx context.Context, q reconcile.ArchiveQuery) (reconcil
 	}
 	// S3 omits STANDARD from HEAD, some servers name it: both are one class.
 	rows, err := s.db.QueryContext(ctx, "SELECT COALESCE(NULLIF(storage_class, ''), 'STANDARD'), COUNT(*), COALESCE(SUM(source_size), 0),"+
-		" COALESCE(SUM(archived_at > NOW(6) - INTERVAL (CASE storage_class WHEN 'DEEP_ARCHIVE' THEN 180 WHEN 'GLACIER_IR' THEN 90 ELSE 90 END) DAY), 0),"+
-		" COALESCE(SUM(CASE WHEN archived_at > NOW(6) - INTERVAL (CASE storage_class WHEN 'DEEP_ARCHIVE' THEN 180 ELSE 90 END) DAY THEN source_size END), 0)"+
-		" FROM trash_objects WHERE state IN ('in_trash', 'archived', 'restoring', 'orphaned', 'restore_failed')"+
+		" COALESCE(SUM("+youngSQL+"), 0),"+
+		" COALESCE(SUM(CASE WHEN "+youngSQL+" THEN source_size END), 0)"+
+		" FROM trash_objects WHERE state IN "+trashBucketSQL+
+
 		" GROUP BY COALESCE(NULLIF(storage_class, ''), 'STANDARD') ORDER BY 1")
 	if err != nil {
 		return st, fmt.Errorf("sum the trash bucket by storage class: %w", err)
@@ -121,7 +123,7 @@ func (s *Store) Archive(ctx context.Context, q reconcile.ArchiveQuery) (reconcil
 func (s *Store) Overdue(ctx context.Context, q reconcile.ArchiveQuery, limit int) ([]reconcile.OverdueRecord, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT lms_id, source_bucket, source_key, COALESCE(trash_key, ''), COALESCE(source_size, 0),"+
 		" copied_at, transition_checked_at, COALESCE(storage_class, '') FROM trash_objects"+
-		" WHERE state = 'in_trash' AND source_size >= ? AND copied_at <= NOW(6) - INTERVAL ? MICROSECOND"+
+		" WHERE "+overdueSQL+
 		" ORDER BY copied_at, id LIMIT ?", q.MinSize, q.OverdueAge.Microseconds(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("list overdue records: %w", err)
@@ -138,4 +140,30 @@ func (s *Store) Overdue(ctx context.Context, q reconcile.ArchiveQuery, limit int
 		out = append(out, o)
 	}
 	return out, rows.Err()
+}
+
+// The predicates of the archive queries, each written once.
+var (
+	// overdueSQL: an in_trash copy at least ? bytes, copied at least ?
+	// microseconds ago (by the database clock), that is not archived yet.
+	overdueSQL = "state = 'in_trash' AND source_size >= ? AND copied_at <= NOW(6) - INTERVAL ? MICROSECOND"
+	// ineligibleSQL: a copy under ? bytes, which S3 does not transition.
+	ineligibleSQL = "state IN ('in_trash', 'orphaned') AND source_size < ?"
+	// trashBucketSQL: the records whose copy is in the trash bucket.
+	trashBucketSQL = inStates([]reconcile.State{reconcile.StateInTrash, reconcile.StateArchived, reconcile.StateRestoring,
+		reconcile.StateOrphaned, reconcile.StateRestoreFailed})
+	// youngSQL: archived more recently than its class's minimum storage
+	// duration, built from reconcile.MinStorageDays.
+	youngSQL = "archived_at > NOW(6) - INTERVAL (" + minStorageDaysSQL() + ") DAY"
+)
+
+// minStorageDaysSQL is reconcile.MinStorageDays as a CASE over storage_class.
+func minStorageDaysSQL() string {
+	var b strings.Builder
+	b.WriteString("CASE storage_class")
+	for _, class := range reconcile.ArchiveClasses {
+		fmt.Fprintf(&b, " WHEN '%s' THEN %d", class, reconcile.MinStorageDays(class))
+	}
+	b.WriteString(" ELSE 0 END")
+	return b.String()
 }

@@ -1,8 +1,10 @@
 package db_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -23,7 +25,8 @@ func TestClaimBatch(t *testing.T) {
 	}
 	tokens := map[string]bool{}
 	for i, r := range recs {
-		if r.LMSID != ids[i] || r.State != reconcile.StatePending || r.Attempts != 1 ||
+		// A claim is not an attempt: only a failed step counts one.
+		if r.LMSID != ids[i] || r.State != reconcile.StatePending || r.Attempts != 0 ||
 			r.Source.Bucket != "src" || r.Source.Key != fmt.Sprintf("k/%04d", i) {
 			t.Errorf("record %d = %+v", i, r)
 		}
@@ -32,7 +35,7 @@ func TestClaimBatch(t *testing.T) {
 		}
 		tokens[r.Lease.Token] = true
 		row := readObject(t, sqlDB, r.ID)
-		if row.LeaseToken.String != r.Lease.Token || !row.LeaseExpiresAt.Valid || row.Attempts != 1 {
+		if row.LeaseToken.String != r.Lease.Token || !row.LeaseExpiresAt.Valid || row.Attempts != 0 {
 			t.Errorf("row %d = %+v", r.ID, row)
 		}
 	}
@@ -46,15 +49,25 @@ func TestClaimBatch(t *testing.T) {
 		t.Fatalf("third claim = %+v, want none", got)
 	}
 
-	// An expired lease is claimable again, with a new token and one more attempt.
+	// One attempt fails and keeps its lease; the others' holders vanish.
+	if err := store.Record(t.Context(), recs[0], reconcile.Step{To: reconcile.StatePending, Error: "boom", Failed: true}); err != nil {
+		t.Fatalf("Record a failed attempt: %v", err)
+	}
+
+	// An expired lease is claimable again, with a new token; the claim adds
+	// no attempt, so only the failed one is counted.
 	expireLeases(t, sqlDB)
 	again := claim(t, store, "host-c", 10)
 	if len(again) != 5 {
 		t.Fatalf("claim after expiry = %d records, want 5", len(again))
 	}
 	for _, r := range again {
-		if r.Attempts != 2 || r.Lease.Owner != "host-c" || tokens[r.Lease.Token] {
-			t.Errorf("reclaimed %+v: want attempts 2, owner host-c, a new token", r)
+		want := 0
+		if r.ID == recs[0].ID {
+			want = 1
+		}
+		if r.Attempts != want || r.Lease.Owner != "host-c" || tokens[r.Lease.Token] {
+			t.Errorf("reclaimed %+v: want attempts %d, owner host-c, a new token", r, want)
 		}
 	}
 }
@@ -84,15 +97,64 @@ func TestClaimBatchSkipsNotDue(t *testing.T) {
 	}
 }
 
+// TestClaimBatchSkipsLockedRows: a row another claimer has locked (in the
+// middle of its claim on another host) is skipped, not waited for, so that
+// no host's claim waits on another's.
+func TestClaimBatchSkipsLockedRows(t *testing.T) {
+	t.Parallel()
+	store, sqlDB, _ := setup(t, db.TrashFlag)
+	ids := discover(t, store, sqlDB, "src", 4)
+	// The locked record is the one due first: a claim that waited for it
+	// could not get past it.
+	exec(t, sqlDB, "UPDATE trash_objects SET next_attempt_at = NOW(6) - INTERVAL 1 HOUR WHERE lms_id = ?", ids[0])
+	locked := recordOf(t, store, ids[0])
+
+	tx, err := sqlDB.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var id int64
+	if err := tx.QueryRowContext(t.Context(), "SELECT id FROM trash_objects WHERE id = ? FOR UPDATE", locked.ID).Scan(&id); err != nil {
+		t.Fatalf("lock record %d: %v", locked.ID, err)
+	}
+
+	const wait = 5 * time.Second
+	ctx, cancel := context.WithTimeout(t.Context(), wait)
+	defer cancel()
+	start := time.Now()
+	recs, err := store.ClaimBatch(ctx, "h", 10, time.Minute)
+	if err != nil {
+		t.Fatalf("ClaimBatch while record %d is locked = %v after %s; want the other records at once: a claim skips locked rows, it does not wait for them",
+			locked.ID, err, time.Since(start).Round(time.Millisecond))
+	}
+	var got []int64
+	for _, r := range recs {
+		got = append(got, r.LMSID)
+	}
+	if want := ids[1:]; !slices.Equal(got, want) {
+		t.Errorf("ClaimBatch while LMS row %d's record is locked took LMS rows %v, want %v", ids[0], got, want)
+	}
+
+	// Unlocked, it is claimable.
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if again := claim(t, store, "h2", 10); len(again) != 1 || again[0].ID != locked.ID {
+		t.Errorf("ClaimBatch after the lock was released = %+v, want record %d alone", again, locked.ID)
+	}
+}
+
 func TestClaimBatchConcurrent(t *testing.T) {
 	t.Parallel()
+	const records = 300
 	sqlDB, opts := dbtest.Migrated(t)
 	lms := dbtest.CreateFiles(t, sqlDB, db.TrashFlag)
 	store, err := db.NewStore(t.Context(), sqlDB, lms)
 	if err != nil {
 		t.Fatal(err)
 	}
-	discover(t, store, sqlDB, "src", 300)
+	discover(t, store, sqlDB, "src", records)
 
 	// Four claimers, each with a connection pool of its own, as on four hosts.
 	var stores []*db.Store
@@ -109,6 +171,13 @@ func TestClaimBatchConcurrent(t *testing.T) {
 		stores = append(stores, s)
 	}
 
+	// Leases of an hour: none lapses during the test, so every record is
+	// handed out exactly once and the claimers run dry. A claim that handed
+	// out leased records would never run dry: the first record claimed twice
+	// stops them all, and the deadline bounds the rest.
+	const deadline = time.Minute
+	ctx, cancel := context.WithTimeout(t.Context(), deadline)
+	defer cancel()
 	var (
 		mu    sync.Mutex
 		owner = map[int64]string{}
@@ -118,18 +187,22 @@ func TestClaimBatchConcurrent(t *testing.T) {
 		name := fmt.Sprintf("host-%d", i)
 		wg.Go(func() {
 			for {
-				recs, err := s.ClaimBatch(t.Context(), name, 7, time.Minute)
-				if err != nil {
+				recs, err := s.ClaimBatch(ctx, name, 7, time.Hour)
+				switch {
+				case ctx.Err() != nil:
+					return // stopped by another claimer, or the deadline
+				case err != nil:
 					t.Errorf("%s: ClaimBatch: %v", name, err)
+					cancel()
 					return
-				}
-				if len(recs) == 0 {
+				case len(recs) == 0:
 					return
 				}
 				mu.Lock()
 				for _, r := range recs {
 					if prev, ok := owner[r.ID]; ok {
-						t.Errorf("record %d claimed by %s and %s", r.ID, prev, name)
+						t.Errorf("record %d claimed by %s and then by %s while %s's lease was live", r.ID, prev, name, prev)
+						cancel()
 					}
 					owner[r.ID] = name
 				}
@@ -138,15 +211,23 @@ func TestClaimBatchConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if len(owner) != 300 {
-		t.Errorf("%d records claimed, want 300", len(owner))
+	if t.Failed() {
+		return
 	}
-	var over int
-	if err := sqlDB.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM trash_objects WHERE attempts <> 1").Scan(&over); err != nil {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		t.Fatalf("claimers still claiming after %s (%d of %d records claimed): does the claim hand out records whose lease is live?",
+			deadline, len(owner), records)
+	}
+	if len(owner) != records {
+		t.Errorf("%d records claimed, want %d", len(owner), records)
+	}
+	// A claim is not an attempt.
+	var counted int
+	if err := sqlDB.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM trash_objects WHERE attempts <> 0").Scan(&counted); err != nil {
 		t.Fatal(err)
 	}
-	if over != 0 {
-		t.Errorf("%d records have attempts <> 1", over)
+	if counted != 0 {
+		t.Errorf("%d records have attempts <> 0 after being claimed once", counted)
 	}
 }
 
@@ -199,22 +280,24 @@ func TestRelease(t *testing.T) {
 	store, sqlDB, _ := setup(t, db.TrashFlag)
 	discover(t, store, sqlDB, "src", 1)
 	rec := claim(t, store, "h", 1)[0]
-	if err := store.Record(t.Context(), rec, reconcile.Step{To: reconcile.StateCopied, TrashKey: "tk"}); err != nil {
+	// An attempt that failed: a release neither adds to it nor forgets it.
+	if err := store.Record(t.Context(), rec, reconcile.Step{To: reconcile.StateCopied, TrashKey: "tk", Error: "boom", Failed: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.Release(t.Context(), rec); err != nil {
 		t.Fatalf("Release: %v", err)
 	}
 	row := readObject(t, sqlDB, rec.ID)
-	if row.State != "copied" || row.LeaseOwner.Valid || row.LeaseToken.Valid || row.LeaseExpiresAt.Valid || row.Attempts != 1 {
-		t.Errorf("after Release: %+v; want state copied, no lease, attempts 1", row)
+	if row.State != "copied" || row.LeaseOwner.Valid || row.LeaseToken.Valid || row.LeaseExpiresAt.Valid || row.Attempts != 1 ||
+		row.LastError.String != "boom" {
+		t.Errorf("after Release: %+v; want state copied, no lease, the failed attempt and its error kept", row)
 	}
 	if err := store.Release(t.Context(), rec); !errors.Is(err, reconcile.ErrLeaseLost) {
 		t.Errorf("Release twice = %v, want ErrLeaseLost", err)
 	}
-	// Claimable again at once.
+	// Claimable again at once, the claim counting no attempt.
 	again := claim(t, store, "h2", 1)
-	if len(again) != 1 || again[0].ID != rec.ID || again[0].Attempts != 2 {
-		t.Errorf("claim after Release = %+v", again)
+	if len(again) != 1 || again[0].ID != rec.ID || again[0].Attempts != 1 || again[0].LastError != "boom" {
+		t.Errorf("claim after Release = %+v; want record %d with its 1 failed attempt", again, rec.ID)
 	}
 }

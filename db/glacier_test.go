@@ -46,6 +46,7 @@ type glacierRow struct {
 	RestoreRequestedAt, CheckedAt, ArchivedAt sql.NullTime
 	CopiedAt, FinishedAt, LeaseExpiresAt      sql.NullTime
 	Class, LastError, LeaseToken              sql.NullString
+	FailingSince                              sql.NullTime
 	UpdatedAt                                 time.Time
 }
 
@@ -54,10 +55,10 @@ func readGlacier(t *testing.T, sqlDB *sql.DB, lmsID int64) glacierRow {
 	var r glacierRow
 	err := sqlDB.QueryRowContext(t.Context(), `SELECT state, attempts, next_attempt_at <= NOW(6),
 		restore_requested_at, transition_checked_at, archived_at, copied_at, finished_at, lease_expires_at,
-		storage_class, last_error, lease_token, updated_at
+		storage_class, last_error, lease_token, failing_since, updated_at
 		FROM trash_objects WHERE lms_id = ?`, lmsID).Scan(&r.State, &r.Attempts, &r.Due,
 		&r.RestoreRequestedAt, &r.CheckedAt, &r.ArchivedAt, &r.CopiedAt, &r.FinishedAt, &r.LeaseExpiresAt,
-		&r.Class, &r.LastError, &r.LeaseToken, &r.UpdatedAt)
+		&r.Class, &r.LastError, &r.LeaseToken, &r.FailingSince, &r.UpdatedAt)
 	if err != nil {
 		t.Fatalf("read the record of LMS row %d: %v", lmsID, err)
 	}
@@ -102,11 +103,13 @@ func TestRequestRestores(t *testing.T) {
 	}
 	cases := []restoreCase{
 		{reconcile.StatePending, cleared, true},
+		{reconcile.StateShared, cleared, true},
 		{reconcile.StateCopied, cleared, true},
 		{reconcile.StateInTrash, cleared, true},
 		{reconcile.StateArchived, cleared, true},
 		{reconcile.StateInTrash, null, true},
 		{reconcile.StatePending, flagged, false},
+		{reconcile.StateShared, flagged, false},
 		{reconcile.StateInTrash, flagged, false},
 		{reconcile.StateArchived, flagged, false},
 		{reconcile.StateInTrash, deleted, false}, // orphaned, not restored: MarkOrphans' work
@@ -114,7 +117,8 @@ func TestRequestRestores(t *testing.T) {
 		{reconcile.StateRestored, cleared, false},
 		{reconcile.StateRestoreFailed, cleared, false},
 		{reconcile.StateMissing, cleared, false},
-		{reconcile.StateFailed, cleared, false},
+		{reconcile.StateFailed, cleared, true}, // its trash copy may be the only one left
+		{reconcile.StateFailed, flagged, false},
 		{reconcile.StateOrphaned, cleared, false},
 		{reconcile.StateExpired, cleared, false},
 	}
@@ -128,7 +132,7 @@ func TestRequestRestores(t *testing.T) {
 				putCopy(t, sqlDB, ids[i], c.state, 1000, 1)
 				// Not due, and tried before: a request makes it due at once
 				// and starts the attempts over.
-				setRecord(t, sqlDB, ids[i], "attempts = 5, next_attempt_at = NOW(6) + INTERVAL 1 HOUR")
+				setRecord(t, sqlDB, ids[i], "attempts = 5, failing_since = NOW(6) - INTERVAL 1 DAY, next_attempt_at = NOW(6) + INTERVAL 1 HOUR")
 				switch c.row {
 				case cleared:
 					dbtest.SetTrashed(t, sqlDB, ids[i], false)
@@ -162,10 +166,12 @@ func TestRequestRestores(t *testing.T) {
 					t.Errorf("%s record changed state to %s", c.state, rec.State)
 				}
 				switch {
-				case c.want && (row.Attempts != 0 || !row.Due):
-					t.Errorf("marked %s record: attempts %d, due %v; want 0 attempts and due now", c.state, row.Attempts, row.Due)
-				case !c.want && (row.Attempts != 5 || row.Due):
-					t.Errorf("unmarked %s record: attempts %d, due %v; want it untouched", c.state, row.Attempts, row.Due)
+				case c.want && (row.Attempts != 0 || row.FailingSince.Valid || !row.Due):
+					t.Errorf("marked %s record: attempts %d, failing since %v, due %v; want 0 attempts, not failing and due now",
+						c.state, row.Attempts, row.FailingSince, row.Due)
+				case !c.want && (row.Attempts != 5 || !row.FailingSince.Valid || row.Due):
+					t.Errorf("unmarked %s record: attempts %d, failing since %v, due %v; want it untouched",
+						c.state, row.Attempts, row.FailingSince, row.Due)
 				}
 			}
 
@@ -220,33 +226,51 @@ func TestRequestRestore(t *testing.T) {
 	t.Parallel()
 	store, sqlDB, _ := setup(t, db.TrashTimestamp)
 	ctx := t.Context()
-	ids := discover(t, store, sqlDB, "src", 4)
-	flaggedID, failedID, restoredID, pendingID := ids[0], ids[1], ids[2], ids[3]
-	putCopy(t, sqlDB, flaggedID, reconcile.StateArchived, 1000, 100)
-	setRecord(t, sqlDB, flaggedID, "attempts = 3, next_attempt_at = NOW(6) + INTERVAL 1 HOUR")
+	ids := discover(t, store, sqlDB, "src", 5)
+	archivedID, failedID, restoredID, pendingID, flaggedID := ids[0], ids[1], ids[2], ids[3], ids[4]
+	putCopy(t, sqlDB, archivedID, reconcile.StateArchived, 1000, 100)
+	setRecord(t, sqlDB, archivedID, "attempts = 3, failing_since = NOW(6) - INTERVAL 1 DAY, next_attempt_at = NOW(6) + INTERVAL 1 HOUR")
 	putCopy(t, sqlDB, failedID, reconcile.StateRestoreFailed, 1000, 100)
 	setRecord(t, sqlDB, failedID, "restore_requested_at = NOW(6) - INTERVAL 1 DAY, finished_at = NOW(6), last_error = 'copy back: AccessDenied', attempts = 9")
 	putCopy(t, sqlDB, restoredID, reconcile.StateRestored, 1000, 100)
 	setRecord(t, sqlDB, restoredID, "finished_at = NOW(6), restored_at = NOW(6), attempts = 2")
+	putCopy(t, sqlDB, flaggedID, reconcile.StateArchived, 1000, 100)
+	setRecord(t, sqlDB, flaggedID, "attempts = 3, next_attempt_at = NOW(6) + INTERVAL 1 HOUR")
+	// The LMS restored these rows from its trash, or ops cleared the flag.
+	for _, id := range ids[:4] {
+		dbtest.SetTrashed(t, sqlDB, id, false)
+	}
 
-	// The row is still flagged: `trashd restore` asks for it regardless.
-	rec, err := store.RequestRestore(ctx, flaggedID)
+	// Still flagged: refused, with what to do, and nothing changed (the
+	// next pass would move the file again, undoing the restore).
+	before := readGlacier(t, sqlDB, flaggedID)
+	_, err := store.RequestRestore(ctx, flaggedID)
+	if !errors.Is(err, reconcile.ErrPermanent) {
+		t.Errorf("RequestRestore of a row still trashed = %v, want ErrPermanent", err)
+	}
+	wantError(t, err, fmt.Sprintf("LMS row %d is still trashed in files", flaggedID), "clear its trash flag in the LMS first")
+	if after := readGlacier(t, sqlDB, flaggedID); after != before {
+		t.Errorf("a refused RequestRestore changed the record:\n%+v\n%+v", before, after)
+	}
+
+	// Cleared: marked for restore, due now, the attempts started over.
+	rec, err := store.RequestRestore(ctx, archivedID)
 	if err != nil {
 		t.Fatalf("RequestRestore: %v", err)
 	}
-	if rec.LMSID != flaggedID || rec.State != reconcile.StateArchived || !rec.RestoreRequested || rec.Attempts != 0 ||
+	if rec.LMSID != archivedID || rec.State != reconcile.StateArchived || !rec.RestoreRequested || rec.Attempts != 0 || rec.FailingFor != 0 ||
 		rec.Source.Bucket != "src" || rec.TrashKey != "trash/"+rec.Source.Key {
-		t.Errorf("RequestRestore of a flagged, archived row = %+v", rec)
+		t.Errorf("RequestRestore of an archived row = %+v", rec)
 	}
-	row := readGlacier(t, sqlDB, flaggedID)
-	if !row.RestoreRequestedAt.Valid || !row.Due || row.Attempts != 0 {
-		t.Errorf("row after RequestRestore: %+v; want restore_requested_at, due now, 0 attempts", row)
+	row := readGlacier(t, sqlDB, archivedID)
+	if !row.RestoreRequestedAt.Valid || !row.Due || row.Attempts != 0 || row.FailingSince.Valid {
+		t.Errorf("row after RequestRestore: %+v; want restore_requested_at, due now, 0 attempts, not failing", row)
 	}
 	// Asked again: still requested, since the first time.
-	if _, err := store.RequestRestore(ctx, flaggedID); err != nil {
+	if _, err := store.RequestRestore(ctx, archivedID); err != nil {
 		t.Fatalf("RequestRestore again: %v", err)
 	}
-	if again := readGlacier(t, sqlDB, flaggedID); again.RestoreRequestedAt != row.RestoreRequestedAt {
+	if again := readGlacier(t, sqlDB, archivedID); again.RestoreRequestedAt != row.RestoreRequestedAt {
 		t.Errorf("restore_requested_at moved from %v to %v", row.RestoreRequestedAt, again.RestoreRequestedAt)
 	}
 
@@ -276,11 +300,19 @@ func TestRequestRestore(t *testing.T) {
 		t.Errorf("RequestRestore of a pending row = %+v, %v", rec, err)
 	}
 
-	// An LMS row trashd never recorded.
-	_, err = store.RequestRestore(ctx, 987654)
-	if !errors.Is(err, reconcile.ErrNotFound) || !strings.Contains(err.Error(), "987654") {
-		t.Errorf("RequestRestore of an unknown row = %v; want ErrNotFound naming the row", err)
+	// An LMS row that trashd never recorded (it was never trashed).
+	untrashed := dbtest.InsertFile(t, sqlDB, "src", "never/trashed", false)
+	_, err = store.RequestRestore(ctx, untrashed)
+	if !errors.Is(err, reconcile.ErrNotFound) || !strings.Contains(err.Error(), fmt.Sprint(untrashed)) {
+		t.Errorf("RequestRestore of an unrecorded row = %v; want ErrNotFound naming the row", err)
 	}
+
+	// An LMS row that does not exist: refused, naming it.
+	_, err = store.RequestRestore(ctx, 987654)
+	if !errors.Is(err, reconcile.ErrPermanent) {
+		t.Errorf("RequestRestore of a row that does not exist = %v, want ErrPermanent", err)
+	}
+	wantError(t, err, "LMS row 987654 does not exist in files")
 }
 
 func TestRecordOf(t *testing.T) {
@@ -291,7 +323,11 @@ func TestRecordOf(t *testing.T) {
 	rec := claim(t, store, "h", 1)[0]
 	src := reconcile.Object{Bucket: "src", Key: "k/0000", VersionID: "v1", Size: 77, ETag: "e-1",
 		Checksum: reconcile.Checksum{Algorithm: "CRC32", Value: "AAAAAA=="}}
-	if err := store.Record(ctx, rec, reconcile.Step{To: reconcile.StateCopied, Source: &src, TrashKey: "trash/k/0000", Error: "slow"}); err != nil {
+	copied := reconcile.Object{Bucket: "trash", Key: "trash/k/0000", Size: 77, ETag: "e-2",
+		Checksum: reconcile.Checksum{Algorithm: "CRC32", Value: "AAAAAA=="}}
+	step := reconcile.Step{To: reconcile.StateCopied, Source: &src, TrashKey: "trash/k/0000", Copy: &copied, Error: "slow", Failed: true,
+		Upload: &reconcile.Upload{Key: "k/0000", ID: "up-1"}}
+	if err := store.Record(ctx, rec, step); err != nil {
 		t.Fatal(err)
 	}
 
@@ -299,8 +335,13 @@ func TestRecordOf(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RecordOf: %v", err)
 	}
+	// Failing since the step, by the database clock: a moment ago.
+	if got.FailingFor < 0 || got.FailingFor > time.Minute {
+		t.Errorf("RecordOf: FailingFor %s, want a moment", got.FailingFor)
+	}
+	got.FailingFor = 0
 	want := reconcile.Record{ID: rec.ID, LMSID: ids[0], State: reconcile.StateCopied, Source: src, TrashKey: "trash/k/0000",
-		Attempts: 1, LastError: "slow", Lease: rec.Lease}
+		Copy: copied, Attempts: 1, Upload: reconcile.Upload{Key: "k/0000", ID: "up-1"}, LastError: "slow", Lease: rec.Lease}
 	if got != want {
 		t.Errorf("RecordOf = %+v\nwant       %+v", got, want)
 	}
@@ -418,8 +459,8 @@ func TestClaimRestores(t *testing.T) {
 	var got []int64
 	for _, r := range recs {
 		got = append(got, r.LMSID)
-		if !r.RestoreRequested || r.Lease.Owner != "restorer" || len(r.Lease.Token) != 32 || r.Attempts != 1 {
-			t.Errorf("claimed restore %+v; want requested, leased to restorer, attempt 1", r)
+		if !r.RestoreRequested || r.Lease.Owner != "restorer" || len(r.Lease.Token) != 32 || r.Attempts != 0 {
+			t.Errorf("claimed restore %+v; want requested, leased to restorer, no attempt counted", r)
 		}
 	}
 	if !slices.Equal(got, want) {
@@ -429,15 +470,22 @@ func TestClaimRestores(t *testing.T) {
 		t.Errorf("ClaimRestores while leased = %+v, %v; want none", again, err)
 	}
 
-	// A limit, and a record not yet due.
+	// One restore attempt fails; its holder keeps the lease until it lapses.
+	failing := slices.IndexFunc(recs, func(r reconcile.Record) bool { return r.LMSID == want[1] })
+	if err := store.Record(ctx, recs[failing], reconcile.Step{To: recs[failing].State, Error: "SlowDown", Failed: true}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A limit, and a record not yet due; the claim counts no attempt.
 	expireLeases(t, sqlDB)
 	setRecord(t, sqlDB, want[0], "next_attempt_at = NOW(6) + INTERVAL 1 HOUR")
 	two, err := store.ClaimRestores(ctx, "restorer-3", 2, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(two) != 2 || two[0].LMSID != want[1] || two[1].LMSID != want[2] || two[0].Attempts != 2 {
-		t.Errorf("ClaimRestores(limit 2) = %+v; want LMS rows %v on their second attempt", two, want[1:3])
+	if len(two) != 2 || two[0].LMSID != want[1] || two[1].LMSID != want[2] || two[0].Attempts != 1 || two[1].Attempts != 0 ||
+		two[0].Lease.Owner != "restorer-3" {
+		t.Errorf("ClaimRestores(limit 2) = %+v; want LMS rows %v, with 1 and 0 failed attempts", two, want[1:3])
 	}
 	if _, err := store.ClaimRestores(ctx, "", 1, time.Minute); err == nil {
 		t.Error("ClaimRestores without an owner succeeded")
@@ -447,6 +495,7 @@ func TestClaimRestores(t *testing.T) {
 	// restore for longer than its lease, and the next pass skips it.
 	expireLeases(t, sqlDB)
 	exec(t, sqlDB, "UPDATE trash_objects SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL")
+	dbtest.SetTrashed(t, sqlDB, ids[7], false)
 	if _, err := store.RequestRestore(ctx, ids[7]); err != nil {
 		t.Fatal(err)
 	}
@@ -630,6 +679,59 @@ func TestMarkChecked(t *testing.T) {
 	// The untouched in_trash record is unaffected by the others' checks.
 	if row := readGlacier(t, sqlDB, ids[4]); row.CheckedAt.Valid || row.State != "in_trash" {
 		t.Errorf("an unchecked record: %+v", row)
+	}
+}
+
+// TestMarkCheckedArchived: archived records are checked too (for the
+// rule's expiration); a check moves one to the back of the queue, so that
+// every copy is looked at in turn, and never changes its state.
+func TestMarkCheckedArchived(t *testing.T) {
+	t.Parallel()
+	store, sqlDB, _ := setup(t, db.TrashFlag)
+	ctx := t.Context()
+	ids := discover(t, store, sqlDB, "src", 2)
+	for i, id := range ids {
+		putCopy(t, sqlDB, id, reconcile.StateArchived, 1<<20, 400)
+		setRecord(t, sqlDB, id, "storage_class = 'GLACIER', archived_at = NOW(6) - INTERVAL 300 DAY,"+
+			" finished_at = NOW(6) - INTERVAL 300 DAY, transition_checked_at = NOW(6) - INTERVAL ? DAY", 10-i)
+	}
+	q := reconcile.TransitionQuery{MinSize: 1, Age: 30 * day, ExpireAge: 365 * day, Limit: 10}
+	order := func() []int64 {
+		t.Helper()
+		got, err := store.TransitionCandidates(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, c := range got {
+			out = append(out, c.LMSID)
+		}
+		return out
+	}
+	if got := order(); !slices.Equal(got, ids) {
+		t.Fatalf("TransitionCandidates = %v, want %v (least recently checked first)", got, ids)
+	}
+
+	before := readGlacier(t, sqlDB, ids[0])
+	ok, err := store.MarkChecked(ctx, recordOf(t, store, ids[0]), "GLACIER", false)
+	if err != nil || !ok {
+		t.Fatalf("MarkChecked of an archived record = %v, %v; want true", ok, err)
+	}
+	after := readGlacier(t, sqlDB, ids[0])
+	if after.State != "archived" || !after.CheckedAt.Time.After(before.CheckedAt.Time) || after.ArchivedAt != before.ArchivedAt ||
+		after.FinishedAt != before.FinishedAt || after.Class.String != "GLACIER" {
+		t.Errorf("after checking an archived record:\n%+v\nwas\n%+v\nwant only transition_checked_at moved", after, before)
+	}
+	if got := order(); !slices.Equal(got, []int64{ids[1], ids[0]}) {
+		t.Errorf("TransitionCandidates after the check = %v, want %v (the checked one last)", got, []int64{ids[1], ids[0]})
+	}
+
+	// "Transitioned" again: it is archived already; nothing changes.
+	if ok, err := store.MarkChecked(ctx, recordOf(t, store, ids[0]), "DEEP_ARCHIVE", true); err != nil || ok {
+		t.Errorf("MarkChecked(archived) of an archived record = %v, %v; want false", ok, err)
+	}
+	if again := readGlacier(t, sqlDB, ids[0]); again != after {
+		t.Errorf("MarkChecked(archived) changed an archived record:\n%+v\n%+v", after, again)
 	}
 }
 

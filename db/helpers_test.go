@@ -102,3 +102,28 @@ func claim(t *testing.T, store *db.Store, owner string, limit int) []reconcile.R
 	}
 	return recs
 }
+
+// laterRow is what the later migrations added to a trash_objects row.
+type laterRow struct {
+	Attempts                  int
+	FailingSince              sql.NullTime
+	TrashSize                 sql.NullInt64
+	TrashETag, TrashChecksum  sql.NullString
+	SharedWith                sql.NullInt64
+	UploadKey, UploadID       sql.NullString
+	RestoredKey, OrphanedFrom sql.NullString
+	DiscoveredAt              time.Time
+}
+
+func readLater(t *testing.T, sqlDB *sql.DB, id int64) laterRow {
+	t.Helper()
+	var r laterRow
+	err := sqlDB.QueryRowContext(context.Background(), `SELECT attempts, failing_since, trash_size, trash_etag, trash_checksum,
+		shared_with, upload_key, upload_id, restored_key, orphaned_from, discovered_at
+		FROM trash_objects WHERE id = ?`, id).Scan(&r.Attempts, &r.FailingSince, &r.TrashSize, &r.TrashETag, &r.TrashChecksum,
+		&r.SharedWith, &r.UploadKey, &r.UploadID, &r.RestoredKey, &r.OrphanedFrom, &r.DiscoveredAt)
+	if err != nil {
+		t.Fatalf("read trash_objects row %d: %v", id, err)
+	}
+	return r
+}

@@ -40,8 +40,10 @@ func (s *Store) ReturnOrphans(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("find orphaned records whose LMS row is back: %w", err)
 	}
-	n, err := s.updateIDs(ctx, ids, "state = COALESCE(orphaned_from, 'in_trash'), orphaned_from = NULL,"+
-		" finished_at = CASE WHEN COALESCE(orphaned_from, 'in_trash') = 'archived' THEN finished_at END, updated_at = NOW(6)",
+	// finished_at first: assignments run left to right, each seeing the
+	// ones before it, so it must read orphaned_from before that is cleared.
+	n, err := s.updateIDs(ctx, ids, "finished_at = CASE WHEN COALESCE(orphaned_from, 'in_trash') = 'archived' THEN finished_at END,"+
+		" state = COALESCE(orphaned_from, 'in_trash'), orphaned_from = NULL, updated_at = NOW(6)",
 		"state = 'orphaned'")
 	if err != nil {
 		return n, fmt.Errorf("return orphaned records whose LMS row is back: %w", err)

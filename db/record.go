@@ -20,8 +20,9 @@ import (
 // storage class), source_deleted_at on in_trash, archived_at on archived,
 // finished_at on archived, missing and failed (and clears it otherwise).
 // trash_key is set from step.TrashKey when it is not "", then from
-// step.Copy.Key. RetryIn defers the next claim; RetryIn, Release and every
-// state a pass does not work on (in_trash and after) give up the lease.
+// step.Copy.Key. RetryIn defers the next claim; RetryIn, Release and, for a
+// move (rec not RestoreRequested), every state a pass does not work on
+// (in_trash and after) give up the lease.
 // Failed counts an attempt (and starts the failing time); a step with
 // neither Failed nor an error, to any state but pending, ends a run of
 // failures.
@@ -49,19 +50,29 @@ func (s *Store) Record(ctx context.Context, rec reconcile.Record, step reconcile
 			set += ", copied_at = NOW(6)"
 		}
 	}
-	switch step.To {
-	case reconcile.StateInTrash:
+	// A step's time is stamped when the record enters the step's state: a
+	// step recorded under the state the record is already in (a restore's
+	// bookkeeping, say) keeps the times it had.
+	entering := rec.State != step.To
+	switch {
+	case !entering:
+		if step.To == reconcile.StateRestored {
+			set += ", restored_key = ?"
+			args = append(args, nullString(step.RestoredKey))
+		}
+	case step.To == reconcile.StateInTrash:
 		set += ", source_deleted_at = NOW(6)"
-	case reconcile.StateArchived:
+	case step.To == reconcile.StateArchived:
 		set += ", archived_at = NOW(6)"
-	case reconcile.StateRestored:
+	case step.To == reconcile.StateRestored:
 		set += ", restored_at = NOW(6), restored_key = ?"
 		args = append(args, nullString(step.RestoredKey))
 	}
-	if step.To.Final() {
-		set += ", finished_at = NOW(6)"
-	} else {
+	switch {
+	case !step.To.Final():
 		set += ", finished_at = NULL"
+	case entering:
+		set += ", finished_at = NOW(6)"
 	}
 	if step.To == reconcile.StateShared {
 		set += ", shared_with = ?"
@@ -89,7 +100,12 @@ func (s *Store) Record(ctx context.Context, rec reconcile.Record, step reconcile
 		set += ", next_attempt_at = NOW(6) + INTERVAL ? MICROSECOND"
 		args = append(args, max(step.RetryIn.Microseconds(), 1))
 	}
-	if step.RetryIn > 0 || step.Release || !step.To.Movable() {
+	// A move is done with a record at in_trash and after, but a restore
+	// works on those states (it records a copy back in parts under them):
+	// its lease goes only with RetryIn or Release, as every end of a
+	// restore says.
+	done := !step.To.Movable() && !rec.RestoreRequested
+	if step.RetryIn > 0 || step.Release || done {
 		set += ", lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
 	} else if step.Renew > 0 {
 		set += ", lease_expires_at = NOW(6) + INTERVAL ? MICROSECOND"
@@ -116,7 +132,7 @@ func (s *Store) RenewLease(ctx context.Context, rec reconcile.Record, d time.Dur
 }
 
 // Release gives up rec's lease without changing its state, for shutdown: the
-// record is claimable again at once (its attempt still counts).
+// record is claimable again at once (a release is no attempt).
 // reconcile.ErrLeaseLost if the lease is no longer held.
 func (s *Store) Release(ctx context.Context, rec reconcile.Record) error {
 	err := s.fencedUpdate(ctx, rec, "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = NOW(6)")

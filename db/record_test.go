@@ -32,7 +32,8 @@ func TestRecordSteps(t *testing.T) {
 		t.Errorf("after recording the source: %+v", row)
 	}
 
-	trash := reconcile.Object{Bucket: "trash", Key: "trash/1/k", ETag: "abc-2", StorageClass: "GLACIER"}
+	trash := reconcile.Object{Bucket: "trash", Key: "trash/1/k", Size: 12345, ETag: "abc-2",
+		Checksum: reconcile.Checksum{Algorithm: "CRC64NVME", Value: "AAAAAAAAAAA="}, StorageClass: "GLACIER"}
 	if err := store.Record(ctx, rec, reconcile.Step{To: reconcile.StateCopied, Copy: &trash}); err != nil {
 		t.Fatalf("Record copied: %v", err)
 	}
@@ -55,11 +56,12 @@ func TestRecordSteps(t *testing.T) {
 		t.Errorf("Record after the lease was given up = %v, want ErrLeaseLost", err)
 	}
 
-	// Claimed again, the record reads back what was recorded.
+	// Claimed again, the record reads back what was recorded; no step
+	// failed and the claims counted none, so no attempt is counted.
 	exec(t, sqlDB, "UPDATE trash_objects SET state = 'copied' WHERE id = ?", rec.ID)
 	again := claim(t, store, "h", 1)[0]
-	if again.Source != src || again.TrashKey != "trash/1/k" || again.Attempts != 2 {
-		t.Errorf("reclaimed = %+v\nwant source %+v", again, src)
+	if again.Source != src || again.TrashKey != "trash/1/k" || again.Copy != trash || again.Attempts != 0 || again.FailingFor != 0 {
+		t.Errorf("reclaimed = %+v\nwant source %+v\nand copy %+v", again, src, trash)
 	}
 }
 
@@ -135,7 +137,7 @@ func TestRecordRetryIn(t *testing.T) {
 	discover(t, store, sqlDB, "src", 1)
 	rec := claim(t, store, "h", 1)[0]
 
-	step := reconcile.Step{To: reconcile.StatePending, Error: "SlowDown", RetryIn: 10 * time.Minute}
+	step := reconcile.Step{To: reconcile.StatePending, Error: "SlowDown", RetryIn: 10 * time.Minute, Failed: true}
 	if err := store.Record(t.Context(), rec, step); err != nil {
 		t.Fatalf("Record: %v", err)
 	}
@@ -159,17 +161,19 @@ func TestRecordRetryIn(t *testing.T) {
 		t.Errorf("Pending = %d, %v; want 0", n, err)
 	}
 
-	// Once due, it is claimable again; an empty Error clears last_error.
+	// Once due, it is claimable again, with the one failed attempt; an
+	// empty Error clears last_error.
 	exec(t, sqlDB, "UPDATE trash_objects SET next_attempt_at = NOW(6) - INTERVAL 1 SECOND WHERE id = ?", rec.ID)
 	again := claim(t, store, "h", 1)
-	if len(again) != 1 || again[0].LastError != "SlowDown" || again[0].Attempts != 2 {
-		t.Fatalf("claim once due = %+v", again)
+	if len(again) != 1 || again[0].LastError != "SlowDown" || again[0].Attempts != 1 {
+		t.Fatalf("claim once due = %+v; want the error and 1 attempt", again)
 	}
 	if err := store.Record(t.Context(), again[0], reconcile.Step{To: reconcile.StatePending}); err != nil {
 		t.Fatal(err)
 	}
-	if row := readObject(t, sqlDB, rec.ID); row.LastError.Valid || !row.LeaseToken.Valid {
-		t.Errorf("after a step without error: %+v; want last_error NULL and the lease kept", row)
+	// Back to pending is no progress: the failed attempt still counts.
+	if row := readObject(t, sqlDB, rec.ID); row.LastError.Valid || !row.LeaseToken.Valid || row.Attempts != 1 {
+		t.Errorf("after a step without error: %+v; want last_error NULL, the lease kept, 1 attempt", row)
 	}
 }
 
@@ -183,5 +187,91 @@ func TestRecordRejectsUnknownState(t *testing.T) {
 	}
 	if err := store.Record(t.Context(), rec, reconcile.Step{To: reconcile.StateFailed, Error: "bad \xff byte" + strings.Repeat("x", 20000)}); err != nil {
 		t.Errorf("Record with a long, invalid UTF-8 error: %v", err)
+	}
+}
+
+// TestRecordShared: a record left in place because an untrashed LMS row
+// still names its object keeps that row; a later pass takes it again, and
+// leaving shared forgets the row.
+func TestRecordShared(t *testing.T) {
+	t.Parallel()
+	store, sqlDB, _ := setup(t, db.TrashFlag)
+	ctx := t.Context()
+	ids := discover(t, store, sqlDB, "src", 2)
+	recs := claim(t, store, "h", 2)
+	for _, r := range recs {
+		if err := store.Record(ctx, r, reconcile.Step{To: reconcile.StateShared, SharedWith: 4242, RetryIn: time.Hour}); err != nil {
+			t.Fatalf("Record shared: %v", err)
+		}
+	}
+	row, later := readObject(t, sqlDB, recs[0].ID), readLater(t, sqlDB, recs[0].ID)
+	if row.State != "shared" || later.SharedWith.Int64 != 4242 || row.LeaseToken.Valid || row.FinishedAt.Valid {
+		t.Errorf("after shared: %+v, shared_with %v; want shared with 4242, no lease, not finished", row, later.SharedWith)
+	}
+	if got := recordOf(t, store, ids[0]); got.State != reconcile.StateShared || got.SharedWith != 4242 {
+		t.Errorf("RecordOf a shared record = %+v", got)
+	}
+
+	// Looked at again by a later pass: still shared, now with another row.
+	exec(t, sqlDB, "UPDATE trash_objects SET next_attempt_at = NOW(6) - INTERVAL 1 SECOND")
+	again := claim(t, store, "h", 2)
+	if len(again) != 2 || again[0].State != reconcile.StateShared || again[0].SharedWith != 4242 {
+		t.Fatalf("claim of shared records = %+v; want both, shared with 4242", again)
+	}
+	if err := store.Record(ctx, again[0], reconcile.Step{To: reconcile.StateShared, SharedWith: 4343}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readLater(t, sqlDB, again[0].ID); got.SharedWith.Int64 != 4343 {
+		t.Errorf("shared_with = %v, want 4343", got.SharedWith)
+	}
+
+	// The last row naming the object was trashed: leaving shared forgets it.
+	src := reconcile.Object{Bucket: "src", Key: again[0].Source.Key, Size: 1, ETag: "e"}
+	dst := reconcile.Object{Bucket: "trash", Key: "tk", Size: 1, ETag: "e"}
+	for i, step := range []reconcile.Step{
+		{To: reconcile.StatePending, Source: &src, TrashKey: "tk"},
+		{To: reconcile.StateCopied, Copy: &dst},
+	} {
+		if err := store.Record(ctx, again[i], step); err != nil {
+			t.Fatal(err)
+		}
+		if got := readLater(t, sqlDB, again[i].ID); got.SharedWith.Valid {
+			t.Errorf("after %s: shared_with %v, want NULL", step.To, got.SharedWith)
+		}
+		if got := recordOf(t, store, again[i].LMSID); got.SharedWith != 0 {
+			t.Errorf("after %s: SharedWith %d, want 0", step.To, got.SharedWith)
+		}
+	}
+}
+
+// TestRecordUpload: a multipart copy under way is recorded, read back,
+// kept by steps that say nothing of it, and forgotten with ClearUpload.
+func TestRecordUpload(t *testing.T) {
+	t.Parallel()
+	store, sqlDB, _ := setup(t, db.TrashFlag)
+	ctx := t.Context()
+	ids := discover(t, store, sqlDB, "src", 1)
+	rec := claim(t, store, "h", 1)[0]
+	up := reconcile.Upload{Key: "k/0000", ID: strings.Repeat("u", 300)}
+	if err := store.Record(ctx, rec, reconcile.Step{To: reconcile.StatePending, Upload: &up}); err != nil {
+		t.Fatalf("Record upload: %v", err)
+	}
+	if got := readLater(t, sqlDB, rec.ID); got.UploadKey.String != up.Key || got.UploadID.String != up.ID {
+		t.Errorf("upload columns = %v, %v; want %+v", got.UploadKey, got.UploadID, up)
+	}
+	if err := store.Record(ctx, rec, reconcile.Step{To: reconcile.StatePending, Error: "later"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := recordOf(t, store, ids[0]); got.Upload != up {
+		t.Errorf("Upload after a step without it = %+v, want %+v", got.Upload, up)
+	}
+	if err := store.Record(ctx, rec, reconcile.Step{To: reconcile.StatePending, ClearUpload: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readLater(t, sqlDB, rec.ID); got.UploadKey.Valid || got.UploadID.Valid {
+		t.Errorf("upload columns after ClearUpload = %v, %v; want NULL", got.UploadKey, got.UploadID)
+	}
+	if got := recordOf(t, store, ids[0]); got.Upload != (reconcile.Upload{}) {
+		t.Errorf("Upload after ClearUpload = %+v, want none", got.Upload)
 	}
 }

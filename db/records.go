@@ -128,3 +128,18 @@ func (s *Store) CopyHolders(ctx context.Context, trashKey string, except int64) 
 	}
 	return n, nil
 }
+
+// EarlierMove returns the LMS row of a record of bucket/key with an id below
+// id that is still to be moved (and not to be restored), if there is one.
+func (s *Store) EarlierMove(ctx context.Context, bucket, key string, id int64) (int64, bool, error) {
+	var lmsID int64
+	err := s.db.QueryRowContext(ctx, "SELECT lms_id FROM trash_objects WHERE source_bucket = ? AND source_key = ? AND id < ?"+
+		" AND state IN "+moveStatesSQL+" AND restore_requested_at IS NULL ORDER BY id LIMIT 1", bucket, key, id).Scan(&lmsID)
+	switch {
+	case err == sql.ErrNoRows:
+		return 0, false, nil
+	case err != nil:
+		return 0, false, fmt.Errorf("look for an earlier move of s3://%s/%s: %w", bucket, key, err)
+	}
+	return lmsID, true, nil
+}

@@ -25,9 +25,18 @@ const (
 	archiveOverheadArchive  = 32 << 10
 )
 
-// minStorageDays is each class's minimum storage duration: an object
-// deleted (or restored and removed) earlier is billed for the rest.
-var minStorageDays = map[string]int{"GLACIER_IR": 90, "GLACIER": 90, "DEEP_ARCHIVE": 180}
+// MinStorageDays is a storage class's minimum storage duration (AWS S3
+// pricing): an object deleted (or restored and removed) earlier is billed
+// for the rest. 0 for a class without one (STANDARD).
+func MinStorageDays(class string) int {
+	switch class {
+	case "GLACIER_IR", "GLACIER":
+		return 90
+	case "DEEP_ARCHIVE":
+		return 180
+	}
+	return 0
+}
 
 // CostLine is one storage class's share of the trash bucket.
 type CostLine struct {
@@ -64,7 +73,7 @@ func EstimateCost(usage []ClassUsage, p Prices) CostReport {
 				float64(int64(u.Objects)*archiveOverheadArchive)/gb*price
 		}
 		l.AsStandard = float64(u.Bytes) / gb * p["STANDARD"]
-		if days := minStorageDays[u.Class]; days > 0 {
+		if days := MinStorageDays(u.Class); days > 0 {
 			l.EarlyDeletion = float64(u.YoungBytes) / gb * price * float64(days) / 30
 		}
 		r.Lines = append(r.Lines, l)

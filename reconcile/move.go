@@ -24,6 +24,9 @@ type Sharing interface {
 	// CopyHolders counts the records other than except that may rely on
 	// the trash copy at trashKey.
 	CopyHolders(ctx context.Context, trashKey string, except int64) (int, error)
+	// EarlierMove returns the LMS row of another record of bucket/key with
+	// a lower id that is still to be moved, if any.
+	EarlierMove(ctx context.Context, bucket, key string, id int64) (lmsID int64, found bool, err error)
 }
 
 // SharedCopy is another record's trash copy of the same object.
@@ -112,7 +115,28 @@ func (m *mover) try(ctx context.Context) (Event, error) {
 		// the delete of the recorded version is left.
 		return m.fromVerifiedCopy(ctx)
 	}
+	if ev, waits, err := m.awaitEarlierMove(ctx); waits || err != nil {
+		return ev, err
+	}
 	return m.fromSource(ctx)
+}
+
+// awaitEarlierMove puts off this record's move while another record of the
+// same object, with a lower id, is still to be moved: several trashed rows
+// naming one object share one trash copy, made by the first; the others
+// take it once it is there (adoptCopyOf).
+func (m *mover) awaitEarlierMove(ctx context.Context) (Event, bool, error) {
+	other, found, err := m.store.EarlierMove(ctx, m.rec.Source.Bucket, m.rec.Source.Key, m.rec.ID)
+	if err != nil || !found {
+		return Event{}, false, err
+	}
+	wait := min(m.cfg.BackoffBase, time.Second)
+	step := Step{To: m.rec.State, Error: m.rec.LastError, RetryIn: wait, Release: true}
+	if err := m.h.record(ctx, m.rec, step); err != nil {
+		return Event{}, false, err
+	}
+	m.log.Debug("waits for the move of another row naming the same object", "with_lms_id", other)
+	return Event{Record: m.rec, Outcome: OutcomeRetrying}, true, nil
 }
 
 // keepIfShared leaves the object where it is, recording the record shared,

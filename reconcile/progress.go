@@ -33,7 +33,7 @@ type Progress struct {
 // Done is how many objects have an outcome so far.
 func (p Progress) Done() int {
 	c := p.Counts
-	return c.Moved + c.Missing + c.Failed + c.Retrying + c.Interrupted
+	return c.Moved + c.Missing + c.Failed + c.Retrying + c.Interrupted + c.Shared
 }
 
 // tracker keeps a pass's progress; every method is safe for concurrent use.
@@ -96,6 +96,8 @@ func (t *tracker) add(ev Event) {
 			c.Interrupted++
 		case OutcomeRestored:
 			c.Restored++
+		case OutcomeShared:
+			c.Shared++
 		}
 		p.Total = max(p.Total, p.Done())
 	})

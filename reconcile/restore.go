@@ -304,7 +304,7 @@ func (r *restorer) abortUpload(ctx context.Context) error {
 func (r *restorer) awaitRestore(ctx context.Context, trash Object) (Event, error) {
 	a := r.cfg.Archive
 	if trash.Restore.Unparsed != "" {
-		return Event{}, fmt.Errorf("%w: s3://%s/%s has an x-amz-restore header trashd cannot read: %q", ErrPermanent, trash.Bucket, trash.Key, trash.Restore.Unparsed)
+		return Event{}, fmt.Errorf("%w: s3://%s/%s has an x-amz-restore header trashd cannot read (x-amz-restore: %s); look at the object with HEAD and restore it by hand", ErrPermanent, trash.Bucket, trash.Key, trash.Restore.Unparsed)
 	}
 	if !trash.Restore.Requested {
 		if err := r.s3.Restore(ctx, trash, a.RestoreDays, a.RestoreTier); err != nil {
