@@ -35,6 +35,24 @@ func TestVerifyCopy(t *testing.T) {
 
 func withChecksum(o Object, c Checksum) Object { o.Checksum = c; return o }
 
+// A copy without a checksum, of a source that has one, is proven by its ETag
+// alone: verifyCopy falls back to comparing ETags (there is no common
+// checksum), so a different ETag fails and an equal one passes. A copy that
+// lost its checksum is never accepted on its size alone.
+func TestRuleVerifyCopyWithoutChecksum(t *testing.T) {
+	t.Parallel()
+	src := withChecksum(Object{Bucket: "src", Key: "k", Size: 10, ETag: "abc"}, Checksum{Algorithm: "CRC32", Value: "AAAA"})
+	if err := verifyCopy(src, Object{Bucket: "trash", Key: "1/k", Size: 10, ETag: "def"}); !errors.Is(err, ErrVerify) {
+		t.Errorf("copy without a checksum and another ETag: verifyCopy = %v, want ErrVerify", err)
+	}
+	if err := verifyCopy(src, Object{Bucket: "trash", Key: "1/k", Size: 10, ETag: "abc"}); err != nil {
+		t.Errorf("copy without a checksum and the same ETag: verifyCopy = %v, want ok", err)
+	}
+	if err := verifyCopy(src, Object{Bucket: "trash", Key: "1/k", Size: 10}); !errors.Is(err, ErrVerify) {
+		t.Errorf("copy without a checksum or an ETag: verifyCopy = %v, want ErrVerify", err)
+	}
+}
+
 func TestBackoff(t *testing.T) {
 	t.Parallel()
 	r := &Runner{cfg: Config{BackoffBase: 10, BackoffMax: 100}}
