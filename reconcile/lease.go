@@ -79,10 +79,17 @@ func (h *holder) record(ctx context.Context, rec Record, step Step) error {
 	return nil
 }
 
-// renew extends the lease now, with a timeout of its own, so that a stuck
-// database cannot hold a worker past its lease.
+// renew extends the lease now, with a timeout of its own (a quarter of the
+// lease, and never past the local deadline), so that a stuck database cannot
+// hold a worker past its lease.
 func (h *holder) renew(ctx context.Context) error {
-	rctx, cancel := context.WithTimeout(ctx, h.lease/freshShare)
+	timeout := min(h.lease/freshShare, h.lease*7/8-h.since())
+	if timeout <= 0 {
+		err := fmt.Errorf("%w: not renewed within %s of the %s lease", ErrLeaseLost, h.lease*7/8, h.lease)
+		h.cancel(err)
+		return err
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	sent := h.clock()
 	h.mu.Lock()

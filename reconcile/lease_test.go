@@ -1,6 +1,7 @@
 package reconcile_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -93,7 +94,10 @@ func TestPassLeaseDeadlineStopsTheWorker(t *testing.T) {
 	env := reconciletest.New(t, func(o *s3ops.Options) {
 		o.HTTPClient = s3test.NewFaultTransport(func(r *http.Request) s3test.Fault {
 			if r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") != "" {
-				held <- r
+				select {
+				case held <- r:
+				default:
+				}
 				return s3test.Fault{Release: release}
 			}
 			return s3test.Fault{}
@@ -119,7 +123,9 @@ func TestPassLeaseDeadlineStopsTheWorker(t *testing.T) {
 	r, err := reconcile.NewRunner(store, env.S3, cfg, discard())
 	reconciletest.Must(t, err)
 
-	h, err := r.Start(t.Context(), reconcile.TriggerManual)
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	h, err := r.Start(ctx, reconcile.TriggerManual)
 	reconciletest.Must(t, err)
 	req := <-held
 	started := time.Now()
@@ -131,8 +137,10 @@ func TestPassLeaseDeadlineStopsTheWorker(t *testing.T) {
 	case <-time.After(3 * cfg.Lease):
 		t.Fatalf("the worker's copy is still going %s later, its lease long lapsed unrenewed", 3*cfg.Lease)
 	}
+	// The record's lease lapses and the pass would take it again; stop it.
+	stop()
 	sum, _ := h.Wait()
-	if sum.Counts.Interrupted != 1 || sum.Counts.Moved != 0 {
+	if sum.Counts.Interrupted < 1 || sum.Counts.Moved != 0 {
 		t.Errorf("pass %+v: want the object left as interrupted", sum.Counts)
 	}
 	env.CheckInvariant(t)
