@@ -32,7 +32,7 @@ func recordColumnsOf(alias string) string {
 		c("source_etag"), c("source_checksum"), c("trash_key"), c("attempts"), c("last_error"), c("lease_owner"), c("lease_token"),
 		c("restore_requested_at") + " IS NOT NULL", c("trash_bucket"), c("trash_size"), c("trash_etag"), c("trash_checksum"),
 		c("storage_class"), "COALESCE(TIMESTAMPDIFF(MICROSECOND, " + c("failing_since") + ", NOW(6)), 0)",
-		"COALESCE(" + c("shared_with") + ", 0)", c("restored_key"), c("upload_key"), c("upload_id"),
+		"COALESCE(" + c("shared_with") + ", 0)", c("restored_key"), c("upload_key"), c("upload_id"), c("life"),
 	}, ", ")
 }
 
@@ -216,7 +216,7 @@ func scanRecord(rows *sql.Rows, extra ...any) (reconcile.Record, error) {
 	dest := []any{&r.ID, &r.LMSID, &state, &r.Source.Bucket, &r.Source.Key, &version, &size,
 		&etag, &checksum, &trashKey, &r.Attempts, &lastError, &leaseOwner, &leaseToken, &r.RestoreRequested,
 		&trashBucket, &trashSize, &trashETag, &trashSum, &class, &failingFor, &r.SharedWith,
-		&restoredKey, &uploadKey, &uploadID}
+		&restoredKey, &uploadKey, &uploadID, &r.Life}
 	err := rows.Scan(append(dest, extra...)...)
 	if err != nil {
 		return r, err

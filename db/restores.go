@@ -104,7 +104,7 @@ func (s *Store) Retrash(ctx context.Context) (int, error) {
 			" trash_key = NULL, trash_etag = NULL, trash_size = NULL, trash_checksum = NULL, storage_class = NULL,"+
 			" attempts = 0, failing_since = NULL, next_attempt_at = NOW(6), discovered_at = NOW(6),"+
 			" source_seen_at = NULL, copied_at = NULL, source_deleted_at = NULL, archived_at = NULL, finished_at = "+finished+","+
-			" restore_requested_at = NULL, restored_at = NULL, transition_checked_at = NULL, shared_with = NULL,"+
+			" restore_requested_at = NULL, restored_at = NULL, transition_checked_at = NULL, shared_with = NULL, life = life + 1,"+
 			" last_error = ?, updated_at = NOW(6) WHERE id = ? AND state = 'restored'",
 			string(state), b, key, nullString(reason), a.id)
 		if err != nil {

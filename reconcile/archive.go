@@ -251,11 +251,12 @@ func (p *pass) confirmTransitions() {
 
 func (p *pass) checkTransition(c TransitionCandidate) bool {
 	rec := c.Record
-	log := p.log.With("object_id", rec.ID, "bucket", p.cfg.TrashBucket, "key", rec.TrashKey)
-	obj, err := p.s3.Head(p.work, p.cfg.TrashBucket, rec.TrashKey)
+	bucket := trashBucketOf(rec, p.cfg)
+	log := p.log.With("object_id", rec.ID, "bucket", bucket, "key", rec.TrashKey)
+	obj, err := p.s3.Head(p.work, bucket, rec.TrashKey)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		state, why := StateMissing, fmt.Sprintf("the trash copy s3://%s/%s is gone, and the lifecycle rule does not expire copies this young", p.cfg.TrashBucket, rec.TrashKey)
+		state, why := StateMissing, fmt.Sprintf("the trash copy s3://%s/%s is gone, and the lifecycle rule does not expire copies this young", bucket, rec.TrashKey)
 		if c.Expirable {
 			state, why = StateExpired, fmt.Sprintf("removed by the lifecycle rule's expiration after %d days", p.cfg.Archive.Rule.ExpirationDays)
 		}

@@ -110,6 +110,9 @@ func auditRecord(ctx context.Context, objects ObjectStore, trashBucket string, r
 		}
 		return true, ""
 	}
+	if rec.Copy.Bucket != "" {
+		trashBucket = rec.Copy.Bucket // where the copy was made
+	}
 	inTrash, trashErr := look(trashBucket, trashKey, true)
 	if inTrash {
 		return "", false

@@ -190,7 +190,7 @@ func (r *restorer) identity() Object {
 // when it needs to.
 func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 	rec := r.rec
-	trash, err := r.s3.Head(ctx, r.cfg.TrashBucket, r.trashKey())
+	trash, err := r.s3.Head(ctx, trashBucketOf(rec, r.cfg), r.trashKey())
 	if errors.Is(err, ErrNotFound) {
 		// Copied back (to the key or beside it) before a crash, and the
 		// trash copy already removed?
@@ -199,7 +199,7 @@ func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 				return r.finish(ctx, key, "")
 			}
 		}
-		return Event{}, fmt.Errorf("%w: the trash copy s3://%s/%s is gone", ErrPermanent, r.cfg.TrashBucket, r.trashKey())
+		return Event{}, fmt.Errorf("%w: the trash copy s3://%s/%s is gone", ErrPermanent, trashBucketOf(rec, r.cfg), r.trashKey())
 	}
 	if err != nil {
 		return Event{}, err
@@ -334,12 +334,17 @@ func (r *restorer) removeTrashCopy(ctx context.Context) error {
 		r.log.Info("the trash copy is kept: other records rely on it", "trash_key", key, "records", n)
 		return nil
 	}
-	trash, err := r.s3.Head(ctx, r.cfg.TrashBucket, key)
+	trash, err := r.s3.Head(ctx, trashBucketOf(r.rec, r.cfg), key)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
+	}
+	if err := verifyCopy(r.identity(), trash); err != nil {
+		// Not the copy trashd made (or recorded): never removed on a guess.
+		r.log.Warn("the object at the trash key is not the recorded copy; it is left alone", "trash_key", key, "err", err)
+		return nil
 	}
 	if err := r.h.fresh(ctx); err != nil {
 		return err

@@ -161,7 +161,10 @@ type Record struct {
 	RestoredKey string
 	// Upload is a multipart copy back that an earlier attempt started and
 	// may have left behind.
-	Upload    Upload
+	Upload Upload
+	// Life counts how often the row was trashed again after a restore; each
+	// life has trash keys of its own (KeyTemplate.RenderLife).
+	Life      int
 	LastError string
 	Lease     Lease
 	// RestoreRequested: the LMS cleared the trash flag (or ops asked); the

@@ -19,6 +19,10 @@ ALTER TABLE trash_objects
     ADD COLUMN failing_since   DATETIME(6)   NULL,
     -- state orphaned: the state to return to if the LMS row comes back.
     ADD COLUMN orphaned_from   VARCHAR(16)   NULL,
+    -- How many times the row was trashed again after a restore: each life
+    -- gets trash keys of its own, so that a copy an earlier life left for
+    -- another record is never reused or removed by this one.
+    ADD COLUMN life            INT           NOT NULL DEFAULT 0,
     -- Other records of the same object, and records sharing one trash copy.
     -- Prefix indexes: 250 utf8mb4 characters are 1,000 bytes, within
     -- InnoDB's 3,072-byte key limit.
