@@ -48,6 +48,19 @@ func (s *Store) MarkRestores(ctx context.Context, ids []int64) (int, error) {
 	return n, nil
 }
 
+// CountRetrash counts the restored records whose LMS row is trashed again:
+// what Retrash would start over.
+func (s *Store) CountRetrash(ctx context.Context) (int, error) {
+	t := s.lms
+	var n int
+	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM trash_objects AS t JOIN "+quote(t.Table)+" AS l ON l."+quote(t.IDColumn)+" = t.lms_id"+
+		" WHERE t.state = 'restored' AND "+t.trashedSQL("l")).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count restored rows trashed again: %w", err)
+	}
+	return n, nil
+}
+
 // Retrash starts over the records of rows the LMS trashed again after
 // trashd had restored them: pending again. The object is where the restore
 // put it: the original key, or beside it when the key held a newer file

@@ -196,7 +196,7 @@ func (r *Runner) pass(ctx context.Context, id int64, t *tracker) (Summary, error
 
 	log := r.log.With("run_id", id)
 	log.Info("pass started", "trigger", sum.Trigger, "owner", r.cfg.Owner)
-	p := &pass{Runner: r, log: log, stop: ctx, work: work, progress: t, outage: newOutage(r.cfg.Concurrency)}
+	p := &pass{Runner: r, log: log, stop: ctx, work: work, progress: t, outage: newOutage(r.cfg.Concurrency, r.cfg.Mass.Allow)}
 	runErr := p.run()
 
 	t.setPhase(PhaseDone)
@@ -301,14 +301,25 @@ func (r *Runner) CheckBuckets(ctx context.Context) error {
 // how many there are before the first is recorded: rows are held back until
 // their number is known to be within limits.
 func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) (int, error) {
+	// Restored rows trashed again move again: weighed like discoveries.
+	again, err := r.store.CountRetrash(ctx)
+	if err != nil {
+		return 0, err
+	}
+	weighed := limits.Allow
+	if !weighed && again > limits.count() {
+		if err := r.weighDiscoveries(ctx, limits, again); err != nil {
+			return 0, err
+		}
+		weighed = true
+	}
 	total, err := r.store.Retrash(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("find restored rows trashed again: %w", err)
 	}
 	var (
-		after   int64
-		held    []TrashedRow
-		weighed = limits.Allow
+		after int64
+		held  []TrashedRow
 	)
 	record := func(rows []TrashedRow) error {
 		n, err := r.store.RecordTrashed(ctx, rows)
@@ -331,7 +342,7 @@ func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) 
 		if !weighed {
 			held = append(held, rows...)
 			if len(held) > limits.count() {
-				if err := r.weighDiscoveries(ctx, limits); err != nil {
+				if err := r.weighDiscoveries(ctx, limits, again); err != nil {
 					return total, err
 				}
 				weighed = true

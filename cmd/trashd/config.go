@@ -65,7 +65,7 @@ type env struct {
 	SharedRecheck      string `envconfig:"SHARED_RECHECK" default:"1h" desc:"how long an object that an untrashed LMS row still uses waits before a pass looks again"`
 	AllowMassChange    string `envconfig:"ALLOW_MASS_CHANGE" default:"false" desc:"true lets every pass through the mass-change brake (set it for one deliberate run, then unset it)"`
 	MassChangeCount    string `envconfig:"MASS_CHANGE_COUNT" default:"1000" desc:"the brake: a pass stops if its discoveries, restores or orphanings exceed this many and TRASHD_MASS_CHANGE_SHARE"`
-	MassChangeShare    string `envconfig:"MASS_CHANGE_SHARE" default:"0.1" desc:"the brake's share: of the LMS table's rows (discoveries) or of trashd's records (restores, orphanings)"`
+	MassChangeShare    string `envconfig:"MASS_CHANGE_SHARE" default:"0.1" desc:"the brake's share: of the LMS table's rows (discoveries, rows trashed again) or of the files in the trash (restores, orphanings)"`
 	LogLevel           string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 
 	Schedule         string `envconfig:"SCHEDULE" default:"@every 15m" desc:"serve: when passes run (5-field cron, @every 15m, @hourly; CRON_TZ= prefix)"`
