@@ -49,8 +49,9 @@ func stepSet(rec reconcile.Record, step reconcile.Step) (string, []any, error) {
 	set := "state = ?, last_error = ?, updated_at = NOW(6)"
 	args := []any{string(step.To), nullString(clip(step.Error, maxError))}
 	if src := step.Source; src != nil {
-		set += ", source_version = ?, source_size = ?, source_etag = ?, source_checksum = ?, source_seen_at = NOW(6)"
-		args = append(args, nullString(src.VersionID), src.Size, nullString(src.ETag), nullString(formatChecksum(src.Checksum)))
+		set += ", source_version = ?, source_size = ?, source_etag = ?, source_checksum = ?, source_modified = ?, source_seen_at = NOW(6)"
+		args = append(args, nullString(src.VersionID), src.Size, nullString(src.ETag), nullString(formatChecksum(src.Checksum)),
+			sql.NullTime{Time: src.LastModified.UTC(), Valid: !src.LastModified.IsZero()})
 	}
 	if step.TrashKey != "" {
 		set += ", trash_key = ?"

@@ -9,6 +9,9 @@ ALTER TABLE trash_objects
     -- the copy was, not against fields a later step could rewrite.
     ADD COLUMN trash_size      BIGINT        NULL,
     ADD COLUMN trash_checksum  VARCHAR(200)  NULL,
+    -- The source's Last-Modified as S3 reported it: on a versioned bucket,
+    -- what tells an older version made current from a newer upload.
+    ADD COLUMN source_modified DATETIME(6)   NULL,
     -- state shared: the LMS row (id) that still names the object.
     ADD COLUMN shared_with     BIGINT        NULL,
     -- A multipart copy back under way (in source_bucket): aborted by a
