@@ -209,6 +209,7 @@ func TestLifecycleRefused(t *testing.T) {
 		{name: "same class twice", doc: rule(`<Rule><ID>a</ID><Filter/><Status>Enabled</Status>` + glacierIn1 + `<Transition><Days>5</Days><StorageClass>GLACIER</StorageClass></Transition></Rule>`), code: "InvalidRequest"},
 		{name: "size range upside down", doc: rule(`<Rule><ID>a</ID><Filter><And><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan><ObjectSizeLessThan>10</ObjectSizeLessThan></And></Filter><Status>Enabled</Status>` + glacierIn1 + `</Rule>`), code: "InvalidRequest"},
 		{name: "rule-level prefix in a Filter configuration", doc: rule(`<Rule><ID>a</ID><Filter/><Status>Enabled</Status>` + glacierIn1 + `</Rule><Rule><ID>b</ID><Prefix>x/</Prefix><Status>Enabled</Status>` + glacierIn1 + `</Rule>`), code: "InvalidRequest"},
+		{name: "Filter rule after a rule-level prefix", doc: rule(`<Rule><ID>a</ID><Prefix>x/</Prefix><Status>Enabled</Status>` + glacierIn1 + `</Rule><Rule><ID>b</ID><Filter><Prefix>y/</Prefix></Filter><Status>Enabled</Status>` + glacierIn1 + `</Rule>`), code: "InvalidRequest"},
 		{name: "overlapping legacy prefixes", doc: rule(`<Rule><ID>a</ID><Prefix>x/</Prefix><Status>Enabled</Status>` + glacierIn1 + `</Rule><Rule><ID>b</ID><Prefix>x/y/</Prefix><Status>Enabled</Status>` + glacierIn1 + `</Rule>`), code: "InvalidRequest"},
 		{name: "unknown default minimum size", doc: rule(`<Rule><ID>a</ID><Filter/><Status>Enabled</Status>` + glacierIn1 + `</Rule>`), code: "InvalidRequest",
 			header: http.Header{"X-Amz-Transition-Default-Minimum-Object-Size": {"tiny"}}},
