@@ -68,10 +68,15 @@ func (c *Client) Restore(ctx context.Context, obj reconcile.Object, days int, ti
 	switch errorCode(err) {
 	case "RestoreAlreadyInProgress":
 		return nil
-	case "InvalidObjectState":
-		// From RestoreObject this means the opposite of what it means
-		// from GET or copy (reconcile.ErrArchived): nothing to restore.
-		return fmt.Errorf("%s: %w: %w: S3 restores only GLACIER and DEEP_ARCHIVE objects; this one can be read or copied as it is: %w",
+	case "InvalidObjectState", "ObjectAlreadyInActiveTierError":
+		// From RestoreObject InvalidObjectState means the opposite of what
+		// it means from GET or copy (reconcile.ErrArchived): nothing to
+		// restore. AWS answers it for a STANDARD or GLACIER_IR object
+		// ("Restore is not allowed for the object's current storage
+		// class"); its API model names ObjectAlreadyInActiveTierError for
+		// the same refusal, which the emulation answers for an
+		// Intelligent-Tiering object in an access tier that reads at once.
+		return fmt.Errorf("%s: %w: %w: S3 restores only GLACIER and DEEP_ARCHIVE objects and Intelligent-Tiering objects in an archive tier; this one can be read or copied as it is: %w",
 			cl.op, reconcile.ErrPermanent, ErrNotArchived, err)
 	case "MethodNotAllowed":
 		// S3-compatible servers without archive classes (SeaweedFS) do
