@@ -28,6 +28,9 @@ const (
 	LifecycleEnforce = "enforce" // repair drift by merging the rule in
 )
 
+// FallbackOff as ArchiveConfig.ExpeditedFallback: no other tier is tried.
+const FallbackOff = "off"
+
 // ArchiveConfig is how trash is archived and restored.
 type ArchiveConfig struct {
 	Rule          LifecycleRule
@@ -37,7 +40,13 @@ type ArchiveConfig struct {
 	ChecksPerPass int           // transition HEADs per pass; default 1000
 	RestoreDays   int           // how long S3 keeps a restored copy; default 7
 	RestoreTier   string        // Expedited, Standard (default) or Bulk
-	RestorePoll   time.Duration // how often a restore in progress is looked at; default 15m
+	// ExpeditedFallback is the tier an Expedited restore takes instead
+	// where S3 has none: from DEEP_ARCHIVE (and Intelligent-Tiering's Deep
+	// Archive Access tier), and while it answers 503
+	// GlacierExpeditedRetrievalNotAvailable. Standard (default), Bulk, or
+	// FallbackOff to fail (DEEP_ARCHIVE) or retry (503) instead.
+	ExpeditedFallback string
+	RestorePoll       time.Duration // how often a restore in progress is looked at; default 15m
 	// DayLength is how long a lifecycle "day" lasts: 24h, except against an
 	// S3 emulation with an accelerated clock (tests, the demo).
 	DayLength time.Duration
@@ -50,6 +59,7 @@ func (c ArchiveConfig) withDefaults() ArchiveConfig {
 	c.ChecksPerPass = cmp.Or(c.ChecksPerPass, 1000)
 	c.RestoreDays = cmp.Or(c.RestoreDays, 7)
 	c.RestoreTier = cmp.Or(c.RestoreTier, "Standard")
+	c.ExpeditedFallback = cmp.Or(c.ExpeditedFallback, "Standard")
 	c.RestorePoll = cmp.Or(c.RestorePoll, 15*time.Minute)
 	c.DayLength = cmp.Or(c.DayLength, 24*time.Hour)
 	c.Rule.ID = cmp.Or(c.Rule.ID, "trashd-archive")
@@ -72,8 +82,11 @@ func (c ArchiveConfig) Validate() error {
 	if !slices.Contains([]string{"Expedited", "Standard", "Bulk"}, c.RestoreTier) {
 		errs = append(errs, fmt.Errorf("restore tier %q is not Expedited, Standard or Bulk", c.RestoreTier))
 	}
-	if c.RestoreTier == "Expedited" && c.Rule.StorageClass == "DEEP_ARCHIVE" {
-		errs = append(errs, errors.New("DEEP_ARCHIVE has no Expedited restores; use Standard or Bulk"))
+	if !slices.Contains([]string{"Standard", "Bulk", FallbackOff}, c.ExpeditedFallback) {
+		errs = append(errs, fmt.Errorf("Expedited fallback %q is not Standard, Bulk or %s", c.ExpeditedFallback, FallbackOff))
+	}
+	if c.RestoreTier == "Expedited" && c.Rule.StorageClass == "DEEP_ARCHIVE" && c.ExpeditedFallback == FallbackOff {
+		errs = append(errs, errors.New("DEEP_ARCHIVE has no Expedited restores; use Standard or Bulk, or let Expedited fall back"))
 	}
 	return errors.Join(errs...)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"trashd/db/dbtest"
 	"trashd/reconcile"
@@ -302,4 +303,149 @@ func TestOrphanedRows(t *testing.T) {
 	if s := stateOf(t, env, id); s != reconcile.StateOrphaned {
 		t.Errorf("state %s, want orphaned", s)
 	}
+}
+
+// glacierEnvWith is glacierEnv with the emulation configured by adjust.
+func glacierEnvWith(t *testing.T, adjust func(*glacier.Config), extra ...func(*s3ops.Options)) (*reconciletest.Env, *glacier.Server) {
+	t.Helper()
+	opts := s3test.Options(t)
+	creds, err := opts.Credentials.Retrieve(t.Context())
+	reconciletest.Must(t, err)
+	cfg := glacier.Config{
+		Target: s3test.Endpoint(), AccessKey: creds.AccessKeyID, SecretKey: creds.SecretAccessKey,
+		DayLength: dayLength,
+		Restore:   map[string]time.Duration{"Expedited": 50 * time.Millisecond, "Standard": 300 * time.Millisecond, "Bulk": time.Second},
+	}
+	adjust(&cfg)
+	srv := glacier.Start(t, cfg)
+	env := reconciletest.New(t, append([]func(*s3ops.Options){func(o *s3ops.Options) { o.Endpoint = srv.URL }}, extra...)...)
+	return env, srv
+}
+
+// restoreWithin runs passes until LMS row id is restored, failing the test
+// after d or when the record ends restore_failed.
+func restoreWithin(t *testing.T, env *reconciletest.Env, r *reconcile.Runner, id int64, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		run(t, r)
+		switch s := stateOf(t, env, id); {
+		case s == reconcile.StateRestored:
+			return
+		case s == reconcile.StateRestoreFailed || time.Now().After(deadline):
+			var msg string
+			reconciletest.Must(t, env.DB.QueryRow("SELECT COALESCE(last_error, '') FROM trash_objects WHERE lms_id = ?", id).Scan(&msg))
+			t.Fatalf("record %s after %v: %s", s, d, msg)
+		}
+		time.Sleep(50 * time.Millisecond)
+		due(t, env)
+	}
+}
+
+// Expedited has no Deep Archive: a DEEP_ARCHIVE copy is restored with the
+// fallback tier (Standard) instead of failing.
+func TestRestoreExpeditedFallsBackForDeepArchive(t *testing.T) {
+	t.Parallel()
+	env, _ := glacierEnv(t)
+	id := env.AddFile(t, "deep/thesis.pdf", reconciletest.Body("deep", 2000), true, 0)
+	cfg := archiveConfig(env, reconcile.ArchiveConfig{Mode: reconcile.ArchiveDirect, LifecycleMode: reconcile.LifecycleOff,
+		Rule: reconcile.LifecycleRule{StorageClass: "DEEP_ARCHIVE"}, RestoreTier: "Expedited"})
+	r := env.Runner(t, cfg)
+	if sum := run(t, r); sum.Counts.Archived != 1 {
+		t.Fatalf("pass %+v: want the copy archived", sum.Counts)
+	}
+	env.Untrash(t, id)
+	restoreWithin(t, env, r, id, 30*time.Second)
+	env.CheckInvariant(t)
+}
+
+// While S3 answers 503 GlacierExpeditedRetrievalNotAvailable, an Expedited
+// restore falls back to Standard instead of retrying to the attempt cap.
+func TestRestoreExpeditedUnavailableFallsBack(t *testing.T) {
+	t.Parallel()
+	env, srv := glacierEnv(t)
+	srv.SetExpeditedAvailable(false)
+	id := env.AddFile(t, "cold/notes.pdf", reconciletest.Body("cold", 2000), true, 0)
+	cfg := archiveConfig(env, reconcile.ArchiveConfig{Mode: reconcile.ArchiveDirect, LifecycleMode: reconcile.LifecycleOff,
+		RestoreTier: "Expedited"})
+	r := env.Runner(t, cfg)
+	run(t, r)
+	env.Untrash(t, id)
+	restoreWithin(t, env, r, id, 30*time.Second)
+	env.CheckInvariant(t)
+
+	// With the fallback off, the 503 is retried, never another tier.
+	id = env.AddFile(t, "cold/other.pdf", reconciletest.Body("other", 2000), true, 0)
+	cfg.Archive.ExpeditedFallback = reconcile.FallbackOff
+	r = env.Runner(t, cfg)
+	run(t, r)
+	env.Untrash(t, id)
+	run(t, r)
+	if s := stateOf(t, env, id); s == reconcile.StateRestoring || s == reconcile.StateRestored {
+		t.Errorf("record %s with the fallback off: want the Expedited restore refused, not another tier", s)
+	}
+}
+
+// A restored copy that expired (its x-amz-restore lingering, with an
+// expiry-date past) is restored again, not copied until the record fails:
+// S3 counts a restore's days from the request.
+func TestRestoreExpiredCopyIsRestoredAgain(t *testing.T) {
+	t.Parallel()
+	env, _ := glacierEnvWith(t, func(c *glacier.Config) { c.LingerRestoreHeader = time.Hour })
+	id := env.AddFile(t, "cold/expiring.pdf", reconciletest.Body("expiring", 2000), true, 0)
+	cfg := archiveConfig(env, reconcile.ArchiveConfig{Mode: reconcile.ArchiveDirect, LifecycleMode: reconcile.LifecycleOff,
+		RestoreTier: "Expedited", RestoreDays: 1})
+	r := env.Runner(t, cfg)
+	run(t, r)
+	env.Untrash(t, id)
+	run(t, r)
+	if s := stateOf(t, env, id); s != reconcile.StateRestoring {
+		t.Fatalf("state %s after the first restore pass, want restoring", s)
+	}
+	// The restore is ready in 50ms and gone a day (100ms, rounded up to
+	// a whole second) after the request: the next pass comes later.
+	key := trashKey(t, env, id)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		obj, err := env.S3.Head(t.Context(), env.Trash, key)
+		reconciletest.Must(t, err)
+		if !obj.Restore.Expiry.IsZero() && time.Now().After(obj.Restore.Expiry) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the restore did not expire: %+v", obj.Restore)
+		}
+	}
+	due(t, env)
+	restoreWithin(t, env, r, id, 30*time.Second)
+	env.CheckInvariant(t)
+}
+
+// A trash copy in an Intelligent-Tiering archive tier (another rule moved
+// it to INTELLIGENT_TIERING, and S3 archived it there) is not readable
+// although its class does not say so: the restore sees x-amz-archive-status,
+// restores it without Days, and copies it back once it is in the Frequent
+// Access tier again.
+func TestRestoreFromIntelligentTieringArchive(t *testing.T) {
+	t.Parallel()
+	env, srv := glacierEnv(t)
+	id := env.AddFile(t, "tiered/slides.pdf", reconciletest.Body("tiered", 3000), true, 0)
+	cfg := archiveConfig(env, reconcile.ArchiveConfig{LifecycleMode: reconcile.LifecycleOff})
+	r := env.Runner(t, cfg)
+	run(t, r)
+	key := trashKey(t, env, id)
+	_, err := env.SDK.CopyObject(t.Context(), &s3.CopyObjectInput{Bucket: aws.String(env.Trash), Key: aws.String(key),
+		CopySource: aws.String(env.Trash + "/" + key), StorageClass: types.StorageClassIntelligentTiering,
+		MetadataDirective: types.MetadataDirectiveCopy})
+	reconciletest.Must(t, err)
+	reconciletest.Must(t, srv.ArchiveIntelligentTiering(t.Context(), env.Trash, key, glacier.AccessTierDeepArchive))
+	if obj, err := env.S3.Head(t.Context(), env.Trash, key); err != nil || obj.ArchiveStatus != "DEEP_ARCHIVE_ACCESS" || obj.Readable() {
+		t.Fatalf("HEAD of the tiered copy: %+v, %v; want DEEP_ARCHIVE_ACCESS, not readable", obj, err)
+	}
+	env.Untrash(t, id)
+	run(t, r)
+	if s := stateOf(t, env, id); s != reconcile.StateRestoring {
+		t.Fatalf("state %s after the first restore pass, want restoring", s)
+	}
+	restoreWithin(t, env, r, id, 30*time.Second)
+	env.CheckInvariant(t)
 }

@@ -103,9 +103,6 @@ func classify(c call, err error) (sentinel error, reason string) {
 		// Before transient: a 5xx, but no retry will make the server
 		// implement it.
 		return reconcile.ErrPermanent, cmp.Or(c.unsupported, "the server does not implement this request (HTTP 501 NotImplemented)")
-	case code == "GlacierExpeditedRetrievalNotAvailable":
-		// A 503 from RestoreObject: no Expedited capacity just now.
-		return reconcile.ErrTransient, "Expedited retrievals are not available now: try again later, or restore with the Standard tier"
 	case transient(err, code, status):
 		// SeaweedFS answers a copy to a key with a segment over 255 bytes
 		// with a 500; say so, since retrying will not help there.
