@@ -34,12 +34,15 @@ const FallbackOff = "off"
 // ArchiveConfig is how trash is archived and restored.
 type ArchiveConfig struct {
 	Rule          LifecycleRule
-	Mode          string        // ArchiveLifecycle (default) or ArchiveDirect
-	LifecycleMode string        // LifecycleVerify (default), LifecycleEnforce or LifecycleOff
-	Grace         time.Duration // a transition is overdue Rule.TransitionDays + Grace after the copy; default 48h
-	ChecksPerPass int           // transition HEADs per pass; default 1000
-	RestoreDays   int           // how long S3 keeps a restored copy; default 7
-	RestoreTier   string        // Expedited, Standard (default) or Bulk
+	Mode          string // ArchiveLifecycle (default) or ArchiveDirect
+	LifecycleMode string // LifecycleVerify (default), LifecycleEnforce or LifecycleOff
+	// Grace: a transition is overdue Rule.TransitionDays + 1 day (S3's
+	// rounding up to midnight) + Grace after the copy; default 48h, S3's
+	// lag.
+	Grace         time.Duration
+	ChecksPerPass int    // transition HEADs per pass; default 1000
+	RestoreDays   int    // how long S3 keeps a restored copy; default 7
+	RestoreTier   string // Expedited, Standard (default) or Bulk
 	// ExpeditedFallback is the tier an Expedited restore takes instead
 	// where S3 has none: from DEEP_ARCHIVE (and Intelligent-Tiering's Deep
 	// Archive Access tier), and while it answers 503
@@ -112,7 +115,22 @@ func (c ArchiveConfig) minTransitionSize() int64 {
 // OverdueQuery is what `trashd status` counts as overdue and ineligible.
 func (c ArchiveConfig) OverdueQuery() ArchiveQuery {
 	c = c.withDefaults()
-	return ArchiveQuery{MinSize: c.minTransitionSize(), OverdueAge: c.transitionAge() + c.Grace}
+	return ArchiveQuery{MinSize: c.minTransitionSize(), OverdueAge: c.overdueAge()}
+}
+
+// overdueAge is how old a copy that is not in the archive class yet must be
+// for its transition to count as overdue. S3 adds the rule's days to the
+// object's creation and rounds up to the next midnight UTC, which can add
+// almost a day, and queues the transition then, to run in a lifecycle pass
+// that may come hours later (AWS, Lifecycle: "Transitioning objects" and
+// "Setting a lifecycle configuration"): the rounding is counted here as a
+// whole day, so that Grace is all for S3's lag. Direct mode writes the class
+// with the copy: only Grace.
+func (c ArchiveConfig) overdueAge() time.Duration {
+	if c.Mode == ArchiveDirect {
+		return c.Grace
+	}
+	return c.transitionAge() + c.DayLength + c.Grace
 }
 
 // TransitionQuery selects records whose transition is to be checked.

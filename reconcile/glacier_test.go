@@ -142,7 +142,7 @@ func TestArchiveMissingRuleMakesOverdue(t *testing.T) {
 	if lc.Report.InPlace() || !strings.Contains(strings.Join(lc.Report.Drift, " "), "trashd-archive") {
 		t.Errorf("drift %v: want the missing rule named", lc.Report.Drift)
 	}
-	time.Sleep(3 * dayLength)
+	time.Sleep(4 * dayLength) // a day of the rule, a day of rounding, a day of grace
 	reconciletest.Must(t, srv.Sweep(t.Context()))
 	run(t, r)
 	if s := stateOf(t, env, id); s != reconcile.StateInTrash {
@@ -448,4 +448,43 @@ func TestRestoreFromIntelligentTieringArchive(t *testing.T) {
 	}
 	restoreWithin(t, env, r, id, 30*time.Second)
 	env.CheckInvariant(t)
+}
+
+// overdue counts the overdue copies as status would.
+func overdue(t *testing.T, env *reconciletest.Env, a reconcile.ArchiveConfig) int {
+	t.Helper()
+	st, err := env.Store.Archive(t.Context(), a.OverdueQuery())
+	reconciletest.Must(t, err)
+	return st.Overdue
+}
+
+// ageCopies makes every copy look copied d ago, by the database clock.
+func ageCopies(t *testing.T, env *reconciletest.Env, d time.Duration) {
+	t.Helper()
+	_, err := env.DB.Exec("UPDATE trash_objects SET copied_at = NOW(6) - INTERVAL ? MICROSECOND", d.Microseconds())
+	reconciletest.Must(t, err)
+}
+
+// A transition is not overdue while S3 may still be within what it
+// documents: the rule's days, rounded up to the next midnight (up to a day
+// more), then queued for a lifecycle run that can lag by up to the grace.
+// The grace is in the ratio of the default to a real day (48h to 24h).
+func TestOverdueLeavesRoomForMidnightAndLag(t *testing.T) {
+	t.Parallel()
+	env, _ := glacierEnv(t)
+	env.AddFile(t, "late/lecture.mp4", reconciletest.Body("late", 200<<10), true, 0)
+	cfg := archiveConfig(env, reconcile.ArchiveConfig{
+		Rule: reconcile.LifecycleRule{TransitionDays: 1}, LifecycleMode: reconcile.LifecycleVerify, Grace: 2 * dayLength,
+	})
+	run(t, env.Runner(t, cfg))
+	// Copied just after a midnight: due almost two days later; S3's run
+	// comes a day and a half after that.
+	ageCopies(t, env, 1*dayLength+dayLength*99/100+dayLength*3/2)
+	if n := overdue(t, env, cfg.Archive); n != 0 {
+		t.Errorf("%d overdue 3.5 days after the copy, with a 1-day rule and 2 days' grace: S3 may still be on time", n)
+	}
+	ageCopies(t, env, 4*dayLength+dayLength/10)
+	if n := overdue(t, env, cfg.Archive); n != 1 {
+		t.Errorf("%d overdue past days + a day of rounding + grace, want 1", n)
+	}
 }

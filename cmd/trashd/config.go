@@ -84,7 +84,7 @@ type env struct {
 	ExpirationDays     string `envconfig:"EXPIRATION_DAYS" default:"0" desc:"days after the move before S3 deletes a copy for good; 0: never"`
 	AbortUploadsDays   string `envconfig:"ABORT_UPLOADS_DAYS" default:"7" desc:"the rule also aborts multipart uploads left unfinished this many days (a crash mid-copy); 0: not part of the rule"`
 	TransitionMinSize  string `envconfig:"TRANSITION_MIN_SIZE" default:"0" desc:"transition only copies larger than this (the rule's size filter); 0: S3's default, 128 KB"`
-	TransitionGrace    string `envconfig:"TRANSITION_GRACE" default:"48h" desc:"a transition is overdue this long after it was due (S3 runs lifecycle once a day and can lag)"`
+	TransitionGrace    string `envconfig:"TRANSITION_GRACE" default:"48h" desc:"a transition is overdue this long after it was due, the rule's days rounded up to the next midnight UTC (S3 queues transitions then and can run them hours or days later)"`
 	TransitionChecks   string `envconfig:"TRANSITION_CHECKS" default:"1000" desc:"copies checked with HEAD per pass for their transition"`
 	RestoreDays        string `envconfig:"RESTORE_DAYS" default:"7" desc:"days S3 keeps the temporary copy of a restore from the archive class"`
 	RestoreTier        string `envconfig:"RESTORE_TIER" default:"Standard" desc:"restore tier: Expedited (minutes), Standard (hours) or Bulk (up to 12/48 h)"`
