@@ -156,6 +156,17 @@ type ArchiveStatus struct {
 	Classes         []ClassUsage
 }
 
+// IntelligentTieringStatus is what trashd's records know of trash copies
+// in S3 Intelligent-Tiering's archive access tiers (ARCHIVE_ACCESS,
+// DEEP_ARCHIVE_ACCESS), which trashd's own rule never moves them to: only
+// another rule can. Such a copy needs a restore, without Days, before it can
+// be copied back.
+type IntelligentTieringStatus struct {
+	Archived      int // seen in an archive access tier by the last transition check
+	ArchivedBytes int64
+	Restoring     int // INTELLIGENT_TIERING copies being restored
+}
+
 // ClassUsage is what the trash bucket holds in one storage class.
 type ClassUsage struct {
 	Class      string
@@ -315,7 +326,7 @@ func (p *pass) checkTransition(c TransitionCandidate) bool {
 		return false
 	}
 	if ok && done {
-		log.Debug("archived", "state", StateArchived, "storage_class", obj.StorageClass)
+		log.Debug("archived", "state", StateArchived, "storage_class", obj.StorageClass, "archive_status", obj.ArchiveStatus)
 	}
 	return ok && done
 }

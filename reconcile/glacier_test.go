@@ -488,3 +488,29 @@ func TestOverdueLeavesRoomForMidnightAndLag(t *testing.T) {
 		t.Errorf("%d overdue past days + a day of rounding + grace, want 1", n)
 	}
 }
+
+// A transition check that finds a copy in an Intelligent-Tiering archive
+// tier records it archived, and status counts it there.
+func TestIntelligentTieringArchiveInStatus(t *testing.T) {
+	t.Parallel()
+	env, srv := glacierEnv(t)
+	id := env.AddFile(t, "tiered/video.mp4", reconciletest.Body("video", 200<<10), true, 0)
+	cfg := archiveConfig(env, reconcile.ArchiveConfig{LifecycleMode: reconcile.LifecycleVerify, Rule: reconcile.LifecycleRule{TransitionDays: 0}})
+	r := env.Runner(t, cfg)
+	run(t, r)
+	key := trashKey(t, env, id)
+	_, err := env.SDK.CopyObject(t.Context(), &s3.CopyObjectInput{Bucket: aws.String(env.Trash), Key: aws.String(key),
+		CopySource: aws.String(env.Trash + "/" + key), StorageClass: types.StorageClassIntelligentTiering,
+		MetadataDirective: types.MetadataDirectiveCopy})
+	reconciletest.Must(t, err)
+	reconciletest.Must(t, srv.ArchiveIntelligentTiering(t.Context(), env.Trash, key, glacier.AccessTierArchive))
+	run(t, r)
+	if s := stateOf(t, env, id); s != reconcile.StateArchived {
+		t.Fatalf("state %s, want archived: the copy is in an archive tier", s)
+	}
+	st, err := env.Store.IntelligentTiering(t.Context())
+	reconciletest.Must(t, err)
+	if st.Archived != 1 || st.ArchivedBytes != 200<<10 {
+		t.Errorf("Intelligent-Tiering status %+v, want the copy counted", st)
+	}
+}
