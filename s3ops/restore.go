@@ -111,7 +111,7 @@ func restoreTier(obj reconcile.Object, tier string) (types.Tier, error) {
 			continue
 		}
 		if t == types.TierExpedited && obj.DeepArchived() {
-			return "", fmt.Errorf("%w: DEEP_ARCHIVE objects (and Intelligent-Tiering's Deep Archive Access tier) cannot be restored with the Expedited tier: "+
+			return "", fmt.Errorf("%w: DEEP_ARCHIVE objects cannot be restored with the Expedited tier, nor those in Intelligent-Tiering's Deep Archive Access tier: "+
 				"use Standard (within 12 hours) or Bulk (within 48 hours)", reconcile.ErrTierUnavailable)
 		}
 		return t, nil
