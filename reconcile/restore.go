@@ -17,6 +17,17 @@ const (
 	OutcomeRestoring Outcome = "restoring" // waiting for S3 to restore from the archive class
 )
 
+// ErrTierUnavailable is wrapped, by a Restorer, around a refusal of the
+// restore tier asked for that another tier would not get: Expedited for
+// DEEP_ARCHIVE, or no Expedited capacity just now (503
+// GlacierExpeditedRetrievalNotAvailable).
+var ErrTierUnavailable = errors.New("restore tier not available")
+
+// copyBackRate is the server-side copy speed a copy back is expected to
+// keep at least, to tell whether it will finish before a restored copy
+// expires: a conservative figure for one S3 copy in parts.
+const copyBackRate = 50 << 20 // bytes per second
+
 // RestoreRequests finds the objects to bring back, and the records whose
 // LMS row is gone.
 type RestoreRequests interface {
@@ -215,6 +226,15 @@ func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 	if r.stopping() {
 		return Event{}, errStopped
 	}
+	if trash.Archived() && r.expiresDuringCopy(trash) {
+		// S3 counts a restore's days from the request, and a restored copy
+		// whose expiry-date has passed cannot be read even while the
+		// header lingers: a copy that would run past it is started over
+		// with a new restore, which counts its days from now.
+		r.log.Info("the restored copy expires before a copy back would finish: restoring it again",
+			"expiry", trash.Restore.Expiry, "size", trash.Size)
+		return r.requestRestore(ctx, trash)
+	}
 
 	// Never overwrite: the LMS may have put a new file at the key since.
 	target, note := "", ""
@@ -302,20 +322,67 @@ func (r *restorer) abortUpload(ctx context.Context) error {
 // awaitRestore asks S3 to restore an archived copy, or waits for the restore
 // under way, looking again after RestorePoll.
 func (r *restorer) awaitRestore(ctx context.Context, trash Object) (Event, error) {
-	a := r.cfg.Archive
 	if trash.Restore.Unparsed != "" {
 		return Event{}, fmt.Errorf("%w: s3://%s/%s has an x-amz-restore header trashd cannot read (x-amz-restore: %s); look at the object with HEAD and restore it by hand", ErrPermanent, trash.Bucket, trash.Key, trash.Restore.Unparsed)
 	}
-	if !trash.Restore.Requested {
-		if err := r.s3.Restore(ctx, trash, a.RestoreDays, a.RestoreTier); err != nil {
-			return Event{}, fmt.Errorf("request a restore of s3://%s/%s: %w", trash.Bucket, trash.Key, err)
-		}
-		r.log.Info("restore from the archive class requested", "storage_class", trash.StorageClass, "tier", a.RestoreTier, "days", a.RestoreDays)
+	if trash.Restore.Requested && trash.Restore.Ongoing {
+		return r.waitForRestore(ctx)
 	}
-	if err := r.h.record(ctx, r.rec, Step{To: StateRestoring, RetryIn: a.RestorePoll, Release: true}); err != nil {
+	return r.requestRestore(ctx, trash)
+}
+
+// requestRestore asks S3 to restore trash (again, when its restored copy
+// expired or is about to), then waits for it.
+func (r *restorer) requestRestore(ctx context.Context, trash Object) (Event, error) {
+	a := r.cfg.Archive
+	tier := a.RestoreTier
+	if tier == "Expedited" && trash.DeepArchived() && a.ExpeditedFallback != FallbackOff {
+		// Known before asking: S3 has no Expedited restores from the
+		// Deep Archive class or tier.
+		r.log.Info("no Expedited restores from Deep Archive: restoring with the fallback tier", "tier", a.ExpeditedFallback)
+		tier = a.ExpeditedFallback
+	}
+	err := r.s3.Restore(ctx, trash, a.RestoreDays, tier)
+	if errors.Is(err, ErrTierUnavailable) && tier == "Expedited" && a.ExpeditedFallback != FallbackOff {
+		r.log.Warn("Expedited restores are not available: restoring with the fallback tier", "tier", a.ExpeditedFallback, "err", err)
+		tier = a.ExpeditedFallback
+		err = r.s3.Restore(ctx, trash, a.RestoreDays, tier)
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("request a restore of s3://%s/%s: %w", trash.Bucket, trash.Key, err)
+	}
+	r.log.Info("restore from the archive class requested", "storage_class", trash.StorageClass, "archive_status", trash.ArchiveStatus,
+		"tier", tier, "days", a.RestoreDays)
+	return r.waitForRestore(ctx)
+}
+
+// waitForRestore records the restore under way and leaves the record until
+// RestorePoll has passed.
+func (r *restorer) waitForRestore(ctx context.Context) (Event, error) {
+	if err := r.h.record(ctx, r.rec, Step{To: StateRestoring, RetryIn: r.cfg.Archive.RestorePoll, Release: true}); err != nil {
 		return Event{}, err
 	}
 	return Event{Record: r.rec, Outcome: OutcomeRestoring}, nil
+}
+
+// expiresDuringCopy reports whether trash's restored copy has expired, or
+// expires before a copy back that starts now would be done: a lease's
+// worth of time plus the copy at copyBackRate. A restore without an expiry
+// (Intelligent-Tiering's) never does. When a whole restore period
+// (RestoreDays) would not be enough either, a new restore cannot help, and
+// only an expired copy counts.
+func (r *restorer) expiresDuringCopy(trash Object) bool {
+	e := trash.Restore.Expiry
+	if e.IsZero() {
+		return false
+	}
+	now := r.now()
+	if !now.Before(e) {
+		return true
+	}
+	a := r.cfg.Archive
+	need := r.cfg.Lease + time.Duration(trash.Size/copyBackRate)*time.Second
+	return need < time.Duration(a.RestoreDays)*a.DayLength && !now.Add(need).Before(e)
 }
 
 // removeTrashCopy deletes the record's trash copy, exactly the one a fresh

@@ -111,6 +111,10 @@ type Object struct {
 	StorageClass string // empty means STANDARD
 	LastModified time.Time
 	Restore      Restore // from x-amz-restore, for archived objects
+	// ArchiveStatus is an INTELLIGENT_TIERING object's archive access
+	// tier (x-amz-archive-status: ARCHIVE_ACCESS or DEEP_ARCHIVE_ACCESS),
+	// "" in the tiers that read at once.
+	ArchiveStatus string
 }
 
 // Restore is the state of an archived object's restore, as HEAD reports it
@@ -126,10 +130,22 @@ type Restore struct {
 }
 
 // Archived reports whether reading o needs a restore first: GLACIER (Flexible
-// Retrieval) and DEEP_ARCHIVE, not GLACIER_IR, which reads like STANDARD.
+// Retrieval) and DEEP_ARCHIVE, and Intelligent-Tiering's archive access
+// tiers; not GLACIER_IR, which reads like STANDARD.
 func (o Object) Archived() bool {
-	return o.StorageClass == "GLACIER" || o.StorageClass == "DEEP_ARCHIVE"
+	return o.StorageClass == "GLACIER" || o.StorageClass == "DEEP_ARCHIVE" || o.ArchiveStatus != ""
 }
+
+// DeepArchived reports whether o is in DEEP_ARCHIVE or Intelligent-Tiering's
+// Deep Archive Access tier, which have no Expedited restores.
+func (o Object) DeepArchived() bool {
+	return o.StorageClass == "DEEP_ARCHIVE" || o.ArchiveStatus == "DEEP_ARCHIVE_ACCESS"
+}
+
+// IntelligentTiering reports whether o is in INTELLIGENT_TIERING, whose
+// restores take no Days: they move the object back to the Frequent Access
+// tier for good.
+func (o Object) IntelligentTiering() bool { return o.StorageClass == "INTELLIGENT_TIERING" }
 
 // Readable reports whether o can be read (copied) now: not archived, or
 // restored and not yet expired. An archived object whose restore status

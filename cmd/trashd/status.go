@@ -38,6 +38,12 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitError
 	}
 	printArchive(stdout, cfg, arch)
+	it, err := store.IntelligentTiering(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "trashd: %v\n", err)
+		return exitError
+	}
+	printIntelligentTiering(stdout, it)
 	if *overdue {
 		list, err := store.Overdue(ctx, q, 100)
 		if err != nil {
@@ -58,6 +64,18 @@ func printArchive(w io.Writer, cfg Config, a reconcile.ArchiveStatus) {
 		cfg.Reconcile.Archive.Mode, rule.StorageClass, rule.TransitionDays, a.Overdue, humanBytes(a.OverdueBytes),
 		humanBytes(rule.MinTransitionSize()), a.Ineligible, humanBytes(a.IneligibleBytes),
 		float64(a.IneligibleBytes)/1e9*cfg.Prices["STANDARD"])
+}
+
+// printIntelligentTiering reports trash copies in Intelligent-Tiering's
+// archive access tiers, if there are any: another lifecycle rule put them
+// there, and each restore of one takes hours.
+func printIntelligentTiering(w io.Writer, it reconcile.IntelligentTieringStatus) {
+	if it.Archived == 0 && it.Restoring == 0 {
+		return
+	}
+	fmt.Fprintf(w, "intelligent-tiering archive tiers (ARCHIVE_ACCESS, DEEP_ARCHIVE_ACCESS): %d copies (%s) as last checked, %d being restored; "+
+		"a restore takes no days and returns the copy to the Frequent Access tier (Standard: 3-5 h, 12 h from Deep Archive Access)\n",
+		it.Archived, humanBytes(it.ArchivedBytes), it.Restoring)
 }
 
 func printOverdue(w io.Writer, list []reconcile.OverdueRecord, total int) {
