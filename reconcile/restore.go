@@ -244,7 +244,7 @@ func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 			// A refused copy means the key was taken since the HEAD — or,
 			// when an SDK retry follows a lost response, taken by this very
 			// copy: the HEAD below tells which.
-			err = r.copyTo(ctx, trash, key)
+			err = r.copyTo(ctx, trash, key, false)
 			if err != nil && !errors.Is(err, ErrPreconditionFailed) {
 				return Event{}, fmt.Errorf("copy back to s3://%s/%s: %w", rec.Source.Bucket, key, err)
 			}
@@ -252,6 +252,18 @@ func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 		}
 		if err != nil {
 			return Event{}, err
+		}
+		if verifyCopy(trash, existing) != nil && key == rec.Source.Key && r.olderVersionResurfaced(existing) {
+			// A versioned source shows the version before the trashed one
+			// again (trashd deleted exactly the trashed version): that is
+			// no newer file of the LMS's, and the trashed file goes back
+			// on top of it. The older version stays as a version.
+			if err := r.copyTo(ctx, trash, key, true); err != nil {
+				return Event{}, fmt.Errorf("copy back over the older version at s3://%s/%s: %w", rec.Source.Bucket, key, err)
+			}
+			if existing, err = r.s3.Head(ctx, rec.Source.Bucket, key); err != nil {
+				return Event{}, err
+			}
 		}
 		if verifyCopy(trash, existing) == nil { // ours: copied now, or before a crash
 			target = key
@@ -271,18 +283,32 @@ func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 	return r.finish(ctx, target, note)
 }
 
+// olderVersionResurfaced reports whether cur, at the original key of a
+// versioned source bucket, is no newer than the trashed version: a version
+// the trashed one had replaced, current again since trashd deleted exactly
+// the trashed version. A file the LMS wrote since would be newer
+// (Last-Modified has whole seconds: the same second counts as older, as an
+// upload after the move cannot share the trashed version's second).
+func (r *restorer) olderVersionResurfaced(cur Object) bool {
+	src := r.rec.Source
+	return cur.VersionID != "" && src.VersionID != "" && cur.VersionID != src.VersionID &&
+		!src.LastModified.IsZero() && !cur.LastModified.IsZero() && !cur.LastModified.After(src.LastModified)
+}
+
 // targets are the keys a copy back may use, in order: the original key,
 // then beside it.
 func (r *restorer) targets() []string {
 	return []string{r.rec.Source.Key, besideKey(r.rec.Source.Key, r.rec.LMSID)}
 }
 
-// copyTo copies the trash copy back to key, never over an object there. A
+// copyTo copies the trash copy back to key, never over an object there
+// (overOlderVersion: but over the older version of a versioned key that
+// olderVersionResurfaced found, which stays as a version). A
 // copy in parts is recorded before its parts are copied, so that a crash
 // leaves nothing that a later attempt would not abort.
-func (r *restorer) copyTo(ctx context.Context, trash Object, key string) error {
+func (r *restorer) copyTo(ctx context.Context, trash Object, key string, overOlderVersion bool) error {
 	opts := CopyOptions{
-		NoOverwrite: true,
+		NoOverwrite: !overOlderVersion,
 		// STANDARD said outright: some servers keep the source's
 		// (archive) class on a copy that names none.
 		StorageClass: "STANDARD",
