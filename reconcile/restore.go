@@ -172,7 +172,20 @@ func (r *restorer) try(ctx context.Context) (Event, error) {
 		case err != nil && !errors.Is(err, ErrNotFound):
 			return Event{}, err
 		case errors.Is(err, ErrNotFound) && r.trashKey() == "":
-			return Event{}, fmt.Errorf("%w: the source s3://%s/%s is gone and trashd never copied it", ErrPermanent, rec.Source.Bucket, rec.Source.Key)
+			// Another row naming the same object may have moved it: its
+			// copy is this row's too.
+			other, ok, cerr := r.store.CopyOf(ctx, rec.Source.Bucket, rec.Source.Key, rec.ID)
+			if cerr != nil {
+				return Event{}, cerr
+			}
+			if !ok {
+				return Event{}, fmt.Errorf("%w: the source s3://%s/%s is gone and no record holds a copy of it", ErrPermanent, rec.Source.Bucket, rec.Source.Key)
+			}
+			r.log.Info("the object is in the trash under another row's key: restoring from there", "trash_key", other.Copy.Key, "with_lms_id", other.LMSID)
+			r.rec.Copy, r.rec.TrashKey = other.Copy, other.Copy.Key
+			if r.rec.Copy.Bucket == "" {
+				r.rec.Copy.Bucket = trashBucketOf(other.Record, r.cfg)
+			}
 		}
 	}
 	return r.copyBack(ctx)
