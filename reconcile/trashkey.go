@@ -50,7 +50,9 @@ func (t KeyTemplate) String() string { return t.raw }
 // When the result would exceed S3's 1,024-byte limit (a long source key under
 // a prefix), {key} is replaced by "sha256-" and the key's hex SHA-256, which is
 // still deterministic; the full source key stays in trashd's record.
-func (t KeyTemplate) Render(id int64, bucket, key string) string { return t.RenderLife(id, 0, bucket, key) }
+func (t KeyTemplate) Render(id int64, bucket, key string) string {
+	return t.RenderLife(id, 0, bucket, key)
+}
 
 // RenderLife renders the trash key of a row's life-th time in the trash (0
 // the first): later lives put ".life" after the id ("42.1/…"), so that a
