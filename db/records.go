@@ -133,8 +133,10 @@ func (s *Store) CopyHolders(ctx context.Context, trashKey string, except int64) 
 // id that is still to be moved (and not to be restored), if there is one.
 func (s *Store) EarlierMove(ctx context.Context, bucket, key string, id int64) (int64, bool, error) {
 	var lmsID int64
+	// Not a shared record: it waits for a live row, not to move, and may
+	// not look again for an hour; the first record free to move moves.
 	err := s.db.QueryRowContext(ctx, "SELECT lms_id FROM trash_objects WHERE source_bucket = ? AND source_key = ? AND id < ?"+
-		" AND state IN "+moveStatesSQL+" AND restore_requested_at IS NULL ORDER BY id LIMIT 1", bucket, key, id).Scan(&lmsID)
+		" AND state IN "+movingSQL+" AND restore_requested_at IS NULL ORDER BY id LIMIT 1", bucket, key, id).Scan(&lmsID)
 	switch {
 	case err == sql.ErrNoRows:
 		return 0, false, nil

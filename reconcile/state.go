@@ -55,6 +55,10 @@ var States = []State{StatePending, StateShared, StateCopied, StateInTrash, State
 // is safe in the trash bucket.
 func MoveStates() []State { return []State{StateCopied, StatePending, StateShared} }
 
+// MovingStates are the move states of a record on its way into the trash
+// (not waiting for a live row to go, as shared is).
+func MovingStates() []State { return []State{StatePending, StateCopied} }
+
 // RestorableStates are the states a cleared trash flag turns into a restore:
 // every state in which the object, or a copy of it, is still to be had.
 // failed is one: its trash copy may be the only one left.
