@@ -3,55 +3,57 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"trashd/reconcile"
 )
 
+func serveCommand() command {
+	return command{
+		name:    "serve",
+		summary: "run as a service: passes on TRASHD_SCHEDULE and on demand",
+		about: "Run as a service: passes on TRASHD_SCHEDULE (and at start with TRASHD_RUN_AT_START), on demand\n" +
+			"through the control socket (`trashd trigger`), metrics and health on TRASHD_METRICS_ADDR, systemd\n" +
+			"notifications and watchdog. SIGTERM stops it gracefully; a second signal exits at once.",
+		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
+			return runServe
+		},
+	}
+}
+
 // runServe runs trashd as a service: passes on the schedule and on demand
 // through the control socket, metrics and health on TRASHD_METRICS_ADDR, and
-// systemd notifications. The first SIGTERM or SIGINT (ctx) stops it
-// gracefully; a second one exits at once.
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("serve", "serve", stderr)
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return exitUsage
+// systemd notifications. SIGTERM or SIGINT (ctx) stops it gracefully.
+func runServe(ctx context.Context, c *cli, _ []string) error {
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
 	}
-	cfg, ok := loadConfig(stderr)
-	if !ok {
-		return exitUsage
-	}
-	log := newLogger(stdout, cfg.LogLevel) // JSON on stdout, for journald
-	fail := func(code int, msg string, err error) int {
-		log.Error(msg, "err", err)
-		fmt.Fprintf(stderr, "trashd: %s: %v\n", msg, err)
-		return code
+	log := newLogger(c.stdout, cfg.LogLevel) // JSON on stdout, for journald
+	fail := func(err error) error {
+		log.Error("cannot start", "err", err)
+		return err
 	}
 
 	reg := newRegistry()
 	m := newMetrics(reg)
 
-	sqlDB, store, code := openStore(ctx, cfg, stderr)
-	if store == nil {
-		log.Error("cannot start: the database is not usable (see stderr)")
-		return code
+	sqlDB, store, err := openStore(ctx, cfg, c)
+	if err != nil {
+		return fail(err)
 	}
 	defer sqlDB.Close()
 	s3opts := cfg.S3
 	s3opts.Observe = m.s3Request
-	runner, client, code := newRunner(ctx, cfg, s3opts, store, log, stderr, reconcile.WithEvents(m.object))
-	if runner == nil {
-		log.Error("cannot start: bad configuration (see stderr)")
-		return code
+	runner, client, err := newRunner(ctx, cfg, s3opts, store, log, reconcile.WithEvents(m.object))
+	if err != nil {
+		return fail(err)
 	}
 	rcfg := cfg.Reconcile
 	ready := readiness{db: sqlDB, buckets: client, trash: cfg.Reconcile.TrashBucket, source: cfg.Reconcile.SourceBucket}
@@ -91,12 +93,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		},
 	}, log)
 	if err != nil {
-		return fail(exitUsage, "configuration", err)
+		return fail(configErr(err))
 	}
 
 	control, err := listenControl(cfg.ControlSocket)
 	if err != nil {
-		return fail(exitError, "cannot start", err)
+		return fail(err)
 	}
 	servers := []*http.Server{{Handler: newControlHandler(svc), ReadHeaderTimeout: 10 * time.Second}}
 	listeners := []net.Listener{control}
@@ -104,7 +106,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		l, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
 			control.Close()
-			return fail(exitError, "cannot start: metrics listener (TRASHD_METRICS_ADDR)", err)
+			return fail(fmt.Errorf("metrics listener (TRASHD_METRICS_ADDR): %w", err))
 		}
 		readyz := func(ctx context.Context) map[string]error {
 			res := ready.check(ctx)
@@ -134,16 +136,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	<-ctx.Done()
 	notify(log, "STOPPING=1")
-	log.Info("stopping: no new claims; objects in flight finish their current step", "grace", rcfg.Grace.String())
-	// A second signal means: now.
-	again := make(chan os.Signal, 1)
-	signal.Notify(again, syscall.SIGTERM, syscall.SIGINT)
-	go func() {
-		<-again
-		log.Warn("second signal: exiting now; unfinished leases lapse on their own")
-		os.Exit(exitError)
-	}()
-
+	log.Info("stopping: no new claims; objects in flight finish their current step; a second signal exits at once", "grace", rcfg.Grace.String())
 	sctx, cancel := context.WithTimeout(context.Background(), rcfg.Grace+15*time.Second)
 	defer cancel()
 	if err := svc.Stop(sctx); err != nil {
@@ -153,7 +146,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		_ = s.Shutdown(sctx)
 	}
 	log.Info("stopped")
-	return exitOK
+	return nil
 }
 
 // lifecycleFinding is the last lifecycle check, for /readyz: a warning
