@@ -61,14 +61,14 @@ func runTrigger(ctx context.Context, c *cli, wait bool) error {
 		}
 		if !p.Running {
 			disp.end()
-			sum := p.summary()
+			sum := p.Summary()
 			printSummary(c.stdout, sum)
 			if p.Error != "" {
 				return fmt.Errorf("the pass could not run: %s", p.Error)
 			}
 			return passResult(sum)
 		}
-		disp.show(p.progress())
+		disp.show(p.Progress())
 		select {
 		case <-ctx.Done():
 			disp.end()
