@@ -33,14 +33,22 @@ func runAudit(ctx context.Context, c *cli, _ []string) error {
 	if err != nil {
 		return err
 	}
+	// Unreachable S3 is a failure to audit (1), never a list of problems (3).
+	if err := client.CheckBucket(ctx, cfg.Reconcile.TrashBucket); err != nil {
+		return fmt.Errorf("audit: cannot reach the trash bucket, so nothing was checked: %w", err)
+	}
 	sum, err := reconcile.Audit(ctx, store, client, cfg.Reconcile.TrashBucket, cfg.Reconcile.Concurrency,
 		func(rec reconcile.Record, problem string) {
 			fmt.Fprintf(c.stdout, "LMS row %d (record %d): %s\n", rec.LMSID, rec.ID, escapeText(problem))
 		})
-	fmt.Fprintf(c.stdout, "audit: %d records checked, %d problems; %d skipped (missing, expired or restored: their outcome is recorded)\n",
+	fmt.Fprintf(c.stdout, "audit: %d records checked, %d problems; %d skipped (missing, expired or restored: their outcome is recorded)",
 		sum.Checked, sum.Problems, sum.Skipped)
+	if sum.Unchecked > 0 {
+		fmt.Fprintf(c.stdout, "; %d not checked (S3 did not answer)", sum.Unchecked)
+	}
+	fmt.Fprintln(c.stdout)
 	if err != nil {
-		return fmt.Errorf("audit: %w", err)
+		return fmt.Errorf("audit: %w; run it again when S3 answers", err)
 	}
 	if sum.Problems > 0 {
 		return objectsErr("audit found %d problems (listed above)", sum.Problems)
