@@ -6,13 +6,33 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 )
 
-// cli is what every command gets: where its output goes.
+// cli is what every command gets: where its output goes. When stdout is a
+// terminal, the progress line is drawn on it and stderr writes (logs)
+// clear and redraw it.
 type cli struct {
 	stdout, stderr io.Writer
+	line           *liveLine // nil unless stdout and stderr are both terminals
+}
+
+func newCLI(stdout, stderr io.Writer) *cli {
+	c := &cli{stdout: stdout, stderr: stderr}
+	if isTerminal(stdout) {
+		c.line = &liveLine{w: stdout}
+		if isTerminal(stderr) {
+			c.stderr = &lineAware{w: stderr, line: c.line}
+		}
+	}
+	return c
+}
+
+// logger is the command's logger, on stderr.
+func (c *cli) logger(level, format string) *slog.Logger {
+	return newLogger(c.stderr, level, format)
 }
 
 // command is one subcommand. flags declares its flags on fs and returns the
@@ -114,7 +134,8 @@ func (cmd command) help() string {
 // run runs the command named by args[0] and returns the exit code; it is
 // the one place that prints a command's error and maps it to a code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return exitCode(dispatch(ctx, args, &cli{stdout: stdout, stderr: stderr}), stderr)
+	c := newCLI(stdout, stderr)
+	return exitCode(dispatch(ctx, args, c), c.stderr)
 }
 
 func dispatch(ctx context.Context, args []string, c *cli) error {

@@ -33,7 +33,7 @@ func runReconcile(ctx context.Context, c *cli, dryRun, allowMass bool) error {
 		return err
 	}
 	defer sqlDB.Close()
-	log := newLogger(c.stderr, cfg.LogLevel)
+	log := c.logger(cfg.LogLevel, cfg.LogFormat)
 	cfg.Reconcile.Mass.Override = "`trashd reconcile --allow-mass-change`"
 	if allowMass {
 		cfg.Reconcile.Mass.Allow = true
@@ -49,7 +49,7 @@ func runReconcile(ctx context.Context, c *cli, dryRun, allowMass bool) error {
 	if err != nil {
 		return err
 	}
-	newProgressDisplay(c.stdout, log, cfg.ProgressInterval).follow(h, runner.Current)
+	newProgressDisplay(c, log, cfg.ProgressInterval).follow(h, runner.Current)
 	sum, err := h.Wait()
 	printSummary(c.stdout, sum)
 	if err != nil {

@@ -39,7 +39,7 @@ func runRestore(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer sqlDB.Close()
-	log := newLogger(c.stderr, cfg.LogLevel)
+	log := c.logger(cfg.LogLevel, cfg.LogFormat)
 	runner, _, err := newRunner(ctx, cfg, cfg.S3, store, log)
 	if err != nil {
 		return err

@@ -31,7 +31,7 @@ func runServe(ctx context.Context, c *cli, _ []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(c.stderr, cfg.LogLevel)
+	log := c.logger(cfg.LogLevel, cfg.LogFormat)
 	sqlDB, store, err := openStore(ctx, cfg, c)
 	if err != nil {
 		return err

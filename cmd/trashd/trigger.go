@@ -50,7 +50,7 @@ func runTrigger(ctx context.Context, c *cli, wait bool) error {
 	if err != nil {
 		interval = 10 * time.Second
 	}
-	disp := newProgressDisplay(c.stdout, newLogger(c.stderr, "info"), interval)
+	disp := newProgressDisplay(c, c.logger("info", e.LogFormat), interval)
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
