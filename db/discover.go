@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -137,21 +136,10 @@ func (s *Store) recordChunk(ctx context.Context, rows []reconcile.TrashedRow) (i
 // storable returns what to store for r: pending with its bucket and key, or,
 // when they cannot be stored exactly, failed with fitted values and the reason.
 func storable(r reconcile.TrashedRow) (state reconcile.State, bucket, key, reason string) {
-	var problems []string
-	if !utf8.ValidString(r.Key) {
-		problems = append(problems, "the key is not valid UTF-8")
-	} else if len(r.Key) > 1024 {
-		problems = append(problems, fmt.Sprintf("the key is %d bytes, over S3's limit of 1024", len(r.Key)))
-	}
-	if !utf8.ValidString(r.Bucket) {
-		problems = append(problems, "the bucket name is not valid UTF-8")
-	} else if utf8.RuneCountInString(r.Bucket) > 63 {
-		problems = append(problems, fmt.Sprintf("the bucket name %q is over S3's limit of 63 characters", r.Bucket))
-	}
-	if len(problems) == 0 {
+	reason = r.Unmovable()
+	if reason == "" {
 		return reconcile.StatePending, r.Bucket, r.Key, ""
 	}
-	reason = "LMS row cannot be moved: " + strings.Join(problems, "; ")
 	return reconcile.StateFailed, clip(r.Bucket, 63), clip(r.Key, 1024), reason
 }
 

@@ -17,15 +17,19 @@ type RecordLister interface {
 
 // AuditSummary counts what an audit looked at and what it found wrong.
 type AuditSummary struct {
-	Checked  int
-	Skipped  int // records whose outcome is already recorded as a loss (missing, expired)
-	Problems int
+	Checked   int
+	Skipped   int // records whose outcome is already recorded as a loss (missing, expired)
+	Problems  int
+	Unchecked int // records whose objects S3 did not let the audit look at (neither found nor absent)
 }
 
 // Audit checks the invariant against S3 itself: for every record, the
 // object exists intact (the recorded size and ETag or checksum) in the
 // source bucket or at its trash key, never in neither. Each problem is
-// passed to report, with the record; Audit changes nothing.
+// passed to report, with the record; Audit changes nothing. A record whose
+// object S3 would not show (an error other than not found) is not a
+// problem found but a check not made: it is counted Unchecked, and Audit
+// returns an error naming the first such failure.
 func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trashBucket string, concurrency int,
 	report func(Record, string)) (AuditSummary, error) {
 	var (
@@ -33,6 +37,8 @@ func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trash
 		mu  sync.Mutex
 		wg  sync.WaitGroup
 		sem = make(chan struct{}, max(concurrency, 1))
+		// the first error of an unchecked record
+		firstErr error
 	)
 	var after int64
 	for ctx.Err() == nil {
@@ -49,10 +55,15 @@ func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trash
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				problem, skipped := auditRecord(ctx, objects, trashBucket, rec)
+				problem, lookErr, skipped := auditRecord(ctx, objects, trashBucket, rec)
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
+				case lookErr != nil:
+					sum.Unchecked++
+					if firstErr == nil {
+						firstErr = fmt.Errorf("LMS row %d: %w", rec.LMSID, lookErr)
+					}
 				case skipped:
 					sum.Skipped++
 				case problem != "":
@@ -66,14 +77,21 @@ func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trash
 		}
 	}
 	wg.Wait()
-	return sum, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return sum, err
+	}
+	if firstErr != nil {
+		return sum, fmt.Errorf("could not look at the objects of %d records, so the audit is incomplete (first: %w)", sum.Unchecked, firstErr)
+	}
+	return sum, nil
 }
 
-// auditRecord returns what is wrong with rec's object, "" when nothing.
-func auditRecord(ctx context.Context, objects ObjectStore, trashBucket string, rec Record) (problem string, skipped bool) {
+// auditRecord returns what is wrong with rec's object ("" when nothing), or
+// the error that kept it from looking.
+func auditRecord(ctx context.Context, objects ObjectStore, trashBucket string, rec Record) (problem string, lookErr error, skipped bool) {
 	switch rec.State {
 	case StateMissing, StateExpired:
-		return "", true
+		return "", nil, true
 	case StateRestored:
 		// The restored object where it was put. Its bytes may have changed
 		// since (the file is the LMS's again); it must exist.
@@ -81,11 +99,11 @@ func auditRecord(ctx context.Context, objects ObjectStore, trashBucket string, r
 		_, err := objects.Head(ctx, rec.Source.Bucket, key)
 		switch {
 		case errors.Is(err, ErrNotFound):
-			return fmt.Sprintf("restored: s3://%s/%s, where the restore put the object, does not exist", rec.Source.Bucket, key), false
+			return fmt.Sprintf("restored: s3://%s/%s, where the restore put the object, does not exist", rec.Source.Bucket, key), nil, false
 		case err != nil:
-			return fmt.Sprintf("cannot look at s3://%s/%s: %v", rec.Source.Bucket, key, err), false
+			return "", fmt.Errorf("look at s3://%s/%s: %w", rec.Source.Bucket, key, err), false
 		}
-		return "", false
+		return "", nil, false
 	}
 	// A trash copy must hold what was recorded of the copy itself (its own
 	// size and ETag or checksum; the source's for a copy not yet
@@ -95,42 +113,45 @@ func auditRecord(ctx context.Context, objects ObjectStore, trashBucket string, r
 	if rec.Copy.ETag != "" {
 		identity, trashKey = rec.Copy, cmp.Or(rec.Copy.Key, rec.TrashKey)
 	}
-	look := func(bucket, key string, verify bool) (bool, string) {
+	look := func(bucket, key string, verify bool) (found bool, problem string, err error) {
 		if key == "" {
-			return false, ""
+			return false, "", nil
 		}
 		obj, err := objects.Head(ctx, bucket, key)
 		switch {
 		case errors.Is(err, ErrNotFound):
-			return false, ""
+			return false, "", nil
 		case err != nil:
-			return false, fmt.Sprintf("cannot look at s3://%s/%s: %v", bucket, key, err)
+			return false, "", fmt.Errorf("look at s3://%s/%s: %w", bucket, key, err)
 		case verify && identity.ETag != "" && verifyCopy(identity, obj) != nil:
-			return false, fmt.Sprintf("s3://%s/%s differs from what was recorded: %v", bucket, key, verifyCopy(identity, obj))
+			return false, fmt.Sprintf("s3://%s/%s differs from what was recorded: %v", bucket, key, verifyCopy(identity, obj)), nil
 		}
-		return true, ""
+		return true, "", nil
 	}
 	if rec.Copy.Bucket != "" {
 		trashBucket = rec.Copy.Bucket // where the copy was made
 	}
-	inTrash, trashErr := look(trashBucket, trashKey, true)
+	inTrash, trashProblem, trashErr := look(trashBucket, trashKey, true)
 	if inTrash {
-		return "", false
+		return "", nil, false
 	}
 	// A source is deleted only once its copy is verified: from in_trash on,
 	// the trash copy is the object.
 	if !slices.Contains(InTrashStates(), rec.State) && rec.State != StateOrphaned {
-		inSource, srcErr := look(rec.Source.Bucket, rec.Source.Key, false)
+		inSource, _, srcErr := look(rec.Source.Bucket, rec.Source.Key, false)
 		if inSource {
-			return "", false
+			return "", nil, false
 		}
-		if srcErr != "" {
-			return srcErr, false
+		if srcErr != nil {
+			return "", srcErr, false
 		}
 	}
-	if trashErr != "" {
-		return trashErr, false
+	if trashErr != nil {
+		return "", trashErr, false
+	}
+	if trashProblem != "" {
+		return trashProblem, nil, false
 	}
 	return fmt.Sprintf("%s: neither s3://%s/%s nor s3://%s/%s holds the object", rec.State,
-		rec.Source.Bucket, rec.Source.Key, trashBucket, trashKey), false
+		rec.Source.Bucket, rec.Source.Key, trashBucket, trashKey), nil, false
 }

@@ -248,8 +248,8 @@ func (p *pass) run() error {
 	}
 	p.keepLifecycle()
 	p.progress.setPhase(PhaseDiscovering)
-	n, err := p.discover(p.stop, p.progress.touch, p.cfg.Mass)
-	p.progress.update(func(pr *Progress) { pr.Counts.Discovered = n })
+	n, unmovable, err := p.discover(p.stop, p.progress.touch, p.cfg.Mass)
+	p.progress.update(func(pr *Progress) { pr.Counts.Discovered, pr.Counts.Failed = n, pr.Counts.Failed+unmovable })
 	if err != nil {
 		if p.stopping() {
 			return nil
@@ -260,7 +260,7 @@ func (p *pass) run() error {
 		p.log.Info("discovered trashed rows", "count", n)
 	}
 	if due, _, err := p.store.Pending(p.stop); err == nil {
-		p.progress.update(func(pr *Progress) { pr.Total = due })
+		p.progress.update(func(pr *Progress) { pr.Total = due + unmovable })
 	}
 	// Files the LMS wants back first: someone is waiting for them.
 	p.progress.setPhase(PhaseRestoring)
@@ -299,23 +299,24 @@ func (r *Runner) CheckBuckets(ctx context.Context) error {
 // discover records every trashed LMS row that has no record yet, walking the
 // LMS table in id order, a batch at a time. The mass-change brake weighs
 // how many there are before the first is recorded: rows are held back until
-// their number is known to be within limits.
-func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) (int, error) {
+// their number is known to be within limits. It returns how many records it
+// made, and how many of those were failed at once (Unmovable).
+func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) (total, unmovable int, err error) {
 	// Restored rows trashed again move again: weighed like discoveries.
 	again, err := r.store.CountRetrash(ctx)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	weighed := limits.Allow
 	if !weighed && again > limits.count() {
 		if err := r.weighDiscoveries(ctx, limits, again); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		weighed = true
 	}
-	total, err := r.store.Retrash(ctx)
+	total, err = r.store.Retrash(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("find restored rows trashed again: %w", err)
+		return 0, 0, fmt.Errorf("find restored rows trashed again: %w", err)
 	}
 	var (
 		after int64
@@ -324,6 +325,16 @@ func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) 
 	record := func(rows []TrashedRow) error {
 		n, err := r.store.RecordTrashed(ctx, rows)
 		total += n
+		if n > 0 {
+			// Bounded by what this pass inserted: a row another host
+			// recorded at the same moment is that host's to count.
+			for _, row := range rows {
+				if row.Unmovable() != "" {
+					unmovable++
+				}
+			}
+			unmovable = min(unmovable, total)
+		}
 		if err != nil {
 			return fmt.Errorf("record %d trashed rows: %w", len(rows), err)
 		}
@@ -333,7 +344,7 @@ func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) 
 		touch() // a long scan is progress, for the watchdog
 		rows, err := r.store.ScanTrashed(ctx, after, r.cfg.BatchSize)
 		if err != nil {
-			return total, fmt.Errorf("scan the LMS table for trashed rows after id %d: %w", after, err)
+			return total, unmovable, fmt.Errorf("scan the LMS table for trashed rows after id %d: %w", after, err)
 		}
 		last := len(rows) < r.cfg.BatchSize
 		if len(rows) > 0 {
@@ -343,7 +354,7 @@ func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) 
 			held = append(held, rows...)
 			if len(held) > limits.count() {
 				if err := r.weighDiscoveries(ctx, limits, again); err != nil {
-					return total, err
+					return total, unmovable, err
 				}
 				weighed = true
 			} else if !last {
@@ -353,11 +364,11 @@ func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) 
 		}
 		if len(rows) > 0 {
 			if err := record(rows); err != nil {
-				return total, err
+				return total, unmovable, err
 			}
 		}
 		if last {
-			return total, nil
+			return total, unmovable, nil
 		}
 	}
 }

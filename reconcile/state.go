@@ -1,8 +1,11 @@
 package reconcile
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // State is where a record is in its life. The values are stored in the
@@ -203,6 +206,28 @@ type TrashedRow struct {
 	LMSID  int64
 	Bucket string // the row's bucket column, or the configured default bucket
 	Key    string
+}
+
+// Unmovable says why r can never be moved ("" when it can): a bucket or
+// key that S3 cannot hold or that cannot be stored exactly. Such a row is
+// recorded failed at discovery, with this reason, and counted failed in
+// that pass.
+func (r TrashedRow) Unmovable() string {
+	var problems []string
+	if !utf8.ValidString(r.Key) {
+		problems = append(problems, "the key is not valid UTF-8")
+	} else if len(r.Key) > 1024 {
+		problems = append(problems, fmt.Sprintf("the key is %d bytes, over S3's limit of 1024", len(r.Key)))
+	}
+	if !utf8.ValidString(r.Bucket) {
+		problems = append(problems, "the bucket name is not valid UTF-8")
+	} else if utf8.RuneCountInString(r.Bucket) > 63 {
+		problems = append(problems, fmt.Sprintf("the bucket name %q is over S3's limit of 63 characters", r.Bucket))
+	}
+	if len(problems) == 0 {
+		return ""
+	}
+	return "LMS row cannot be moved: " + strings.Join(problems, "; ")
 }
 
 // Step is one recorded transition of a record. The adapter stamps the

@@ -3,92 +3,80 @@ package main
 import (
 	"context"
 	"database/sql"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"strings"
 
 	"trashd/db"
 	"trashd/reconcile"
 	"trashd/s3ops"
 )
 
-// loadConfig reads and parses the environment, printing every problem.
-func loadConfig(stderr io.Writer) (Config, bool) {
+// loadConfig reads and parses the environment; the error lists every
+// problem (code 2).
+func loadConfig() (Config, error) {
 	e, err := readEnv()
-	if err == nil {
-		var cfg Config
-		if cfg, err = parse(e); err == nil {
-			return cfg, true
-		}
+	if err != nil {
+		return Config{}, configErr(err)
 	}
-	fmt.Fprintf(stderr, "trashd: %v\n", err)
-	return Config{}, false
-}
-
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(level)) // validated by parse
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+	cfg, err := parse(e)
+	if err != nil {
+		return Config{}, configErr(err)
+	}
+	return cfg, nil
 }
 
 // loadStore reads the configuration and opens the store, as most commands
-// begin. On failure it has printed why; the caller returns code.
-func loadStore(ctx context.Context, stderr io.Writer) (cfg Config, sqlDB *sql.DB, store *db.Store, code int) {
-	cfg, ok := loadConfig(stderr)
-	if !ok {
-		return cfg, nil, nil, exitUsage
+// begin.
+func loadStore(ctx context.Context, c *cli) (Config, *sql.DB, *db.Store, error) {
+	cfg, err := loadConfig()
+	if err != nil {
+		return cfg, nil, nil, err
 	}
-	sqlDB, store, code = openStore(ctx, cfg, stderr)
-	return cfg, sqlDB, store, code
+	sqlDB, store, err := openStore(ctx, cfg, c)
+	return cfg, sqlDB, store, err
 }
 
-// openStore opens the database and the store over the LMS table. On failure
-// it prints why and returns the exit code: an unreachable database is an
-// error, a schema that does not match the configuration a usage error.
-func openStore(ctx context.Context, cfg Config, stderr io.Writer) (*sql.DB, *db.Store, int) {
+// openStore opens the database and the store over the LMS table, printing
+// the store's warnings. An unreachable database is an error (code 1), a
+// schema that does not match the configuration a usage error (code 2).
+func openStore(ctx context.Context, cfg Config, c *cli) (*sql.DB, *db.Store, error) {
 	sqlDB, err := db.Open(ctx, cfg.DB)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return nil, nil, exitError
+		return nil, nil, err
 	}
 	store, err := db.NewStore(ctx, sqlDB, cfg.LMS)
 	if err != nil {
 		sqlDB.Close()
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return nil, nil, exitUsage
+		return nil, nil, configErr(err)
 	}
 	for _, w := range store.Warnings() {
-		fmt.Fprintf(stderr, "trashd: warning: %s\n", w)
+		fmt.Fprintf(c.stderr, "trashd: warning: %s\n", escapeText(w))
 	}
-	return sqlDB, store, exitOK
+	return sqlDB, store, nil
 }
 
 func openS3(ctx context.Context, cfg Config) (*s3ops.Client, error) {
-	return s3ops.New(ctx, cfg.S3)
+	client, err := s3ops.New(ctx, cfg.S3)
+	return client, configErr(err)
 }
 
 // newRunner builds the S3 client from s3opts and a runner over store, with
-// this process as the lease owner. On failure it prints why and returns the
-// exit code.
-func newRunner(ctx context.Context, cfg Config, s3opts s3ops.Options, store *db.Store, log *slog.Logger, stderr io.Writer,
-	opts ...reconcile.Option) (*reconcile.Runner, *s3ops.Client, int) {
+// this process as the lease owner.
+func newRunner(ctx context.Context, cfg Config, s3opts s3ops.Options, store *db.Store, log *slog.Logger,
+	opts ...reconcile.Option) (*reconcile.Runner, *s3ops.Client, error) {
 	client, err := s3ops.New(ctx, s3opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return nil, nil, exitUsage
+		return nil, nil, configErr(err)
 	}
 	rcfg := cfg.Reconcile
 	rcfg.Owner, rcfg.Host = owner(), hostname()
 	runner, err := reconcile.NewRunner(store, client, rcfg, log, opts...)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return nil, nil, exitUsage
+		return nil, nil, configErr(err)
 	}
-	return runner, client, exitOK
+	return runner, client, nil
 }
 
 // owner names this process in leases: host, pid and a random suffix, so that
@@ -101,19 +89,4 @@ func owner() string {
 func hostname() string {
 	h, _ := os.Hostname()
 	return h
-}
-
-// newFlags returns a flag set that prints its usage to stderr.
-func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: trashd %s\n", synopsis)
-		var b strings.Builder
-		fs.SetOutput(&b)
-		fs.PrintDefaults()
-		fs.SetOutput(stderr)
-		fmt.Fprint(stderr, b.String())
-	}
-	return fs
 }

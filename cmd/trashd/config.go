@@ -67,6 +67,7 @@ type env struct {
 	MassChangeCount    string `envconfig:"MASS_CHANGE_COUNT" default:"1000" desc:"the brake: a pass stops if its discoveries, restores or orphanings exceed this many and TRASHD_MASS_CHANGE_SHARE"`
 	MassChangeShare    string `envconfig:"MASS_CHANGE_SHARE" default:"0.1" desc:"the brake's share: of the LMS table's rows (discoveries, rows trashed again) or of the files in the trash (restores, orphanings)"`
 	LogLevel           string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogFormat          string `envconfig:"LOG_FORMAT" default:"auto" desc:"auto (text on a terminal, else JSON), json or text; logs go to stderr"`
 
 	Schedule         string `envconfig:"SCHEDULE" default:"@every 15m" desc:"serve: when passes run (5-field cron, @every 15m, @hourly; CRON_TZ= prefix)"`
 	RunAtStart       string `envconfig:"RUN_AT_START" default:"true" desc:"serve: run a pass as soon as the service starts"`
@@ -104,6 +105,7 @@ type Config struct {
 	S3        s3ops.Options
 	Reconcile reconcile.Config
 	LogLevel  string
+	LogFormat string
 
 	Prices reconcile.Prices
 
@@ -245,6 +247,7 @@ func parse(e env) (Config, error) {
 		p.add("TRASHD_BACKOFF_MAX", "must not be below TRASHD_BACKOFF_BASE")
 	}
 	c.LogLevel = p.oneOf("TRASHD_LOG_LEVEL", strings.ToLower(e.LogLevel), "debug", "info", "warn", "error")
+	c.LogFormat = p.oneOf("TRASHD_LOG_FORMAT", e.LogFormat, "auto", "json", "text")
 
 	c.Schedule = e.Schedule
 	if _, err := reconcile.ParseSchedule(e.Schedule); err != nil {

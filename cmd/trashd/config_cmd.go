@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -11,22 +13,30 @@ import (
 	"github.com/kelseyhightower/envconfig"
 )
 
+func configCommand() command {
+	return command{
+		name:    "config",
+		summary: "print the effective configuration, secrets redacted",
+		about: "Print every TRASHD_* variable with its effective value and whether it was set or defaulted,\n" +
+			"secrets redacted. Exit 2 when the configuration has a problem (each one is named).",
+		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
+			return func(_ context.Context, c *cli, _ []string) error {
+				return runConfig(c.stdout)
+			}
+		},
+	}
+}
+
 // runConfig prints the effective configuration: every variable, its value
 // (secrets redacted) and whether it was set or defaulted.
-func runConfig(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("config", "config", stderr)
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return exitUsage
-	}
+func runConfig(stdout io.Writer) error {
 	e, err := readEnv()
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitUsage
+		return configErr(err)
 	}
 	var b strings.Builder
 	if err := envconfig.Usagef("TRASHD", &e, &b, "{{range .}}{{.Key}}\t{{.Tags.Get \"default\"}}\n{{end}}"); err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitError
+		return err
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	sort.Strings(lines)
@@ -42,14 +52,13 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 		if secret(name) && val != "" {
 			val = "(redacted)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, val, src)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, escapeKey(val), src)
 	}
 	tw.Flush()
 	if _, err := parse(e); err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitUsage
+		return configErr(err)
 	}
-	return exitOK
+	return nil
 }
 
 func secret(name string) bool {

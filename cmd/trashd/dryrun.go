@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"trashd/db"
 	"trashd/reconcile"
@@ -13,10 +12,9 @@ import (
 // and credential checks as a real pass, the trashed rows it would discover,
 // the records already due, the restores it would start and the records it
 // would orphan, and whether the mass-change brake would stop it.
-func previewPass(ctx context.Context, runner *reconcile.Runner, store *db.Store, cfg reconcile.Config, stdout, stderr io.Writer) int {
+func previewPass(ctx context.Context, runner *reconcile.Runner, store *db.Store, cfg reconcile.Config, c *cli) error {
 	if err := runner.CheckBuckets(ctx); err != nil {
-		fmt.Fprintf(stderr, "trashd: a pass would stop here: %v\n", err)
-		return exitError
+		return fmt.Errorf("a pass would stop here: %w", err)
 	}
 	const show = 10
 	var after int64
@@ -24,12 +22,11 @@ func previewPass(ctx context.Context, runner *reconcile.Runner, store *db.Store,
 	for {
 		rows, err := store.ScanTrashed(ctx, after, cfg.BatchSize)
 		if err != nil {
-			fmt.Fprintf(stderr, "trashd: %v\n", err)
-			return exitError
+			return err
 		}
 		for _, r := range rows {
 			if discover < show {
-				fmt.Fprintf(stdout, "  new: LMS row %d s3://%s/%s\n", r.LMSID, r.Bucket, r.Key)
+				fmt.Fprintf(c.stdout, "  new: LMS row %d s3://%s/%s\n", r.LMSID, escapeKey(r.Bucket), escapeKey(r.Key))
 			}
 			discover++
 		}
@@ -39,29 +36,25 @@ func previewPass(ctx context.Context, runner *reconcile.Runner, store *db.Store,
 		after = rows[len(rows)-1].LMSID
 	}
 	if discover > show {
-		fmt.Fprintf(stdout, "  … and %d more\n", discover-show)
+		fmt.Fprintf(c.stdout, "  … and %d more\n", discover-show)
 	}
 	due, bytes, err := store.Pending(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitError
+		return err
 	}
 	restores, err := store.RestoreCandidates(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitError
+		return err
 	}
 	orphans, err := store.OrphanCandidates(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitError
+		return err
 	}
-	fmt.Fprintf(stdout, "dry run: would discover %d new trashed rows and move them, plus %d records already due (%s known); "+
+	fmt.Fprintf(c.stdout, "dry run: would discover %d new trashed rows and move them, plus %d records already due (%s known); "+
 		"would restore %d files whose trash flag was cleared and orphan %d records whose LMS row is gone; nothing was changed\n",
 		discover, due, humanBytes(bytes), len(restores), len(orphans))
 	if err := runner.WeighChanges(ctx, discover, len(restores), len(orphans)); err != nil {
-		fmt.Fprintf(stdout, "a pass would stop before changing anything: %v\n", err)
-		return exitObjects
+		return objectsErr("a pass would stop before changing anything: %w", err)
 	}
-	return exitOK
+	return nil
 }

@@ -2,59 +2,67 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 
 	"trashd/reconcile"
 )
 
-// runLifecycle shows the trash bucket's lifecycle rules and how they differ
-// from the desired rule; with --apply it merges the rule in (keeping every
-// other rule) and writes it.
-func runLifecycle(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("lifecycle", "lifecycle [--apply]", stderr)
-	apply := fs.Bool("apply", false, "merge the desired rule into the bucket's configuration and write it")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return exitUsage
+func lifecycleCommand() command {
+	return command{
+		name:    "lifecycle",
+		args:    "[--apply]",
+		summary: "the trash bucket's lifecycle rules and drift (--apply: merge the rule in)",
+		about: "Show the trash bucket's lifecycle rules and how they differ from the desired rule (TRASHD_LIFECYCLE_*,\n" +
+			"TRASHD_TRANSITION_*, TRASHD_STORAGE_CLASS). Exit 3 while the rule is not in place.",
+		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
+			apply := fs.Bool("apply", false, "merge the desired rule into the bucket's configuration and write it (every other rule is kept)")
+			return func(ctx context.Context, c *cli, _ []string) error {
+				return runLifecycle(ctx, c, *apply)
+			}
+		},
 	}
-	cfg, ok := loadConfig(stderr)
-	if !ok {
-		return exitUsage
+}
+
+// runLifecycle shows the trash bucket's lifecycle rules and how they differ
+// from the desired rule; with apply it merges the rule in (keeping every
+// other rule) and writes it.
+func runLifecycle(ctx context.Context, c *cli, apply bool) error {
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
 	}
 	client, err := openS3(ctx, cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitUsage
+		return err
 	}
 	bucket, want := cfg.Reconcile.TrashBucket, cfg.Reconcile.Archive.Rule
 	rep, err := client.CheckLifecycle(ctx, bucket, want)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitError
+		return err
 	}
-	printLifecycle(stdout, want, rep)
-	if !*apply {
+	printLifecycle(c.stdout, want, rep)
+	if !apply {
 		if rep.InPlace() {
-			return exitOK
+			return nil
 		}
-		fmt.Fprintln(stdout, "\nrun `trashd lifecycle --apply` to merge the desired rule in (other rules are kept)")
-		return exitObjects
+		return objectsErr("the lifecycle rule is not in place; run `trashd lifecycle --apply` to merge it in (other rules are kept)")
 	}
 	if rep.InPlace() {
-		fmt.Fprintln(stdout, "\nnothing to apply: the rule is in place")
-		return exitOK
+		fmt.Fprintln(c.stdout, "\nnothing to apply: the rule is in place")
+		return nil
 	}
 	rep, err = client.ApplyLifecycle(ctx, bucket, want)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: lifecycle --apply: %v\n", err)
-		return exitError
+		return fmt.Errorf("lifecycle --apply: %w", err)
 	}
-	fmt.Fprintln(stdout, "\napplied; the bucket now reads:")
-	printLifecycle(stdout, want, rep)
+	fmt.Fprintln(c.stdout, "\napplied; the bucket now reads:")
+	printLifecycle(c.stdout, want, rep)
 	if !rep.InPlace() {
-		return exitObjects
+		return objectsErr("the rule was written but the bucket still differs from it (see the drift above)")
 	}
-	return exitOK
+	return nil
 }
 
 func printLifecycle(w io.Writer, want reconcile.LifecycleRule, rep reconcile.LifecycleReport) {

@@ -2,36 +2,41 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
-	"io"
 
 	"trashd/db"
 )
 
-func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("migrate", "migrate", stderr)
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return exitUsage
+func migrateCommand() command {
+	return command{
+		name:    "migrate",
+		summary: "create or upgrade trashd's tables",
+		about: "Create or upgrade trashd's tables (trash_objects, trash_runs) with the embedded migrations.\n" +
+			"Safe to run again; run it before starting a new version.",
+		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
+			return runMigrate
+		},
 	}
-	cfg, ok := loadConfig(stderr)
-	if !ok {
-		return exitUsage
+}
+
+func runMigrate(ctx context.Context, c *cli, _ []string) error {
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
 	}
 	sqlDB, err := db.Open(ctx, cfg.DB)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitError
+		return err
 	}
 	defer sqlDB.Close()
 	if err := db.Migrate(ctx, sqlDB); err != nil {
-		fmt.Fprintf(stderr, "trashd: migrate: %v\n", err)
-		return exitError
+		return fmt.Errorf("migrate: %w", err)
 	}
 	cur, _, err := db.MigrationStatus(ctx, sqlDB)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: migrate: %v\n", err)
-		return exitError
+		return fmt.Errorf("migrate: %w", err)
 	}
-	fmt.Fprintf(stdout, "trashd's tables are at version %d\n", cur)
-	return exitOK
+	fmt.Fprintf(c.stdout, "trashd's tables are at version %d\n", cur)
+	return nil
 }

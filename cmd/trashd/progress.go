@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"trashd/reconcile"
@@ -13,33 +11,20 @@ import (
 // progressDisplay shows a pass's progress: a line redrawn in place on a
 // terminal, else one log line per interval.
 type progressDisplay struct {
-	w        io.Writer
-	tty      bool
+	line     *liveLine // nil: not a terminal
 	log      *slog.Logger
 	interval time.Duration
 	last     time.Time
-	drawn    bool
 }
 
-func newProgressDisplay(w io.Writer, log *slog.Logger, interval time.Duration) *progressDisplay {
-	return &progressDisplay{w: w, tty: isTerminal(w), log: log, interval: interval}
-}
-
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+func newProgressDisplay(c *cli, log *slog.Logger, interval time.Duration) *progressDisplay {
+	return &progressDisplay{line: c.line, log: log, interval: interval}
 }
 
 func (d *progressDisplay) show(p reconcile.Progress) {
 	now := time.Now()
-	if d.tty {
-		fmt.Fprintf(d.w, "\r\033[K%s", progressLine(p, now))
-		d.drawn = true
+	if d.line != nil {
+		d.line.draw(progressLine(p, now))
 		return
 	}
 	if now.Sub(d.last) < d.interval {
@@ -53,9 +38,8 @@ func (d *progressDisplay) show(p reconcile.Progress) {
 
 // end finishes the live line so that what follows starts on its own line.
 func (d *progressDisplay) end() {
-	if d.drawn {
-		fmt.Fprintln(d.w)
-		d.drawn = false
+	if d.line != nil {
+		d.line.end()
 	}
 }
 

@@ -2,64 +2,82 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 
 	"trashd/reconcile"
 )
 
-func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("reconcile", "reconcile [--dry-run] [--allow-mass-change]", stderr)
-	dryRun := fs.Bool("dry-run", false, "report what would move, restore and orphan, check the buckets, and change nothing")
-	allowMass := fs.Bool("allow-mass-change", false, "let this pass through the mass-change brake (far more discoveries, restores or orphanings than a normal day)")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return exitUsage
+func reconcileCommand() command {
+	return command{
+		name:    "reconcile",
+		args:    "[--dry-run] [--allow-mass-change]",
+		summary: "run one pass now (--dry-run: report what would move, change nothing)",
+		about: "Run one pass now, with a live progress line on a terminal, and print what happened.\n" +
+			"Exit 0 when every object the pass took up was moved, restored or left shared; 3 when some failed,\n" +
+			"went missing or wait for a retry (see `trashd status --failed`); 1 when the pass could not run.",
+		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
+			dryRun := fs.Bool("dry-run", false, "report what would move, restore and orphan, check the buckets, and change nothing")
+			allowMass := fs.Bool("allow-mass-change", false, "let this pass through the mass-change brake (far more discoveries, restores or orphanings than a normal day)")
+			return func(ctx context.Context, c *cli, _ []string) error {
+				return runReconcile(ctx, c, *dryRun, *allowMass)
+			}
+		},
 	}
-	cfg, sqlDB, store, code := loadStore(ctx, stderr)
-	if store == nil {
-		return code
+}
+
+func runReconcile(ctx context.Context, c *cli, dryRun, allowMass bool) error {
+	cfg, sqlDB, store, err := loadStore(ctx, c)
+	if err != nil {
+		return err
 	}
-	log := newLogger(stderr, cfg.LogLevel)
 	defer sqlDB.Close()
+	log := c.logger(cfg.LogLevel, cfg.LogFormat)
 	cfg.Reconcile.Mass.Override = "`trashd reconcile --allow-mass-change`"
-	if *allowMass {
+	if allowMass {
 		cfg.Reconcile.Mass.Allow = true
 	}
-	runner, _, code := newRunner(ctx, cfg, cfg.S3, store, log, stderr)
-	if runner == nil {
-		return code
+	runner, _, err := newRunner(ctx, cfg, cfg.S3, store, log)
+	if err != nil {
+		return err
 	}
-	if *dryRun {
-		return previewPass(ctx, runner, store, cfg.Reconcile, stdout, stderr)
+	if dryRun {
+		return previewPass(ctx, runner, store, cfg.Reconcile, c)
 	}
 	h, err := runner.Start(ctx, reconcile.TriggerManual)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitError
+		return err
 	}
-	newProgressDisplay(stdout, log, cfg.ProgressInterval).follow(h, runner.Current)
+	newProgressDisplay(c, log, cfg.ProgressInterval).follow(h, runner.Current)
 	sum, err := h.Wait()
-	printSummary(stdout, sum)
+	printSummary(c.stdout, sum)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: the pass could not run: %v\n", err)
-		return exitError
+		return fmt.Errorf("the pass could not run: %w", err)
 	}
 	if st, err := store.Status(ctx); err == nil {
-		fmt.Fprintln(stdout)
-		printStatus(stdout, st)
+		fmt.Fprintln(c.stdout)
+		printStatus(c.stdout, st)
 	}
-	return passExitCode(sum)
+	return passResult(sum)
 }
 
-// passExitCode is the exit code for a pass that ran.
-func passExitCode(s reconcile.Summary) int {
+// passResult is the outcome of a pass that ran, as an error for its exit
+// code: nil when every object ended well.
+func passResult(s reconcile.Summary) error {
 	switch {
-	case s.Status == reconcile.RunInterrupted || s.Status == reconcile.RunError:
-		return exitError
-	case s.Counts.Failed > 0 || s.Counts.Missing > 0:
-		return exitObjects
+	case s.Status == reconcile.RunInterrupted:
+		return withCode(codeFailure, fmt.Errorf("run %d was interrupted; the next pass resumes where it stopped", s.RunID))
+	case s.Status == reconcile.RunError:
+		return withCode(codeFailure, fmt.Errorf("run %d ended with an error; see the log above", s.RunID))
+	case s.Counts.Failed > 0 || s.Counts.Missing > 0 || s.Counts.Retrying > 0:
+		// Shared objects stay in place by design (an untrashed LMS row
+		// still uses them): not a reason to exit non-zero.
+		return objectsErr("run %d did not finish every object: %d failed, %d missing, %d retrying later; "+
+			"`trashd status --failed` lists the failed and missing with the reason (`trashd retry` re-queues them), "+
+			"the retrying ones are taken up again by a later pass", s.RunID, s.Counts.Failed, s.Counts.Missing, s.Counts.Retrying)
 	}
-	return exitOK
+	return nil
 }
 
 func printSummary(w io.Writer, s reconcile.Summary) {

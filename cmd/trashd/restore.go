@@ -2,68 +2,76 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
-	"io"
 	"strconv"
 
 	"trashd/reconcile"
 )
 
+func restoreCommand() command {
+	return command{
+		name:     "restore",
+		args:     "LMS_ROW_ID",
+		summary:  "bring back one LMS row's file now",
+		operands: true,
+		about: "Bring back the file of LMS row LMS_ROW_ID now, without waiting for the next pass: from the trash\n" +
+			"bucket, or first from the archive class (run it again, or let the passes finish, while S3 restores).\n" +
+			"Clear the row's trash flag in the LMS first: trashd never writes the LMS table.",
+		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
+			return runRestore
+		},
+	}
+}
+
 // runRestore brings back the file of one LMS row now, without waiting for
 // the next pass: from the trash bucket, or first from the archive class.
-func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("restore", "restore LMS_ROW_ID", stderr)
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		fs.Usage()
-		return exitUsage
+func runRestore(ctx context.Context, c *cli, args []string) error {
+	if len(args) != 1 {
+		return operandErr("restore takes one LMS row id, but was given %d arguments", len(args))
 	}
-	lmsID, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	lmsID, err := strconv.ParseInt(args[0], 10, 64)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: restore: %q is not an LMS row id\n", fs.Arg(0))
-		return exitUsage
+		return operandErr("restore: %s is not an LMS row id (a whole number)", escapeKey(args[0]))
 	}
-	cfg, sqlDB, store, code := loadStore(ctx, stderr)
-	if store == nil {
-		return code
+	cfg, sqlDB, store, err := loadStore(ctx, c)
+	if err != nil {
+		return err
 	}
-	log := newLogger(stderr, cfg.LogLevel)
 	defer sqlDB.Close()
-	runner, _, code := newRunner(ctx, cfg, cfg.S3, store, log, stderr)
-	if runner == nil {
-		return code
+	log := c.logger(cfg.LogLevel, cfg.LogFormat)
+	runner, _, err := newRunner(ctx, cfg, cfg.S3, store, log)
+	if err != nil {
+		return err
 	}
 	rec, err := store.RequestRestore(ctx, lmsID)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitError
+		return err
 	}
 	if rec.State == reconcile.StateRestored {
-		fmt.Fprintf(stdout, "LMS row %d was already restored\n", lmsID)
-		return exitOK
+		fmt.Fprintf(c.stdout, "LMS row %d was already restored\n", lmsID)
+		return nil
 	}
 	if _, err := runner.RunRestores(ctx); err != nil {
-		fmt.Fprintf(stderr, "trashd: restore: %v\n", err)
-		return exitError
+		return fmt.Errorf("restore: %w", err)
 	}
 	rec, err = store.RecordOf(ctx, lmsID)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitError
+		return err
 	}
 	switch rec.State {
 	case reconcile.StateRestored:
 		if rec.LastError != "" { // restored beside the original key
-			fmt.Fprintf(stdout, "LMS row %d restored: %s\n", lmsID, rec.LastError)
+			fmt.Fprintf(c.stdout, "LMS row %d restored: %s\n", lmsID, escapeText(rec.LastError))
 		} else {
-			fmt.Fprintf(stdout, "LMS row %d restored to s3://%s/%s\n", lmsID, rec.Source.Bucket, rec.Source.Key)
+			fmt.Fprintf(c.stdout, "LMS row %d restored to s3://%s/%s\n", lmsID, escapeKey(rec.Source.Bucket), escapeKey(rec.Source.Key))
 		}
-		return exitOK
+		return nil
 	case reconcile.StateRestoring:
-		fmt.Fprintf(stdout, "LMS row %d: S3 is restoring it from the archive class (tier %s); the next pass copies it back when done\n",
+		fmt.Fprintf(c.stdout, "LMS row %d: S3 is restoring it from the archive class (tier %s); the next pass copies it back when done\n",
 			lmsID, cfg.Reconcile.Archive.RestoreTier)
-		return exitOK
+		return nil
 	default:
-		fmt.Fprintf(stdout, "LMS row %d is %s: %s\n", lmsID, rec.State, rec.LastError)
-		return exitObjects
+		return objectsErr("LMS row %d is %s: %s", lmsID, rec.State, rec.LastError)
 	}
 }

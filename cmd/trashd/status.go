@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"cmp"
 
@@ -13,49 +16,61 @@ import (
 	"trashd/reconcile"
 )
 
-func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("status", "status [--overdue] [--cost]", stderr)
-	overdue := fs.Bool("overdue", false, "list the copies whose transition to the archive class is overdue")
-	cost := fs.Bool("cost", false, "estimate the trash bucket's monthly cost by storage class")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return exitUsage
+func statusCommand() command {
+	return command{
+		name:    "status",
+		args:    "[--overdue] [--cost]",
+		summary: "counts per state, oldest pending object, last runs (--overdue, --cost)",
+		about: "Show counts and bytes per state, the oldest pending object, the last runs, and overdue and\n" +
+			"ineligible transitions. Reads the database only; works without the service.",
+		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
+			var o statusOptions
+			fs.BoolVar(&o.overdue, "overdue", false, "list the copies whose transition to the archive class is overdue")
+			fs.BoolVar(&o.cost, "cost", false, "estimate the trash bucket's monthly cost by storage class")
+			return func(ctx context.Context, c *cli, _ []string) error {
+				return runStatus(ctx, c, o)
+			}
+		},
 	}
-	cfg, sqlDB, store, code := loadStore(ctx, stderr)
-	if store == nil {
-		return code
+}
+
+type statusOptions struct {
+	overdue, cost bool
+}
+
+func runStatus(ctx context.Context, c *cli, o statusOptions) error {
+	cfg, sqlDB, store, err := loadStore(ctx, c)
+	if err != nil {
+		return err
 	}
 	defer sqlDB.Close()
 	st, err := store.Status(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitError
+		return err
 	}
-	printStatus(stdout, st)
+	printStatus(c.stdout, st)
 	q := cfg.Reconcile.Archive.OverdueQuery()
 	arch, err := store.Archive(ctx, q)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitError
+		return err
 	}
-	printArchive(stdout, cfg, arch)
+	printArchive(c.stdout, cfg, arch)
 	it, err := store.IntelligentTiering(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitError
+		return err
 	}
-	printIntelligentTiering(stdout, it)
-	if *overdue {
+	printIntelligentTiering(c.stdout, it)
+	if o.overdue {
 		list, err := store.Overdue(ctx, q, 100)
 		if err != nil {
-			fmt.Fprintf(stderr, "trashd: %v\n", err)
-			return exitError
+			return err
 		}
-		printOverdue(stdout, list, arch.Overdue)
+		printOverdue(c.stdout, list, arch.Overdue)
 	}
-	if *cost {
-		printCost(stdout, reconcile.EstimateCost(arch.Classes, cfg.Prices))
+	if o.cost {
+		printCost(c.stdout, reconcile.EstimateCost(arch.Classes, cfg.Prices))
 	}
-	return exitOK
+	return nil
 }
 
 func printArchive(w io.Writer, cfg Config, a reconcile.ArchiveStatus) {
@@ -90,7 +105,7 @@ func printOverdue(w io.Writer, list []reconcile.OverdueRecord, total int) {
 		if !o.CheckedAt.IsZero() {
 			checked = o.CheckedAt.Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", o.LMSID, o.TrashKey, humanBytes(o.Size), o.CopiedAt.Format(time.RFC3339),
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", o.LMSID, escapeKey(o.TrashKey), humanBytes(o.Size), o.CopiedAt.Format(time.RFC3339),
 			cmp.Or(o.StorageClass, "-"), checked)
 	}
 	tw.Flush()
@@ -136,20 +151,15 @@ func printStatus(w io.Writer, st db.Status) {
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", r.ID, r.Trigger, r.Host,
 			r.StartedAt.Format(time.RFC3339), dur, r.Status, r.Counts.Moved, r.Counts.Missing,
-			r.Counts.Failed, r.Counts.Retrying, r.Counts.Archived, r.Counts.Restored, firstLine(r.Error, 60))
+			r.Counts.Failed, r.Counts.Retrying, r.Counts.Archived, r.Counts.Restored, escapeKey(firstLine(r.Error, 60)))
 	}
 	tw.Flush()
 }
 
 func firstLine(s string, n int) string {
-	for i, r := range s {
-		if r == '\n' {
-			s = s[:i]
-			break
-		}
-	}
-	if len(s) > n {
-		s = s[:n] + "…"
+	s, _, _ = strings.Cut(s, "\n")
+	if utf8.RuneCountInString(s) > n {
+		s = string([]rune(s)[:n]) + "…"
 	}
 	return s
 }

@@ -2,70 +2,77 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
-	"io"
 	"time"
 )
 
-// runTrigger asks the running service to start a pass now. With --wait it
+func triggerCommand() command {
+	return command{
+		name:    "trigger",
+		args:    "[--wait]",
+		summary: "ask the running service for a pass now (--wait: follow it to the end)",
+		about: "Ask the running service (`trashd serve`, through TRASHD_CONTROL_SOCKET) to start a pass now, or\n" +
+			"report the one already running. With --wait, follow it with the same progress as `trashd reconcile`\n" +
+			"and exit with its result.",
+		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
+			wait := fs.Bool("wait", false, "follow the pass to its end and exit with its result")
+			return func(ctx context.Context, c *cli, _ []string) error {
+				return runTrigger(ctx, c, *wait)
+			}
+		},
+	}
+}
+
+// runTrigger asks the running service to start a pass now. With wait it
 // follows the pass to its end, shows the same progress as `trashd reconcile`,
 // and exits with the pass's result.
-func runTrigger(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("trigger", "trigger [--wait]", stderr)
-	wait := fs.Bool("wait", false, "follow the pass to its end and exit with its result")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return exitUsage
-	}
+func runTrigger(ctx context.Context, c *cli, wait bool) error {
 	e, err := readEnv()
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitUsage
+		return configErr(err)
 	}
 	client := newControlClient(controlSocket(e.ControlSocket))
 	t, err := client.trigger(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitError
+		return err
 	}
 	if t.Started {
-		fmt.Fprintf(stdout, "started run %d\n", t.Pass.ID)
+		fmt.Fprintf(c.stdout, "started run %d\n", t.Pass.ID)
 	} else {
-		fmt.Fprintf(stdout, "run %d is already running (%s, started %s)\n", t.Pass.ID, t.Pass.Trigger, t.Pass.Started.Format(time.RFC3339))
+		fmt.Fprintf(c.stdout, "run %d is already running (%s, started %s)\n", t.Pass.ID, t.Pass.Trigger, t.Pass.Started.Format(time.RFC3339))
 	}
-	if !*wait {
-		return exitOK
+	if !wait {
+		return nil
 	}
 
 	interval, err := time.ParseDuration(e.ProgressInterval)
 	if err != nil {
 		interval = 10 * time.Second
 	}
-	disp := newProgressDisplay(stdout, newLogger(stderr, "info"), interval)
+	disp := newProgressDisplay(c, c.logger("info", e.LogFormat), interval)
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		p, err := client.pass(ctx, t.Pass.ID)
 		if err != nil {
 			disp.end()
-			fmt.Fprintf(stderr, "trashd: follow run %d: %v\n", t.Pass.ID, err)
-			return exitError
+			return fmt.Errorf("follow run %d: %w", t.Pass.ID, err)
 		}
 		if !p.Running {
 			disp.end()
-			sum := p.summary()
-			printSummary(stdout, sum)
+			sum := p.Summary()
+			printSummary(c.stdout, sum)
 			if p.Error != "" {
-				fmt.Fprintf(stderr, "trashd: the pass could not run: %s\n", p.Error)
-				return exitError
+				return fmt.Errorf("the pass could not run: %s", p.Error)
 			}
-			return passExitCode(sum)
+			return passResult(sum)
 		}
-		disp.show(p.progress())
+		disp.show(p.Progress())
 		select {
 		case <-ctx.Done():
 			disp.end()
-			fmt.Fprintf(stderr, "trashd: stopped following run %d; it goes on in the service\n", t.Pass.ID)
-			return exitError
+			return fmt.Errorf("stopped following run %d; it goes on in the service (`trashd status` shows it)", t.Pass.ID)
 		case <-tick.C:
 		}
 	}

@@ -1,6 +1,24 @@
 package main
 
-import "runtime/debug"
+import (
+	"context"
+	"flag"
+	"fmt"
+	"runtime/debug"
+)
+
+func versionCommand() command {
+	return command{
+		name:    "version",
+		summary: "print the version",
+		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
+			return func(_ context.Context, c *cli, _ []string) error {
+				fmt.Fprintln(c.stdout, "trashd", version())
+				return nil
+			}
+		},
+	}
+}
 
 // Version is set at build time with -ldflags "-X main.Version=…"; otherwise
 // the module's VCS stamp is used.

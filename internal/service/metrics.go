@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"errors"
@@ -58,7 +58,7 @@ var passStatuses = []reconcile.RunStatus{reconcile.RunOK, reconcile.RunFailed, r
 
 // newMetrics creates trashd's collectors and registers them with reg. It
 // registers only trashd's own metrics: the Go runtime and process collectors
-// belong to whoever owns the registry (newRegistry adds them), so that tests
+// belong to whoever owns the registry (NewRegistry adds them), so that tests
 // can build several metrics side by side.
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
@@ -183,9 +183,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// newRegistry returns a registry with the Go runtime and process collectors,
+// NewRegistry returns a registry with the Go runtime and process collectors,
 // for the daemon's /metrics; newMetrics adds trashd's own to it.
-func newRegistry() *prometheus.Registry {
+func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"errors"
@@ -263,11 +263,11 @@ func TestMetricsBacklog(t *testing.T) {
 	}
 }
 
-// newRegistry carries the Go and process collectors beside trashd's own
+// NewRegistry carries the Go and process collectors beside trashd's own
 // without a clash.
 func TestMetricsRegistry(t *testing.T) {
 	t.Parallel()
-	reg := newRegistry()
+	reg := NewRegistry()
 	newMetrics(reg)
 	srv := httptest.NewServer(newHTTPHandler(reg, nil, nil))
 	t.Cleanup(srv.Close)

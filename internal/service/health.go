@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"cmp"
@@ -72,7 +72,7 @@ func (r readiness) check(ctx context.Context) map[string]error {
 // newHTTPHandler serves trashd's HTTP endpoints:
 //
 //   - GET /metrics: everything gatherer gathers, in the Prometheus text
-//     format. The caller's registry decides what that is; newRegistry adds
+//     format. The caller's registry decides what that is; NewRegistry adds
 //     the Go runtime and process collectors to trashd's own.
 //   - GET /healthz: liveness. 200 "ok" while alive() returns nil; 503 with
 //     its error otherwise, which the service uses to say its loop has not
