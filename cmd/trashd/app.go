@@ -22,6 +22,9 @@ func loadConfig(stderr io.Writer) (Config, bool) {
 	if err == nil {
 		var cfg Config
 		if cfg, err = parse(e); err == nil {
+			for _, w := range cfg.Warnings {
+				fmt.Fprintf(stderr, "trashd: warning: %s\n", w)
+			}
 			return cfg, true
 		}
 	}

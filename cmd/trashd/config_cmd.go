@@ -7,12 +7,12 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/kelseyhightower/envconfig"
 )
 
 // runConfig prints the effective configuration: every variable, its value
-// (secrets redacted) and whether it was set or defaulted.
+// (secrets redacted) and whether it was set or defaulted, then every TRASHD_
+// variable that is set but unknown. It exits non-zero when the configuration
+// is invalid or a variable is unknown (a misspelt one is otherwise ignored).
 func runConfig(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("config", "config", stderr)
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
@@ -23,33 +23,34 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "trashd: %v\n", err)
 		return exitUsage
 	}
-	var b strings.Builder
-	if err := envconfig.Usagef("TRASHD", &e, &b, "{{range .}}{{.Key}}\t{{.Tags.Get \"default\"}}\n{{end}}"); err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitError
-	}
-	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	sort.Strings(lines)
+	vars := variables()
+	sort.Slice(vars, func(i, j int) bool { return vars[i].Name < vars[j].Name })
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VARIABLE\tVALUE\tSOURCE")
-	for _, l := range lines {
-		name, def, _ := strings.Cut(l, "\t")
-		val, set := os.LookupEnv(name)
-		src := "environment"
-		if !set {
-			val, src = def, "default"
+	for _, v := range vars {
+		val, src := e.value(v), "default"
+		if _, set := os.LookupEnv(v.Name); set {
+			src = "environment"
 		}
-		if secret(name) && val != "" {
+		if secret(v.Name) && val != "" {
 			val = "(redacted)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, val, src)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name, val, src)
+	}
+	for _, u := range e.unknown {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, "(unknown: ignored)", "environment")
 	}
 	tw.Flush()
+	code := exitOK
+	for _, u := range e.unknown {
+		fmt.Fprintf(stderr, "trashd: %s\n", u)
+		code = exitUsage
+	}
 	if _, err := parse(e); err != nil {
 		fmt.Fprintf(stderr, "trashd: %v\n", err)
-		return exitUsage
+		code = exitUsage
 	}
-	return exitOK
+	return code
 }
 
 func secret(name string) bool {

@@ -16,12 +16,11 @@ func runTrigger(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return exitUsage
 	}
-	e, err := readEnv()
-	if err != nil {
-		fmt.Fprintf(stderr, "trashd: %v\n", err)
+	cfg, ok := loadControlConfig(stderr)
+	if !ok {
 		return exitUsage
 	}
-	client := newControlClient(controlSocket(e.ControlSocket))
+	client := newControlClient(cfg.ControlSocket)
 	t, err := client.trigger(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "trashd: %v\n", err)
@@ -36,11 +35,7 @@ func runTrigger(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitOK
 	}
 
-	interval, err := time.ParseDuration(e.ProgressInterval)
-	if err != nil {
-		interval = 10 * time.Second
-	}
-	disp := newProgressDisplay(stdout, newLogger(stderr, "info"), interval)
+	disp := newProgressDisplay(stdout, newLogger(stderr, cfg.LogLevel), cfg.ProgressInterval)
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -69,4 +64,27 @@ func runTrigger(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		case <-tick.C:
 		}
 	}
+}
+
+// loadControlConfig reads the variables trigger needs (the control socket,
+// the progress interval, the log level) through the same parsing as every
+// command, without requiring the rest: the service holds those. It prints
+// every problem, and warns of unknown TRASHD_ variables.
+func loadControlConfig(stderr io.Writer) (Config, bool) {
+	e, err := readEnv()
+	if err != nil {
+		fmt.Fprintf(stderr, "trashd: %v\n", err)
+		return Config{}, false
+	}
+	p := &problems{}
+	var cfg Config
+	parseControl(p, e, &cfg)
+	if err := p.err(); err != nil {
+		fmt.Fprintf(stderr, "trashd: %v\n", err)
+		return Config{}, false
+	}
+	for _, u := range e.unknown {
+		fmt.Fprintf(stderr, "trashd: warning: %s\n", u)
+	}
+	return cfg, true
 }
