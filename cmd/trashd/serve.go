@@ -94,7 +94,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail(exitUsage, "configuration", err)
 	}
 
-	control, err := listenControl(cfg.ControlSocket)
+	control, err := listenControlSocket(cfg.ControlSocket)
 	if err != nil {
 		return fail(exitError, "cannot start", err)
 	}
