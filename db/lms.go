@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"trashd/reconcile"
 )
 
 // Trash kinds: how the LMS marks a row trashed.
@@ -41,31 +43,13 @@ var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 // trashdTables are trashd's own tables, which cannot be the LMS table.
 var trashdTables = []string{"trash_objects", "trash_runs", versionTable}
 
-// FieldError is one problem with one LMSTable field.
-type FieldError struct {
-	Field   string // the LMSTable field: Table, IDColumn, …, DefaultBucket
-	Problem string
-}
-
-func (e *FieldError) Error() string { return e.Field + " " + e.Problem }
+// FieldError is one problem with one field of LMSTable or Options; see
+// reconcile.FieldError.
+type FieldError = reconcile.FieldError
 
 // FieldErrors returns the FieldErrors in an error from Validate, so that a
 // caller can name its own settings instead of the fields.
-func FieldErrors(err error) []*FieldError {
-	switch x := err.(type) {
-	case *FieldError:
-		return []*FieldError{x}
-	case interface{ Unwrap() []error }:
-		var out []*FieldError
-		for _, e := range x.Unwrap() {
-			out = append(out, FieldErrors(e)...)
-		}
-		return out
-	case interface{ Unwrap() error }:
-		return FieldErrors(x.Unwrap())
-	}
-	return nil
-}
+func FieldErrors(err error) []*FieldError { return reconcile.FieldErrors(err) }
 
 // Validate reports every problem with t at once, each a *FieldError naming
 // its field. Identifiers are checked against ^[A-Za-z_][A-Za-z0-9_]{0,63}$
@@ -95,7 +79,7 @@ func (t LMSTable) Validate() error {
 	// The trash flag cannot also be the id: every row with a non-zero id
 	// would look trashed.
 	if t.TrashColumn != "" && strings.EqualFold(t.TrashColumn, t.IDColumn) {
-		bad("TrashColumn", "%q is also the IDColumn: name the column that marks a row trashed", t.TrashColumn)
+		bad("TrashColumn", "%q is also the {{IDColumn}}: name the column that marks a row trashed", t.TrashColumn)
 	}
 	switch t.TrashKind {
 	case TrashFlag, TrashTimestamp:
@@ -105,7 +89,7 @@ func (t LMSTable) Validate() error {
 		bad("TrashKind", "%q is not %q or %q", t.TrashKind, TrashFlag, TrashTimestamp)
 	}
 	if t.BucketColumn == "" && t.DefaultBucket == "" {
-		bad("DefaultBucket", "is required when there is no BucketColumn")
+		bad("DefaultBucket", "is required when there is no {{BucketColumn}}: name the bucket of every row, or the column that holds it")
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("LMS table: %w", err)

@@ -8,6 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/pressly/goose/v3"
 )
@@ -34,16 +38,27 @@ func newProvider(sqlDB *sql.DB) (*goose.Provider, error) {
 		goose.WithDisableGlobalRegistry(true),
 		goose.WithLogger(goose.NopLogger()),
 		goose.WithSessionLocker(migrateLock{}),
+		goose.WithGoMigrations(goMigrations()...),
 	)
 }
 
 // Migrate brings trashd's tables to the latest version. Running it again, or
 // on several hosts at once, is harmless: a named lock lets one migrate while
 // the others wait and then find nothing to do.
+//
+// Tables already newer than this binary are refused (ErrSchemaNewer): goose
+// would find nothing to do and say nothing.
 func Migrate(ctx context.Context, sqlDB *sql.DB) error {
 	p, err := newProvider(sqlDB)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	current, latest, err := MigrationStatus(ctx, sqlDB)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if current > latest {
+		return fmt.Errorf("migrate: %w", schemaNewerError(current, latest))
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -51,15 +66,63 @@ func Migrate(ctx context.Context, sqlDB *sql.DB) error {
 	return nil
 }
 
+// LatestVersion is the newest migration this binary knows.
+func LatestVersion() int64 {
+	versions := KnownVersions()
+	return versions[len(versions)-1]
+}
+
+// KnownVersions are the migrations this binary knows, oldest first.
+// They are the embedded SQL files' numbers (goose's NNNNN_name.sql) and the
+// Go migrations'.
+func KnownVersions() []int64 {
+	names, _ := fs.Glob(migrationFiles, "migrations/*.sql")
+	var out []int64
+	for _, name := range names {
+		num, _, _ := strings.Cut(path.Base(name), "_")
+		v, err := strconv.ParseInt(num, 10, 64)
+		if err != nil {
+			panic(fmt.Sprintf("embedded migration %s has no version number", name)) // a build mistake
+		}
+		out = append(out, v)
+	}
+	for _, m := range goMigrations() {
+		out = append(out, m.Version)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// AppliedVersions are the migrations recorded as applied in
+// trash_schema_version, oldest first; none when the table does not exist.
+// It changes nothing.
+func AppliedVersions(ctx context.Context, sqlDB *sql.DB) ([]int64, error) {
+	var exists bool
+	err := sqlDB.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.TABLES
+		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?)`, versionTable).Scan(&exists)
+	if err != nil || !exists {
+		return nil, err
+	}
+	rows, err := sqlDB.QueryContext(ctx, "SELECT DISTINCT version_id FROM `"+versionTable+"` WHERE is_applied AND version_id > 0 ORDER BY version_id")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // MigrationStatus reports the version trashd's tables are at (0 when they do
 // not exist) and the latest version this binary knows. It changes nothing.
 func MigrationStatus(ctx context.Context, sqlDB *sql.DB) (current, latest int64, err error) {
-	p, err := newProvider(sqlDB)
-	if err != nil {
-		return 0, 0, fmt.Errorf("migration status: %w", err)
-	}
-	sources := p.ListSources()
-	latest = sources[len(sources)-1].Version
+	latest = LatestVersion()
 
 	// Not p.GetDBVersion: it creates the version table when it is missing,
 	// and a status check must not write.

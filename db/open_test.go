@@ -96,3 +96,49 @@ func TestOpenNeedsDatabase(t *testing.T) {
 		t.Fatal("Open without a database succeeded")
 	}
 }
+
+// TLSAuto is verified TLS to any host but a loopback one, and none there;
+// an explicit mode is kept as it is.
+func TestOptionsTLSAuto(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		host, tls, want string
+	}{
+		{"127.0.0.1", "", "false"},
+		{"127.0.0.2", db.TLSAuto, "false"},
+		{"::1", db.TLSAuto, "false"},
+		{"localhost", db.TLSAuto, "false"},
+		{"LocalHost", db.TLSAuto, "false"},
+		{"db.example", db.TLSAuto, "true"},
+		{"10.0.0.5", "", "true"},
+		{"localhost.example", db.TLSAuto, "true"}, // a name that may resolve anywhere
+		{"db.example", db.TLSPreferred, "preferred"},
+		{"127.0.0.1", db.TLSVerified, "true"},
+		{"db.example", db.TLSOff, "false"},
+	} {
+		cfg, err := mysql.ParseDSN(db.Options{Host: tc.host, TLS: tc.tls, Database: "lms"}.DSN())
+		if err != nil {
+			t.Fatalf("ParseDSN: %v", err)
+		}
+		if cfg.TLSConfig != tc.want {
+			t.Errorf("host %s, TLS %q: tls=%q, want %q", tc.host, tc.tls, cfg.TLSConfig, tc.want)
+		}
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	t.Parallel()
+	o := db.Options{Host: "", Port: 70000, Database: "", TLS: "maybe", MaxOpenConns: 0, MaxIdleConns: -1}
+	fields := map[string]bool{}
+	for _, fe := range db.FieldErrors(o.Validate()) {
+		fields[fe.Field] = true
+	}
+	for _, want := range []string{"Host", "Port", "Database", "TLS", "MaxOpenConns", "MaxIdleConns", "DialTimeout", "ReadTimeout"} {
+		if !fields[want] {
+			t.Errorf("Validate did not name %s (named %v)", want, fields)
+		}
+	}
+	if _, err := db.Open(t.Context(), db.Options{Database: "lms", TLS: "maybe"}); err == nil || !strings.Contains(err.Error(), `TLS "maybe" is not one of`) {
+		t.Errorf("Open with TLS=maybe: %v, want the field named", err)
+	}
+}

@@ -134,6 +134,9 @@ func (s *Store) Retrash(ctx context.Context) (int, error) {
 // the next pass would otherwise see a trashed row and move the file again,
 // undoing the restore without a word.
 func (s *Store) RequestRestore(ctx context.Context, lmsID int64) (reconcile.Record, error) {
+	if err := CheckWritable(ctx, s.db); err != nil {
+		return reconcile.Record{}, fmt.Errorf("restore LMS row %d: %w", lmsID, err)
+	}
 	trashed, exists, err := s.LMSRowTrashed(ctx, lmsID)
 	switch {
 	case err != nil:

@@ -8,7 +8,12 @@ import (
 )
 
 // StartRun records the start of a pass, status running, and returns its id.
+// It first checks that this trashd may write (CheckWritable), so that a pass
+// that cannot do its work says why before it claims anything.
 func (s *Store) StartRun(ctx context.Context, trigger reconcile.Trigger, host string) (int64, error) {
+	if err := CheckWritable(ctx, s.db); err != nil {
+		return 0, fmt.Errorf("start %s run on %s: %w", trigger, host, err)
+	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO trash_runs (run_trigger, host, status, started_at)
 		VALUES (?, ?, ?, NOW(6))`, string(trigger), clip(host, maxOwner), string(reconcile.RunRunning))
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,41 +56,84 @@ type ArchiveConfig struct {
 	DayLength time.Duration
 }
 
+// Defaults of ArchiveConfig and of its rule. TransitionDays,
+// ExpirationDays, AbortIncompleteDays and MinSize have no zero default: 0
+// is a value of its own there (at the next lifecycle run, never, not part of
+// the rule, S3's 128 KB), so a zero ArchiveConfig keeps them at 0; cmd's
+// environment starts from these constants.
+const (
+	DefaultTransitionGrace     = 48 * time.Hour
+	DefaultChecksPerPass       = 1000
+	DefaultRestoreDays         = 7
+	DefaultRestoreTier         = "Standard"
+	DefaultExpeditedFallback   = "Standard"
+	DefaultRestorePoll         = 15 * time.Minute
+	DefaultDayLength           = 24 * time.Hour
+	DefaultRuleID              = "trashd-archive"
+	DefaultStorageClass        = "GLACIER"
+	DefaultTransitionDays      = 30
+	DefaultAbortIncompleteDays = 7
+	// MinDayLength is the shortest lifecycle day: anything shorter is a
+	// unit mistaken (24 for 24h), and no emulation runs lifecycle that fast.
+	MinDayLength = time.Second
+	// MaxChecksPerPass and MaxRestoreDays bound their fields: a typo, not a
+	// policy, beyond that (S3 allows restores of up to 30,000 days).
+	MaxChecksPerPass = 1000000
+	MaxRestoreDays   = 30000
+)
+
+// RestoreTiers are S3's retrieval tiers, fastest first.
+var RestoreTiers = []string{"Expedited", "Standard", "Bulk"}
+
 func (c ArchiveConfig) withDefaults() ArchiveConfig {
 	c.Mode = cmp.Or(c.Mode, ArchiveLifecycle)
 	c.LifecycleMode = cmp.Or(c.LifecycleMode, LifecycleVerify)
-	c.Grace = cmp.Or(c.Grace, 48*time.Hour)
-	c.ChecksPerPass = cmp.Or(c.ChecksPerPass, 1000)
-	c.RestoreDays = cmp.Or(c.RestoreDays, 7)
-	c.RestoreTier = cmp.Or(c.RestoreTier, "Standard")
-	c.ExpeditedFallback = cmp.Or(c.ExpeditedFallback, "Standard")
-	c.RestorePoll = cmp.Or(c.RestorePoll, 15*time.Minute)
-	c.DayLength = cmp.Or(c.DayLength, 24*time.Hour)
-	c.Rule.ID = cmp.Or(c.Rule.ID, "trashd-archive")
-	c.Rule.StorageClass = cmp.Or(c.Rule.StorageClass, "GLACIER")
+	c.Grace = cmp.Or(c.Grace, DefaultTransitionGrace)
+	c.ChecksPerPass = cmp.Or(c.ChecksPerPass, DefaultChecksPerPass)
+	c.RestoreDays = cmp.Or(c.RestoreDays, DefaultRestoreDays)
+	c.RestoreTier = cmp.Or(c.RestoreTier, DefaultRestoreTier)
+	c.ExpeditedFallback = cmp.Or(c.ExpeditedFallback, DefaultExpeditedFallback)
+	c.RestorePoll = cmp.Or(c.RestorePoll, DefaultRestorePoll)
+	c.DayLength = cmp.Or(c.DayLength, DefaultDayLength)
+	c.Rule.ID = cmp.Or(c.Rule.ID, DefaultRuleID)
+	c.Rule.StorageClass = cmp.Or(c.Rule.StorageClass, DefaultStorageClass)
 	return c
 }
 
-// Validate reports every problem at once.
+// Validate reports every problem at once, each a *FieldError naming its
+// field (the rule's under "Rule").
 func (c ArchiveConfig) Validate() error {
 	var errs []error
-	if err := c.Rule.Validate(); err != nil {
-		errs = append(errs, err)
-	}
+	bad := func(field, format string, args ...any) { errs = append(errs, fieldErr(field, format, args...)) }
+	errs = append(errs, WithFieldPrefix("Rule", c.Rule.Validate()))
 	if !slices.Contains([]string{ArchiveLifecycle, ArchiveDirect}, c.Mode) {
-		errs = append(errs, fmt.Errorf("archive mode %q is not %s or %s", c.Mode, ArchiveLifecycle, ArchiveDirect))
+		bad("Mode", "%q is not %s or %s", c.Mode, ArchiveLifecycle, ArchiveDirect)
 	}
 	if !slices.Contains([]string{LifecycleOff, LifecycleVerify, LifecycleEnforce}, c.LifecycleMode) {
-		errs = append(errs, fmt.Errorf("lifecycle mode %q is not %s, %s or %s", c.LifecycleMode, LifecycleOff, LifecycleVerify, LifecycleEnforce))
+		bad("LifecycleMode", "%q is not %s, %s or %s", c.LifecycleMode, LifecycleVerify, LifecycleEnforce, LifecycleOff)
 	}
-	if !slices.Contains([]string{"Expedited", "Standard", "Bulk"}, c.RestoreTier) {
-		errs = append(errs, fmt.Errorf("restore tier %q is not Expedited, Standard or Bulk", c.RestoreTier))
+	if !slices.Contains(RestoreTiers, c.RestoreTier) {
+		bad("RestoreTier", "%q is not one of %s", c.RestoreTier, strings.Join(RestoreTiers, ", "))
+	} else if c.RestoreTier == "Expedited" && c.Rule.StorageClass == "DEEP_ARCHIVE" && c.ExpeditedFallback == FallbackOff {
+		bad("RestoreTier", "DEEP_ARCHIVE has no Expedited restores; use Standard or Bulk, or let Expedited fall back")
 	}
 	if !slices.Contains([]string{"Standard", "Bulk", FallbackOff}, c.ExpeditedFallback) {
-		errs = append(errs, fmt.Errorf("Expedited fallback %q is not Standard, Bulk or %s", c.ExpeditedFallback, FallbackOff))
+		bad("ExpeditedFallback", "%q is not Standard, Bulk or %s", c.ExpeditedFallback, FallbackOff)
 	}
-	if c.RestoreTier == "Expedited" && c.Rule.StorageClass == "DEEP_ARCHIVE" && c.ExpeditedFallback == FallbackOff {
-		errs = append(errs, errors.New("DEEP_ARCHIVE has no Expedited restores; use Standard or Bulk, or let Expedited fall back"))
+	if c.Grace <= 0 {
+		bad("Grace", "%s is not a positive duration", c.Grace)
+	}
+	if c.RestorePoll <= 0 {
+		bad("RestorePoll", "%s is not a positive duration", c.RestorePoll)
+	}
+	if c.DayLength < MinDayLength {
+		bad("DayLength", "%s is shorter than %s; a lifecycle day is 24h except against an S3 emulation with an accelerated clock", c.DayLength, MinDayLength)
+	}
+	if c.ChecksPerPass < 1 || c.ChecksPerPass > MaxChecksPerPass {
+		bad("ChecksPerPass", "%d is not a whole number from 1 to %d", c.ChecksPerPass, MaxChecksPerPass)
+	}
+	if c.RestoreDays < 1 || c.RestoreDays > MaxRestoreDays {
+		bad("RestoreDays", "%d is not a whole number from 1 to %d", c.RestoreDays, MaxRestoreDays)
 	}
 	return errors.Join(errs...)
 }

@@ -42,12 +42,17 @@ func (l MassLimits) withDefaults() MassLimits {
 
 func (l MassLimits) count() int { return l.Count }
 
-// Validate reports a limit out of range.
+// Validate reports every limit out of range, each a *FieldError.
 func (l MassLimits) Validate() error {
-	if l.Count < 1 || l.Share <= 0 || l.Share > 1 || l.Share != l.Share {
-		return fmt.Errorf("mass-change limits: count %d must be at least 1 and share %v between 0 and 1", l.Count, l.Share)
+	var errs []error
+	if l.Count < 1 {
+		errs = append(errs, fieldErr("Count", "%d must be at least 1", l.Count))
 	}
-	return nil
+	// Written so that NaN fails too.
+	if !(l.Share > 0 && l.Share <= 1) {
+		errs = append(errs, fieldErr("Share", "%v is not a share above 0 and at most 1, such as 0.1", l.Share))
+	}
+	return errors.Join(errs...)
 }
 
 // check stops a change of n things when it is above both limits, measured

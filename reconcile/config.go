@@ -3,7 +3,6 @@ package reconcile
 import (
 	"cmp"
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -33,20 +32,30 @@ type Config struct {
 	Archive       ArchiveConfig
 }
 
-// Defaults, in one place for the README's configuration table.
+// Defaults, in one place: cmd derives its environment's defaults from them.
 const (
-	DefaultBatchSize   = 500
-	DefaultConcurrency = 16
-	DefaultLease       = 5 * time.Minute
-	DefaultMaxAttempts = 5
-	DefaultBackoffBase = 30 * time.Second
-	DefaultBackoffMax  = time.Hour
-	DefaultGrace       = 30 * time.Second
-	DefaultFailAfter   = 24 * time.Hour
-	DefaultSharedCheck = time.Hour
+	DefaultBatchSize     = 500
+	DefaultConcurrency   = 16
+	DefaultLease         = 5 * time.Minute
+	DefaultMaxAttempts   = 5
+	DefaultBackoffBase   = 30 * time.Second
+	DefaultBackoffMax    = time.Hour
+	DefaultSourceRetries = 3
+	DefaultGrace         = 30 * time.Second
+	DefaultFailAfter     = 24 * time.Hour
+	DefaultSharedCheck   = time.Hour
 	// MinLease is the shortest lease: a delete needs a fresh fence (a
-	// quarter of the lease), and a renewal must fit in it.
+	// quarter of the lease), and a renewal must fit in it. A lease must
+	// also outlast several database round trips at their timeouts; cmd
+	// checks that, since only it knows both.
 	MinLease = time.Second
+)
+
+// Ranges of Config's counts.
+const (
+	MaxBatchSize   = 100000
+	MaxConcurrency = 1024
+	MaxAttempts    = 1000
 )
 
 func (c Config) withDefaults() Config {
@@ -56,7 +65,7 @@ func (c Config) withDefaults() Config {
 	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
 	c.BackoffBase = cmp.Or(c.BackoffBase, DefaultBackoffBase)
 	c.BackoffMax = cmp.Or(c.BackoffMax, DefaultBackoffMax)
-	c.SourceRetries = cmp.Or(c.SourceRetries, 3)
+	c.SourceRetries = cmp.Or(c.SourceRetries, DefaultSourceRetries)
 	c.Grace = cmp.Or(c.Grace, DefaultGrace)
 	c.FailAfter = cmp.Or(c.FailAfter, DefaultFailAfter)
 	c.SharedRecheck = cmp.Or(c.SharedRecheck, DefaultSharedCheck)
@@ -66,32 +75,54 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate reports every problem at once.
+// Validate reports every problem at once, each a *FieldError naming its
+// field. It checks the values as they are: NewRunner fills the zero values
+// with the defaults first, so a zero here is refused where it means nothing.
 func (c Config) Validate() error {
 	var errs []error
-	if c.TrashBucket == "" {
-		errs = append(errs, errors.New("the trash bucket is not set"))
+	bad := func(field, format string, args ...any) { errs = append(errs, fieldErr(field, format, args...)) }
+	switch {
+	case c.TrashBucket == "":
+		bad("TrashBucket", "is not set: name the bucket the trash copies go to")
+	case c.TrashBucket == c.SourceBucket:
+		bad("TrashBucket", "%q is also {{SourceBucket}}; the trash needs a bucket of its own", c.TrashBucket)
+	default:
+		if err := CheckBucketName(c.TrashBucket); err != nil {
+			bad("TrashBucket", "%v", err)
+		}
 	}
-	if c.TrashBucket != "" && c.TrashBucket == c.SourceBucket {
-		errs = append(errs, fmt.Errorf("the trash bucket %q is also the source bucket; use a bucket of its own", c.TrashBucket))
+	if c.SourceBucket != "" {
+		if err := CheckBucketName(c.SourceBucket); err != nil {
+			bad("SourceBucket", "%v", err)
+		}
 	}
 	if c.Owner == "" {
-		errs = append(errs, errors.New("the lease owner is not set"))
+		bad("Owner", "is not set: name who holds leases (host, pid and a random suffix)")
 	}
-	if c.BatchSize < 1 || c.Concurrency < 1 || c.MaxAttempts < 1 {
-		errs = append(errs, errors.New("batch size, concurrency and max attempts must be at least 1"))
+	count := func(field string, n, lo, hi int) {
+		if n < lo || n > hi {
+			bad(field, "%d is not a whole number from %d to %d", n, lo, hi)
+		}
 	}
+	count("BatchSize", c.BatchSize, 1, MaxBatchSize)
+	count("Concurrency", c.Concurrency, 1, MaxConcurrency)
+	count("MaxAttempts", c.MaxAttempts, 1, MaxAttempts)
+	count("SourceRetries", c.SourceRetries, 0, 100)
 	if c.Lease < MinLease {
-		errs = append(errs, fmt.Errorf("lease %s is too short; use at least %s", c.Lease, MinLease))
+		bad("Lease", "%s is too short; use at least %s", c.Lease, MinLease)
 	}
-	if err := c.Mass.Validate(); err != nil {
-		errs = append(errs, err)
+	positive := func(field string, d time.Duration) {
+		if d <= 0 {
+			bad(field, "%s is not a positive duration", d)
+		}
 	}
+	positive("BackoffBase", c.BackoffBase)
+	positive("Grace", c.Grace)
+	positive("FailAfter", c.FailAfter)
+	positive("SharedRecheck", c.SharedRecheck)
 	if c.BackoffMax < c.BackoffBase {
-		errs = append(errs, fmt.Errorf("backoff max %s is below backoff base %s", c.BackoffMax, c.BackoffBase))
+		bad("BackoffMax", "%s is below {{BackoffBase}} (%s); raise it or lower that", c.BackoffMax, c.BackoffBase)
 	}
-	if err := c.Archive.Validate(); err != nil {
-		errs = append(errs, err)
-	}
+	errs = append(errs, WithFieldPrefix("Mass", c.Mass.Validate()), WithFieldPrefix("Archive", c.Archive.Validate()))
 	return errors.Join(errs...)
 }

@@ -1,5 +1,10 @@
 package reconcile
 
+import (
+	"errors"
+	"math"
+)
+
 // Prices are storage prices in USD per GB-month (GB = 10^9 bytes, as AWS
 // bills), by storage class.
 type Prices map[string]float64
@@ -82,4 +87,20 @@ func EstimateCost(usage []ClassUsage, p Prices) CostReport {
 	}
 	r.Savings = r.AsStandard - r.Monthly
 	return r
+}
+
+// PriceClasses are the storage classes Prices has prices for.
+var PriceClasses = []string{"STANDARD", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"}
+
+// Validate reports every price that is not a finite amount of at least 0,
+// each a *FieldError named by its class: NaN or an infinite price would make
+// every estimate meaningless.
+func (p Prices) Validate() error {
+	var errs []error
+	for _, class := range PriceClasses {
+		if v := p[class]; math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			errs = append(errs, fieldErr(class, "%v is not a price in USD per GB-month, such as %v", v, DefaultPrices[class]))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -19,8 +19,9 @@ import (
 	"trashd/s3ops/s3test/glacier"
 )
 
-// dayLength is one lifecycle day on the emulation's accelerated clock.
-const dayLength = 100 * time.Millisecond
+// dayLength is one lifecycle day on the emulation's accelerated clock: the
+// shortest a runner accepts.
+const dayLength = reconcile.MinDayLength
 
 // glacierEnv is a world whose S3 client talks to the Glacier emulation in
 // front of the real server.

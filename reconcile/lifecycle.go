@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 )
@@ -21,6 +20,10 @@ const (
 	// MaxAbortIncompleteDays bounds AbortIncompleteDays (a hundred years:
 	// a typo, not a policy, beyond that).
 	MaxAbortIncompleteDays = 36500
+	// MaxLifecycleDays bounds TransitionDays and ExpirationDays likewise.
+	MaxLifecycleDays = 36500
+	// MaxObjectSize is S3's largest object, 5 TiB.
+	MaxObjectSize = 5 << 40
 )
 
 // LifecycleRule is the rule trashd keeps on the trash bucket: objects under
@@ -40,34 +43,35 @@ type LifecycleRule struct {
 	AbortIncompleteDays int
 }
 
-// Validate reports every problem with the rule at once.
+// Validate reports every problem with the rule at once, each a *FieldError.
 func (r LifecycleRule) Validate() error {
 	var errs []error
+	bad := func(field, format string, args ...any) { errs = append(errs, fieldErr(field, format, args...)) }
 	if r.ID == "" || len(r.ID) > 255 {
-		errs = append(errs, fmt.Errorf("rule id %q must be 1 to 255 characters", r.ID))
+		bad("ID", "%q must be 1 to 255 characters", r.ID)
 	}
 	if !slices.Contains(ArchiveClasses, r.StorageClass) {
-		errs = append(errs, fmt.Errorf("storage class %q is not one of %s", r.StorageClass, strings.Join(ArchiveClasses, ", ")))
+		bad("StorageClass", "%q is not one of %s", r.StorageClass, strings.Join(ArchiveClasses, ", "))
 	}
-	if r.TransitionDays < 0 {
-		errs = append(errs, fmt.Errorf("transition days %d must not be negative", r.TransitionDays))
+	if r.TransitionDays < 0 || r.TransitionDays > MaxLifecycleDays {
+		bad("TransitionDays", "%d is not a whole number from 0 to %d", r.TransitionDays, MaxLifecycleDays)
 	}
-	if r.ExpirationDays != 0 && r.ExpirationDays <= r.TransitionDays {
-		errs = append(errs, fmt.Errorf("expiration after %d days must come after the transition (%d days)", r.ExpirationDays, r.TransitionDays))
+	if r.ExpirationDays < 0 || r.ExpirationDays > MaxLifecycleDays {
+		bad("ExpirationDays", "%d is not a whole number from 0 (never) to %d", r.ExpirationDays, MaxLifecycleDays)
+	} else if r.ExpirationDays != 0 && r.ExpirationDays <= r.TransitionDays {
+		bad("ExpirationDays", "%d must be 0 (never) or more than {{TransitionDays}} (%d): a copy must reach the archive class before it expires", r.ExpirationDays, r.TransitionDays)
 	}
-	if r.MinSize < 0 {
-		errs = append(errs, fmt.Errorf("minimum size %d must not be negative", r.MinSize))
+	if r.MinSize < 0 || r.MinSize > MaxObjectSize {
+		bad("MinSize", "%d bytes is not a size from 0 (S3's default, 128 KB) to 5 TiB", r.MinSize)
 	}
 	if r.AbortIncompleteDays < 0 || r.AbortIncompleteDays > MaxAbortIncompleteDays {
-		errs = append(errs, fmt.Errorf("abort of incomplete multipart uploads after %d days must be between 0 (none) and %d", r.AbortIncompleteDays, MaxAbortIncompleteDays))
-	}
-	if r.AbortIncompleteDays > 0 && r.MinSize > 0 {
+		bad("AbortIncompleteDays", "%d must be between 0 (none) and %d", r.AbortIncompleteDays, MaxAbortIncompleteDays)
+	} else if r.AbortIncompleteDays > 0 && r.MinSize > 0 {
 		// An upload has no size yet: S3 refuses the action in a rule
 		// that filters on size ("AbortIncompleteMultipartUpload cannot be
 		// specified with Object Size"), and on tags, which trashd's rule
 		// never has.
-		errs = append(errs, fmt.Errorf("abort of incomplete multipart uploads (after %d days) cannot be in a rule with a minimum size (%d bytes): "+
-			"S3 refuses AbortIncompleteMultipartUpload with an object size filter; set one of them to 0", r.AbortIncompleteDays, r.MinSize))
+		bad("AbortIncompleteDays", "must be 0 when {{MinSize}} is set: S3 refuses AbortIncompleteMultipartUpload in a rule with an object-size filter")
 	}
 	return errors.Join(errs...)
 }

@@ -125,12 +125,30 @@ func (s *Service) Start(ctx context.Context, runNow bool) {
 }
 
 // Trigger starts a pass now, unless one is running: then it returns that
-// one, with started false.
+// one, with started false. A pass that cannot start (the database refuses
+// the run record: down, read-only, a newer schema) is reported to the hooks
+// as started and finished with RunError, so that metrics count it as the
+// failed pass it is rather than as no pass at all.
 func (s *Service) Trigger(trigger Trigger) (PassStatus, bool, error) {
+	st, started, err := s.start(trigger)
+	if err != nil && !errors.Is(err, errNotRunning) {
+		if s.hooks.Started != nil {
+			s.hooks.Started(trigger)
+		}
+		if s.hooks.Finished != nil {
+			s.hooks.Finished(Summary{Trigger: trigger, Status: RunError}, err)
+		}
+	}
+	return st, started, err
+}
+
+var errNotRunning = errors.New("the service is not running")
+
+func (s *Service) start(trigger Trigger) (PassStatus, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.base == nil || s.base.Err() != nil {
-		return PassStatus{}, false, errors.New("the service is not running")
+		return PassStatus{}, false, errNotRunning
 	}
 	if s.running != nil {
 		return *s.passes[s.running.ID], false, nil

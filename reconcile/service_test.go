@@ -122,3 +122,33 @@ func TestParseSchedule(t *testing.T) {
 		}
 	}
 }
+
+// A pass that cannot even start (here: the tables are newer than this
+// binary, so the run is never recorded) reaches the hooks as a pass that
+// ended in RunError, so that the metrics and their alert see it.
+func TestServiceCountsAPassThatCannotStart(t *testing.T) {
+	t.Parallel()
+	env := reconciletest.New(t)
+	var started []reconcile.Trigger
+	var finished []reconcile.Summary
+	var errs []error
+	svc, err := reconcile.NewService(env.Runner(t, env.Config("svc")), reconcile.ServiceConfig{
+		Schedule: "@every 1h",
+		Hooks: reconcile.PassHooks{
+			Started:  func(tr reconcile.Trigger) { started = append(started, tr) },
+			Finished: func(s reconcile.Summary, err error) { finished, errs = append(finished, s), append(errs, err) },
+		},
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	reconciletest.Must(t, err)
+	_, err = env.DB.Exec("INSERT INTO trash_schema_version (version_id, is_applied) VALUES (9999, TRUE)")
+	reconciletest.Must(t, err)
+	svc.Start(t.Context(), false)
+	defer svc.Stop(t.Context())
+
+	if _, _, err := svc.Trigger(reconcile.TriggerManual); err == nil {
+		t.Fatal("Trigger started a pass on tables newer than the binary")
+	}
+	if len(started) != 1 || len(finished) != 1 || finished[0].Status != reconcile.RunError || errs[0] == nil {
+		t.Errorf("hooks saw started %v, finished %+v with %v; want one pass that ended in %s", started, finished, errs, reconcile.RunError)
+	}
+}

@@ -25,7 +25,21 @@ type KeyTemplate struct {
 // DefaultKeyTemplate keeps the source key readable under the row id.
 const DefaultKeyTemplate = "{id}/{key}"
 
-// ParseKeyTemplate checks a template.
+// Longest renderings of the placeholders, for the worst case of a template:
+// an int64 id, an S3 bucket name, and a key in its hashed form (Render).
+const (
+	maxIDLen     = 20 // -9223372036854775808
+	maxBucketLen = 63
+	hashedKeyLen = len("sha256-") + 2*sha256.Size
+)
+
+// ParseKeyTemplate checks a template: {id} is required, the only
+// placeholders are {id}, {bucket} and {key}, and its own text has no empty,
+// "." or ".." path segment (a leading or doubled "/", a trailing "/"), which
+// S3 keeps as written but which tools and the console treat as paths. A key
+// of any length fits: Render hashes {key} when the result would pass S3's
+// 1,024 bytes, so a template is refused only when even that form could not
+// fit.
 func ParseKeyTemplate(s string) (KeyTemplate, error) {
 	if !strings.Contains(s, "{id}") {
 		return KeyTemplate{}, fmt.Errorf("trash key template %q must contain {id}, so that two rows with the same key never share a trash key", s)
@@ -39,6 +53,19 @@ func ParseKeyTemplate(s string) (KeyTemplate, error) {
 	}
 	if strings.HasPrefix(s, "/") {
 		return KeyTemplate{}, fmt.Errorf("trash key template %q must not start with /", s)
+	}
+	for i, seg := range strings.Split(s, "/") {
+		switch seg {
+		case "":
+			return KeyTemplate{}, fmt.Errorf("trash key template %q has an empty path segment (segment %d: a doubled or trailing /); write each / between two names", s, i+1)
+		case ".", "..":
+			return KeyTemplate{}, fmt.Errorf("trash key template %q has a %q path segment; use a name", s, seg)
+		}
+	}
+	worst := len(placeholder.ReplaceAllString(s, "")) +
+		maxIDLen*strings.Count(s, "{id}") + maxBucketLen*strings.Count(s, "{bucket}") + hashedKeyLen*strings.Count(s, "{key}")
+	if worst > MaxKeyLen {
+		return KeyTemplate{}, fmt.Errorf("trash key template %q can render keys of %d bytes even with {key} hashed, over S3's %d; shorten its text", s, worst, MaxKeyLen)
 	}
 	return KeyTemplate{raw: s}, nil
 }

@@ -19,6 +19,14 @@ func TestParseKeyTemplate(t *testing.T) {
 		{"{key}", "must contain {id}"},
 		{"{id}/{name}", "unknown placeholder {name}"},
 		{"/{id}/{key}", "must not start with /"},
+		{"trash//{id}/{key}", "empty path segment"},
+		{"{id}/{key}/", "empty path segment"},
+		{"trash/./{id}/{key}", `a "." path segment`},
+		{"{id}/../{key}", `a ".." path segment`},
+		{"..{id}/{key}", ""}, // a name that starts with dots is a name
+		{strings.Repeat("t", 900) + "/{id}/{key}", ""},
+		{strings.Repeat("t", 950) + "/{id}/{key}", "even with {key} hashed"},
+		{"{id}/" + strings.Repeat("{key}", 15), "even with {key} hashed"},
 	} {
 		_, err := reconcile.ParseKeyTemplate(tc.tmpl)
 		switch {
@@ -55,5 +63,24 @@ func TestKeyTemplateRender(t *testing.T) {
 	}
 	if other := tmpl.Render(43, "lms", long); other == got {
 		t.Errorf("two rows with the same long key share trash key %q", got)
+	}
+}
+
+// The LMS column holds up to 1,024 characters (VARCHAR(1024), as in
+// dbtest's files table), which in utf8mb4 is up to 4,096 bytes: every such
+// key gets a trash key within S3's limit, under the longest template text
+// ParseKeyTemplate accepts.
+func TestKeyTemplateRenderLongestLMSKey(t *testing.T) {
+	t.Parallel()
+	longest := strings.Repeat("😀", 1024) // 4 bytes each
+	for _, raw := range []string{reconcile.DefaultKeyTemplate, "trash/{bucket}/{id}/{key}", strings.Repeat("t", 860) + "/{bucket}/{id}/{key}"} {
+		tmpl, err := reconcile.ParseKeyTemplate(raw)
+		if err != nil {
+			t.Fatalf("ParseKeyTemplate(%.40q…) = %v", raw, err)
+		}
+		got := tmpl.Render(-9223372036854775808, strings.Repeat("b", 63), longest)
+		if len(got) > reconcile.MaxKeyLen || !strings.Contains(got, "/sha256-") {
+			t.Errorf("Render(%.40q…) of a %d-byte key = %d bytes, want the hashed form within %d", raw, len(longest), len(got), reconcile.MaxKeyLen)
+		}
 	}
 }

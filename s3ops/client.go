@@ -102,30 +102,52 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Validate reports every option that is out of range.
+// MaxPartConcurrency bounds PartConcurrency: parts of one object copied at
+// once, on top of the objects copied at once.
+const MaxPartConcurrency = 64
+
+// Validate reports every option that is out of range, each a
+// *reconcile.FieldError naming its field. It checks the values as they are:
+// New fills the zero values with the defaults first.
 func (o Options) Validate() error {
 	var errs []error
-	if o.MultipartThreshold < 1 || o.MultipartThreshold > MaxCopyObjectSize {
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &reconcile.FieldError{Field: field, Problem: fmt.Sprintf(format, args...)})
+	}
+	if o.MultipartThreshold < MinPartSize || o.MultipartThreshold > MaxCopyObjectSize {
 		// Above 5 GiB, sources between 5 GiB and the threshold would go
 		// to CopyObject, which refuses them.
-		errs = append(errs, fmt.Errorf("multipart threshold %d bytes: must be between 1 and %d (5 GiB, the CopyObject limit)", o.MultipartThreshold, MaxCopyObjectSize))
+		bad("MultipartThreshold", "%s is not a size from %s to %s (5 GiB, the CopyObject limit)", sizeText(o.MultipartThreshold), sizeText(MinPartSize), sizeText(MaxCopyObjectSize))
 	}
 	if o.PartSize < MinPartSize || o.PartSize > MaxPartSize {
-		errs = append(errs, fmt.Errorf("part size %d bytes: must be between %d (5 MiB) and %d (5 GiB), S3's part limits", o.PartSize, MinPartSize, MaxPartSize))
+		bad("PartSize", "%s is not a size from %s to %s, S3's part limits", sizeText(o.PartSize), sizeText(MinPartSize), sizeText(MaxPartSize))
 	}
-	if o.PartConcurrency < 1 || o.PartConcurrency > 64 {
-		errs = append(errs, fmt.Errorf("part concurrency %d: must be between 1 and 64", o.PartConcurrency))
+	if o.PartConcurrency < 1 || o.PartConcurrency > MaxPartConcurrency {
+		bad("PartConcurrency", "%d is not a whole number from 1 to %d", o.PartConcurrency, MaxPartConcurrency)
 	}
 	if o.RetryMaxAttempts < 1 || o.RetryMaxAttempts > 20 {
-		errs = append(errs, fmt.Errorf("retry max attempts %d: must be between 1 and 20", o.RetryMaxAttempts))
+		bad("RetryMaxAttempts", "%d is not a whole number from 1 to 20", o.RetryMaxAttempts)
 	}
 	if o.Endpoint != "" {
 		u, err := url.Parse(o.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("endpoint %q: must be an http:// or https:// URL", o.Endpoint))
+			bad("Endpoint", "%q must be a URL starting with http:// or https://, or empty for AWS", o.Endpoint)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// sizeText writes n bytes in the largest binary unit that divides it.
+func sizeText(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.mult && n%u.mult == 0 {
+			return fmt.Sprintf("%d%s", n/u.mult, u.suffix)
+		}
+	}
+	return fmt.Sprintf("%dB", n)
 }
 
 // Client is trashd's S3 adapter. It is safe for concurrent use.

@@ -16,12 +16,12 @@ func TestNewValidates(t *testing.T) {
 		want string // in the error; "" for none
 	}{
 		{"defaults", func(*s3ops.Options) {}, ""},
-		{"part size below 5 MiB", func(o *s3ops.Options) { o.PartSize = 1 << 20 }, "part size"},
-		{"part size above 5 GiB", func(o *s3ops.Options) { o.PartSize = 6 << 30 }, "part size"},
-		{"threshold above the CopyObject limit", func(o *s3ops.Options) { o.MultipartThreshold = 6 << 30 }, "multipart threshold"},
-		{"negative threshold", func(o *s3ops.Options) { o.MultipartThreshold = -1 }, "multipart threshold"},
-		{"negative concurrency", func(o *s3ops.Options) { o.PartConcurrency = -1 }, "part concurrency"},
-		{"endpoint without scheme", func(o *s3ops.Options) { o.Endpoint = "127.0.0.1:8333" }, "endpoint"},
+		{"part size below 5 MiB", func(o *s3ops.Options) { o.PartSize = 1 << 20 }, "PartSize"},
+		{"part size above 5 GiB", func(o *s3ops.Options) { o.PartSize = 6 << 30 }, "PartSize"},
+		{"threshold above the CopyObject limit", func(o *s3ops.Options) { o.MultipartThreshold = 6 << 30 }, "MultipartThreshold"},
+		{"negative threshold", func(o *s3ops.Options) { o.MultipartThreshold = -1 }, "MultipartThreshold"},
+		{"negative concurrency", func(o *s3ops.Options) { o.PartConcurrency = -1 }, "PartConcurrency"},
+		{"endpoint without scheme", func(o *s3ops.Options) { o.Endpoint = "127.0.0.1:8333" }, "Endpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

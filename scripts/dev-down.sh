@@ -4,11 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dev=${TRASHD_DEV_DIR:-$PWD/.dev}
-if [ -f "$dev/weed.pid" ]; then
-	pid=$(cat "$dev/weed.pid")
-	kill "$pid" 2>/dev/null || true
-	for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-	kill -9 "$pid" 2>/dev/null || true
-	rm -f "$dev/weed.pid"
-	echo "dev-down: stopped SeaweedFS (pid $pid)"
-fi
+# Waits until it has exited and its ports are free, so that a dev-up right
+# after (make demo, then make test) can bind them.
+TRASHD_DEV_DIR=$dev scripts/stop-weed.sh
+echo "dev-down: SeaweedFS stopped"

@@ -4,7 +4,8 @@
 #   - SeaweedFS `weed mini` with its S3 API on :$TRASHD_DEV_S3_PORT (default 8333),
 #     built once by build-weed.sh, started with a fresh data dir each time.
 # Writes the settings to $TRASHD_DEV_DIR/env (default .dev/env) for `source`.
-# Safe to run again: it stops the SeaweedFS it started last time first.
+# Safe to run again, in any order with make demo, test and bench: it stops the
+# SeaweedFS it started last time first and waits for its ports (stop-weed.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,25 +47,12 @@ mariadb --protocol=tcp -h127.0.0.1 -uroot -e 'CREATE DATABASE IF NOT EXISTS test
 # --- SeaweedFS ---------------------------------------------------------------
 weed=$(scripts/build-weed.sh)
 
-if [ -f "$dev/weed.pid" ]; then
-	pid=$(cat "$dev/weed.pid")
-	if kill -0 "$pid" 2>/dev/null; then
-		log "stopping the SeaweedFS started last time (pid $pid)"
-		kill "$pid" 2>/dev/null || true
-		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-		kill -9 "$pid" 2>/dev/null || true
-	fi
-	rm -f "$dev/weed.pid"
-fi
-
-# SeaweedFS's S3, master, volume and filer ports must be free: another
-# checkout's SeaweedFS would otherwise answer for this one.
-for port in "$s3_port" 9333 9340 8888; do
-	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-		log "port $port on 127.0.0.1 is already in use (another SeaweedFS? stop it with scripts/dev-down.sh in its checkout)"
-		exit 1
-	fi
-done
+# Stop the SeaweedFS started last time and wait until it has exited and its
+# S3, master, volume, filer and admin ports (and their gRPC ports) are free:
+# a port still held would fail the new one, and another checkout's
+# SeaweedFS would otherwise answer for this one. stop-weed.sh names whatever
+# holds a port that is not ours.
+TRASHD_DEV_DIR=$dev TRASHD_DEV_S3_PORT=$s3_port scripts/stop-weed.sh
 
 rm -rf "$dev/weed"
 mkdir -p "$dev/weed/data"

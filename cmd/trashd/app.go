@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -14,8 +15,8 @@ import (
 )
 
 // loadConfig reads and parses the environment; the error lists every
-// problem (code 2).
-func loadConfig() (Config, error) {
+// problem (code 2). Warnings (unknown TRASHD_ variables) go to stderr.
+func loadConfig(stderr io.Writer) (Config, error) {
 	e, err := readEnv()
 	if err != nil {
 		return Config{}, configErr(err)
@@ -24,13 +25,16 @@ func loadConfig() (Config, error) {
 	if err != nil {
 		return Config{}, configErr(err)
 	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(stderr, "trashd: warning: %s\n", w)
+	}
 	return cfg, nil
 }
 
 // loadStore reads the configuration and opens the store, as most commands
 // begin.
 func loadStore(ctx context.Context, c *cli) (Config, *sql.DB, *db.Store, error) {
-	cfg, err := loadConfig()
+	cfg, err := loadConfig(c.stderr)
 	if err != nil {
 		return cfg, nil, nil, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,8 +10,6 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/kelseyhightower/envconfig"
 )
 
 func configCommand() command {
@@ -21,42 +20,48 @@ func configCommand() command {
 			"secrets redacted. Exit 2 when the configuration has a problem (each one is named).",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 			return func(_ context.Context, c *cli, _ []string) error {
-				return runConfig(c.stdout)
+				return runConfig(c.stdout, c.stderr)
 			}
 		},
 	}
 }
 
 // runConfig prints the effective configuration: every variable, its value
-// (secrets redacted) and whether it was set or defaulted.
-func runConfig(stdout io.Writer) error {
+// (secrets redacted) and whether it was set or defaulted, then every TRASHD_
+// variable that is set but unknown. It fails (code 2) when the configuration
+// is invalid or a variable is unknown (a misspelt one is otherwise ignored).
+func runConfig(stdout, stderr io.Writer) error {
 	e, err := readEnv()
 	if err != nil {
 		return configErr(err)
 	}
-	var b strings.Builder
-	if err := envconfig.Usagef("TRASHD", &e, &b, "{{range .}}{{.Key}}\t{{.Tags.Get \"default\"}}\n{{end}}"); err != nil {
-		return err
-	}
-	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	sort.Strings(lines)
+	vars := variables()
+	sort.Slice(vars, func(i, j int) bool { return vars[i].Name < vars[j].Name })
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VARIABLE\tVALUE\tSOURCE")
-	for _, l := range lines {
-		name, def, _ := strings.Cut(l, "\t")
-		val, set := os.LookupEnv(name)
-		src := "environment"
-		if !set {
-			val, src = def, "default"
+	for _, v := range vars {
+		val, src := e.value(v), "default"
+		if _, set := os.LookupEnv(v.Name); set {
+			src = "environment"
 		}
-		if secret(name) && val != "" {
+		if secret(v.Name) && val != "" {
 			val = "(redacted)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, escapeKey(val), src)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name, escapeKey(val), src)
+	}
+	for _, u := range e.unknown {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, "(unknown: ignored)", "environment")
 	}
 	tw.Flush()
 	if _, err := parse(e); err != nil {
 		return configErr(err)
+	}
+	if len(e.unknown) > 0 {
+		var names []string
+		for _, u := range e.unknown {
+			names = append(names, u.String())
+		}
+		return configErr(errors.New(strings.Join(names, "\n  ")))
 	}
 	return nil
 }

@@ -6,15 +6,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/kelseyhightower/envconfig"
 )
 
 // defaults returns the environment as envconfig fills it with no TRASHD_
 // variable set.
 func defaults(t *testing.T) env {
 	t.Helper()
-	var e env
 	for _, kv := range os.Environ() {
 		if strings.HasPrefix(kv, "TRASHD_") {
 			name, _, _ := strings.Cut(kv, "=")
@@ -22,7 +19,8 @@ func defaults(t *testing.T) env {
 			os.Unsetenv(name)
 		}
 	}
-	if err := envconfig.Process("TRASHD", &e); err != nil {
+	e, err := readEnv()
+	if err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -111,7 +109,7 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, def := range variables(t) {
+	for name, def := range defaultsByName(t) {
 		row := regexp.MustCompile("(?m)^\\| `" + name + "` \\|([^|]*)\\|")
 		m := row.FindSubmatch(readme)
 		if m == nil {
@@ -132,7 +130,7 @@ func TestEnvExampleListsEveryVariable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, def := range variables(t) {
+	for name, def := range defaultsByName(t) {
 		line := regexp.MustCompile("(?m)^#?" + name + "=(.*)$").FindSubmatch(example)
 		if line == nil {
 			t.Errorf("systemd/trashd.env.example has no line for %s", name)
@@ -144,19 +142,15 @@ func TestEnvExampleListsEveryVariable(t *testing.T) {
 	}
 }
 
-// variables lists every TRASHD_ variable with its default, as envconfig
-// reads them.
-func variables(t *testing.T) map[string]string {
+// defaultsByName lists every TRASHD_ variable with its default.
+func defaultsByName(t *testing.T) map[string]string {
 	t.Helper()
-	var e env
-	var b strings.Builder
-	if err := envconfig.Usagef("TRASHD", &e, &b, "{{range .}}{{.Key}}\t{{.Tags.Get \"default\"}}\n{{end}}"); err != nil {
-		t.Fatal(err)
-	}
 	vars := map[string]string{}
-	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
-		name, def, _ := strings.Cut(l, "\t")
-		vars[name] = def
+	for _, v := range variables() {
+		vars[v.Name] = v.Default
+	}
+	if len(vars) < 60 {
+		t.Fatalf("only %d variables", len(vars))
 	}
 	return vars
 }

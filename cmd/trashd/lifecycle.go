@@ -29,7 +29,7 @@ func lifecycleCommand() command {
 // from the desired rule; with apply it merges the rule in (keeping every
 // other rule) and writes it.
 func runLifecycle(ctx context.Context, c *cli, apply bool) error {
-	cfg, err := loadConfig()
+	cfg, err := loadConfig(c.stderr)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ func serveCommand() command {
 // database, the control socket, the metrics listener) and runs it until ctx
 // is done (SIGTERM or SIGINT, in main).
 func runServe(ctx context.Context, c *cli, _ []string) error {
-	cfg, err := loadConfig()
+	cfg, err := loadConfig(c.stderr)
 	if err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func runServe(ctx context.Context, c *cli, _ []string) error {
 		return err
 	}
 	defer sqlDB.Close()
-	control, err := listenControl(cfg.ControlSocket)
+	control, err := listenControlSocket(cfg.ControlSocket)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -28,11 +29,11 @@ func triggerCommand() command {
 // follows the pass to its end, shows the same progress as `trashd reconcile`,
 // and exits with the pass's result.
 func runTrigger(ctx context.Context, c *cli, wait bool) error {
-	e, err := readEnv()
+	cfg, err := loadControlConfig(c.stderr)
 	if err != nil {
-		return configErr(err)
+		return err
 	}
-	client := newControlClient(controlSocket(e.ControlSocket))
+	client := newControlClient(cfg.ControlSocket)
 	t, err := client.trigger(ctx)
 	if err != nil {
 		return err
@@ -46,11 +47,7 @@ func runTrigger(ctx context.Context, c *cli, wait bool) error {
 		return nil
 	}
 
-	interval, err := time.ParseDuration(e.ProgressInterval)
-	if err != nil {
-		interval = 10 * time.Second
-	}
-	disp := newProgressDisplay(c, c.logger("info", e.LogFormat), interval)
+	disp := newProgressDisplay(c, c.logger(cfg.LogLevel, cfg.LogFormat), cfg.ProgressInterval)
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -76,4 +73,25 @@ func runTrigger(ctx context.Context, c *cli, wait bool) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// loadControlConfig reads the variables trigger needs (the control socket,
+// the progress interval, the log level) through the same parsing as every
+// command, without requiring the rest: the service holds those. It prints
+// every problem, and warns of unknown TRASHD_ variables.
+func loadControlConfig(stderr io.Writer) (Config, error) {
+	e, err := readEnv()
+	if err != nil {
+		return Config{}, configErr(err)
+	}
+	p := &problems{}
+	var cfg Config
+	parseControl(p, e, &cfg)
+	if err := p.err(); err != nil {
+		return Config{}, configErr(err)
+	}
+	for _, u := range e.unknown {
+		fmt.Fprintf(stderr, "trashd: warning: %s\n", u)
+	}
+	return cfg, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"trashd/db"
 	"trashd/reconcile"
 )
 
@@ -38,7 +39,7 @@ type readiness struct {
 // "trash_bucket" and "source_bucket" (only when a source bucket is set).
 func (r readiness) check(ctx context.Context) map[string]error {
 	checks := map[string]func(context.Context) error{
-		"database":     r.db.PingContext,
+		"database":     r.checkDatabase,
 		"trash_bucket": func(ctx context.Context) error { return r.buckets.CheckBucket(ctx, r.trash) },
 	}
 	if r.source != "" {
@@ -67,6 +68,17 @@ func (r readiness) check(ctx context.Context) map[string]error {
 	}
 	wg.Wait()
 	return results
+}
+
+// checkDatabase is ready when the database answers and a pass could write
+// to it: a user that can only read would otherwise look ready while no pass
+// ever starts. db.CheckWritable names each missing privilege, a schema newer
+// than this binary and statement-based binary logging.
+func (r readiness) checkDatabase(ctx context.Context) error {
+	if err := r.db.PingContext(ctx); err != nil {
+		return err
+	}
+	return db.CheckWritable(ctx, r.db)
 }
 
 // newHTTPHandler serves trashd's HTTP endpoints:

@@ -104,6 +104,24 @@ func TestHealthReadiness(t *testing.T) {
 			status: http.StatusServiceUnavailable,
 			lines:  []string{"[-]database failed:", "[+]source_bucket ok", "[+]trash_bucket ok", "readyz check failed"},
 		},
+		{
+			// It answers pings, but no pass could ever start: the
+			// missing privileges are named.
+			name: "database user can only read",
+			adjust: func(t *testing.T, r *readiness) {
+				admin, opts := dbtest.Migrated(t)
+				ro := dbtest.NewUser(t, admin, opts, "GRANT SELECT ON `"+opts.Database+"`.* TO {user}")
+				roDB, err := db.Open(t.Context(), ro)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { roDB.Close() })
+				r.db = roDB
+			},
+			status: http.StatusServiceUnavailable,
+			lines: []string{"[-]database failed: the MySQL user lacks INSERT on trash_objects, UPDATE on trash_objects, INSERT on trash_runs, UPDATE on trash_runs",
+				"[+]source_bucket ok", "[+]trash_bucket ok", "readyz check failed"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -207,7 +207,10 @@ func (m *metrics) passStarted(trigger reconcile.Trigger) {
 // (status "failed"): that timestamp answers "is trashd doing its job at
 // all", and failed objects have their own counter and alert. A pass
 // interrupted by shutdown, or one that could not run (status "error": a
-// bucket or the database was unreachable), is not a success.
+// bucket or the database was unreachable), is not a success. A pass that
+// could not even start (the run could not be recorded: a read-only user, a
+// schema newer than this binary) arrives here too, from the service, as
+// status "error".
 func (m *metrics) passFinished(s reconcile.Summary, err error) {
 	status := passStatus(s.Status, err)
 	d := s.Duration

@@ -1,0 +1,178 @@
+package s3ops_test
+
+import (
+	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// opActions are the IAM actions each S3 operation trashd calls needs (AWS,
+// "Actions, resources, and condition keys for Amazon S3" and each
+// operation's permissions section), including the ones its arguments bring:
+// a VersionId (the …Version actions), tags carried across a copy
+// (…Tagging), a copy's source (read) and destination (write).
+var opActions = map[string][]string{
+	"HeadBucket":                      {"s3:ListBucket"},
+	"HeadObject":                      {"s3:GetObject", "s3:GetObjectVersion"},
+	"GetObjectTagging":                {"s3:GetObjectTagging", "s3:GetObjectVersionTagging"},
+	"CopyObject":                      {"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging", "s3:PutObject", "s3:PutObjectTagging"},
+	"CreateMultipartUpload":           {"s3:PutObject", "s3:PutObjectTagging"},
+	"UploadPartCopy":                  {"s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"},
+	"CompleteMultipartUpload":         {"s3:PutObject"},
+	"AbortMultipartUpload":            {"s3:AbortMultipartUpload"},
+	"DeleteObject":                    {"s3:DeleteObject", "s3:DeleteObjectVersion"},
+	"GetBucketLifecycleConfiguration": {"s3:GetLifecycleConfiguration"},
+	"PutBucketLifecycleConfiguration": {"s3:PutLifecycleConfiguration"},
+	"RestoreObject":                   {"s3:RestoreObject"},
+}
+
+type statement struct {
+	Sid       string
+	Effect    string
+	Action    []string
+	Resource  []string
+	Condition map[string]map[string]string
+}
+
+func readPolicy(t *testing.T) []statement {
+	t.Helper()
+	b, err := os.ReadFile("../systemd/iam-policy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Version   string
+		Statement []statement
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		t.Fatalf("systemd/iam-policy.json is not a valid policy: %v", err)
+	}
+	if p.Version != "2012-10-17" {
+		t.Errorf("Version %q, want 2012-10-17", p.Version)
+	}
+	sids := map[string]bool{}
+	for _, s := range p.Statement {
+		if s.Sid == "" || sids[s.Sid] || s.Effect != "Allow" || len(s.Action) == 0 || len(s.Resource) == 0 {
+			t.Errorf("statement %+v: want a unique Sid, Effect Allow, actions and resources", s)
+		}
+		sids[s.Sid] = true
+	}
+	return p.Statement
+}
+
+// calledOperations are the S3 operations s3ops's code calls (c.s3.Op(…)),
+// found in its source, tests aside.
+func calledOperations(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]bool{}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			if sel, ok := call.Fun.(*ast.SelectorExpr); ok {
+				if inner, ok := sel.X.(*ast.SelectorExpr); ok && inner.Sel.Name == "s3" {
+					ops[sel.Sel.Name] = true
+				}
+			}
+			return true
+		})
+	}
+	return slices.Sorted(maps.Keys(ops))
+}
+
+// The policy is valid JSON and grants exactly the actions of the operations
+// the code calls: none missing (AccessDenied in production), none extra.
+func TestIAMPolicyGrantsExactlyWhatTheCodeCalls(t *testing.T) {
+	t.Parallel()
+	ops := calledOperations(t)
+	if len(ops) < 10 {
+		t.Fatalf("found only the operations %v in s3ops", ops)
+	}
+	want := map[string]bool{}
+	for _, op := range ops {
+		actions, ok := opActions[op]
+		if !ok {
+			t.Errorf("s3ops calls %s: add its IAM actions to opActions and to systemd/iam-policy.json", op)
+		}
+		for _, a := range actions {
+			want[a] = true
+		}
+	}
+	got := map[string]bool{}
+	for _, s := range readPolicy(t) {
+		for _, a := range s.Action {
+			got[a] = true
+		}
+	}
+	for a := range want {
+		if !got[a] {
+			t.Errorf("the policy does not grant %s, which the code needs", a)
+		}
+	}
+	for a := range got {
+		if !want[a] {
+			t.Errorf("the policy grants %s, which no operation the code calls needs", a)
+		}
+	}
+}
+
+// The policy holds trashd to what it does: it writes only new keys in the
+// source bucket, deletes a source only while its ETag is unchanged, has
+// what a versioned trash bucket needs for restores, and grants writing the
+// lifecycle rule in a statement of its own (enforce mode only).
+func TestIAMPolicyConditions(t *testing.T) {
+	t.Parallel()
+	const source, trash = "arn:aws:s3:::LMS-SOURCE-BUCKET/*", "arn:aws:s3:::LMS-TRASH-BUCKET/*"
+	grants := func(s statement, action, resource string) bool {
+		return slices.Contains(s.Action, action) && slices.Contains(s.Resource, resource)
+	}
+	var trashActions []string
+	for _, s := range readPolicy(t) {
+		if grants(s, "s3:PutObject", source) {
+			// New keys only; the parts of a multipart copy carry no
+			// conditional header and create nothing, so they are let
+			// through by s3:ObjectCreationOperation (AWS, "Enforce
+			// conditional writes on Amazon S3 buckets").
+			if s.Condition["Null"]["s3:if-none-match"] != "false" && s.Condition["Bool"]["s3:ObjectCreationOperation"] != "false" {
+				t.Errorf("%s grants s3:PutObject on the source without requiring If-None-Match (or excluding object creation): %+v", s.Sid, s.Condition)
+			}
+		}
+		if grants(s, "s3:DeleteObject", source) && s.Condition["Null"]["s3:if-match"] != "false" {
+			t.Errorf("%s grants s3:DeleteObject on the source without requiring If-Match: %+v", s.Sid, s.Condition)
+		}
+		if slices.Contains(s.Action, "s3:PutLifecycleConfiguration") && (len(s.Action) != 1 || !strings.Contains(s.Sid, "EnforceModeOnly")) {
+			t.Errorf("%s: s3:PutLifecycleConfiguration must be alone in a statement marked for enforce mode only: %v", s.Sid, s.Action)
+		}
+		if slices.Contains(s.Resource, trash) {
+			trashActions = append(trashActions, s.Action...)
+		}
+	}
+	for _, a := range []string{"s3:GetObjectVersion", "s3:GetObjectVersionTagging", "s3:DeleteObjectVersion"} {
+		if !slices.Contains(trashActions, a) {
+			t.Errorf("the trash bucket lacks %s: restores from a versioned trash bucket would fail with AccessDenied", a)
+		}
+	}
+}
