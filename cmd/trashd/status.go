@@ -19,12 +19,13 @@ import (
 func statusCommand() command {
 	return command{
 		name:    "status",
-		args:    "[--overdue] [--cost]",
-		summary: "counts per state, oldest pending object, last runs (--overdue, --cost)",
+		args:    "[--failed] [--overdue] [--cost]",
+		summary: "counts per state, oldest pending object, last runs (--failed, --overdue, --cost)",
 		about: "Show counts and bytes per state, the oldest pending object, the last runs, and overdue and\n" +
 			"ineligible transitions. Reads the database only; works without the service.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 			var o statusOptions
+			fs.BoolVar(&o.failed, "failed", false, "list the failed and missing records with their reasons (`trashd retry` re-queues them)")
 			fs.BoolVar(&o.overdue, "overdue", false, "list the copies whose transition to the archive class is overdue")
 			fs.BoolVar(&o.cost, "cost", false, "estimate the trash bucket's monthly cost by storage class")
 			return func(ctx context.Context, c *cli, _ []string) error {
@@ -35,7 +36,7 @@ func statusCommand() command {
 }
 
 type statusOptions struct {
-	overdue, cost bool
+	failed, overdue, cost bool
 }
 
 func runStatus(ctx context.Context, c *cli, o statusOptions) error {
@@ -55,6 +56,13 @@ func runStatus(ctx context.Context, c *cli, o statusOptions) error {
 		return err
 	}
 	printArchive(c.stdout, cfg, arch)
+	if o.failed {
+		list, err := store.Failures(ctx, db.FailureFilter{}, 0, maxListed+1)
+		if err != nil {
+			return err
+		}
+		printFailures(c.stdout, list)
+	}
 	if o.overdue {
 		list, err := store.Overdue(ctx, q, 100)
 		if err != nil {
@@ -66,6 +74,34 @@ func runStatus(ctx context.Context, c *cli, o statusOptions) error {
 		printCost(c.stdout, reconcile.EstimateCost(arch.Classes, cfg.Prices))
 	}
 	return nil
+}
+
+// maxListed bounds the records a status listing prints.
+const maxListed = 100
+
+func printFailures(w io.Writer, list []db.Failure) {
+	fmt.Fprintln(w, "\nfailed and missing records (oldest first):")
+	if len(list) == 0 {
+		fmt.Fprintln(w, "  none")
+		return
+	}
+	more := len(list) > maxListed
+	list = list[:min(len(list), maxListed)]
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LMS ROW\tRECORD\tSTATE\tATTEMPTS\tSINCE\tOBJECT\tREASON")
+	for _, f := range list {
+		since := "-"
+		if !f.FinishedAt.IsZero() {
+			since = f.FinishedAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%s\t%s\t%s\n", f.LMSID, f.ID, f.State, f.Attempts, since,
+			escapeKey("s3://"+f.Bucket+"/"+f.Key), escapeKey(firstLine(f.Reason, 300)))
+	}
+	tw.Flush()
+	if more {
+		fmt.Fprintf(w, "… and more: `trashd status --failed --json` lists them all\n")
+	}
+	fmt.Fprintln(w, "fix the cause, then `trashd retry LMS_ROW_ID...` (or `--state failed|missing`, `--all`) re-queues them")
 }
 
 func printArchive(w io.Writer, cfg Config, a reconcile.ArchiveStatus) {
