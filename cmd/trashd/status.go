@@ -165,6 +165,9 @@ func printStatus(w io.Writer, st db.Status) {
 	fmt.Fprintln(tw, "RUN\tTRIGGER\tHOST\tSTARTED\tDURATION\tSTATUS\tMOVED\tMISSING\tFAILED\tRETRYING\tARCHIVED\tRESTORED\tERROR")
 	for _, r := range st.Runs {
 		dur := "running"
+		if r.Status == reconcile.RunAbandoned {
+			dur = "-"
+		}
 		if !r.FinishedAt.IsZero() {
 			dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
 		}
