@@ -40,7 +40,8 @@ type env struct {
 	LMSKeyColumn    string `envconfig:"LMS_KEY_COLUMN" default:"s3_key" desc:"its object key column"`
 	LMSBucketColumn string `envconfig:"LMS_BUCKET_COLUMN" desc:"its source bucket column; empty: every row is in TRASHD_SOURCE_BUCKET"`
 	LMSTrashColumn  string `envconfig:"LMS_TRASH_COLUMN" default:"trashed" desc:"its trash flag column"`
-	LMSTrashKind    string `envconfig:"LMS_TRASH_KIND" default:"flag" desc:"flag (non-zero means trashed) or timestamp (non-NULL means trashed)"`
+	LMSTrashKind    string `envconfig:"LMS_TRASH_KIND" default:"flag" desc:"flag (non-zero means trashed), timestamp (non-NULL means trashed) or value (one of TRASHD_LMS_TRASH_VALUES means trashed)"`
+	LMSTrashValues  string `envconfig:"LMS_TRASH_VALUES" desc:"TRASHD_LMS_TRASH_KIND=value: the column's values that mean trashed, comma-separated (Canvas: deleted)"`
 	LMSUniqueKeys   string `envconfig:"LMS_UNIQUE_KEYS" default:"false" desc:"true: an object is moved even if another LMS row names it (declare that no two rows share an object); false needs an index on the key column"`
 
 	S3Region           string `envconfig:"S3_REGION" default:"us-east-1" desc:"AWS region"`
@@ -167,7 +168,8 @@ func parse(e env) (Config, error) {
 		KeyColumn:     e.LMSKeyColumn,
 		BucketColumn:  e.LMSBucketColumn,
 		TrashColumn:   e.LMSTrashColumn,
-		TrashKind:     p.oneOf("TRASHD_LMS_TRASH_KIND", e.LMSTrashKind, "flag", "timestamp"),
+		TrashKind:     p.oneOf("TRASHD_LMS_TRASH_KIND", e.LMSTrashKind, "flag", "timestamp", "value"),
+		TrashValues:   splitValues(e.LMSTrashValues),
 		DefaultBucket: e.SourceBucket,
 		UniqueKeys:    p.bool("TRASHD_LMS_UNIQUE_KEYS", e.LMSUniqueKeys),
 	}
@@ -323,6 +325,7 @@ var lmsVars = map[string]string{
 	"KeyColumn":    "TRASHD_LMS_KEY_COLUMN",
 	"BucketColumn": "TRASHD_LMS_BUCKET_COLUMN",
 	"TrashColumn":  "TRASHD_LMS_TRASH_COLUMN",
+	"TrashValues":  "TRASHD_LMS_TRASH_VALUES",
 }
 
 // problems collects configuration errors.
