@@ -134,7 +134,7 @@ func runRetry(ctx context.Context, c *cli, o retryOptions, args []string) error 
 
 func printRetried(w io.Writer, r db.Retried, dryRun bool) {
 	if r.Skip != "" {
-		fmt.Fprintf(w, "LMS row %d (record %d, %s): skipped: %s\n", r.LMSID, r.ID, r.State, escapeText(r.Skip))
+		fmt.Fprintf(w, "LMS row %d (record %d, %s): skipped: %s\n", r.LMSID, r.ID, r.State, escapeLine(r.Skip))
 		return
 	}
 	arrow := "->"
@@ -146,5 +146,5 @@ func printRetried(w io.Writer, r db.Retried, dryRun bool) {
 		bucket = fmt.Sprintf(" (source bucket now %s)", escapeKey(r.Bucket))
 	}
 	fmt.Fprintf(w, "LMS row %d (record %d): %s %s %s%s; was: %s\n", r.LMSID, r.ID, r.State, arrow, r.To, bucket,
-		escapeKey(firstLine(r.Reason, 200)))
+		firstLine(escapeLine(r.Reason), 200))
 }
