@@ -108,3 +108,30 @@ func TestJSONOutputsAndEscapedKeys(t *testing.T) {
 		t.Errorf("lifecycle --json: exit %d, %v, %+v\n%s%s", r.code, err, ldoc, r.stdout, r.stderr)
 	}
 }
+
+// config --json: every variable with its source, secrets redacted, and the
+// problems; the exit code as without --json.
+func TestConfigJSON(t *testing.T) {
+	t.Parallel()
+	var doc struct {
+		Variables []struct{ Name, Value, Source string } `json:"variables"`
+		Problems  []string                               `json:"problems"`
+	}
+	r := trashd(t, []string{"TRASHD_TRASH_BUCKET=trash", "TRASHD_SOURCE_BUCKET=src", "TRASHD_MYSQL_PASSWORD=hunter2", "TRASHD_CONCURRENCY=lots"}, "config", "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || r.code != 2 {
+		t.Fatalf("config --json: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
+	}
+	got := map[string]string{}
+	for _, v := range doc.Variables {
+		got[v.Name] = v.Value + "/" + v.Source
+	}
+	if got["TRASHD_TRASH_BUCKET"] != "trash/environment" || got["TRASHD_MYSQL_PASSWORD"] != "(redacted)/environment" || got["TRASHD_MYSQL_HOST"] != "127.0.0.1/default" {
+		t.Errorf("variables %v", got)
+	}
+	if len(doc.Problems) != 1 || !strings.HasPrefix(doc.Problems[0], "TRASHD_CONCURRENCY: ") {
+		t.Errorf("problems %q, want the one naming TRASHD_CONCURRENCY", doc.Problems)
+	}
+	if strings.Contains(r.stdout+r.stderr, "hunter2") {
+		t.Error("the password is in the output")
+	}
+}
