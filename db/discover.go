@@ -33,8 +33,18 @@ func scanSQL(t LMSTable) string {
 
 // trashedSQL is the condition that the LMS row aliased alias is trashed.
 func (t LMSTable) trashedSQL(alias string) string {
-	if t.TrashKind == TrashTimestamp {
+	switch t.TrashKind {
+	case TrashTimestamp:
 		return alias + "." + quote(t.TrashColumn) + " IS NOT NULL"
+	case TrashValue:
+		// Literals, not placeholders, so that every query built on this
+		// keeps its arguments: Validate holds each value to letters,
+		// digits and _ . : -. NULL IN (…) is NULL: not trashed.
+		lits := make([]string, len(t.TrashValues))
+		for i, v := range t.TrashValues {
+			lits[i] = "'" + v + "'"
+		}
+		return alias + "." + quote(t.TrashColumn) + " IN (" + strings.Join(lits, ", ") + ")"
 	}
 	return alias + "." + quote(t.TrashColumn) + " <> 0" // NULL is not trashed
 }

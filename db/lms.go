@@ -16,7 +16,14 @@ import (
 const (
 	TrashFlag      = "flag"      // an integer column; non-zero means trashed, NULL does not
 	TrashTimestamp = "timestamp" // a DATETIME or TIMESTAMP column; non-NULL means trashed
+	// TrashValue: a string column (Canvas's file_state); one of
+	// TrashValues means trashed, NULL or any other value does not.
+	TrashValue = "value"
 )
+
+// trashValue is what a TrashValues entry may hold: it is spliced into SQL
+// as a quoted literal, so no quote, backslash or space can reach it.
+var trashValue = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
 
 // LMSTable names the LMS's file table and its columns. trashd only reads it.
 type LMSTable struct {
@@ -25,7 +32,8 @@ type LMSTable struct {
 	KeyColumn    string // the object key
 	BucketColumn string // optional: the object's bucket
 	TrashColumn  string
-	TrashKind    string // TrashFlag or TrashTimestamp
+	TrashKind    string   // TrashFlag, TrashTimestamp or TrashValue
+	TrashValues  []string // TrashValue: the values that mean trashed (compared by the column's collation)
 
 	// DefaultBucket is the bucket of rows without one: every row when
 	// BucketColumn is "", else rows whose bucket is NULL or empty.
@@ -83,10 +91,22 @@ func (t LMSTable) Validate() error {
 	}
 	switch t.TrashKind {
 	case TrashFlag, TrashTimestamp:
+		if len(t.TrashValues) > 0 {
+			bad("TrashValues", "are only for TrashKind %q; TrashKind is %q", TrashValue, t.TrashKind)
+		}
+	case TrashValue:
+		if len(t.TrashValues) == 0 {
+			bad("TrashValues", "are required for TrashKind %q: the values of the column that mean trashed, such as deleted", TrashValue)
+		}
+		for _, v := range t.TrashValues {
+			if !trashValue.MatchString(v) {
+				bad("TrashValues", "%q is not a plain value (letters, digits, _ . : -, at most 64 characters)", v)
+			}
+		}
 	case "":
-		bad("TrashKind", "is required (%q or %q)", TrashFlag, TrashTimestamp)
+		bad("TrashKind", "is required (%q, %q or %q)", TrashFlag, TrashTimestamp, TrashValue)
 	default:
-		bad("TrashKind", "%q is not %q or %q", t.TrashKind, TrashFlag, TrashTimestamp)
+		bad("TrashKind", "%q is not %q, %q or %q", t.TrashKind, TrashFlag, TrashTimestamp, TrashValue)
 	}
 	if t.BucketColumn == "" && t.DefaultBucket == "" {
 		bad("DefaultBucket", "is required when there is no {{BucketColumn}}: name the bucket of every row, or the column that holds it")
@@ -187,6 +207,8 @@ func (t LMSTable) checkSchema(ctx context.Context, sqlDB *sql.DB, database strin
 			errs = append(errs, fmt.Errorf("TrashColumn: column %q of table %q is NOT NULL, but TrashKind \"timestamp\" means trashed when it is not NULL: every row would look trashed",
 				t.TrashColumn, table))
 		}
+	case TrashValue:
+		trashOK = check("TrashColumn", t.TrashColumn, append([]string{"enum"}, stringTypes...), `a string type (CHAR, VARCHAR, TEXT or ENUM), as TrashKind "value" needs`)
 	}
 	if idOK {
 		errs = append(errs, t.checkIDUnique(schema))

@@ -31,6 +31,7 @@ func goMigrations() []*goose.Migration {
 	return []*goose.Migration{
 		addColumnsMigration(2, glacierColumns),
 		addColumnsMigration(3, realWorldColumns),
+		addColumnsMigration(4, heartbeatColumns),
 	}
 }
 
@@ -97,6 +98,17 @@ var realWorldColumns = []tableChange{
 		},
 	},
 	{table: "trash_runs", columns: []namedClause{{"shared", "INT NOT NULL DEFAULT 0"}}},
+}
+
+// heartbeatColumns, migration 4: a running pass stamps heartbeat_at every
+// reconcile.RunHeartbeat, so that a run whose process died (kill -9, a
+// crash, a lost host) is told apart from one still going: the next pass
+// records it abandoned.
+var heartbeatColumns = []tableChange{
+	{table: "trash_runs",
+		columns: []namedClause{{"heartbeat_at", "DATETIME(6) NULL"}},
+		keys:    []namedClause{{"trash_runs_status", "(status, heartbeat_at)"}},
+	},
 }
 
 func addColumnsMigration(version int64, changes []tableChange) *goose.Migration {

@@ -60,6 +60,7 @@ type Run struct {
 	Status     reconcile.RunStatus
 	StartedAt  time.Time
 	FinishedAt time.Time // zero while running (or if the host died mid-pass)
+	Heartbeat  time.Time // the last heartbeat of a running pass
 	Counts     reconcile.Counts
 	Error      string
 }
@@ -116,8 +117,9 @@ func (s *Store) Status(ctx context.Context) (Status, error) {
 
 func (s *Store) recentRuns(ctx context.Context, n int) ([]Run, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT id, run_trigger, host, status, started_at, finished_at,"+
-		" discovered, moved, missing, failed, retrying, interrupted, bytes, archived, restored, shared, `error`"+
-		" FROM trash_runs ORDER BY id DESC LIMIT ?", n)
+		" discovered, moved, missing, failed, retrying, interrupted, bytes, archived, restored, shared, `error`,"+
+		" COALESCE(heartbeat_at, started_at), "+lapsedSQL+
+		" FROM trash_runs ORDER BY id DESC LIMIT ?", reconcile.RunLapse.Microseconds(), n)
 	if err != nil {
 		return nil, fmt.Errorf("read recent runs: %w", err)
 	}
@@ -128,15 +130,23 @@ func (s *Store) recentRuns(ctx context.Context, n int) ([]Run, error) {
 			r        Run
 			finished sql.NullTime
 			errText  sql.NullString
+			lapsed   bool
 		)
 		err := rows.Scan(&r.ID, &r.Trigger, &r.Host, &r.Status, &r.StartedAt, &finished,
 			&r.Counts.Discovered, &r.Counts.Moved, &r.Counts.Missing, &r.Counts.Failed,
-			&r.Counts.Retrying, &r.Counts.Interrupted, &r.Counts.Bytes, &r.Counts.Archived, &r.Counts.Restored, &r.Counts.Shared, &errText)
+			&r.Counts.Retrying, &r.Counts.Interrupted, &r.Counts.Bytes, &r.Counts.Archived, &r.Counts.Restored, &r.Counts.Shared, &errText,
+			&r.Heartbeat, &lapsed)
 		if err != nil {
 			return nil, fmt.Errorf("read recent runs: %w", err)
 		}
 		r.FinishedAt = finished.Time
 		r.Error = errText.String
+		if lapsed {
+			// Shown as what it is before the next pass records it so.
+			r.Status = reconcile.RunAbandoned
+			r.Error = fmt.Sprintf("no heartbeat since %s: the process was killed or its host lost; the next pass records it abandoned",
+				r.Heartbeat.UTC().Format(time.RFC3339))
+		}
 		runs = append(runs, r)
 	}
 	if err := rows.Err(); err != nil {

@@ -20,16 +20,17 @@ type AuditSummary struct {
 	Checked   int
 	Skipped   int // records whose outcome is already recorded as a loss (missing, expired)
 	Problems  int
-	Unchecked int // records whose objects S3 did not let the audit look at (neither found nor absent)
+	Unchecked int // records whose objects S3 did not answer for (neither found nor absent)
 }
 
 // Audit checks the invariant against S3 itself: for every record, the
 // object exists intact (the recorded size and ETag or checksum) in the
 // source bucket or at its trash key, never in neither. Each problem is
 // passed to report, with the record; Audit changes nothing. A record whose
-// object S3 would not show (an error other than not found) is not a
-// problem found but a check not made: it is counted Unchecked, and Audit
-// returns an error naming the first such failure.
+// object S3 did not answer for (a transient error: an outage, timeouts) is
+// not a problem found but a check not made: it is counted Unchecked, and
+// Audit returns an error naming the first such failure. A refusal (access
+// denied, a key the server will not take) is a problem.
 func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trashBucket string, concurrency int,
 	report func(Record, string)) (AuditSummary, error) {
 	var (
@@ -59,11 +60,17 @@ func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trash
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
-				case lookErr != nil:
+				case lookErr != nil && errors.Is(lookErr, ErrTransient):
 					sum.Unchecked++
 					if firstErr == nil {
 						firstErr = fmt.Errorf("LMS row %d: %w", rec.LMSID, lookErr)
 					}
+				case lookErr != nil:
+					// S3 answered, and refused (access denied, a key
+					// it will not take): a problem to look into.
+					sum.Checked++
+					sum.Problems++
+					report(rec, "cannot look at the object: "+lookErr.Error())
 				case skipped:
 					sum.Skipped++
 				case problem != "":

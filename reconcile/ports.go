@@ -47,6 +47,18 @@ type Backlog interface {
 type RunLog interface {
 	StartRun(ctx context.Context, trigger Trigger, host string) (int64, error)
 	FinishRun(ctx context.Context, id int64, c Counts, status RunStatus, runErr error) error
+	// HeartbeatRun stamps run id's heartbeat (by the database clock).
+	HeartbeatRun(ctx context.Context, id int64) error
+	// AbandonRuns records abandoned every run still running whose
+	// heartbeat is older than lapse, and returns them.
+	AbandonRuns(ctx context.Context, lapse time.Duration) ([]AbandonedRun, error)
+}
+
+// AbandonedRun is a run whose process stopped without recording its end.
+type AbandonedRun struct {
+	ID            int64
+	Host          string
+	Started, Beat time.Time // Beat: its last heartbeat
 }
 
 // ObjectStore is the S3 side of a move.

@@ -196,6 +196,8 @@ func (r *Runner) pass(ctx context.Context, id int64, t *tracker) (Summary, error
 
 	log := r.log.With("run_id", id)
 	log.Info("pass started", "trigger", sum.Trigger, "owner", r.cfg.Owner)
+	defer r.beat(work, id, log)()
+	r.abandonLapsedRuns(work, log)
 	p := &pass{Runner: r, log: log, stop: ctx, work: work, progress: t, outage: newOutage(r.cfg.Concurrency, r.cfg.Mass.Allow)}
 	runErr := p.run()
 
@@ -223,6 +225,44 @@ func (r *Runner) pass(ctx context.Context, id int64, t *tracker) (Summary, error
 		"discovered", c.Discovered, "moved", c.Moved, "missing", c.Missing, "failed", c.Failed,
 		"retrying", c.Retrying, "interrupted", c.Interrupted, "bytes", c.Bytes)
 	return sum, runErr
+}
+
+// beat stamps run id's heartbeat every RunHeartbeat until the returned
+// function is called (the pass has ended), so that a run whose process dies
+// is told from one still going.
+func (r *Runner) beat(ctx context.Context, id int64, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(RunHeartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := r.store.HeartbeatRun(ctx, id); err != nil && ctx.Err() == nil {
+					log.Warn("run heartbeat", "err", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// abandonLapsedRuns records abandoned the runs of passes whose process
+// stopped without recording their end; their objects' leases have lapsed
+// and this pass resumes them.
+func (r *Runner) abandonLapsedRuns(ctx context.Context, log *slog.Logger) {
+	runs, err := r.store.AbandonRuns(ctx, RunLapse)
+	if err != nil {
+		log.Warn("look for abandoned runs", "err", err)
+	}
+	for _, a := range runs {
+		log.Warn("a run stopped without recording its end (the process was killed or its host lost): recorded abandoned",
+			"abandoned_run_id", a.ID, "host", a.Host, "started", a.Started, "last_heartbeat", a.Beat)
+	}
 }
 
 // pass is one Run in progress.

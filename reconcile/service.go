@@ -151,7 +151,13 @@ func (s *Service) start(trigger Trigger) (PassStatus, bool, error) {
 		return PassStatus{}, false, errNotRunning
 	}
 	if s.running != nil {
-		return *s.passes[s.running.ID], false, nil
+		// With its progress, which carries its start: the stored status
+		// has only what was known when it started.
+		out := *s.passes[s.running.ID]
+		if p, ok := s.runner.Current(); ok && p.RunID == out.ID {
+			out.Progress = p
+		}
+		return out, false, nil
 	}
 	h, err := s.runner.Start(s.base, trigger)
 	if err != nil {
@@ -162,6 +168,9 @@ func (s *Service) start(trigger Trigger) (PassStatus, bool, error) {
 	}
 	s.running = h
 	st := &PassStatus{ID: h.ID, Trigger: trigger, Running: true}
+	if p, ok := s.runner.Current(); ok && p.RunID == h.ID {
+		st.Progress = p
+	}
 	s.remember(st)
 	go s.finish(h, st)
 	return *st, true, nil

@@ -84,6 +84,10 @@ func TestServiceTriggerDuringPass(t *testing.T) {
 	if err != nil || started || again.ID != first.ID {
 		t.Errorf("second Trigger = %+v, %v, %v; want the running pass %d, not a new one", again, started, err, first.ID)
 	}
+	// With its real start, not the zero time.
+	if again.Progress.Started.IsZero() || first.Progress.Started.IsZero() || !again.Progress.Started.Equal(first.Progress.Started) {
+		t.Errorf("the running pass's start: first %v, again %v; want the same, set", first.Progress.Started, again.Progress.Started)
+	}
 	eventually(t, "the stalled pass to make the service not alive", func() bool {
 		err := svc.Alive()
 		return err != nil && strings.Contains(err.Error(), "no progress")

@@ -281,6 +281,18 @@ const (
 	RunFailed      RunStatus = "failed"      // some objects were recorded failed
 	RunInterrupted RunStatus = "interrupted" // stopped by shutdown
 	RunError       RunStatus = "error"       // the pass itself could not run (preflight, database)
+	// RunAbandoned: the run's process stopped without recording its end
+	// (kill -9, a crash, a lost host); its heartbeat lapsed.
+	RunAbandoned RunStatus = "abandoned"
+)
+
+// A running pass stamps its run's heartbeat every RunHeartbeat; a run still
+// recorded running whose heartbeat is older than RunLapse was abandoned.
+// The lapse is many beats long, so that a slow database or a host paused
+// for a while is not taken for a dead one.
+const (
+	RunHeartbeat = 30 * time.Second
+	RunLapse     = 5 * time.Minute
 )
 
 // Counts are a pass's outcomes, recorded in trash_runs.

@@ -202,6 +202,9 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if cfg.Region == "" {
 		return nil, errors.New("s3 options: no region: set one in the options or in AWS_REGION")
 	}
+	if cfg.Credentials != nil {
+		cfg.Credentials = markCredentialErrors{cfg.Credentials}
+	}
 
 	client := s3.NewFromConfig(cfg, func(so *s3.Options) {
 		if o.Endpoint != "" {

@@ -76,6 +76,8 @@ func classify(c call, err error) (sentinel error, reason string) {
 		// The upload was aborted under us (by a lifecycle rule or a
 		// cleanup); the next attempt starts a new one.
 		return reconcile.ErrTransient, "the multipart upload is gone; the copy will start over"
+	case (code == "NoSuchKey" || code == "NotFound" || status == 404) && folderKeyOf(c, err) != "":
+		return reconcile.ErrPermanent, folderKeyReason(folderKeyOf(c, err))
 	case code == "NoSuchKey" || code == "NotFound" || code == "NoSuchVersion" || status == 404:
 		// HEAD responses have no body, so a missing key comes back as a bare
 		// 404 with the code "NotFound".
@@ -103,6 +105,12 @@ func classify(c call, err error) (sentinel error, reason string) {
 		// Before transient: a 5xx, but no retry will make the server
 		// implement it.
 		return reconcile.ErrPermanent, cmp.Or(c.unsupported, "the server does not implement this request (HTTP 501 NotImplemented)")
+	case code == "GlacierExpeditedRetrievalNotAvailable":
+		// A 503 from RestoreObject: no Expedited capacity just now.
+		return reconcile.ErrTransient, "Expedited retrievals are not available now: try again later, or restore with the Standard tier"
+	case noCredentials(err):
+		// Before transient: no retry makes credentials appear.
+		return reconcile.ErrPermanent, noCredentialsReason
 	case transient(err, code, status):
 		// SeaweedFS answers a copy to a key with a segment over 255 bytes
 		// with a 500; say so, since retrying will not help there.
@@ -111,6 +119,9 @@ func classify(c call, err error) (sentinel error, reason string) {
 		return reconcile.ErrPermanent, "the server does not know the access key: check the AWS credentials"
 	case code == "SignatureDoesNotMatch":
 		return reconcile.ErrPermanent, "the secret key does not match the access key: check the AWS credentials"
+	case code == "RequestTimeTooSkewed" || (status == 403 && isSkewed(err)):
+		// Before access denied: a 403 too, but the clock is the cause.
+		return reconcile.ErrPermanent, skewReason(err)
 	case code == "AccessDenied" || code == "AllAccessDisabled":
 		return reconcile.ErrPermanent, "access denied: the IAM policy must allow " + c.allow
 	case status == 403:
@@ -119,8 +130,6 @@ func classify(c call, err error) (sentinel error, reason string) {
 		return reconcile.ErrPermanent, "access denied: check the AWS credentials, and that the IAM policy allows " + c.allow
 	case code == "KeyTooLongError":
 		return reconcile.ErrPermanent, "the key is longer than the server allows (1,024 bytes on AWS)" + keyHint(c.keys)
-	case code == "RequestTimeTooSkewed":
-		return reconcile.ErrPermanent, "this host's clock is too far from the server's: fix its time synchronisation"
 	case code == "InvalidBucketName":
 		return reconcile.ErrPermanent, fmt.Sprintf("bucket name %s is not valid", orList(c.buckets))
 	case status >= 400 && status < 500:

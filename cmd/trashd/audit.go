@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 
 	"trashd/reconcile"
 )
@@ -15,15 +16,19 @@ func auditCommand() command {
 		about: "Check the invariant against S3 itself: every record's object exists intact in the source bucket\n" +
 			"or at its trash key, and every restored object where the restore put it. Changes nothing.\n" +
 			"Exit 3 when it found problems, 1 when it could not look (S3 or the database unreachable).",
+		args: "[--json]",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
-			return runAudit
+			asJSON := fs.Bool("json", false, "print one JSON document instead (the shape is in docs/operations.md)")
+			return func(ctx context.Context, c *cli, _ []string) error {
+				return runAudit(ctx, c, *asJSON)
+			}
 		},
 	}
 }
 
 // runAudit checks the invariant against S3: every record's object exists
 // intact in the source bucket or at its trash key. It changes nothing.
-func runAudit(ctx context.Context, c *cli, _ []string) error {
+func runAudit(ctx context.Context, c *cli, asJSON bool) error {
 	cfg, sqlDB, store, err := loadStore(ctx, c)
 	if err != nil {
 		return err
@@ -37,16 +42,26 @@ func runAudit(ctx context.Context, c *cli, _ []string) error {
 	if err := client.CheckBucket(ctx, cfg.Reconcile.TrashBucket); err != nil {
 		return fmt.Errorf("audit: cannot reach the trash bucket, so nothing was checked: %w", err)
 	}
+	doc := auditDoc{Findings: []auditFinding{}}
 	sum, err := reconcile.Audit(ctx, store, client, cfg.Reconcile.TrashBucket, cfg.Reconcile.Concurrency,
 		func(rec reconcile.Record, problem string) {
-			fmt.Fprintf(c.stdout, "LMS row %d (record %d): %s\n", rec.LMSID, rec.ID, escapeText(problem))
+			if asJSON {
+				doc.Findings = append(doc.Findings, auditFinding{LMSID: rec.LMSID, RecordID: rec.ID, State: string(rec.State), Problem: problem})
+				return
+			}
+			fmt.Fprintf(c.stdout, "LMS row %d (record %d): %s\n", rec.LMSID, rec.ID, escapeLine(problem))
 		})
-	fmt.Fprintf(c.stdout, "audit: %d records checked, %d problems; %d skipped (missing, expired or restored: their outcome is recorded)",
-		sum.Checked, sum.Problems, sum.Skipped)
-	if sum.Unchecked > 0 {
-		fmt.Fprintf(c.stdout, "; %d not checked (S3 did not answer)", sum.Unchecked)
+	if asJSON {
+		doc.Checked, doc.Problems, doc.Skipped, doc.Unchecked = sum.Checked, sum.Problems, sum.Skipped, sum.Unchecked
+		if err != nil {
+			doc.Error = err.Error()
+		}
+		if werr := writeJSONDoc(c.stdout, doc); werr != nil {
+			return werr
+		}
+	} else {
+		printAuditSummary(c.stdout, sum)
 	}
-	fmt.Fprintln(c.stdout)
 	if err != nil {
 		return fmt.Errorf("audit: %w; run it again when S3 answers", err)
 	}
@@ -54,4 +69,13 @@ func runAudit(ctx context.Context, c *cli, _ []string) error {
 		return objectsErr("audit found %d problems (listed above)", sum.Problems)
 	}
 	return nil
+}
+
+func printAuditSummary(w io.Writer, sum reconcile.AuditSummary) {
+	fmt.Fprintf(w, "audit: %d records checked, %d problems; %d skipped (missing, expired or restored: their outcome is recorded)",
+		sum.Checked, sum.Problems, sum.Skipped)
+	if sum.Unchecked > 0 {
+		fmt.Fprintf(w, "; %d not checked (S3 did not answer)", sum.Unchecked)
+	}
+	fmt.Fprintln(w)
 }

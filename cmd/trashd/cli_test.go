@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-var commandNames = []string{"migrate", "reconcile", "serve", "trigger", "status", "lifecycle", "restore", "audit", "config", "version"}
+var commandNames = []string{"migrate", "reconcile", "serve", "trigger", "status", "lifecycle", "restore", "retry", "audit", "config", "version"}
 
 // Every command's help, asked either way, prints its usage and flags on
 // stdout and exits 0, without reading the configuration.

@@ -57,6 +57,7 @@ func commands() []command {
 		statusCommand(),
 		lifecycleCommand(),
 		restoreCommand(),
+		retryCommand(),
 		auditCommand(),
 		configCommand(),
 		versionCommand(),

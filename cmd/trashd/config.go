@@ -43,7 +43,8 @@ type env struct {
 	LMSKeyColumn    string `envconfig:"TRASHD_LMS_KEY_COLUMN" opt:"LMS.KeyColumn" desc:"its object key column"`
 	LMSBucketColumn string `envconfig:"TRASHD_LMS_BUCKET_COLUMN" opt:"LMS.BucketColumn" desc:"its source bucket column; empty: every row is in TRASHD_SOURCE_BUCKET"`
 	LMSTrashColumn  string `envconfig:"TRASHD_LMS_TRASH_COLUMN" opt:"LMS.TrashColumn" desc:"its trash flag column"`
-	LMSTrashKind    string `envconfig:"TRASHD_LMS_TRASH_KIND" opt:"LMS.TrashKind" desc:"flag (non-zero means trashed) or timestamp (non-NULL means trashed)"`
+	LMSTrashKind    string `envconfig:"TRASHD_LMS_TRASH_KIND" opt:"LMS.TrashKind" desc:"flag (non-zero means trashed), timestamp (non-NULL means trashed) or value (one of TRASHD_LMS_TRASH_VALUES means trashed)"`
+	LMSTrashValues  string `envconfig:"TRASHD_LMS_TRASH_VALUES" opt:"LMS.TrashValues" desc:"TRASHD_LMS_TRASH_KIND=value: the column's values that mean trashed, comma-separated (Canvas: deleted)"`
 	LMSUniqueKeys   string `envconfig:"TRASHD_LMS_UNIQUE_KEYS" opt:"LMS.UniqueKeys" desc:"true: an object is moved even if another LMS row names it (declare that no two rows share an object); false needs an index on the key column"`
 
 	S3Region           string `envconfig:"TRASHD_S3_REGION" opt:"S3.Region" desc:"AWS region"`

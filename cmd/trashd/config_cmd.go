@@ -17,10 +17,13 @@ func configCommand() command {
 		name:    "config",
 		summary: "print the effective configuration, secrets redacted",
 		about: "Print every TRASHD_* variable with its effective value and whether it was set or defaulted,\n" +
-			"secrets redacted. Exit 2 when the configuration has a problem (each one is named).",
+			"secrets redacted, and every TRASHD_ variable set that trashd does not know. Exit 2 when the\n" +
+			"configuration has a problem or a variable is unknown (each one is named).",
+		args: "[--json]",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
+			asJSON := fs.Bool("json", false, "print one JSON document instead (the shape is in docs/operations.md)")
 			return func(_ context.Context, c *cli, _ []string) error {
-				return runConfig(c.stdout, c.stderr)
+				return runConfig(c.stdout, *asJSON)
 			}
 		},
 	}
@@ -30,16 +33,20 @@ func configCommand() command {
 // (secrets redacted) and whether it was set or defaulted, then every TRASHD_
 // variable that is set but unknown. It fails (code 2) when the configuration
 // is invalid or a variable is unknown (a misspelt one is otherwise ignored).
-func runConfig(stdout, stderr io.Writer) error {
+func runConfig(stdout io.Writer, asJSON bool) error {
 	e, err := readEnv()
 	if err != nil {
 		return configErr(err)
 	}
-	vars := variables()
-	sort.Slice(vars, func(i, j int) bool { return vars[i].Name < vars[j].Name })
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VARIABLE\tVALUE\tSOURCE")
-	for _, v := range vars {
+	type variable struct {
+		Name   string `json:"name"`
+		Value  string `json:"value"`
+		Source string `json:"source"` // default, environment, or unknown (set, but not a trashd variable)
+	}
+	table := variables()
+	sort.Slice(table, func(i, j int) bool { return table[i].Name < table[j].Name })
+	vars := make([]variable, 0, len(table)+len(e.unknown))
+	for _, v := range table {
 		val, src := e.value(v), "default"
 		if _, set := os.LookupEnv(v.Name); set {
 			src = "environment"
@@ -47,21 +54,40 @@ func runConfig(stdout, stderr io.Writer) error {
 		if secret(v.Name) && val != "" {
 			val = "(redacted)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name, escapeKey(val), src)
+		vars = append(vars, variable{v.Name, val, src})
+	}
+	var problems []string
+	_, perr := parse(e)
+	if perr != nil {
+		// "invalid configuration:" and then one problem a line.
+		for _, l := range strings.Split(perr.Error(), "\n")[1:] {
+			problems = append(problems, strings.TrimSpace(l))
+		}
 	}
 	for _, u := range e.unknown {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, "(unknown: ignored)", "environment")
+		vars = append(vars, variable{u.Name, "(unknown: ignored)", "unknown"})
+		problems = append(problems, u.String())
 	}
-	tw.Flush()
-	if _, err := parse(e); err != nil {
-		return configErr(err)
-	}
-	if len(e.unknown) > 0 {
-		var names []string
-		for _, u := range e.unknown {
-			names = append(names, u.String())
+	if asJSON {
+		if problems == nil {
+			problems = []string{}
 		}
-		return configErr(errors.New(strings.Join(names, "\n  ")))
+		if err := writeJSONDoc(stdout, struct {
+			Variables []variable `json:"variables"`
+			Problems  []string   `json:"problems"`
+		}{vars, problems}); err != nil {
+			return err
+		}
+	} else {
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "VARIABLE\tVALUE\tSOURCE")
+		for _, v := range vars {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name, escapeKey(v.Value), v.Source)
+		}
+		tw.Flush()
+	}
+	if len(problems) > 0 {
+		return configErr(errors.New("invalid configuration:\n  " + strings.Join(problems, "\n  ")))
 	}
 	return nil
 }

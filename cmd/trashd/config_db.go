@@ -46,6 +46,7 @@ func parseLMS(p *problems, e env) db.LMSTable {
 		BucketColumn:  e.LMSBucketColumn,
 		TrashColumn:   e.LMSTrashColumn,
 		TrashKind:     e.LMSTrashKind,
+		TrashValues:   splitValues(e.LMSTrashValues),
 		DefaultBucket: e.SourceBucket,
 		UniqueKeys:    p.bool("TRASHD_LMS_UNIQUE_KEYS", e.LMSUniqueKeys),
 	}

@@ -172,14 +172,14 @@ func TestConfigReportsUnknownVariables(t *testing.T) {
 	t.Setenv("TRASHD_TRASH_BUCKET", "trash")
 	t.Setenv("TRASHD_SOURCE_BUCKET", "files")
 	var stdout, stderr bytes.Buffer
-	if err := runConfig(&stdout, &stderr); err != nil {
+	if err := runConfig(&stdout, false); err != nil {
 		t.Fatalf("config with a valid environment: %v: %s", err, stderr.String())
 	}
 
 	t.Setenv("TRASHD_TRASH_BUKET", "trash")
 	stdout.Reset()
 	stderr.Reset()
-	err := runConfig(&stdout, &stderr)
+	err := runConfig(&stdout, false)
 	if code := exitCode(err, &stderr); code != codeUsage {
 		t.Errorf("config with TRASHD_TRASH_BUKET set exited %d, want %d", code, codeUsage)
 	}

@@ -12,11 +12,15 @@ import (
 // and credential checks as a real pass, the trashed rows it would discover,
 // the records already due, the restores it would start and the records it
 // would orphan, and whether the mass-change brake would stop it.
-func previewPass(ctx context.Context, runner *reconcile.Runner, store *db.Store, cfg reconcile.Config, c *cli) error {
+func previewPass(ctx context.Context, runner *reconcile.Runner, store *db.Store, cfg reconcile.Config, c *cli, asJSON bool) error {
 	if err := runner.CheckBuckets(ctx); err != nil {
 		return fmt.Errorf("a pass would stop here: %w", err)
 	}
-	const show = 10
+	show := 10
+	if asJSON {
+		show = 1000
+	}
+	doc := dryRunDoc{New: []newRowDoc{}}
 	var after int64
 	discover := 0
 	for {
@@ -25,7 +29,9 @@ func previewPass(ctx context.Context, runner *reconcile.Runner, store *db.Store,
 			return err
 		}
 		for _, r := range rows {
-			if discover < show {
+			if discover < show && asJSON {
+				doc.New = append(doc.New, newRowDoc{LMSID: r.LMSID, Bucket: r.Bucket, Key: r.Key})
+			} else if discover < show {
 				fmt.Fprintf(c.stdout, "  new: LMS row %d s3://%s/%s\n", r.LMSID, escapeKey(r.Bucket), escapeKey(r.Key))
 			}
 			discover++
@@ -35,7 +41,7 @@ func previewPass(ctx context.Context, runner *reconcile.Runner, store *db.Store,
 		}
 		after = rows[len(rows)-1].LMSID
 	}
-	if discover > show {
+	if discover > show && !asJSON {
 		fmt.Fprintf(c.stdout, "  … and %d more\n", discover-show)
 	}
 	due, bytes, err := store.Pending(ctx)
@@ -50,11 +56,23 @@ func previewPass(ctx context.Context, runner *reconcile.Runner, store *db.Store,
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "dry run: would discover %d new trashed rows and move them, plus %d records already due (%s known); "+
-		"would restore %d files whose trash flag was cleared and orphan %d records whose LMS row is gone; nothing was changed\n",
-		discover, due, humanBytes(bytes), len(restores), len(orphans))
-	if err := runner.WeighChanges(ctx, discover, len(restores), len(orphans)); err != nil {
-		return objectsErr("a pass would stop before changing anything: %w", err)
+	brake := runner.WeighChanges(ctx, discover, len(restores), len(orphans))
+	if asJSON {
+		doc.Discover, doc.NewTruncated, doc.Due, doc.DueBytes = discover, discover > show, due, bytes
+		doc.Restores, doc.Orphans = len(restores), len(orphans)
+		if brake != nil {
+			doc.Brake = brake.Error()
+		}
+		if err := writeJSONDoc(c.stdout, doc); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(c.stdout, "dry run: would discover %d new trashed rows and move them, plus %d records already due (%s known); "+
+			"would restore %d files whose trash flag was cleared and orphan %d records whose LMS row is gone; nothing was changed\n",
+			discover, due, humanBytes(bytes), len(restores), len(orphans))
+	}
+	if brake != nil {
+		return objectsErr("a pass would stop before changing anything: %w", brake)
 	}
 	return nil
 }

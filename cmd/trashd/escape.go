@@ -26,8 +26,14 @@ func escapeKey(s string) string {
 
 // escapeText escapes the unprintable runes of a message but keeps its line
 // breaks and tabs, which messages use for layout.
-func escapeText(s string) string {
-	if printable(s, true) {
+func escapeText(s string) string { return escape(s, true) }
+
+// escapeLine escapes every unprintable rune, line breaks too: for a message
+// that must stay on its one line (an audit finding, a recorded reason).
+func escapeLine(s string) string { return escape(s, false) }
+
+func escape(s string, layout bool) string {
+	if printable(s, layout) {
 		return s
 	}
 	var b strings.Builder
@@ -37,7 +43,7 @@ func escapeText(s string) string {
 		switch {
 		case r == utf8.RuneError && n == 1:
 			b.WriteString(`\x` + strconv.FormatUint(uint64(s[i])|0x100, 16)[1:])
-		case r == '\n' || r == '\t' || unicode.IsPrint(r):
+		case (layout && (r == '\n' || r == '\t')) || unicode.IsPrint(r):
 			b.WriteRune(r)
 		default:
 			q := strconv.QuoteRune(r) // '\x00', '\u202e'

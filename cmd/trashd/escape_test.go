@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestEscape(t *testing.T) {
 	for _, tc := range []struct{ in, key, text string }{
@@ -19,6 +22,9 @@ func TestEscape(t *testing.T) {
 		}
 		if got := escapeText(tc.in); got != tc.text {
 			t.Errorf("escapeText(%q) = %s, want %s", tc.in, got, tc.text)
+		}
+		if got, want := escapeLine(tc.in), strings.ReplaceAll(tc.text, "\n", `\n`); got != want {
+			t.Errorf("escapeLine(%q) = %s, want %s", tc.in, got, want)
 		}
 	}
 }

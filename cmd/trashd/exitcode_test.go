@@ -71,3 +71,42 @@ func TestAuditExitsOneWhenS3IsUnreachable(t *testing.T) {
 		t.Errorf("audit: exit %d, want 0\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// A Canvas-style LMS: file_state = 'deleted' marks a row trashed. The
+// deleted row's file moves; a live row's stays.
+func TestReconcileTrashKindValue(t *testing.T) {
+	t.Parallel()
+	env := reconciletest.New(t)
+	if _, err := env.DB.Exec("ALTER TABLE files ADD COLUMN file_state VARCHAR(16) NULL"); err != nil {
+		t.Fatal(err)
+	}
+	gone := env.AddFile(t, "canvas/deleted.pdf", []byte("deleted"), false, 0)
+	env.AddFile(t, "canvas/available.pdf", []byte("available"), false, 0)
+	if _, err := env.DB.Exec("UPDATE files SET file_state = IF(id = ?, 'deleted', 'available')", gone); err != nil {
+		t.Fatal(err)
+	}
+	vars := with(env.Vars(), "TRASHD_LMS_TRASH_COLUMN=file_state", "TRASHD_LMS_TRASH_KIND=value", "TRASHD_LMS_TRASH_VALUES=deleted, purged")
+	if r := trashd(t, vars, "migrate"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	r := trashd(t, vars, "reconcile")
+	if r.code != 0 || !strings.Contains(r.stdout, "moved 1") {
+		t.Fatalf("reconcile: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got := env.States(t); got[reconcile.StateInTrash] != 1 || len(got) != 1 {
+		t.Errorf("states %v, want the deleted row's record only", got)
+	}
+	// The kind is checked against the column's type, and values are required.
+	for _, tc := range []struct {
+		vars []string
+		want string
+	}{
+		{[]string{"TRASHD_LMS_TRASH_KIND=value", "TRASHD_LMS_TRASH_VALUES=deleted"}, "a string type"}, // trashed is TINYINT
+		{[]string{"TRASHD_LMS_TRASH_COLUMN=file_state", "TRASHD_LMS_TRASH_KIND=value"}, "TRASHD_LMS_TRASH_VALUES"},
+		{[]string{"TRASHD_LMS_TRASH_COLUMN=file_state", "TRASHD_LMS_TRASH_KIND=value", "TRASHD_LMS_TRASH_VALUES=it's"}, "TRASHD_LMS_TRASH_VALUES"},
+	} {
+		if r := trashd(t, with(env.Vars(), tc.vars...), "reconcile"); r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, want 2 naming %q\n%s", tc.vars, r.code, tc.want, r.stderr)
+		}
+	}
+}

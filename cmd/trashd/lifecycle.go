@@ -12,14 +12,15 @@ import (
 func lifecycleCommand() command {
 	return command{
 		name:    "lifecycle",
-		args:    "[--apply]",
+		args:    "[--apply] [--json]",
 		summary: "the trash bucket's lifecycle rules and drift (--apply: merge the rule in)",
 		about: "Show the trash bucket's lifecycle rules and how they differ from the desired rule (TRASHD_LIFECYCLE_*,\n" +
 			"TRASHD_TRANSITION_*, TRASHD_STORAGE_CLASS). Exit 3 while the rule is not in place.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 			apply := fs.Bool("apply", false, "merge the desired rule into the bucket's configuration and write it (every other rule is kept)")
+			asJSON := fs.Bool("json", false, "print one JSON document instead (the shape is in docs/operations.md)")
 			return func(ctx context.Context, c *cli, _ []string) error {
-				return runLifecycle(ctx, c, *apply)
+				return runLifecycle(ctx, c, *apply, *asJSON)
 			}
 		},
 	}
@@ -28,7 +29,7 @@ func lifecycleCommand() command {
 // runLifecycle shows the trash bucket's lifecycle rules and how they differ
 // from the desired rule; with apply it merges the rule in (keeping every
 // other rule) and writes it.
-func runLifecycle(ctx context.Context, c *cli, apply bool) error {
+func runLifecycle(ctx context.Context, c *cli, apply, asJSON bool) error {
 	cfg, err := loadConfig(c.stderr)
 	if err != nil {
 		return err
@@ -42,7 +43,14 @@ func runLifecycle(ctx context.Context, c *cli, apply bool) error {
 	if err != nil {
 		return err
 	}
-	printLifecycle(c.stdout, want, rep)
+	out := c.stdout
+	if asJSON {
+		// One document: the bucket as it ends up.
+		out = io.Discard
+		shown := &rep
+		defer func() { _ = writeJSONDoc(c.stdout, toLifecycleDoc(want, *shown)) }()
+	}
+	printLifecycle(out, want, rep)
 	if !apply {
 		if rep.InPlace() {
 			return nil
@@ -50,15 +58,16 @@ func runLifecycle(ctx context.Context, c *cli, apply bool) error {
 		return objectsErr("the lifecycle rule is not in place; run `trashd lifecycle --apply` to merge it in (other rules are kept)")
 	}
 	if rep.InPlace() {
-		fmt.Fprintln(c.stdout, "\nnothing to apply: the rule is in place")
+		fmt.Fprintln(out, "\nnothing to apply: the rule is in place")
 		return nil
 	}
-	rep, err = client.ApplyLifecycle(ctx, bucket, want)
+	applied, err := client.ApplyLifecycle(ctx, bucket, want)
 	if err != nil {
 		return fmt.Errorf("lifecycle --apply: %w", err)
 	}
-	fmt.Fprintln(c.stdout, "\napplied; the bucket now reads:")
-	printLifecycle(c.stdout, want, rep)
+	rep = applied
+	fmt.Fprintln(out, "\napplied; the bucket now reads:")
+	printLifecycle(out, want, rep)
 	if !rep.InPlace() {
 		return objectsErr("the rule was written but the bucket still differs from it (see the drift above)")
 	}
@@ -71,7 +80,7 @@ func printLifecycle(w io.Writer, want reconcile.LifecycleRule, rep reconcile.Lif
 		fmt.Fprintln(w, "  (none)")
 	}
 	for _, r := range rep.Rules {
-		fmt.Fprintf(w, "  %s\n", r)
+		fmt.Fprintf(w, "  %s\n", escapeText(r))
 	}
 	exp := "never expires"
 	if want.ExpirationDays > 0 {
@@ -84,10 +93,10 @@ func printLifecycle(w io.Writer, want reconcile.LifecycleRule, rep reconcile.Lif
 	} else {
 		fmt.Fprintln(w, "drift:")
 		for _, d := range rep.Drift {
-			fmt.Fprintf(w, "  - %s\n", d)
+			fmt.Fprintf(w, "  - %s\n", escapeText(d))
 		}
 	}
 	for _, c := range rep.Conflicts {
-		fmt.Fprintf(w, "conflict: %s\n", c)
+		fmt.Fprintf(w, "conflict: %s\n", escapeText(c))
 	}
 }

@@ -12,22 +12,26 @@ import (
 func reconcileCommand() command {
 	return command{
 		name:    "reconcile",
-		args:    "[--dry-run] [--allow-mass-change]",
+		args:    "[--dry-run [--json]] [--allow-mass-change]",
 		summary: "run one pass now (--dry-run: report what would move, change nothing)",
 		about: "Run one pass now, with a live progress line on a terminal, and print what happened.\n" +
 			"Exit 0 when every object the pass took up was moved, restored or left shared; 3 when some failed,\n" +
 			"went missing or wait for a retry (see `trashd status --failed`); 1 when the pass could not run.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 			dryRun := fs.Bool("dry-run", false, "report what would move, restore and orphan, check the buckets, and change nothing")
+			asJSON := fs.Bool("json", false, "with --dry-run: print one JSON document instead (the shape is in docs/operations.md)")
 			allowMass := fs.Bool("allow-mass-change", false, "let this pass through the mass-change brake (far more discoveries, restores or orphanings than a normal day)")
 			return func(ctx context.Context, c *cli, _ []string) error {
-				return runReconcile(ctx, c, *dryRun, *allowMass)
+				if *asJSON && !*dryRun {
+					return operandErr("reconcile: --json goes with --dry-run (a pass prints its progress and summary; `trashd status --json` reads the result)")
+				}
+				return runReconcile(ctx, c, *dryRun, *allowMass, *asJSON)
 			}
 		},
 	}
 }
 
-func runReconcile(ctx context.Context, c *cli, dryRun, allowMass bool) error {
+func runReconcile(ctx context.Context, c *cli, dryRun, allowMass, asJSON bool) error {
 	cfg, sqlDB, store, err := loadStore(ctx, c)
 	if err != nil {
 		return err
@@ -43,7 +47,7 @@ func runReconcile(ctx context.Context, c *cli, dryRun, allowMass bool) error {
 		return err
 	}
 	if dryRun {
-		return previewPass(ctx, runner, store, cfg.Reconcile, c)
+		return previewPass(ctx, runner, store, cfg.Reconcile, c, asJSON)
 	}
 	h, err := runner.Start(ctx, reconcile.TriggerManual)
 	if err != nil {

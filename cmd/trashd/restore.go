@@ -62,7 +62,7 @@ func runRestore(ctx context.Context, c *cli, args []string) error {
 	switch rec.State {
 	case reconcile.StateRestored:
 		if rec.LastError != "" { // restored beside the original key
-			fmt.Fprintf(c.stdout, "LMS row %d restored: %s\n", lmsID, escapeText(rec.LastError))
+			fmt.Fprintf(c.stdout, "LMS row %d restored: %s\n", lmsID, escapeLine(rec.LastError))
 		} else {
 			fmt.Fprintf(c.stdout, "LMS row %d restored to s3://%s/%s\n", lmsID, escapeKey(rec.Source.Bucket), escapeKey(rec.Source.Key))
 		}

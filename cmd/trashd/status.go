@@ -19,14 +19,16 @@ import (
 func statusCommand() command {
 	return command{
 		name:    "status",
-		args:    "[--overdue] [--cost]",
-		summary: "counts per state, oldest pending object, last runs (--overdue, --cost)",
+		args:    "[--failed] [--overdue] [--cost] [--json]",
+		summary: "counts per state, oldest pending object, last runs (--failed, --overdue, --cost)",
 		about: "Show counts and bytes per state, the oldest pending object, the last runs, and overdue and\n" +
 			"ineligible transitions. Reads the database only; works without the service.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 			var o statusOptions
+			fs.BoolVar(&o.failed, "failed", false, "list the failed and missing records with their reasons (`trashd retry` re-queues them)")
 			fs.BoolVar(&o.overdue, "overdue", false, "list the copies whose transition to the archive class is overdue")
 			fs.BoolVar(&o.cost, "cost", false, "estimate the trash bucket's monthly cost by storage class")
+			fs.BoolVar(&o.json, "json", false, "print one JSON document instead (the shape is in docs/operations.md)")
 			return func(ctx context.Context, c *cli, _ []string) error {
 				return runStatus(ctx, c, o)
 			}
@@ -35,7 +37,7 @@ func statusCommand() command {
 }
 
 type statusOptions struct {
-	overdue, cost bool
+	failed, overdue, cost, json bool
 }
 
 func runStatus(ctx context.Context, c *cli, o statusOptions) error {
@@ -48,29 +50,108 @@ func runStatus(ctx context.Context, c *cli, o statusOptions) error {
 	if err != nil {
 		return err
 	}
-	printStatus(c.stdout, st)
 	q := cfg.Reconcile.Archive.OverdueQuery()
 	arch, err := store.Archive(ctx, q)
 	if err != nil {
 		return err
 	}
-	printArchive(c.stdout, cfg, arch)
 	it, err := store.IntelligentTiering(ctx)
 	if err != nil {
 		return err
 	}
-	printIntelligentTiering(c.stdout, it)
-	if o.overdue {
-		list, err := store.Overdue(ctx, q, 100)
-		if err != nil {
+	var failures []db.Failure
+	if o.failed {
+		limit := maxListed + 1
+		if o.json {
+			limit = 1 << 30 // every one, for scripts
+		}
+		if failures, err = allFailures(ctx, store, limit); err != nil {
 			return err
 		}
-		printOverdue(c.stdout, list, arch.Overdue)
+	}
+	var overdue []reconcile.OverdueRecord
+	if o.overdue {
+		if overdue, err = store.Overdue(ctx, q, 100); err != nil {
+			return err
+		}
+	}
+	if o.json {
+		doc := toStatusDoc(st, cfg, arch)
+		if o.failed {
+			doc.Failed = []failureDoc{}
+			for _, f := range failures {
+				doc.Failed = append(doc.Failed, toFailureDoc(f))
+			}
+		}
+		if o.overdue {
+			doc.Overdue = []overdueDoc{}
+			for _, r := range overdue {
+				doc.Overdue = append(doc.Overdue, toOverdueDoc(r))
+			}
+		}
+		if o.cost {
+			doc.Cost = toCostDoc(reconcile.EstimateCost(arch.Classes, cfg.Prices))
+		}
+		return writeJSONDoc(c.stdout, doc)
+	}
+	printStatus(c.stdout, st)
+	printArchive(c.stdout, cfg, arch)
+	printIntelligentTiering(c.stdout, it)
+	if o.failed {
+		printFailures(c.stdout, failures)
+	}
+	if o.overdue {
+		printOverdue(c.stdout, overdue, arch.Overdue)
 	}
 	if o.cost {
 		printCost(c.stdout, reconcile.EstimateCost(arch.Classes, cfg.Prices))
 	}
 	return nil
+}
+
+// allFailures reads up to limit failed and missing records, oldest first.
+func allFailures(ctx context.Context, store *db.Store, limit int) ([]db.Failure, error) {
+	var (
+		out   []db.Failure
+		after int64
+	)
+	for len(out) < limit {
+		batch, err := store.Failures(ctx, db.FailureFilter{}, after, min(500, limit-len(out)))
+		if err != nil || len(batch) == 0 {
+			return out, err
+		}
+		out = append(out, batch...)
+		after = batch[len(batch)-1].ID
+	}
+	return out, nil
+}
+
+// maxListed bounds the records a status listing prints.
+const maxListed = 100
+
+func printFailures(w io.Writer, list []db.Failure) {
+	fmt.Fprintln(w, "\nfailed and missing records (oldest first):")
+	if len(list) == 0 {
+		fmt.Fprintln(w, "  none")
+		return
+	}
+	more := len(list) > maxListed
+	list = list[:min(len(list), maxListed)]
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LMS ROW\tRECORD\tSTATE\tATTEMPTS\tSINCE\tOBJECT\tREASON")
+	for _, f := range list {
+		since := "-"
+		if !f.FinishedAt.IsZero() {
+			since = f.FinishedAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%s\t%s\t%s\n", f.LMSID, f.ID, f.State, f.Attempts, since,
+			escapeKey("s3://"+f.Bucket+"/"+f.Key), firstLine(escapeLine(f.Reason), 300))
+	}
+	tw.Flush()
+	if more {
+		fmt.Fprintf(w, "… and more: `trashd status --failed --json` lists them all\n")
+	}
+	fmt.Fprintln(w, "fix the cause, then `trashd retry LMS_ROW_ID...` (or `--state failed|missing`, `--all`) re-queues them")
 }
 
 func printArchive(w io.Writer, cfg Config, a reconcile.ArchiveStatus) {
@@ -146,12 +227,15 @@ func printStatus(w io.Writer, st db.Status) {
 	fmt.Fprintln(tw, "RUN\tTRIGGER\tHOST\tSTARTED\tDURATION\tSTATUS\tMOVED\tMISSING\tFAILED\tRETRYING\tARCHIVED\tRESTORED\tERROR")
 	for _, r := range st.Runs {
 		dur := "running"
+		if r.Status == reconcile.RunAbandoned {
+			dur = "-"
+		}
 		if !r.FinishedAt.IsZero() {
 			dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", r.ID, r.Trigger, r.Host,
 			r.StartedAt.Format(time.RFC3339), dur, r.Status, r.Counts.Moved, r.Counts.Missing,
-			r.Counts.Failed, r.Counts.Retrying, r.Counts.Archived, r.Counts.Restored, escapeKey(firstLine(r.Error, 60)))
+			r.Counts.Failed, r.Counts.Retrying, r.Counts.Archived, r.Counts.Restored, firstLine(escapeLine(r.Error), 60))
 	}
 	tw.Flush()
 }

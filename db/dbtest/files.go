@@ -47,7 +47,7 @@ func SetTrashed(tb testing.TB, sqlDB *sql.DB, id int64, trashed bool) {
 	ctx := context.Background()
 	var column string
 	err := sqlDB.QueryRowContext(ctx, `SELECT COLUMN_NAME FROM information_schema.COLUMNS
-		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'files' AND COLUMN_NAME IN ('trashed', 'trashed_at')`).Scan(&column)
+		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'files' AND COLUMN_NAME IN ('trashed', 'trashed_at', 'file_state')`).Scan(&column)
 	if err != nil {
 		tb.Fatalf("find the trash column of files (was it made by CreateFiles?): %v", err)
 	}
@@ -57,6 +57,10 @@ func SetTrashed(tb testing.TB, sqlDB *sql.DB, id int64, trashed bool) {
 		value = "1"
 	case column == "trashed":
 		value = "0"
+	case column == "file_state" && trashed:
+		value = "'deleted'"
+	case column == "file_state":
+		value = "'available'"
 	case trashed:
 		value = "NOW(6)"
 	default:

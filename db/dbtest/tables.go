@@ -47,6 +47,9 @@ func CreateFilesWith(tb testing.TB, sqlDB *sql.DB, opts FilesOptions) db.LMSTabl
 	case db.TrashTimestamp:
 		lms.TrashColumn = "trashed_at"
 		trash = "trashed_at DATETIME(6) NULL"
+	case db.TrashValue: // as Canvas: file_state 'available' or 'deleted'
+		lms.TrashColumn, lms.TrashValues = "file_state", []string{"deleted"}
+		trash = "file_state VARCHAR(16) NULL DEFAULT 'available'"
 	default:
 		tb.Fatalf("CreateFiles: kind %q is not %q or %q", opts.Kind, db.TrashFlag, db.TrashTimestamp)
 	}
