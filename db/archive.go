@@ -73,8 +73,10 @@ func (s *Store) MarkChecked(ctx context.Context, rec reconcile.Record, class str
 // there), with the reason.
 func (s *Store) MarkGone(ctx context.Context, rec reconcile.Record, state reconcile.State, reason string) (bool, error) {
 	res, err := s.db.ExecContext(ctx, "UPDATE trash_objects SET state = ?, last_error = ?, finished_at = NOW(6), updated_at = NOW(6)"+
-		" WHERE id = ? AND state IN "+inTrashSQL+" AND restore_requested_at IS NULL AND lease_token IS NULL",
-		string(state), nullString(clip(reason, maxError)), rec.ID)
+		" WHERE id = ? AND state IN "+inTrashSQL+" AND restore_requested_at IS NULL AND lease_token IS NULL"+
+		// The copy that was looked at, not one a later life recorded since.
+		" AND COALESCE(trash_key, '') = ? AND life = ?",
+		string(state), nullString(clip(reason, maxError)), rec.ID, rec.TrashKey, rec.Life)
 	if err != nil {
 		return false, fmt.Errorf("record record %d as %s: %w", rec.ID, state, err)
 	}

@@ -32,7 +32,7 @@ func recordColumnsOf(alias string) string {
 		c("source_etag"), c("source_checksum"), c("trash_key"), c("attempts"), c("last_error"), c("lease_owner"), c("lease_token"),
 		c("restore_requested_at") + " IS NOT NULL", c("trash_bucket"), c("trash_size"), c("trash_etag"), c("trash_checksum"),
 		c("storage_class"), "COALESCE(TIMESTAMPDIFF(MICROSECOND, " + c("failing_since") + ", NOW(6)), 0)",
-		"COALESCE(" + c("shared_with") + ", 0)", c("restored_key"), c("upload_key"), c("upload_id"),
+		"COALESCE(" + c("shared_with") + ", 0)", c("restored_key"), c("upload_key"), c("upload_id"), c("life"), c("source_modified"),
 	}, ", ")
 }
 
@@ -212,11 +212,12 @@ func scanRecord(rows *sql.Rows, extra ...any) (reconcile.Record, error) {
 		class, restoredKey                sql.NullString
 		uploadKey, uploadID               sql.NullString
 		failingFor                        int64
+		modified                          sql.NullTime
 	)
 	dest := []any{&r.ID, &r.LMSID, &state, &r.Source.Bucket, &r.Source.Key, &version, &size,
 		&etag, &checksum, &trashKey, &r.Attempts, &lastError, &leaseOwner, &leaseToken, &r.RestoreRequested,
 		&trashBucket, &trashSize, &trashETag, &trashSum, &class, &failingFor, &r.SharedWith,
-		&restoredKey, &uploadKey, &uploadID}
+		&restoredKey, &uploadKey, &uploadID, &r.Life, &modified}
 	err := rows.Scan(append(dest, extra...)...)
 	if err != nil {
 		return r, err
@@ -240,6 +241,7 @@ func scanRecord(rows *sql.Rows, extra ...any) (reconcile.Record, error) {
 		}
 	}
 	r.FailingFor = time.Duration(failingFor) * time.Microsecond
+	r.Source.LastModified = modified.Time
 	r.RestoredKey = restoredKey.String
 	r.Upload = reconcile.Upload{Key: uploadKey.String, ID: uploadID.String}
 	return r, nil

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -27,17 +28,30 @@ import (
 // neither Failed nor an error, to any state but pending, ends a run of
 // failures.
 func (s *Store) Record(ctx context.Context, rec reconcile.Record, step reconcile.Step) error {
+	set, args, err := stepSet(rec, step)
+	if err != nil {
+		return err
+	}
+	if err := s.fencedUpdate(ctx, s.db, rec, set, args...); err != nil {
+		return fmt.Errorf("record %d as %s: %w", rec.ID, step.To, err)
+	}
+	return nil
+}
+
+// stepSet is the SET clause (and its arguments) that Record applies.
+func stepSet(rec reconcile.Record, step reconcile.Step) (string, []any, error) {
 	if !slices.Contains(reconcile.States, step.To) {
-		return fmt.Errorf("record %d: unknown state %q", rec.ID, step.To)
+		return "", nil, fmt.Errorf("record %d: unknown state %q", rec.ID, step.To)
 	}
 	if step.RetryIn < 0 {
-		return fmt.Errorf("record %d: negative RetryIn %s", rec.ID, step.RetryIn)
+		return "", nil, fmt.Errorf("record %d: negative RetryIn %s", rec.ID, step.RetryIn)
 	}
 	set := "state = ?, last_error = ?, updated_at = NOW(6)"
 	args := []any{string(step.To), nullString(clip(step.Error, maxError))}
 	if src := step.Source; src != nil {
-		set += ", source_version = ?, source_size = ?, source_etag = ?, source_checksum = ?, source_seen_at = NOW(6)"
-		args = append(args, nullString(src.VersionID), src.Size, nullString(src.ETag), nullString(formatChecksum(src.Checksum)))
+		set += ", source_version = ?, source_size = ?, source_etag = ?, source_checksum = ?, source_modified = ?, source_seen_at = NOW(6)"
+		args = append(args, nullString(src.VersionID), src.Size, nullString(src.ETag), nullString(formatChecksum(src.Checksum)),
+			sql.NullTime{Time: src.LastModified.UTC(), Valid: !src.LastModified.IsZero()})
 	}
 	if step.TrashKey != "" {
 		set += ", trash_key = ?"
@@ -111,8 +125,44 @@ func (s *Store) Record(ctx context.Context, rec reconcile.Record, step reconcile
 		set += ", lease_expires_at = NOW(6) + INTERVAL ? MICROSECOND"
 		args = append(args, step.Renew.Microseconds())
 	}
-	if err := s.fencedUpdate(ctx, rec, set, args...); err != nil {
-		return fmt.Errorf("record %d as %s: %w", rec.ID, step.To, err)
+	return set, args, nil
+}
+
+// AdoptCopy records step for rec — the move of rec into the trash copy of
+// another record of the same object, other — if other's copy is still
+// there to share: other still names it (trash_key), holds it (a state in
+// which a copy is relied on) and is not being restored. other's row is
+// locked for the check, so a restore of other, which is marked (an UPDATE of
+// that row) before it may remove the copy, either comes first and is seen,
+// or comes after and counts rec among the copy's holders.
+// reconcile.ErrNotFound when the copy can no longer be shared.
+func (s *Store) AdoptCopy(ctx context.Context, rec, other reconcile.Record, step reconcile.Step) error {
+	set, args, err := stepSet(rec, step)
+	if err != nil {
+		return err
+	}
+	err = retryDeadlock(ctx, func() error {
+		tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback() // after Commit, a no-op
+		var id int64
+		err = tx.QueryRowContext(ctx, "SELECT id FROM trash_objects WHERE id = ? AND trash_key = ? AND restore_requested_at IS NULL"+
+			" AND state IN "+copyHolderSQL+" FOR UPDATE", other.ID, other.Copy.Key).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("the copy of record %d: %w: it is being restored or no longer held", other.ID, reconcile.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.fencedUpdate(ctx, tx, rec, set, args...); err != nil {
+			return err
+		}
+		return tx.Commit()
+	})
+	if err != nil {
+		return fmt.Errorf("record %d as %s, sharing the copy of record %d: %w", rec.ID, step.To, other.ID, err)
 	}
 	return nil
 }
@@ -124,7 +174,7 @@ func (s *Store) RenewLease(ctx context.Context, rec reconcile.Record, d time.Dur
 	if d < time.Microsecond {
 		return fmt.Errorf("renew lease of record %d: %s is too short", rec.ID, d)
 	}
-	err := s.fencedUpdate(ctx, rec, "lease_expires_at = NOW(6) + INTERVAL ? MICROSECOND, updated_at = NOW(6)", d.Microseconds())
+	err := s.fencedUpdate(ctx, s.db, rec, "lease_expires_at = NOW(6) + INTERVAL ? MICROSECOND, updated_at = NOW(6)", d.Microseconds())
 	if err != nil {
 		return fmt.Errorf("renew lease of record %d: %w", rec.ID, err)
 	}
@@ -135,7 +185,7 @@ func (s *Store) RenewLease(ctx context.Context, rec reconcile.Record, d time.Dur
 // record is claimable again at once (a release is no attempt).
 // reconcile.ErrLeaseLost if the lease is no longer held.
 func (s *Store) Release(ctx context.Context, rec reconcile.Record) error {
-	err := s.fencedUpdate(ctx, rec, "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = NOW(6)")
+	err := s.fencedUpdate(ctx, s.db, rec, "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = NOW(6)")
 	if err != nil {
 		return fmt.Errorf("release record %d: %w", rec.ID, err)
 	}
@@ -145,14 +195,20 @@ func (s *Store) Release(ctx context.Context, rec reconcile.Record) error {
 // fencedUpdate runs UPDATE trash_objects SET set for rec if rec's lease token
 // is still the record's. It relies on CLIENT_FOUND_ROWS (see Options.config)
 // so that a matched row counts even when no value changed.
-func (s *Store) fencedUpdate(ctx context.Context, rec reconcile.Record, set string, args ...any) error {
+func (s *Store) fencedUpdate(ctx context.Context, db execer, rec reconcile.Record, set string, args ...any) error {
 	if rec.Lease.Token == "" {
 		return reconcile.ErrLeaseLost
 	}
 	var res sql.Result
-	err := retryDeadlock(ctx, func() error {
+	retry := retryDeadlock
+	if _, inTx := db.(*sql.Tx); inTx {
+		// A deadlock rolls the whole transaction back: its caller retries
+		// the transaction, never this statement alone.
+		retry = func(_ context.Context, f func() error) error { return f() }
+	}
+	err := retry(ctx, func() error {
 		var err error
-		res, err = s.db.ExecContext(ctx, "UPDATE trash_objects SET "+set+" WHERE id = ? AND lease_token = ?",
+		res, err = db.ExecContext(ctx, "UPDATE trash_objects SET "+set+" WHERE id = ? AND lease_token = ?",
 			append(args, rec.ID, rec.Lease.Token)...)
 		return err
 	})
@@ -167,4 +223,9 @@ func (s *Store) fencedUpdate(ctx context.Context, rec reconcile.Record, set stri
 		return reconcile.ErrLeaseLost
 	}
 	return nil
+}
+
+// execer runs a statement: the pool, or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }

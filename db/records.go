@@ -133,8 +133,12 @@ func (s *Store) CopyHolders(ctx context.Context, trashKey string, except int64) 
 // id that is still to be moved (and not to be restored), if there is one.
 func (s *Store) EarlierMove(ctx context.Context, bucket, key string, id int64) (int64, bool, error) {
 	var lmsID int64
+	// A shared record counts only while a worker holds it: idle, it waits
+	// for a live row to go and may not look again for an hour, and the
+	// first record free to move moves (the shared one adopts its copy).
 	err := s.db.QueryRowContext(ctx, "SELECT lms_id FROM trash_objects WHERE source_bucket = ? AND source_key = ? AND id < ?"+
-		" AND state IN "+moveStatesSQL+" AND restore_requested_at IS NULL ORDER BY id LIMIT 1", bucket, key, id).Scan(&lmsID)
+		" AND (state IN "+movingSQL+" OR (state = 'shared' AND lease_expires_at > NOW(6))) AND restore_requested_at IS NULL"+
+		" ORDER BY id LIMIT 1", bucket, key, id).Scan(&lmsID)
 	switch {
 	case err == sql.ErrNoRows:
 		return 0, false, nil

@@ -48,6 +48,19 @@ func (s *Store) MarkRestores(ctx context.Context, ids []int64) (int, error) {
 	return n, nil
 }
 
+// CountRetrash counts the restored records whose LMS row is trashed again:
+// what Retrash would start over.
+func (s *Store) CountRetrash(ctx context.Context) (int, error) {
+	t := s.lms
+	var n int
+	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM trash_objects AS t JOIN "+quote(t.Table)+" AS l ON l."+quote(t.IDColumn)+" = t.lms_id"+
+		" WHERE t.state = 'restored' AND "+t.trashedSQL("l")).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count restored rows trashed again: %w", err)
+	}
+	return n, nil
+}
+
 // Retrash starts over the records of rows the LMS trashed again after
 // trashd had restored them: pending again. The object is where the restore
 // put it: the original key, or beside it when the key held a newer file
@@ -104,7 +117,7 @@ func (s *Store) Retrash(ctx context.Context) (int, error) {
 			" trash_key = NULL, trash_etag = NULL, trash_size = NULL, trash_checksum = NULL, storage_class = NULL,"+
 			" attempts = 0, failing_since = NULL, next_attempt_at = NOW(6), discovered_at = NOW(6),"+
 			" source_seen_at = NULL, copied_at = NULL, source_deleted_at = NULL, archived_at = NULL, finished_at = "+finished+","+
-			" restore_requested_at = NULL, restored_at = NULL, transition_checked_at = NULL, shared_with = NULL,"+
+			" restore_requested_at = NULL, restored_at = NULL, transition_checked_at = NULL, shared_with = NULL, life = life + 1,"+
 			" last_error = ?, updated_at = NOW(6) WHERE id = ? AND state = 'restored'",
 			string(state), b, key, nullString(reason), a.id)
 		if err != nil {

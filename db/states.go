@@ -26,6 +26,7 @@ func inStates(states []reconcile.State) string {
 // The predicates built from reconcile's state sets.
 var (
 	moveStatesSQL   = inStates(reconcile.MoveStates())
+	movingSQL       = inStates(reconcile.MovingStates())
 	restorableSQL   = inStates(reconcile.RestorableStates())
 	restoreClaimSQL = inStates(reconcile.RestoreClaimStates())
 	copyHolderSQL   = inStates(reconcile.CopyHolderStates())

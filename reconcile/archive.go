@@ -28,16 +28,28 @@ const (
 	LifecycleEnforce = "enforce" // repair drift by merging the rule in
 )
 
+// FallbackOff as ArchiveConfig.ExpeditedFallback: no other tier is tried.
+const FallbackOff = "off"
+
 // ArchiveConfig is how trash is archived and restored.
 type ArchiveConfig struct {
 	Rule          LifecycleRule
-	Mode          string        // ArchiveLifecycle (default) or ArchiveDirect
-	LifecycleMode string        // LifecycleVerify (default), LifecycleEnforce or LifecycleOff
-	Grace         time.Duration // a transition is overdue Rule.TransitionDays + Grace after the copy; default 48h
-	ChecksPerPass int           // transition HEADs per pass; default 1000
-	RestoreDays   int           // how long S3 keeps a restored copy; default 7
-	RestoreTier   string        // Expedited, Standard (default) or Bulk
-	RestorePoll   time.Duration // how often a restore in progress is looked at; default 15m
+	Mode          string // ArchiveLifecycle (default) or ArchiveDirect
+	LifecycleMode string // LifecycleVerify (default), LifecycleEnforce or LifecycleOff
+	// Grace: a transition is overdue Rule.TransitionDays + 1 day (S3's
+	// rounding up to midnight) + Grace after the copy; default 48h, S3's
+	// lag.
+	Grace         time.Duration
+	ChecksPerPass int    // transition HEADs per pass; default 1000
+	RestoreDays   int    // how long S3 keeps a restored copy; default 7
+	RestoreTier   string // Expedited, Standard (default) or Bulk
+	// ExpeditedFallback is the tier an Expedited restore takes instead
+	// where S3 has none: from DEEP_ARCHIVE (and Intelligent-Tiering's Deep
+	// Archive Access tier), and while it answers 503
+	// GlacierExpeditedRetrievalNotAvailable. Standard (default), Bulk, or
+	// FallbackOff to fail (DEEP_ARCHIVE) or retry (503) instead.
+	ExpeditedFallback string
+	RestorePoll       time.Duration // how often a restore in progress is looked at; default 15m
 	// DayLength is how long a lifecycle "day" lasts: 24h, except against an
 	// S3 emulation with an accelerated clock (tests, the demo).
 	DayLength time.Duration
@@ -50,6 +62,7 @@ func (c ArchiveConfig) withDefaults() ArchiveConfig {
 	c.ChecksPerPass = cmp.Or(c.ChecksPerPass, 1000)
 	c.RestoreDays = cmp.Or(c.RestoreDays, 7)
 	c.RestoreTier = cmp.Or(c.RestoreTier, "Standard")
+	c.ExpeditedFallback = cmp.Or(c.ExpeditedFallback, "Standard")
 	c.RestorePoll = cmp.Or(c.RestorePoll, 15*time.Minute)
 	c.DayLength = cmp.Or(c.DayLength, 24*time.Hour)
 	c.Rule.ID = cmp.Or(c.Rule.ID, "trashd-archive")
@@ -72,8 +85,11 @@ func (c ArchiveConfig) Validate() error {
 	if !slices.Contains([]string{"Expedited", "Standard", "Bulk"}, c.RestoreTier) {
 		errs = append(errs, fmt.Errorf("restore tier %q is not Expedited, Standard or Bulk", c.RestoreTier))
 	}
-	if c.RestoreTier == "Expedited" && c.Rule.StorageClass == "DEEP_ARCHIVE" {
-		errs = append(errs, errors.New("DEEP_ARCHIVE has no Expedited restores; use Standard or Bulk"))
+	if !slices.Contains([]string{"Standard", "Bulk", FallbackOff}, c.ExpeditedFallback) {
+		errs = append(errs, fmt.Errorf("Expedited fallback %q is not Standard, Bulk or %s", c.ExpeditedFallback, FallbackOff))
+	}
+	if c.RestoreTier == "Expedited" && c.Rule.StorageClass == "DEEP_ARCHIVE" && c.ExpeditedFallback == FallbackOff {
+		errs = append(errs, errors.New("DEEP_ARCHIVE has no Expedited restores; use Standard or Bulk, or let Expedited fall back"))
 	}
 	return errors.Join(errs...)
 }
@@ -99,7 +115,22 @@ func (c ArchiveConfig) minTransitionSize() int64 {
 // OverdueQuery is what `trashd status` counts as overdue and ineligible.
 func (c ArchiveConfig) OverdueQuery() ArchiveQuery {
 	c = c.withDefaults()
-	return ArchiveQuery{MinSize: c.minTransitionSize(), OverdueAge: c.transitionAge() + c.Grace}
+	return ArchiveQuery{MinSize: c.minTransitionSize(), OverdueAge: c.overdueAge()}
+}
+
+// overdueAge is how old a copy that is not in the archive class yet must be
+// for its transition to count as overdue. S3 adds the rule's days to the
+// object's creation and rounds up to the next midnight UTC, which can add
+// almost a day, and queues the transition then, to run in a lifecycle pass
+// that may come hours later (AWS, Lifecycle: "Transitioning objects" and
+// "Setting a lifecycle configuration"): the rounding is counted here as a
+// whole day, so that Grace is all for S3's lag. Direct mode writes the class
+// with the copy: only Grace.
+func (c ArchiveConfig) overdueAge() time.Duration {
+	if c.Mode == ArchiveDirect {
+		return c.Grace
+	}
+	return c.transitionAge() + c.DayLength + c.Grace
 }
 
 // TransitionQuery selects records whose transition is to be checked.
@@ -123,6 +154,17 @@ type ArchiveStatus struct {
 	Ineligible      int // copies S3 will not transition (too small for the rule)
 	IneligibleBytes int64
 	Classes         []ClassUsage
+}
+
+// IntelligentTieringStatus is what trashd's records know of trash copies
+// in S3 Intelligent-Tiering's archive access tiers (ARCHIVE_ACCESS,
+// DEEP_ARCHIVE_ACCESS), which trashd's own rule never moves them to: only
+// another rule can. Such a copy needs a restore, without Days, before it can
+// be copied back.
+type IntelligentTieringStatus struct {
+	Archived      int // seen in an archive access tier by the last transition check
+	ArchivedBytes int64
+	Restoring     int // INTELLIGENT_TIERING copies being restored
 }
 
 // ClassUsage is what the trash bucket holds in one storage class.
@@ -251,11 +293,12 @@ func (p *pass) confirmTransitions() {
 
 func (p *pass) checkTransition(c TransitionCandidate) bool {
 	rec := c.Record
-	log := p.log.With("object_id", rec.ID, "bucket", p.cfg.TrashBucket, "key", rec.TrashKey)
-	obj, err := p.s3.Head(p.work, p.cfg.TrashBucket, rec.TrashKey)
+	bucket := trashBucketOf(rec, p.cfg)
+	log := p.log.With("object_id", rec.ID, "bucket", bucket, "key", rec.TrashKey)
+	obj, err := p.s3.Head(p.work, bucket, rec.TrashKey)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		state, why := StateMissing, fmt.Sprintf("the trash copy s3://%s/%s is gone, and the lifecycle rule does not expire copies this young", p.cfg.TrashBucket, rec.TrashKey)
+		state, why := StateMissing, fmt.Sprintf("the trash copy s3://%s/%s is gone, and the lifecycle rule does not expire copies this young", bucket, rec.TrashKey)
 		if c.Expirable {
 			state, why = StateExpired, fmt.Sprintf("removed by the lifecycle rule's expiration after %d days", p.cfg.Archive.Rule.ExpirationDays)
 		}
@@ -284,7 +327,7 @@ func (p *pass) checkTransition(c TransitionCandidate) bool {
 		return false
 	}
 	if ok && done {
-		log.Debug("archived", "state", StateArchived, "storage_class", obj.StorageClass)
+		log.Debug("archived", "state", StateArchived, "storage_class", obj.StorageClass, "archive_status", obj.ArchiveStatus)
 	}
 	return ok && done
 }

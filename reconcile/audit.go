@@ -135,6 +135,9 @@ func auditRecord(ctx context.Context, objects ObjectStore, trashBucket string, r
 		}
 		return true, "", nil
 	}
+	if rec.Copy.Bucket != "" {
+		trashBucket = rec.Copy.Bucket // where the copy was made
+	}
 	inTrash, trashProblem, trashErr := look(trashBucket, trashKey, true)
 	if inTrash {
 		return "", nil, false

@@ -75,11 +75,14 @@ type Census interface {
 	CountUndiscovered(ctx context.Context) (int, error)
 }
 
-func (r *Runner) weighDiscoveries(ctx context.Context, l MassLimits) error {
+// weighDiscoveries weighs the trashed rows without a record, and again
+// restored rows trashed again, against the LMS table.
+func (r *Runner) weighDiscoveries(ctx context.Context, l MassLimits, again int) error {
 	n, err := r.store.CountUndiscovered(ctx)
 	if err != nil {
 		return err
 	}
+	n += again
 	rows, _, _, err := r.store.Census(ctx)
 	if err != nil {
 		return err
@@ -102,11 +105,11 @@ func (r *Runner) weighOrphans(ctx context.Context, l MassLimits, n int) error {
 	if l.Allow || n <= l.Count {
 		return nil
 	}
-	_, records, _, err := r.store.Census(ctx)
+	_, _, inTrash, err := r.store.Census(ctx)
 	if err != nil {
 		return err
 	}
-	return l.check("orphan records whose LMS row is gone:", n, records, "records")
+	return l.check("orphan records whose LMS row is gone:", n, inTrash, "files in the trash")
 }
 
 // WeighChanges says whether a pass would stop at the mass-change brake with

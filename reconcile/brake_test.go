@@ -195,3 +195,23 @@ func TestBadRowsFailAlone(t *testing.T) {
 	}
 	env.CheckInvariant(t)
 }
+
+// A run of objects missing from the source, with nothing moved between
+// them, reads as a wrong endpoint or bucket, not as lost files: the pass
+// stops before recording them all missing.
+func TestBrakeStopsARunOfMissingObjects(t *testing.T) {
+	t.Parallel()
+	env := reconciletest.New(t)
+	for i := range 40 {
+		env.AddRow(t, fmt.Sprintf("nowhere/%02d", i), true)
+	}
+	cfg := braked(env, 1000) // discoveries within limits; the run of missing is not
+	cfg.Concurrency = 1
+	_, err := env.Runner(t, cfg).Run(t.Context(), reconcile.TriggerManual)
+	if !errors.Is(err, reconcile.ErrMassChange) || !strings.Contains(err.Error(), "missing") {
+		t.Fatalf("Run = %v, want the pass stopped for a run of missing objects", err)
+	}
+	if got := env.States(t); got[reconcile.StateMissing] > 12 || got[reconcile.StatePending] < 28 {
+		t.Errorf("states %v: want the pass stopped after about ten missing, the rest left pending", got)
+	}
+}

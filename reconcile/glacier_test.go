@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"trashd/db/dbtest"
 	"trashd/reconcile"
@@ -141,7 +142,7 @@ func TestArchiveMissingRuleMakesOverdue(t *testing.T) {
 	if lc.Report.InPlace() || !strings.Contains(strings.Join(lc.Report.Drift, " "), "trashd-archive") {
 		t.Errorf("drift %v: want the missing rule named", lc.Report.Drift)
 	}
-	time.Sleep(3 * dayLength)
+	time.Sleep(4 * dayLength) // a day of the rule, a day of rounding, a day of grace
 	reconciletest.Must(t, srv.Sweep(t.Context()))
 	run(t, r)
 	if s := stateOf(t, env, id); s != reconcile.StateInTrash {
@@ -301,5 +302,215 @@ func TestOrphanedRows(t *testing.T) {
 	run(t, r)
 	if s := stateOf(t, env, id); s != reconcile.StateOrphaned {
 		t.Errorf("state %s, want orphaned", s)
+	}
+}
+
+// glacierEnvWith is glacierEnv with the emulation configured by adjust.
+func glacierEnvWith(t *testing.T, adjust func(*glacier.Config), extra ...func(*s3ops.Options)) (*reconciletest.Env, *glacier.Server) {
+	t.Helper()
+	opts := s3test.Options(t)
+	creds, err := opts.Credentials.Retrieve(t.Context())
+	reconciletest.Must(t, err)
+	cfg := glacier.Config{
+		Target: s3test.Endpoint(), AccessKey: creds.AccessKeyID, SecretKey: creds.SecretAccessKey,
+		DayLength: dayLength,
+		Restore:   map[string]time.Duration{"Expedited": 50 * time.Millisecond, "Standard": 300 * time.Millisecond, "Bulk": time.Second},
+	}
+	adjust(&cfg)
+	srv := glacier.Start(t, cfg)
+	env := reconciletest.New(t, append([]func(*s3ops.Options){func(o *s3ops.Options) { o.Endpoint = srv.URL }}, extra...)...)
+	return env, srv
+}
+
+// restoreWithin runs passes until LMS row id is restored, failing the test
+// after d or when the record ends restore_failed.
+func restoreWithin(t *testing.T, env *reconciletest.Env, r *reconcile.Runner, id int64, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		run(t, r)
+		switch s := stateOf(t, env, id); {
+		case s == reconcile.StateRestored:
+			return
+		case s == reconcile.StateRestoreFailed || time.Now().After(deadline):
+			var msg string
+			reconciletest.Must(t, env.DB.QueryRow("SELECT COALESCE(last_error, '') FROM trash_objects WHERE lms_id = ?", id).Scan(&msg))
+			t.Fatalf("record %s after %v: %s", s, d, msg)
+		}
+		time.Sleep(50 * time.Millisecond)
+		due(t, env)
+	}
+}
+
+// Expedited has no Deep Archive: a DEEP_ARCHIVE copy is restored with the
+// fallback tier (Standard) instead of failing.
+func TestRestoreExpeditedFallsBackForDeepArchive(t *testing.T) {
+	t.Parallel()
+	env, _ := glacierEnv(t)
+	id := env.AddFile(t, "deep/thesis.pdf", reconciletest.Body("deep", 2000), true, 0)
+	cfg := archiveConfig(env, reconcile.ArchiveConfig{Mode: reconcile.ArchiveDirect, LifecycleMode: reconcile.LifecycleOff,
+		Rule: reconcile.LifecycleRule{StorageClass: "DEEP_ARCHIVE"}, RestoreTier: "Expedited"})
+	r := env.Runner(t, cfg)
+	if sum := run(t, r); sum.Counts.Archived != 1 {
+		t.Fatalf("pass %+v: want the copy archived", sum.Counts)
+	}
+	env.Untrash(t, id)
+	restoreWithin(t, env, r, id, 30*time.Second)
+	env.CheckInvariant(t)
+}
+
+// While S3 answers 503 GlacierExpeditedRetrievalNotAvailable, an Expedited
+// restore falls back to Standard instead of retrying to the attempt cap.
+func TestRestoreExpeditedUnavailableFallsBack(t *testing.T) {
+	t.Parallel()
+	env, srv := glacierEnv(t)
+	srv.SetExpeditedAvailable(false)
+	id := env.AddFile(t, "cold/notes.pdf", reconciletest.Body("cold", 2000), true, 0)
+	cfg := archiveConfig(env, reconcile.ArchiveConfig{Mode: reconcile.ArchiveDirect, LifecycleMode: reconcile.LifecycleOff,
+		RestoreTier: "Expedited"})
+	r := env.Runner(t, cfg)
+	run(t, r)
+	env.Untrash(t, id)
+	restoreWithin(t, env, r, id, 30*time.Second)
+	env.CheckInvariant(t)
+
+	// With the fallback off, the 503 is retried, never another tier.
+	id = env.AddFile(t, "cold/other.pdf", reconciletest.Body("other", 2000), true, 0)
+	cfg.Archive.ExpeditedFallback = reconcile.FallbackOff
+	r = env.Runner(t, cfg)
+	run(t, r)
+	env.Untrash(t, id)
+	run(t, r)
+	if s := stateOf(t, env, id); s == reconcile.StateRestoring || s == reconcile.StateRestored {
+		t.Errorf("record %s with the fallback off: want the Expedited restore refused, not another tier", s)
+	}
+}
+
+// A restored copy that expired (its x-amz-restore lingering, with an
+// expiry-date past) is restored again, not copied until the record fails:
+// S3 counts a restore's days from the request.
+func TestRestoreExpiredCopyIsRestoredAgain(t *testing.T) {
+	t.Parallel()
+	env, _ := glacierEnvWith(t, func(c *glacier.Config) { c.LingerRestoreHeader = time.Hour })
+	id := env.AddFile(t, "cold/expiring.pdf", reconciletest.Body("expiring", 2000), true, 0)
+	cfg := archiveConfig(env, reconcile.ArchiveConfig{Mode: reconcile.ArchiveDirect, LifecycleMode: reconcile.LifecycleOff,
+		RestoreTier: "Expedited", RestoreDays: 1})
+	r := env.Runner(t, cfg)
+	run(t, r)
+	env.Untrash(t, id)
+	run(t, r)
+	if s := stateOf(t, env, id); s != reconcile.StateRestoring {
+		t.Fatalf("state %s after the first restore pass, want restoring", s)
+	}
+	// The restore is ready in 50ms and gone a day (100ms, rounded up to
+	// a whole second) after the request: the next pass comes later.
+	key := trashKey(t, env, id)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		obj, err := env.S3.Head(t.Context(), env.Trash, key)
+		reconciletest.Must(t, err)
+		if !obj.Restore.Expiry.IsZero() && time.Now().After(obj.Restore.Expiry) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the restore did not expire: %+v", obj.Restore)
+		}
+	}
+	due(t, env)
+	restoreWithin(t, env, r, id, 30*time.Second)
+	env.CheckInvariant(t)
+}
+
+// A trash copy in an Intelligent-Tiering archive tier (another rule moved
+// it to INTELLIGENT_TIERING, and S3 archived it there) is not readable
+// although its class does not say so: the restore sees x-amz-archive-status,
+// restores it without Days, and copies it back once it is in the Frequent
+// Access tier again.
+func TestRestoreFromIntelligentTieringArchive(t *testing.T) {
+	t.Parallel()
+	env, srv := glacierEnv(t)
+	id := env.AddFile(t, "tiered/slides.pdf", reconciletest.Body("tiered", 3000), true, 0)
+	cfg := archiveConfig(env, reconcile.ArchiveConfig{LifecycleMode: reconcile.LifecycleOff})
+	r := env.Runner(t, cfg)
+	run(t, r)
+	key := trashKey(t, env, id)
+	_, err := env.SDK.CopyObject(t.Context(), &s3.CopyObjectInput{Bucket: aws.String(env.Trash), Key: aws.String(key),
+		CopySource: aws.String(env.Trash + "/" + key), StorageClass: types.StorageClassIntelligentTiering,
+		MetadataDirective: types.MetadataDirectiveCopy})
+	reconciletest.Must(t, err)
+	reconciletest.Must(t, srv.ArchiveIntelligentTiering(t.Context(), env.Trash, key, glacier.AccessTierDeepArchive))
+	if obj, err := env.S3.Head(t.Context(), env.Trash, key); err != nil || obj.ArchiveStatus != "DEEP_ARCHIVE_ACCESS" || obj.Readable() {
+		t.Fatalf("HEAD of the tiered copy: %+v, %v; want DEEP_ARCHIVE_ACCESS, not readable", obj, err)
+	}
+	env.Untrash(t, id)
+	run(t, r)
+	if s := stateOf(t, env, id); s != reconcile.StateRestoring {
+		t.Fatalf("state %s after the first restore pass, want restoring", s)
+	}
+	restoreWithin(t, env, r, id, 30*time.Second)
+	env.CheckInvariant(t)
+}
+
+// overdue counts the overdue copies as status would.
+func overdue(t *testing.T, env *reconciletest.Env, a reconcile.ArchiveConfig) int {
+	t.Helper()
+	st, err := env.Store.Archive(t.Context(), a.OverdueQuery())
+	reconciletest.Must(t, err)
+	return st.Overdue
+}
+
+// ageCopies makes every copy look copied d ago, by the database clock.
+func ageCopies(t *testing.T, env *reconciletest.Env, d time.Duration) {
+	t.Helper()
+	_, err := env.DB.Exec("UPDATE trash_objects SET copied_at = NOW(6) - INTERVAL ? MICROSECOND", d.Microseconds())
+	reconciletest.Must(t, err)
+}
+
+// A transition is not overdue while S3 may still be within what it
+// documents: the rule's days, rounded up to the next midnight (up to a day
+// more), then queued for a lifecycle run that can lag by up to the grace.
+// The grace is in the ratio of the default to a real day (48h to 24h).
+func TestOverdueLeavesRoomForMidnightAndLag(t *testing.T) {
+	t.Parallel()
+	env, _ := glacierEnv(t)
+	env.AddFile(t, "late/lecture.mp4", reconciletest.Body("late", 200<<10), true, 0)
+	cfg := archiveConfig(env, reconcile.ArchiveConfig{
+		Rule: reconcile.LifecycleRule{TransitionDays: 1}, LifecycleMode: reconcile.LifecycleVerify, Grace: 2 * dayLength,
+	})
+	run(t, env.Runner(t, cfg))
+	// Copied just after a midnight: due almost two days later; S3's run
+	// comes a day and a half after that.
+	ageCopies(t, env, 1*dayLength+dayLength*99/100+dayLength*3/2)
+	if n := overdue(t, env, cfg.Archive); n != 0 {
+		t.Errorf("%d overdue 3.5 days after the copy, with a 1-day rule and 2 days' grace: S3 may still be on time", n)
+	}
+	ageCopies(t, env, 4*dayLength+dayLength/10)
+	if n := overdue(t, env, cfg.Archive); n != 1 {
+		t.Errorf("%d overdue past days + a day of rounding + grace, want 1", n)
+	}
+}
+
+// A transition check that finds a copy in an Intelligent-Tiering archive
+// tier records it archived, and status counts it there.
+func TestIntelligentTieringArchiveInStatus(t *testing.T) {
+	t.Parallel()
+	env, srv := glacierEnv(t)
+	id := env.AddFile(t, "tiered/video.mp4", reconciletest.Body("video", 200<<10), true, 0)
+	cfg := archiveConfig(env, reconcile.ArchiveConfig{LifecycleMode: reconcile.LifecycleVerify, Rule: reconcile.LifecycleRule{TransitionDays: 0}})
+	r := env.Runner(t, cfg)
+	run(t, r)
+	key := trashKey(t, env, id)
+	_, err := env.SDK.CopyObject(t.Context(), &s3.CopyObjectInput{Bucket: aws.String(env.Trash), Key: aws.String(key),
+		CopySource: aws.String(env.Trash + "/" + key), StorageClass: types.StorageClassIntelligentTiering,
+		MetadataDirective: types.MetadataDirectiveCopy})
+	reconciletest.Must(t, err)
+	reconciletest.Must(t, srv.ArchiveIntelligentTiering(t.Context(), env.Trash, key, glacier.AccessTierArchive))
+	run(t, r)
+	if s := stateOf(t, env, id); s != reconcile.StateArchived {
+		t.Fatalf("state %s, want archived: the copy is in an archive tier", s)
+	}
+	st, err := env.Store.IntelligentTiering(t.Context())
+	reconciletest.Must(t, err)
+	if st.Archived != 1 || st.ArchivedBytes != 200<<10 {
+		t.Errorf("Intelligent-Tiering status %+v, want the copy counted", st)
 	}
 }

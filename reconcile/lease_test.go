@@ -131,11 +131,13 @@ func TestPassLeaseDeadlineStopsTheWorker(t *testing.T) {
 	started := time.Now()
 	select {
 	case <-req.Context().Done():
-		if d := time.Since(started); d > cfg.Lease {
-			t.Errorf("the worker stopped %s after the copy began, later than its %s lease", d, cfg.Lease)
+		// Seven eighths of the lease after the claim; twice the lease
+		// leaves room for a machine under load.
+		if d := time.Since(started); d > 2*cfg.Lease {
+			t.Errorf("the worker stopped %s after the copy began, long after its %s lease", d, cfg.Lease)
 		}
-	case <-time.After(3 * cfg.Lease):
-		t.Fatalf("the worker's copy is still going %s later, its lease long lapsed unrenewed", 3*cfg.Lease)
+	case <-time.After(4 * cfg.Lease):
+		t.Fatalf("the worker's copy is still going %s later, its lease long lapsed unrenewed", 4*cfg.Lease)
 	}
 	// The record's lease lapses and the pass would take it again; stop it.
 	stop()

@@ -27,6 +27,10 @@ type Sharing interface {
 	// EarlierMove returns the LMS row of another record of bucket/key with
 	// a lower id that is still to be moved, if any.
 	EarlierMove(ctx context.Context, bucket, key string, id int64) (lmsID int64, found bool, err error)
+	// AdoptCopy records step for rec, which shares other's trash copy, if
+	// other still holds that copy and is not being restored (checked under a
+	// lock on other's row); ErrNotFound if not.
+	AdoptCopy(ctx context.Context, rec, other Record, step Step) error
 }
 
 // SharedCopy is another record's trash copy of the same object.
@@ -171,14 +175,18 @@ func (m *mover) fromSource(ctx context.Context) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	if ev, ok, err := m.adoptCopyOf(ctx, true); ok || err != nil {
-		// Another row's move took the object this row named; what the
-		// key shows now (a newer upload, or an older version made current)
-		// is not it.
-		return ev, err
+	if src.VersionID != "" {
+		// On a versioned bucket, another row's move may have taken the
+		// object this row named, and the key now shows an older version
+		// made current: that is not the trashed file. (On an unversioned
+		// bucket an object at the key after such a move is a new upload,
+		// the row's own.)
+		if ev, ok, err := m.adoptCopyOf(ctx, true); ok || err != nil {
+			return ev, err
+		}
 	}
 
-	trashKey := m.cfg.TrashKeys.Render(rec.LMSID, rec.Source.Bucket, rec.Source.Key)
+	trashKey := m.cfg.TrashKeys.RenderLife(rec.LMSID, rec.Life, rec.Source.Bucket, rec.Source.Key)
 	if err := m.h.record(ctx, *rec, Step{To: StatePending, Source: &src, TrashKey: trashKey}); err != nil {
 		return Event{}, err
 	}
@@ -236,7 +244,7 @@ func (m *mover) copyToTrash(ctx context.Context, src Object, trashKey string) (O
 // version is deleted.
 func (m *mover) fromVerifiedCopy(ctx context.Context) (Event, error) {
 	rec := &m.rec
-	trash, err := m.s3.Head(ctx, m.cfg.TrashBucket, rec.Copy.Key)
+	trash, err := m.s3.Head(ctx, trashBucketOf(*rec, m.cfg), rec.Copy.Key)
 	if errors.Is(err, ErrNotFound) {
 		return m.verifiedCopyGone(ctx)
 	}
@@ -258,7 +266,7 @@ func (m *mover) verifiedCopyGone(ctx context.Context) (Event, error) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return m.recordMissing(ctx, fmt.Sprintf("the verified trash copy s3://%s/%s is gone, and so is the source s3://%s/%s (version %q)",
-			m.cfg.TrashBucket, rec.Copy.Key, rec.Source.Bucket, rec.Source.Key, rec.Source.VersionID))
+			trashBucketOf(*rec, m.cfg), rec.Copy.Key, rec.Source.Bucket, rec.Source.Key, rec.Source.VersionID))
 	case err != nil:
 		return Event{}, err
 	}
@@ -290,14 +298,26 @@ func (m *mover) recordedSource(ctx context.Context) (Object, error) {
 // with a fresh fence.
 func (m *mover) deleteSource(ctx context.Context, src, copy Object) (Event, error) {
 	rec := &m.rec
-	if ev, shared, err := m.keepIfShared(ctx); shared || err != nil {
-		return ev, err
-	}
 	if m.stopping() {
 		return Event{}, errStopped
 	}
-	if err := m.h.fresh(ctx); err != nil {
-		return Event{}, err
+	// Fence first, then ask the LMS, then delete while both answers are
+	// fresh: the answer that no untrashed row names the object is as old
+	// as the fence at most.
+	for try := 0; ; try++ {
+		if err := m.h.fresh(ctx); err != nil {
+			return Event{}, err
+		}
+		asked := m.h.clock()
+		if ev, shared, err := m.keepIfShared(ctx); shared || err != nil {
+			return ev, err
+		}
+		if m.h.clock()-asked < m.h.lease/freshShare && m.h.since() < m.h.lease/freshShare {
+			break
+		}
+		if try == 2 {
+			return Event{}, fmt.Errorf("%w: the database answers too slowly for a delete to follow its answers safely", ErrTransient)
+		}
 	}
 	note := ""
 	switch err := m.s3.Delete(ctx, src); {
@@ -359,14 +379,21 @@ func (m *mover) sourceGone(ctx context.Context) (Event, error) {
 
 // adoptCopyOf records the trash copy of another record of the same object
 // as this record's too, when that record moved the object (onlyMovedAfter:
-// and did so after this record was discovered). The copy is checked first.
+// and did so after this record was discovered). The copy is checked first,
+// and the record is written under a lock on the other record's row, so that
+// a restore of the other record never removes a copy this one relies on.
 func (m *mover) adoptCopyOf(ctx context.Context, onlyMovedAfter bool) (Event, bool, error) {
 	rec := &m.rec
 	other, ok, err := m.store.CopyOf(ctx, rec.Source.Bucket, rec.Source.Key, rec.ID)
 	if err != nil || !ok || (onlyMovedAfter && !other.MovedAfter) {
 		return Event{}, false, err
 	}
-	trash, err := m.s3.Head(ctx, m.cfg.TrashBucket, other.Copy.Key)
+	if other.RestoreRequested {
+		// Its restore is bringing the object back (or has removed the
+		// copy): look again once it is done.
+		return Event{}, false, fmt.Errorf("%w: LMS row %d, which names the same object, is being restored: trying again later", ErrTransient, other.LMSID)
+	}
+	trash, err := m.s3.Head(ctx, trashBucketOf(other.Record, m.cfg), other.Copy.Key)
 	if errors.Is(err, ErrNotFound) {
 		return Event{}, false, nil
 	}
@@ -377,7 +404,11 @@ func (m *mover) adoptCopyOf(ctx context.Context, onlyMovedAfter bool) (Event, bo
 		return Event{}, false, fmt.Errorf("the trash copy of LMS row %d, which holds this object too: %w", other.LMSID, err)
 	}
 	src := other.Source
-	if err := m.h.record(ctx, *rec, Step{To: StateInTrash, Source: &src, TrashKey: other.Copy.Key, Copy: &trash, Release: true}); err != nil {
+	step := Step{To: StateInTrash, Source: &src, TrashKey: other.Copy.Key, Copy: &trash, Release: true}
+	switch err := m.store.AdoptCopy(ctx, *rec, other.Record, step); {
+	case errors.Is(err, ErrNotFound):
+		return Event{}, false, fmt.Errorf("%w: the trash copy of LMS row %d is being restored or removed: trying again later", ErrTransient, other.LMSID)
+	case err != nil:
 		return Event{}, false, err
 	}
 	m.log.Info("the object is in the trash under another row's key: shared", "state", StateInTrash, "trash_key", other.Copy.Key, "with_lms_id", other.LMSID)
@@ -385,10 +416,28 @@ func (m *mover) adoptCopyOf(ctx context.Context, onlyMovedAfter bool) (Event, bo
 	return Event{Record: *rec, Outcome: OutcomeMoved}, true, nil
 }
 
+// trashBucketOf is where rec's trash copy is: the bucket recorded with the
+// copy, else the configured trash bucket. A record keeps its bucket when the
+// configuration changes.
+func trashBucketOf(rec Record, cfg Config) string {
+	if rec.Copy.Bucket != "" {
+		return rec.Copy.Bucket
+	}
+	return cfg.TrashBucket
+}
+
 func (m *mover) recordMissing(ctx context.Context, why string) (Event, error) {
 	// HEAD says only 404 for a missing bucket too: a bucket name that is
 	// wrong is a failure to fix, not a missing object.
 	if err := m.s3.CheckBucket(ctx, m.rec.Source.Bucket); err != nil {
+		return Event{}, err
+	}
+	// Missing is terminal: not on a look taken before the records were
+	// read (a restore of another row may have brought the object back
+	// meanwhile).
+	if _, err := m.s3.Head(ctx, m.rec.Source.Bucket, m.rec.Source.Key); err == nil {
+		return Event{}, fmt.Errorf("%w: s3://%s/%s is there again", errSourceChanged, m.rec.Source.Bucket, m.rec.Source.Key)
+	} else if !errors.Is(err, ErrNotFound) {
 		return Event{}, err
 	}
 	if err := m.h.record(ctx, m.rec, Step{To: StateMissing, Error: why, Release: true}); err != nil {

@@ -48,14 +48,15 @@ func (p *pass) settle(ctx context.Context, log *slog.Logger, rec Record, err err
 	case p.outage.tripped() && errors.Is(err, ErrTransient):
 		ev.Outcome = OutcomeRetrying
 		step = Step{To: rec.State, Error: f.prefix + err.Error(), RetryIn: p.backoff(rec.Attempts), Release: true}
-	case permanent || exhausted:
-		if f == failMove && rec.Copy.ETag != "" {
-			// Its source may be gone already: the trash copy may be the
-			// only one. Look before settling anything terminal.
-			if ev, ok := p.settleInTrash(wctx, log, rec); ok {
-				return ev
-			}
+	case (permanent || exhausted) && f == failMove && rec.Copy.ETag != "" && p.lookBeforeFailing(wctx, log, &ev, rec):
+		// Its source may be gone already: the trash copy may be the only
+		// one. Looked before settling anything terminal: done, or to be
+		// looked at again.
+		if ev.Outcome != OutcomeRetrying {
+			return ev
 		}
+		step = Step{To: rec.State, Error: err.Error(), RetryIn: p.backoff(rec.Attempts + 1), Failed: true, Release: true}
+	case permanent || exhausted:
 		ev.Outcome = OutcomeFailed
 		why := f.prefix + err.Error()
 		if !permanent {
@@ -84,24 +85,46 @@ func (p *pass) settle(ctx context.Context, log *slog.Logger, rec Record, err err
 
 // settleInTrash records rec in_trash when its recorded source is gone and
 // its recorded trash copy is intact: a record whose delete went through
-// before its attempts ran out is done, not failed.
-func (p *pass) settleInTrash(ctx context.Context, log *slog.Logger, rec Record) (Event, bool) {
-	trash, err := p.s3.Head(ctx, p.cfg.TrashBucket, rec.Copy.Key)
-	if err != nil || verifyCopy(rec.Copy, trash) != nil {
-		return Event{}, false
+// before its attempts ran out is done, not failed. lookAgain is true when S3
+// could not be asked: then nothing terminal is decided.
+func (p *pass) settleInTrash(ctx context.Context, log *slog.Logger, rec Record) (ev Event, done, lookAgain bool) {
+	trash, err := p.s3.Head(ctx, trashBucketOf(rec, p.cfg), rec.Copy.Key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Event{}, false, false
+	case err != nil:
+		return Event{}, false, true
+	case verifyCopy(rec.Copy, trash) != nil:
+		return Event{}, false, false
 	}
 	src, err := p.s3.HeadVersion(ctx, rec.Source.Bucket, rec.Source.Key, rec.Source.VersionID)
-	if err == nil && sameVersion(src, rec.Source) {
-		return Event{}, false // the source is still there: a real failure
-	}
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return Event{}, false
+	switch {
+	case err == nil && sameVersion(src, rec.Source):
+		return Event{}, false, false // the source is still there: a real failure
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return Event{}, false, true
 	}
 	if err := p.store.Record(ctx, rec, Step{To: StateInTrash, Release: true}); err != nil {
-		return Event{}, false
+		return Event{}, false, true
 	}
 	log.Info("the source is gone and the verified trash copy intact: moved", "state", StateInTrash)
-	return Event{Record: rec, Outcome: OutcomeMoved, Bytes: trash.Size}, true
+	return Event{Record: rec, Outcome: OutcomeMoved, Bytes: trash.Size}, true, false
+}
+
+// lookBeforeFailing looks at rec's source and copy before a failure is
+// recorded; true when that decided the outcome (ev set): moved, or retrying
+// because S3 could not be asked.
+func (p *pass) lookBeforeFailing(ctx context.Context, log *slog.Logger, ev *Event, rec Record) bool {
+	moved, done, lookAgain := p.settleInTrash(ctx, log, rec)
+	switch {
+	case done:
+		*ev = moved
+		return true
+	case lookAgain:
+		ev.Outcome = OutcomeRetrying
+		return true
+	}
+	return false
 }
 
 // backoff is exponential in the attempts so far, capped, with jitter so that

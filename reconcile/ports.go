@@ -16,8 +16,10 @@ type Discoverer interface {
 	// RecordTrashed inserts a pending record for each row; rows that already
 	// have one are left alone. It returns how many it inserted.
 	RecordTrashed(ctx context.Context, rows []TrashedRow) (int, error)
-	// Retrash starts over the records of rows trashed again after a restore.
+	// Retrash starts over the records of rows trashed again after a restore;
+	// CountRetrash counts them first.
 	Retrash(ctx context.Context) (int, error)
+	CountRetrash(ctx context.Context) (int, error)
 }
 
 // Claimer hands out records to work on, each under a lease.

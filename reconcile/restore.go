@@ -17,6 +17,17 @@ const (
 	OutcomeRestoring Outcome = "restoring" // waiting for S3 to restore from the archive class
 )
 
+// ErrTierUnavailable is wrapped, by a Restorer, around a refusal of the
+// restore tier asked for that another tier would not get: Expedited for
+// DEEP_ARCHIVE, or no Expedited capacity just now (503
+// GlacierExpeditedRetrievalNotAvailable).
+var ErrTierUnavailable = errors.New("restore tier not available")
+
+// copyBackRate is the server-side copy speed a copy back is expected to
+// keep at least, to tell whether it will finish before a restored copy
+// expires: a conservative figure for one S3 copy in parts.
+const copyBackRate = 50 << 20 // bytes per second
+
 // RestoreRequests finds the objects to bring back, and the records whose
 // LMS row is gone.
 type RestoreRequests interface {
@@ -161,7 +172,20 @@ func (r *restorer) try(ctx context.Context) (Event, error) {
 		case err != nil && !errors.Is(err, ErrNotFound):
 			return Event{}, err
 		case errors.Is(err, ErrNotFound) && r.trashKey() == "":
-			return Event{}, fmt.Errorf("%w: the source s3://%s/%s is gone and trashd never copied it", ErrPermanent, rec.Source.Bucket, rec.Source.Key)
+			// Another row naming the same object may have moved it: its
+			// copy is this row's too.
+			other, ok, cerr := r.store.CopyOf(ctx, rec.Source.Bucket, rec.Source.Key, rec.ID)
+			if cerr != nil {
+				return Event{}, cerr
+			}
+			if !ok {
+				return Event{}, fmt.Errorf("%w: the source s3://%s/%s is gone and no record holds a copy of it", ErrPermanent, rec.Source.Bucket, rec.Source.Key)
+			}
+			r.log.Info("the object is in the trash under another row's key: restoring from there", "trash_key", other.Copy.Key, "with_lms_id", other.LMSID)
+			r.rec.Copy, r.rec.TrashKey = other.Copy, other.Copy.Key
+			if r.rec.Copy.Bucket == "" {
+				r.rec.Copy.Bucket = trashBucketOf(other.Record, r.cfg)
+			}
 		}
 	}
 	return r.copyBack(ctx)
@@ -190,7 +214,7 @@ func (r *restorer) identity() Object {
 // when it needs to.
 func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 	rec := r.rec
-	trash, err := r.s3.Head(ctx, r.cfg.TrashBucket, r.trashKey())
+	trash, err := r.s3.Head(ctx, trashBucketOf(rec, r.cfg), r.trashKey())
 	if errors.Is(err, ErrNotFound) {
 		// Copied back (to the key or beside it) before a crash, and the
 		// trash copy already removed?
@@ -199,7 +223,7 @@ func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 				return r.finish(ctx, key, "")
 			}
 		}
-		return Event{}, fmt.Errorf("%w: the trash copy s3://%s/%s is gone", ErrPermanent, r.cfg.TrashBucket, r.trashKey())
+		return Event{}, fmt.Errorf("%w: the trash copy s3://%s/%s is gone", ErrPermanent, trashBucketOf(rec, r.cfg), r.trashKey())
 	}
 	if err != nil {
 		return Event{}, err
@@ -215,6 +239,15 @@ func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 	if r.stopping() {
 		return Event{}, errStopped
 	}
+	if trash.Archived() && r.expiresDuringCopy(trash) {
+		// S3 counts a restore's days from the request, and a restored copy
+		// whose expiry-date has passed cannot be read even while the
+		// header lingers: a copy that would run past it is started over
+		// with a new restore, which counts its days from now.
+		r.log.Info("the restored copy expires before a copy back would finish: restoring it again",
+			"expiry", trash.Restore.Expiry, "size", trash.Size)
+		return r.requestRestore(ctx, trash)
+	}
 
 	// Never overwrite: the LMS may have put a new file at the key since.
 	target, note := "", ""
@@ -224,7 +257,7 @@ func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 			// A refused copy means the key was taken since the HEAD — or,
 			// when an SDK retry follows a lost response, taken by this very
 			// copy: the HEAD below tells which.
-			err = r.copyTo(ctx, trash, key)
+			err = r.copyTo(ctx, trash, key, false)
 			if err != nil && !errors.Is(err, ErrPreconditionFailed) {
 				return Event{}, fmt.Errorf("copy back to s3://%s/%s: %w", rec.Source.Bucket, key, err)
 			}
@@ -232,6 +265,18 @@ func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 		}
 		if err != nil {
 			return Event{}, err
+		}
+		if verifyCopy(trash, existing) != nil && key == rec.Source.Key && r.olderVersionResurfaced(existing) {
+			// A versioned source shows the version before the trashed one
+			// again (trashd deleted exactly the trashed version): that is
+			// no newer file of the LMS's, and the trashed file goes back
+			// on top of it. The older version stays as a version.
+			if err := r.copyTo(ctx, trash, key, true); err != nil {
+				return Event{}, fmt.Errorf("copy back over the older version at s3://%s/%s: %w", rec.Source.Bucket, key, err)
+			}
+			if existing, err = r.s3.Head(ctx, rec.Source.Bucket, key); err != nil {
+				return Event{}, err
+			}
 		}
 		if verifyCopy(trash, existing) == nil { // ours: copied now, or before a crash
 			target = key
@@ -251,18 +296,32 @@ func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 	return r.finish(ctx, target, note)
 }
 
+// olderVersionResurfaced reports whether cur, at the original key of a
+// versioned source bucket, is no newer than the trashed version: a version
+// the trashed one had replaced, current again since trashd deleted exactly
+// the trashed version. A file the LMS wrote since would be newer
+// (Last-Modified has whole seconds: the same second counts as older, as an
+// upload after the move cannot share the trashed version's second).
+func (r *restorer) olderVersionResurfaced(cur Object) bool {
+	src := r.rec.Source
+	return cur.VersionID != "" && src.VersionID != "" && cur.VersionID != src.VersionID &&
+		!src.LastModified.IsZero() && !cur.LastModified.IsZero() && !cur.LastModified.After(src.LastModified)
+}
+
 // targets are the keys a copy back may use, in order: the original key,
 // then beside it.
 func (r *restorer) targets() []string {
 	return []string{r.rec.Source.Key, besideKey(r.rec.Source.Key, r.rec.LMSID)}
 }
 
-// copyTo copies the trash copy back to key, never over an object there. A
+// copyTo copies the trash copy back to key, never over an object there
+// (overOlderVersion: but over the older version of a versioned key that
+// olderVersionResurfaced found, which stays as a version). A
 // copy in parts is recorded before its parts are copied, so that a crash
 // leaves nothing that a later attempt would not abort.
-func (r *restorer) copyTo(ctx context.Context, trash Object, key string) error {
+func (r *restorer) copyTo(ctx context.Context, trash Object, key string, overOlderVersion bool) error {
 	opts := CopyOptions{
-		NoOverwrite: true,
+		NoOverwrite: !overOlderVersion,
 		// STANDARD said outright: some servers keep the source's
 		// (archive) class on a copy that names none.
 		StorageClass: "STANDARD",
@@ -302,20 +361,67 @@ func (r *restorer) abortUpload(ctx context.Context) error {
 // awaitRestore asks S3 to restore an archived copy, or waits for the restore
 // under way, looking again after RestorePoll.
 func (r *restorer) awaitRestore(ctx context.Context, trash Object) (Event, error) {
-	a := r.cfg.Archive
 	if trash.Restore.Unparsed != "" {
 		return Event{}, fmt.Errorf("%w: s3://%s/%s has an x-amz-restore header trashd cannot read (x-amz-restore: %s); look at the object with HEAD and restore it by hand", ErrPermanent, trash.Bucket, trash.Key, trash.Restore.Unparsed)
 	}
-	if !trash.Restore.Requested {
-		if err := r.s3.Restore(ctx, trash, a.RestoreDays, a.RestoreTier); err != nil {
-			return Event{}, fmt.Errorf("request a restore of s3://%s/%s: %w", trash.Bucket, trash.Key, err)
-		}
-		r.log.Info("restore from the archive class requested", "storage_class", trash.StorageClass, "tier", a.RestoreTier, "days", a.RestoreDays)
+	if trash.Restore.Requested && trash.Restore.Ongoing {
+		return r.waitForRestore(ctx)
 	}
-	if err := r.h.record(ctx, r.rec, Step{To: StateRestoring, RetryIn: a.RestorePoll, Release: true}); err != nil {
+	return r.requestRestore(ctx, trash)
+}
+
+// requestRestore asks S3 to restore trash (again, when its restored copy
+// expired or is about to), then waits for it.
+func (r *restorer) requestRestore(ctx context.Context, trash Object) (Event, error) {
+	a := r.cfg.Archive
+	tier := a.RestoreTier
+	if tier == "Expedited" && trash.DeepArchived() && a.ExpeditedFallback != FallbackOff {
+		// Known before asking: S3 has no Expedited restores from the
+		// Deep Archive class or tier.
+		r.log.Info("no Expedited restores from Deep Archive: restoring with the fallback tier", "tier", a.ExpeditedFallback)
+		tier = a.ExpeditedFallback
+	}
+	err := r.s3.Restore(ctx, trash, a.RestoreDays, tier)
+	if errors.Is(err, ErrTierUnavailable) && tier == "Expedited" && a.ExpeditedFallback != FallbackOff {
+		r.log.Warn("Expedited restores are not available: restoring with the fallback tier", "tier", a.ExpeditedFallback, "err", err)
+		tier = a.ExpeditedFallback
+		err = r.s3.Restore(ctx, trash, a.RestoreDays, tier)
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("request a restore of s3://%s/%s: %w", trash.Bucket, trash.Key, err)
+	}
+	r.log.Info("restore from the archive class requested", "storage_class", trash.StorageClass, "archive_status", trash.ArchiveStatus,
+		"tier", tier, "days", a.RestoreDays)
+	return r.waitForRestore(ctx)
+}
+
+// waitForRestore records the restore under way and leaves the record until
+// RestorePoll has passed.
+func (r *restorer) waitForRestore(ctx context.Context) (Event, error) {
+	if err := r.h.record(ctx, r.rec, Step{To: StateRestoring, RetryIn: r.cfg.Archive.RestorePoll, Release: true}); err != nil {
 		return Event{}, err
 	}
 	return Event{Record: r.rec, Outcome: OutcomeRestoring}, nil
+}
+
+// expiresDuringCopy reports whether trash's restored copy has expired, or
+// expires before a copy back that starts now would be done: a lease's
+// worth of time plus the copy at copyBackRate. A restore without an expiry
+// (Intelligent-Tiering's) never does. When a whole restore period
+// (RestoreDays) would not be enough either, a new restore cannot help, and
+// only an expired copy counts.
+func (r *restorer) expiresDuringCopy(trash Object) bool {
+	e := trash.Restore.Expiry
+	if e.IsZero() {
+		return false
+	}
+	now := r.now()
+	if !now.Before(e) {
+		return true
+	}
+	a := r.cfg.Archive
+	need := r.cfg.Lease + time.Duration(trash.Size/copyBackRate)*time.Second
+	return need < time.Duration(a.RestoreDays)*a.DayLength && !now.Add(need).Before(e)
 }
 
 // removeTrashCopy deletes the record's trash copy, exactly the one a fresh
@@ -334,12 +440,17 @@ func (r *restorer) removeTrashCopy(ctx context.Context) error {
 		r.log.Info("the trash copy is kept: other records rely on it", "trash_key", key, "records", n)
 		return nil
 	}
-	trash, err := r.s3.Head(ctx, r.cfg.TrashBucket, key)
+	trash, err := r.s3.Head(ctx, trashBucketOf(r.rec, r.cfg), key)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
+	}
+	if err := verifyCopy(r.identity(), trash); err != nil {
+		// Not the copy trashd made (or recorded): never removed on a guess.
+		r.log.Warn("the object at the trash key is not the recorded copy; it is left alone", "trash_key", key, "err", err)
+		return nil
 	}
 	if err := r.h.fresh(ctx); err != nil {
 		return err

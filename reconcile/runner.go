@@ -198,7 +198,7 @@ func (r *Runner) pass(ctx context.Context, id int64, t *tracker) (Summary, error
 	log.Info("pass started", "trigger", sum.Trigger, "owner", r.cfg.Owner)
 	defer r.beat(work, id, log)()
 	r.abandonLapsedRuns(work, log)
-	p := &pass{Runner: r, log: log, stop: ctx, work: work, progress: t, outage: newOutage(r.cfg.Concurrency)}
+	p := &pass{Runner: r, log: log, stop: ctx, work: work, progress: t, outage: newOutage(r.cfg.Concurrency, r.cfg.Mass.Allow)}
 	runErr := p.run()
 
 	t.setPhase(PhaseDone)
@@ -342,14 +342,25 @@ func (r *Runner) CheckBuckets(ctx context.Context) error {
 // their number is known to be within limits. It returns how many records it
 // made, and how many of those were failed at once (Unmovable).
 func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) (total, unmovable int, err error) {
+	// Restored rows trashed again move again: weighed like discoveries.
+	again, err := r.store.CountRetrash(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	weighed := limits.Allow
+	if !weighed && again > limits.count() {
+		if err := r.weighDiscoveries(ctx, limits, again); err != nil {
+			return 0, 0, err
+		}
+		weighed = true
+	}
 	total, err = r.store.Retrash(ctx)
 	if err != nil {
 		return 0, 0, fmt.Errorf("find restored rows trashed again: %w", err)
 	}
 	var (
-		after   int64
-		held    []TrashedRow
-		weighed = limits.Allow
+		after int64
+		held  []TrashedRow
 	)
 	record := func(rows []TrashedRow) error {
 		n, err := r.store.RecordTrashed(ctx, rows)
@@ -382,7 +393,7 @@ func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) 
 		if !weighed {
 			held = append(held, rows...)
 			if len(held) > limits.count() {
-				if err := r.weighDiscoveries(ctx, limits); err != nil {
+				if err := r.weighDiscoveries(ctx, limits, again); err != nil {
 					return total, unmovable, err
 				}
 				weighed = true

@@ -12,6 +12,7 @@ import (
 	"trashd/db"
 	"trashd/reconcile"
 	"trashd/reconcile/reconciletest"
+	"trashd/s3ops/s3test"
 )
 
 // recordOf reads the state, trash key and shared_with of LMS row id.
@@ -204,3 +205,57 @@ func TestSharedObjectNamesTheKeepingRow(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// A row restored while another row still relies on its trash copy, then
+// trashed again, gets a trash key of its own for its new life: the copy the
+// other row relies on is neither reused nor removed by it, and a restore of
+// the other row removes only that old copy.
+func TestSharedObjectNewLifeNewTrashKey(t *testing.T) {
+	t.Parallel()
+	env := reconciletest.New(t)
+	a := env.AddFile(t, "hash/lives", reconciletest.Body("lives", 600), true, 0)
+	b := env.AddSharedRow(t, a, true)
+	r := env.Runner(t, env.Config("owner-a"))
+	run(t, r)
+	_, oldKey, _ := recordOf(t, env, a)
+
+	env.Untrash(t, a)
+	run(t, r) // a restored; the copy is kept for b
+	env.TrashRow(t, a)
+	if sum := run(t, r); sum.Counts.Moved != 1 {
+		t.Fatalf("re-trash pass %+v: want row a moved again", sum.Counts)
+	}
+	_, newKey, _ := recordOf(t, env, a)
+	if newKey == oldKey || !strings.HasPrefix(newKey, itoa(a)+".1/") {
+		t.Fatalf("row a's second life is at %q (first %q): want a key of its own", newKey, oldKey)
+	}
+	if keys := trashObjects(t, env); len(keys) != 2 {
+		t.Errorf("trash bucket %v: want the old copy (row b's) and the new one (row a's)", keys)
+	}
+
+	env.Untrash(t, b)
+	if sum := run(t, r); sum.Counts.Restored != 1 {
+		t.Fatalf("restore of b %+v", sum.Counts)
+	}
+	if keys := trashObjects(t, env); len(keys) != 1 || keys[0] != newKey {
+		t.Errorf("trash bucket %v: want only row a's copy %q left", keys, newKey)
+	}
+	env.CheckInvariant(t)
+}
+
+// A record keeps the trash bucket its copy was made in: a host whose
+// configuration names another trash bucket still restores it from there.
+func TestRecordKeepsItsTrashBucket(t *testing.T) {
+	t.Parallel()
+	env := reconciletest.New(t)
+	id := env.AddFile(t, "moved/then/reconfigured.txt", []byte("kept"), true, 0)
+	run(t, env.Runner(t, env.Config("owner-a")))
+	other := s3test.NewBucket(t, env.SDK, "trash2")
+	cfg := env.Config("owner-b")
+	cfg.TrashBucket = other
+	env.Untrash(t, id)
+	if sum := run(t, env.Runner(t, cfg)); sum.Counts.Restored != 1 {
+		t.Fatalf("restore by a host configured with another trash bucket: %+v", sum.Counts)
+	}
+	env.CheckInvariant(t)
+}

@@ -58,6 +58,10 @@ var States = []State{StatePending, StateShared, StateCopied, StateInTrash, State
 // is safe in the trash bucket.
 func MoveStates() []State { return []State{StateCopied, StatePending, StateShared} }
 
+// MovingStates are the move states of a record on its way into the trash
+// (not waiting for a live row to go, as shared is).
+func MovingStates() []State { return []State{StatePending, StateCopied} }
+
 // RestorableStates are the states a cleared trash flag turns into a restore:
 // every state in which the object, or a copy of it, is still to be had.
 // failed is one: its trash copy may be the only one left.
@@ -114,6 +118,10 @@ type Object struct {
 	StorageClass string // empty means STANDARD
 	LastModified time.Time
 	Restore      Restore // from x-amz-restore, for archived objects
+	// ArchiveStatus is an INTELLIGENT_TIERING object's archive access
+	// tier (x-amz-archive-status: ARCHIVE_ACCESS or DEEP_ARCHIVE_ACCESS),
+	// "" in the tiers that read at once.
+	ArchiveStatus string
 }
 
 // Restore is the state of an archived object's restore, as HEAD reports it
@@ -129,10 +137,22 @@ type Restore struct {
 }
 
 // Archived reports whether reading o needs a restore first: GLACIER (Flexible
-// Retrieval) and DEEP_ARCHIVE, not GLACIER_IR, which reads like STANDARD.
+// Retrieval) and DEEP_ARCHIVE, and Intelligent-Tiering's archive access
+// tiers; not GLACIER_IR, which reads like STANDARD.
 func (o Object) Archived() bool {
-	return o.StorageClass == "GLACIER" || o.StorageClass == "DEEP_ARCHIVE"
+	return o.StorageClass == "GLACIER" || o.StorageClass == "DEEP_ARCHIVE" || o.ArchiveStatus != ""
 }
+
+// DeepArchived reports whether o is in DEEP_ARCHIVE or Intelligent-Tiering's
+// Deep Archive Access tier, which have no Expedited restores.
+func (o Object) DeepArchived() bool {
+	return o.StorageClass == "DEEP_ARCHIVE" || o.ArchiveStatus == "DEEP_ARCHIVE_ACCESS"
+}
+
+// IntelligentTiering reports whether o is in INTELLIGENT_TIERING, whose
+// restores take no Days: they move the object back to the Frequent Access
+// tier for good.
+func (o Object) IntelligentTiering() bool { return o.StorageClass == "INTELLIGENT_TIERING" }
 
 // Readable reports whether o can be read (copied) now: not archived, or
 // restored and not yet expired. An archived object whose restore status
@@ -164,7 +184,10 @@ type Record struct {
 	RestoredKey string
 	// Upload is a multipart copy back that an earlier attempt started and
 	// may have left behind.
-	Upload    Upload
+	Upload Upload
+	// Life counts how often the row was trashed again after a restore; each
+	// life has trash keys of its own (KeyTemplate.RenderLife).
+	Life      int
 	LastError string
 	Lease     Lease
 	// RestoreRequested: the LMS cleared the trash flag (or ops asked); the

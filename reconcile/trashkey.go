@@ -51,16 +51,28 @@ func (t KeyTemplate) String() string { return t.raw }
 // a prefix), {key} is replaced by "sha256-" and the key's hex SHA-256, which is
 // still deterministic; the full source key stays in trashd's record.
 func (t KeyTemplate) Render(id int64, bucket, key string) string {
+	return t.RenderLife(id, 0, bucket, key)
+}
+
+// RenderLife renders the trash key of a row's life-th time in the trash (0
+// the first): later lives put ".life" after the id ("42.1/…"), so that a
+// copy an earlier life left for another record of the same object is never
+// the key a new copy is written to.
+func (t KeyTemplate) RenderLife(id int64, life int, bucket, key string) string {
+	ids := strconv.FormatInt(id, 10)
+	if life > 0 {
+		ids += "." + strconv.Itoa(life)
+	}
 	tmpl := t.raw
 	if tmpl == "" {
 		tmpl = DefaultKeyTemplate
 	}
-	r := strings.NewReplacer("{id}", strconv.FormatInt(id, 10), "{bucket}", bucket, "{key}", key)
+	r := strings.NewReplacer("{id}", ids, "{bucket}", bucket, "{key}", key)
 	out := r.Replace(tmpl)
 	if len(out) <= MaxKeyLen {
 		return out
 	}
 	sum := sha256.Sum256([]byte(key))
-	r = strings.NewReplacer("{id}", strconv.FormatInt(id, 10), "{bucket}", bucket, "{key}", "sha256-"+hex.EncodeToString(sum[:]))
+	r = strings.NewReplacer("{id}", ids, "{bucket}", bucket, "{key}", "sha256-"+hex.EncodeToString(sum[:]))
 	return r.Replace(tmpl)
 }

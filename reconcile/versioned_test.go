@@ -175,3 +175,31 @@ func TestVersionedSourceOverwrittenBeforeTheDelete(t *testing.T) {
 		t.Errorf("%d versions under the key, want v1 and v3", len(out.Versions))
 	}
 }
+
+// Restoring a file moved from a versioned source, where the version before
+// it is current again: the trashed version goes back on top, at the key the
+// LMS reads (not beside it), and the older version stays a version.
+func TestVersionedRestoreOverTheOlderVersion(t *testing.T) {
+	t.Parallel()
+	w := newVersionedWorld(t, nil)
+	r := w.env.Runner(t, w.env.Config("owner-a"))
+	run(t, r)
+	w.check(t)
+	w.env.Untrash(t, w.id)
+	if sum := run(t, r); sum.Counts.Restored != 1 {
+		t.Fatalf("restore pass %+v", sum.Counts)
+	}
+	var restoredKey string
+	reconciletest.Must(t, w.env.DB.QueryRow("SELECT restored_key FROM trash_objects WHERE lms_id = ?", w.id).Scan(&restoredKey))
+	if restoredKey != w.key {
+		t.Errorf("restored to %q, want the original key %q", restoredKey, w.key)
+	}
+	if got := s3test.Get(t, w.env.SDK, w.env.Source, w.key); !bytes.Equal(got, w.v2) {
+		t.Errorf("the key does not serve the restored file")
+	}
+	out, err := w.env.SDK.ListObjectVersions(t.Context(), &s3.ListObjectVersionsInput{Bucket: aws.String(w.env.Source), Prefix: aws.String(w.key)})
+	reconciletest.Must(t, err)
+	if len(out.Versions) != 2 {
+		t.Errorf("%d versions under the key, want the older one kept beneath the restored one", len(out.Versions))
+	}
+}

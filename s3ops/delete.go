@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"trashd/reconcile"
@@ -32,13 +33,19 @@ import (
 // SeaweedFS answers 412 (the precondition cannot hold on nothing), AWS 404
 // (reconcile.ErrNotFound). So does a retry of a conditional delete whose
 // first response was lost: the caller tells that from a change with a HEAD.
+//
+// A delete is sent once, never retried by the SDK: the caller sends it only
+// with a fresh fence (a worker that held the lease moments ago), and an SDK
+// retry after a backoff of seconds would go out with no fence at all,
+// perhaps after the lease passed to another host that restored the file. A
+// failed delete comes back as an error; the caller fences again and retries.
 func (c *Client) Delete(ctx context.Context, obj reconcile.Object) error {
 	cl := objectCall("delete", obj.Bucket, obj.Key, "s3:DeleteObject and s3:DeleteObjectVersion")
 	in := &s3.DeleteObjectInput{Bucket: aws.String(obj.Bucket), Key: aws.String(obj.Key)}
 	if obj.VersionID != "" {
 		cl.op += " version " + obj.VersionID
 		in.VersionId = aws.String(obj.VersionID)
-		_, err := c.s3.DeleteObject(ctx, in)
+		_, err := c.s3.DeleteObject(ctx, in, sendOnce)
 		err = mapError(cl, err)
 		if errors.Is(err, reconcile.ErrNotFound) {
 			return nil // already gone: what was asked (a missing bucket is ErrPermanent)
@@ -48,7 +55,7 @@ func (c *Client) Delete(ctx context.Context, obj reconcile.Object) error {
 	if c.opts.ConditionalDelete && obj.ETag != "" {
 		in.IfMatch = quote(obj.ETag)
 	}
-	_, err := c.s3.DeleteObject(ctx, in)
+	_, err := c.s3.DeleteObject(ctx, in, sendOnce)
 	if err != nil && in.IfMatch != nil && notImplemented(err) {
 		// S3 only added conditional deletes in 2024; a server that predates
 		// them refuses the header. An unconditional delete could remove
@@ -60,6 +67,9 @@ func (c *Client) Delete(ctx context.Context, obj reconcile.Object) error {
 	}
 	return mapError(cl, err)
 }
+
+// sendOnce turns the SDK's retries off for one request.
+func sendOnce(o *s3.Options) { o.Retryer = retry.AddWithMaxAttempts(o.Retryer, 1) }
 
 // notImplemented reports whether the server refused a feature it does not
 // have (501 NotImplemented).

@@ -85,16 +85,26 @@ func classify(c call, err error) (sentinel error, reason string) {
 	case code == "PreconditionFailed" || status == 412:
 		return reconcile.ErrPreconditionFailed, "the object changed since it was read (its ETag no longer matches)"
 	case code == "InvalidObjectState":
-		// GET and copy of a GLACIER or DEEP_ARCHIVE object that has no
-		// restored copy (none requested, or its restore not finished).
+		// GET and copy of a GLACIER or DEEP_ARCHIVE object, or of one in an
+		// Intelligent-Tiering archive tier, that has no restored copy (none
+		// requested, or its restore not finished).
 		return reconcile.ErrArchived, "the object is in an archive storage class and must be restored first (RestoreObject, then wait for the restore to finish)"
+	case code == "ObjectNotInActiveTierError":
+		// The code AWS's API model gives CopyObject for an archived
+		// source ("not in the active tier and is only stored in Amazon
+		// S3 Glacier"): the same as InvalidObjectState, and a 403 that
+		// is no matter of credentials.
+		return reconcile.ErrArchived, "the source object is archived (not in an active tier) and must be restored first (RestoreObject, then wait for the restore to finish)"
+	case code == "ObjectAlreadyInActiveTierError":
+		// The code AWS's API model gives RestoreObject for an object
+		// that is not archived ("This action is not allowed against this
+		// storage tier"): nothing to restore, and a 403 that is no matter
+		// of credentials.
+		return reconcile.ErrPermanent, "the object is not archived (it is already in an active tier): there is nothing to restore; read or copy it as it is"
 	case code == "NotImplemented" || status == 501:
 		// Before transient: a 5xx, but no retry will make the server
 		// implement it.
 		return reconcile.ErrPermanent, cmp.Or(c.unsupported, "the server does not implement this request (HTTP 501 NotImplemented)")
-	case code == "GlacierExpeditedRetrievalNotAvailable":
-		// A 503 from RestoreObject: no Expedited capacity just now.
-		return reconcile.ErrTransient, "Expedited retrievals are not available now: try again later, or restore with the Standard tier"
 	case noCredentials(err):
 		// Before transient: no retry makes credentials appear.
 		return reconcile.ErrPermanent, noCredentialsReason

@@ -84,6 +84,10 @@ func objectFromHead(bucket, key string, out *s3.HeadObjectOutput) reconcile.Obje
 		StorageClass: string(out.StorageClass),
 		LastModified: aws.ToTime(out.LastModified),
 		Restore:      restore,
+		// An INTELLIGENT_TIERING object in an archive access tier is not
+		// readable until restored, although its class alone does not say
+		// so (AWS, HeadObject x-amz-archive-status).
+		ArchiveStatus: string(out.ArchiveStatus),
 	}
 }
 

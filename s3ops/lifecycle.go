@@ -174,8 +174,44 @@ func CompareLifecycle(bucket string, cfg LifecycleConfiguration, want reconcile.
 		report.Rules = append(report.Rules, describeDefaultMinimumSize(s))
 	}
 	report.Drift = drift(cfg.Rules, want)
+	if len(report.Drift) > 0 {
+		// A merge adds trashd's Filter rule, so it rewrites these too.
+		report.Drift = append(report.Drift, legacyRules(cfg.Rules, want)...)
+	}
 	report.Conflicts = conflicts(cfg.Rules, want)
 	return report
+}
+
+// legacy reports whether r selects its objects with the deprecated
+// rule-level Prefix ("Lifecycle V1") instead of a Filter.
+func legacy(r types.LifecycleRule) bool { return r.Filter == nil && r.Prefix != nil }
+
+// asFilterRule is r with a rule-level Prefix moved into Filter{Prefix},
+// nothing else changed: AWS refuses a configuration that mixes the two forms
+// ("Filter element can only be used in Lifecycle V2" when the first rule has
+// a rule-level Prefix, "Base level prefix cannot be used in Lifecycle V2"
+// otherwise), and trashd's rule always has a Filter. The two select the
+// same objects.
+func asFilterRule(r types.LifecycleRule) types.LifecycleRule {
+	if !legacy(r) {
+		return r
+	}
+	r.Filter = &types.LifecycleRuleFilter{Prefix: r.Prefix}
+	r.Prefix = nil
+	return r
+}
+
+// legacyRules says, for each rule other than want's that a merge rewrites
+// from the rule-level Prefix to a Filter, what will change.
+func legacyRules(rules []types.LifecycleRule, want reconcile.LifecycleRule) []string {
+	var out []string
+	for _, r := range rules {
+		if legacy(r) && aws.ToString(r.ID) != want.ID {
+			out = append(out, fmt.Sprintf("rule %q uses the deprecated rule-level prefix %q (lifecycle V1), which AWS refuses next to trashd's Filter rule: "+
+				"it will be rewritten as Filter{Prefix: %q}, nothing else changed", aws.ToString(r.ID), aws.ToString(r.Prefix), aws.ToString(r.Prefix)))
+		}
+	}
+	return out
 }
 
 // MergeLifecycle returns cfg with want added, or in place of the rule with
@@ -201,7 +237,7 @@ func MergeLifecycle(cfg LifecycleConfiguration, want reconcile.LifecycleRule) (L
 		if !replaced && aws.ToString(r.ID) == want.ID {
 			r, replaced = DesiredRule(want), true
 		}
-		merged.Rules = append(merged.Rules, r)
+		merged.Rules = append(merged.Rules, asFilterRule(r))
 	}
 	if !replaced {
 		merged.Rules = append(merged.Rules, DesiredRule(want))
@@ -516,7 +552,11 @@ func DescribeRule(r types.LifecycleRule) string {
 			expiration = strings.Join(parts, ", ")
 		}
 	}
-	line := fmt.Sprintf("%q %s; filter: %s; transition: %s; expiration: %s", aws.ToString(r.ID), r.Status, scopeOf(r), transitions, expiration)
+	filter := scopeOf(r).String()
+	if legacy(r) {
+		filter += " (rule-level prefix, lifecycle V1)"
+	}
+	line := fmt.Sprintf("%q %s; filter: %s; transition: %s; expiration: %s", aws.ToString(r.ID), r.Status, filter, transitions, expiration)
 	for _, a := range otherActions(r) {
 		line += "; " + a
 	}

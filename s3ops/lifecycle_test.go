@@ -90,7 +90,7 @@ func TestDescribeRule(t *testing.T) {
 			`"trashd-archive" Enabled; filter: prefix "trash/", larger than 131072 bytes; transition: GLACIER after 0 days; expiration: after 365 days`},
 		{types.LifecycleRule{ID: aws.String("logs"), Status: types.ExpirationStatusDisabled, Prefix: aws.String("logs/"),
 			Expiration: &types.LifecycleExpiration{Date: &date}},
-			`"logs" Disabled; filter: prefix "logs/"; transition: none; expiration: on 2030-01-02`},
+			`"logs" Disabled; filter: prefix "logs/" (rule-level prefix, lifecycle V1); transition: none; expiration: on 2030-01-02`},
 		{types.LifecycleRule{ID: aws.String("tiers"), Status: types.ExpirationStatusEnabled,
 			Filter: &types.LifecycleRuleFilter{And: &types.LifecycleRuleAndOperator{
 				ObjectSizeGreaterThan: aws.Int64(10), ObjectSizeLessThan: aws.Int64(1000),
@@ -302,6 +302,10 @@ func TestMergeLifecycleKeepsOtherRules(t *testing.T) {
 		Transitions:                    []types.Transition{{Days: aws.Int32(30), StorageClass: types.TransitionStorageClassDeepArchive}},
 		AbortIncompleteMultipartUpload: &types.AbortIncompleteMultipartUpload{DaysAfterInitiation: aws.Int32(3)},
 	}
+	// A rule with the deprecated rule-level Prefix comes out as a Filter
+	// rule, which AWS accepts next to trashd's.
+	archiveV2 := archive
+	archiveV2.Prefix, archiveV2.Filter = nil, &types.LifecycleRuleFilter{Prefix: aws.String("archive/")}
 	old := s3ops.DesiredRule(reconcile.LifecycleRule{ID: trashRule.ID, Prefix: "old/", TransitionDays: 5, StorageClass: "GLACIER_IR"})
 	const minSize = types.TransitionDefaultMinimumObjectSizeVariesByStorageClass
 
@@ -312,7 +316,7 @@ func TestMergeLifecycleKeepsOtherRules(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := s3ops.LifecycleConfiguration{
-			Rules:                              []types.LifecycleRule{logs, s3ops.DesiredRule(trashRule), archive},
+			Rules:                              []types.LifecycleRule{logs, s3ops.DesiredRule(trashRule), archiveV2},
 			TransitionDefaultMinimumObjectSize: minSize,
 		}
 		if !reflect.DeepEqual(got, want) {
@@ -328,7 +332,7 @@ func TestMergeLifecycleKeepsOtherRules(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := []types.LifecycleRule{logs, archive, s3ops.DesiredRule(trashRule)}; !reflect.DeepEqual(got.Rules, want) {
+		if want := []types.LifecycleRule{logs, archiveV2, s3ops.DesiredRule(trashRule)}; !reflect.DeepEqual(got.Rules, want) {
 			t.Errorf("merged = %q, want %q", describe(got.Rules), describe(want))
 		}
 	})
@@ -727,5 +731,53 @@ func TestApplyLifecycleAbortIncomplete(t *testing.T) {
 	})
 	if !strings.Contains(fmt.Sprint(err), "AbortIncompleteMultipartUpload cannot be specified with Object Size") {
 		t.Errorf("PUT of an abort with a size filter: %v, want S3's InvalidRequest", err)
+	}
+}
+
+// TestApplyLifecycleRewritesLegacyRules: a bucket whose rules use the
+// deprecated rule-level Prefix (lifecycle V1) takes trashd's Filter rule
+// only with those rules rewritten as Filter{Prefix}, which the emulation
+// (as AWS) insists on; the drift report says so beforehand, and nothing else
+// about the rules changes.
+func TestApplyLifecycleRewritesLegacyRules(t *testing.T) {
+	t.Parallel()
+	g := setupGlacier(t, glacier.Config{})
+	old := types.LifecycleRule{
+		ID: aws.String("old-logs"), Status: types.ExpirationStatusEnabled, Prefix: aws.String("logs/"),
+		Expiration:                     &types.LifecycleExpiration{Days: aws.Int32(7)},
+		AbortIncompleteMultipartUpload: &types.AbortIncompleteMultipartUpload{DaysAfterInitiation: aws.Int32(3)},
+	}
+	off := types.LifecycleRule{
+		ID: aws.String("old-tmp"), Status: types.ExpirationStatusDisabled, Prefix: aws.String("tmp/"),
+		Expiration: &types.LifecycleExpiration{Days: aws.Int32(1)},
+	}
+	g.putRules(t, old, off)
+
+	report, err := g.client.CheckLifecycle(t.Context(), g.bucket, trashRule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"old-logs", "old-tmp"} {
+		if !slices.ContainsFunc(report.Drift, func(d string) bool {
+			return strings.Contains(d, fmt.Sprintf("rule %q uses the deprecated rule-level prefix", id)) && strings.Contains(d, "Filter{Prefix:")
+		}) {
+			t.Errorf("drift %q: want the rewrite of rule %q announced", report.Drift, id)
+		}
+	}
+
+	report, err = g.client.ApplyLifecycle(t.Context(), g.bucket, trashRule)
+	if err != nil || !report.Applied || !report.InPlace() {
+		t.Fatalf("ApplyLifecycle = %+v, %v; want applied with no drift left", report, err)
+	}
+	rules := g.rules(t)
+	for _, was := range []types.LifecycleRule{old, off} {
+		want := was
+		want.Prefix, want.Filter = nil, &types.LifecycleRuleFilter{Prefix: was.Prefix}
+		if got := rules[aws.ToString(was.ID)]; !reflect.DeepEqual(got, want) {
+			t.Errorf("rule %q after apply:\n got %s\nwant %s", aws.ToString(was.ID), s3ops.DescribeRule(got), s3ops.DescribeRule(want))
+		}
+	}
+	if len(rules) != 3 {
+		t.Errorf("rules after apply: %q", describe(slices.Collect(maps.Values(rules))))
 	}
 }

@@ -27,12 +27,16 @@ var _ reconcile.Restorer = (*Client)(nil)
 var ErrNotArchived = errors.New("object is not archived")
 
 // Restore tiers (AWS, RestoreObject): Expedited within 1 to 5 minutes (not
-// for DEEP_ARCHIVE), Standard within 3 to 5 hours (12 for DEEP_ARCHIVE), Bulk
-// within 5 to 12 hours (48 for DEEP_ARCHIVE).
+// for DEEP_ARCHIVE or Intelligent-Tiering's Deep Archive Access tier, and
+// answered with 503 GlacierExpeditedRetrievalNotAvailable when S3 has no
+// capacity for it), Standard within 3 to 5 hours (12 for DEEP_ARCHIVE), Bulk
+// within 5 to 12 hours (48 for DEEP_ARCHIVE). Both refusals of Expedited
+// wrap reconcile.ErrTierUnavailable, so that the caller can fall back.
 var restoreTiers = []types.Tier{types.TierExpedited, types.TierStandard, types.TierBulk}
 
 // Restore asks S3 for a temporary copy of the archived obj (its version,
-// when obj.VersionID is set) that stays readable for days, retrieved at tier
+// when obj.VersionID is set) that stays readable for days (an
+// Intelligent-Tiering object is restored for good, without days), retrieved at tier
 // (Expedited, Standard or Bulk, in any letter case; "" is Standard, S3's
 // default).
 // It returns as soon as S3 has accepted the request; HEAD tells when the
@@ -53,13 +57,18 @@ func (c *Client) Restore(ctx context.Context, obj reconcile.Object, days int, ti
 	if err != nil {
 		return fmt.Errorf("%s: %w: %w", cl.op, reconcile.ErrPermanent, err)
 	}
+	req := &types.RestoreRequest{GlacierJobParameters: &types.GlacierJobParameters{Tier: t}}
+	if !obj.IntelligentTiering() {
+		// An Intelligent-Tiering restore moves the object back to the
+		// Frequent Access tier for good, and S3 refuses one with Days
+		// ("INTELLIGENT_TIERING objects are not subject to restore
+		// expiry. Do not specify Days when restoring this object").
+		req.Days = aws.Int32(int32(days))
+	}
 	in := &s3.RestoreObjectInput{
-		Bucket: aws.String(obj.Bucket),
-		Key:    aws.String(obj.Key),
-		RestoreRequest: &types.RestoreRequest{
-			Days:                 aws.Int32(int32(days)),
-			GlacierJobParameters: &types.GlacierJobParameters{Tier: t},
-		},
+		Bucket:         aws.String(obj.Bucket),
+		Key:            aws.String(obj.Key),
+		RestoreRequest: req,
 	}
 	if obj.VersionID != "" {
 		in.VersionId = aws.String(obj.VersionID)
@@ -68,10 +77,20 @@ func (c *Client) Restore(ctx context.Context, obj reconcile.Object, days int, ti
 	switch errorCode(err) {
 	case "RestoreAlreadyInProgress":
 		return nil
-	case "InvalidObjectState":
-		// From RestoreObject this means the opposite of what it means
-		// from GET or copy (reconcile.ErrArchived): nothing to restore.
-		return fmt.Errorf("%s: %w: %w: S3 restores only GLACIER and DEEP_ARCHIVE objects; this one can be read or copied as it is: %w",
+	case "GlacierExpeditedRetrievalNotAvailable":
+		// A 503 when S3 has no Expedited capacity just now (AWS,
+		// RestoreObject): the caller may take another tier.
+		return fmt.Errorf("%s: %w: %w: Expedited retrievals are not available now: try again later, or restore with the Standard tier: %w",
+			cl.op, reconcile.ErrTransient, reconcile.ErrTierUnavailable, err)
+	case "InvalidObjectState", "ObjectAlreadyInActiveTierError":
+		// From RestoreObject InvalidObjectState means the opposite of what
+		// it means from GET or copy (reconcile.ErrArchived): nothing to
+		// restore. AWS answers it for a STANDARD or GLACIER_IR object
+		// ("Restore is not allowed for the object's current storage
+		// class"); its API model names ObjectAlreadyInActiveTierError for
+		// the same refusal, which the emulation answers for an
+		// Intelligent-Tiering object in an access tier that reads at once.
+		return fmt.Errorf("%s: %w: %w: S3 restores only GLACIER and DEEP_ARCHIVE objects and Intelligent-Tiering objects in an archive tier; this one can be read or copied as it is: %w",
 			cl.op, reconcile.ErrPermanent, ErrNotArchived, err)
 	case "MethodNotAllowed":
 		// S3-compatible servers without archive classes (SeaweedFS) do
@@ -91,8 +110,9 @@ func restoreTier(obj reconcile.Object, tier string) (types.Tier, error) {
 		if !strings.EqualFold(tier, string(t)) {
 			continue
 		}
-		if t == types.TierExpedited && obj.StorageClass == string(types.StorageClassDeepArchive) {
-			return "", errors.New("DEEP_ARCHIVE objects cannot be restored with the Expedited tier: use Standard (within 12 hours) or Bulk (within 48 hours)")
+		if t == types.TierExpedited && obj.DeepArchived() {
+			return "", fmt.Errorf("%w: DEEP_ARCHIVE objects cannot be restored with the Expedited tier, nor those in Intelligent-Tiering's Deep Archive Access tier: "+
+				"use Standard (within 12 hours) or Bulk (within 48 hours)", reconcile.ErrTierUnavailable)
 		}
 		return t, nil
 	}

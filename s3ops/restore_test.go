@@ -322,3 +322,26 @@ func TestHeadUnparsedRestore(t *testing.T) {
 		})
 	}
 }
+
+// TestArchiveTierErrorCodes: the two codes AWS's API model names for
+// archive tiers come back as what they mean, not as access denied:
+// ObjectNotInActiveTierError from a copy of an archived source is
+// ErrArchived, ObjectAlreadyInActiveTierError from a restore of an object
+// that reads at once is ErrNotArchived.
+func TestArchiveTierErrorCodes(t *testing.T) {
+	t.Parallel()
+	g := setupGlacier(t, glacier.Config{ArchivedCopyError: glacier.CodeObjectNotInActiveTier})
+	obj := g.archive(t, "trash/cold", []byte("cold"), types.StorageClassGlacier)
+	err := g.client.Copy(t.Context(), obj, g.bucket, "back/cold", reconcile.CopyOptions{})
+	if !errors.Is(err, reconcile.ErrArchived) || strings.Contains(err.Error(), "access denied") {
+		t.Errorf("Copy of an archived source answered ObjectNotInActiveTierError: %v; want ErrArchived, not access denied", err)
+	}
+
+	s3test.PutObject(t, g.s3, g.bucket, "trash/it", []byte("tiered"), func(in *s3.PutObjectInput) {
+		in.StorageClass = types.StorageClassIntelligentTiering
+	})
+	err = g.client.Restore(t.Context(), g.head(t, "trash/it"), 1, "Standard")
+	if !errors.Is(err, s3ops.ErrNotArchived) || !errors.Is(err, reconcile.ErrPermanent) || strings.Contains(err.Error(), "access denied") {
+		t.Errorf("Restore answered ObjectAlreadyInActiveTierError: %v; want ErrNotArchived, not access denied", err)
+	}
+}

@@ -66,7 +66,7 @@ type env struct {
 	SharedRecheck      string `envconfig:"SHARED_RECHECK" default:"1h" desc:"how long an object that an untrashed LMS row still uses waits before a pass looks again"`
 	AllowMassChange    string `envconfig:"ALLOW_MASS_CHANGE" default:"false" desc:"true lets every pass through the mass-change brake (set it for one deliberate run, then unset it)"`
 	MassChangeCount    string `envconfig:"MASS_CHANGE_COUNT" default:"1000" desc:"the brake: a pass stops if its discoveries, restores or orphanings exceed this many and TRASHD_MASS_CHANGE_SHARE"`
-	MassChangeShare    string `envconfig:"MASS_CHANGE_SHARE" default:"0.1" desc:"the brake's share: of the LMS table's rows (discoveries) or of trashd's records (restores, orphanings)"`
+	MassChangeShare    string `envconfig:"MASS_CHANGE_SHARE" default:"0.1" desc:"the brake's share: of the LMS table's rows (discoveries, rows trashed again) or of the files in the trash (restores, orphanings)"`
 	LogLevel           string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat          string `envconfig:"LOG_FORMAT" default:"auto" desc:"auto (text on a terminal, else JSON), json or text; logs go to stderr"`
 
@@ -86,11 +86,12 @@ type env struct {
 	ExpirationDays     string `envconfig:"EXPIRATION_DAYS" default:"0" desc:"days after the move before S3 deletes a copy for good; 0: never"`
 	AbortUploadsDays   string `envconfig:"ABORT_UPLOADS_DAYS" default:"7" desc:"the rule also aborts multipart uploads left unfinished this many days (a crash mid-copy); 0: not part of the rule"`
 	TransitionMinSize  string `envconfig:"TRANSITION_MIN_SIZE" default:"0" desc:"transition only copies larger than this (the rule's size filter); 0: S3's default, 128 KB"`
-	TransitionGrace    string `envconfig:"TRANSITION_GRACE" default:"48h" desc:"a transition is overdue this long after it was due (S3 runs lifecycle once a day and can lag)"`
+	TransitionGrace    string `envconfig:"TRANSITION_GRACE" default:"48h" desc:"a transition is overdue this long after it was due, the rule's days rounded up to the next midnight UTC (S3 queues transitions then and can run them hours or days later)"`
 	TransitionChecks   string `envconfig:"TRANSITION_CHECKS" default:"1000" desc:"copies checked with HEAD per pass for their transition"`
 	RestoreDays        string `envconfig:"RESTORE_DAYS" default:"7" desc:"days S3 keeps the temporary copy of a restore from the archive class"`
 	RestoreTier        string `envconfig:"RESTORE_TIER" default:"Standard" desc:"restore tier: Expedited (minutes), Standard (hours) or Bulk (up to 12/48 h)"`
 	RestorePoll        string `envconfig:"RESTORE_POLL" default:"15m" desc:"how often a restore in progress is looked at"`
+	ExpeditedFallback  string `envconfig:"RESTORE_EXPEDITED_FALLBACK" default:"Standard" desc:"the tier an Expedited restore takes where S3 has none (DEEP_ARCHIVE, or 503 GlacierExpeditedRetrievalNotAvailable): Standard, Bulk, or off (fail or retry instead)"`
 	PriceStandard      string `envconfig:"PRICE_STANDARD" default:"0.023" desc:"status --cost: USD per GB-month in STANDARD (us-east-1, 2025-01)"`
 	PriceGlacierIR     string `envconfig:"PRICE_GLACIER_IR" default:"0.004" desc:"status --cost: USD per GB-month in GLACIER_IR"`
 	PriceGlacier       string `envconfig:"PRICE_GLACIER" default:"0.0036" desc:"status --cost: USD per GB-month in GLACIER"`
@@ -274,14 +275,15 @@ func parse(e env) (Config, error) {
 			AbortIncompleteDays: p.int("TRASHD_ABORT_UPLOADS_DAYS", e.AbortUploadsDays, 0, reconcile.MaxAbortIncompleteDays),
 			MinSize:             p.bytes("TRASHD_TRANSITION_MIN_SIZE", e.TransitionMinSize, 0, 5<<40),
 		},
-		Mode:          p.oneOf("TRASHD_ARCHIVE_MODE", e.ArchiveMode, reconcile.ArchiveLifecycle, reconcile.ArchiveDirect),
-		LifecycleMode: p.oneOf("TRASHD_LIFECYCLE_MODE", e.LifecycleMode, reconcile.LifecycleVerify, reconcile.LifecycleEnforce, reconcile.LifecycleOff),
-		Grace:         p.duration("TRASHD_TRANSITION_GRACE", e.TransitionGrace),
-		ChecksPerPass: p.int("TRASHD_TRANSITION_CHECKS", e.TransitionChecks, 1, 1000000),
-		RestoreDays:   p.int("TRASHD_RESTORE_DAYS", e.RestoreDays, 1, 30000),
-		RestoreTier:   p.oneOf("TRASHD_RESTORE_TIER", e.RestoreTier, "Expedited", "Standard", "Bulk"),
-		RestorePoll:   p.duration("TRASHD_RESTORE_POLL", e.RestorePoll),
-		DayLength:     p.duration("TRASHD_LIFECYCLE_DAY_LENGTH", e.LifecycleDayLength),
+		Mode:              p.oneOf("TRASHD_ARCHIVE_MODE", e.ArchiveMode, reconcile.ArchiveLifecycle, reconcile.ArchiveDirect),
+		LifecycleMode:     p.oneOf("TRASHD_LIFECYCLE_MODE", e.LifecycleMode, reconcile.LifecycleVerify, reconcile.LifecycleEnforce, reconcile.LifecycleOff),
+		Grace:             p.duration("TRASHD_TRANSITION_GRACE", e.TransitionGrace),
+		ChecksPerPass:     p.int("TRASHD_TRANSITION_CHECKS", e.TransitionChecks, 1, 1000000),
+		RestoreDays:       p.int("TRASHD_RESTORE_DAYS", e.RestoreDays, 1, 30000),
+		RestoreTier:       p.oneOf("TRASHD_RESTORE_TIER", e.RestoreTier, "Expedited", "Standard", "Bulk"),
+		RestorePoll:       p.duration("TRASHD_RESTORE_POLL", e.RestorePoll),
+		ExpeditedFallback: p.oneOf("TRASHD_RESTORE_EXPEDITED_FALLBACK", e.ExpeditedFallback, "Standard", "Bulk", reconcile.FallbackOff),
+		DayLength:         p.duration("TRASHD_LIFECYCLE_DAY_LENGTH", e.LifecycleDayLength),
 	}
 	if e.LifecycleRuleID == "" || len(e.LifecycleRuleID) > 255 {
 		p.add("TRASHD_LIFECYCLE_RULE_ID", "must be 1 to 255 characters")
@@ -292,8 +294,8 @@ func parse(e env) (Config, error) {
 	if r := c.Reconcile.Archive.Rule; r.MinSize > 0 && r.AbortIncompleteDays > 0 {
 		p.add("TRASHD_ABORT_UPLOADS_DAYS", "must be 0 when TRASHD_TRANSITION_MIN_SIZE is set: AWS refuses AbortIncompleteMultipartUpload in a rule with an object-size filter")
 	}
-	if c.Reconcile.Archive.RestoreTier == "Expedited" && c.Reconcile.Archive.Rule.StorageClass == "DEEP_ARCHIVE" {
-		p.add("TRASHD_RESTORE_TIER", "DEEP_ARCHIVE has no Expedited restores; use Standard or Bulk")
+	if a := c.Reconcile.Archive; a.RestoreTier == "Expedited" && a.Rule.StorageClass == "DEEP_ARCHIVE" && a.ExpeditedFallback == reconcile.FallbackOff {
+		p.add("TRASHD_RESTORE_TIER", "DEEP_ARCHIVE has no Expedited restores; use Standard or Bulk, or set TRASHD_RESTORE_EXPEDITED_FALLBACK")
 	}
 	c.Prices = reconcile.Prices{
 		"STANDARD":     p.price("TRASHD_PRICE_STANDARD", e.PriceStandard),

@@ -55,6 +55,10 @@ func runStatus(ctx context.Context, c *cli, o statusOptions) error {
 	if err != nil {
 		return err
 	}
+	it, err := store.IntelligentTiering(ctx)
+	if err != nil {
+		return err
+	}
 	var failures []db.Failure
 	if o.failed {
 		limit := maxListed + 1
@@ -73,6 +77,7 @@ func runStatus(ctx context.Context, c *cli, o statusOptions) error {
 	}
 	if o.json {
 		doc := toStatusDoc(st, cfg, arch)
+		doc.Archive.IntelligentTiering = intelligentTieringDoc{Archived: it.Archived, ArchivedBytes: it.ArchivedBytes, Restoring: it.Restoring}
 		if o.failed {
 			doc.Failed = []failureDoc{}
 			for _, f := range failures {
@@ -92,6 +97,7 @@ func runStatus(ctx context.Context, c *cli, o statusOptions) error {
 	}
 	printStatus(c.stdout, st)
 	printArchive(c.stdout, cfg, arch)
+	printIntelligentTiering(c.stdout, it)
 	if o.failed {
 		printFailures(c.stdout, failures)
 	}
@@ -155,6 +161,18 @@ func printArchive(w io.Writer, cfg Config, a reconcile.ArchiveStatus) {
 		cfg.Reconcile.Archive.Mode, rule.StorageClass, rule.TransitionDays, a.Overdue, humanBytes(a.OverdueBytes),
 		humanBytes(rule.MinTransitionSize()), a.Ineligible, humanBytes(a.IneligibleBytes),
 		float64(a.IneligibleBytes)/1e9*cfg.Prices["STANDARD"])
+}
+
+// printIntelligentTiering reports trash copies in Intelligent-Tiering's
+// archive access tiers, if there are any: another lifecycle rule put them
+// there, and each restore of one takes hours.
+func printIntelligentTiering(w io.Writer, it reconcile.IntelligentTieringStatus) {
+	if it.Archived == 0 && it.Restoring == 0 {
+		return
+	}
+	fmt.Fprintf(w, "intelligent-tiering archive tiers (ARCHIVE_ACCESS, DEEP_ARCHIVE_ACCESS): %d copies (%s) as last checked, %d being restored; "+
+		"a restore takes no days and returns the copy to the Frequent Access tier (Standard: 3-5 h, 12 h from Deep Archive Access)\n",
+		it.Archived, humanBytes(it.ArchivedBytes), it.Restoring)
 }
 
 func printOverdue(w io.Writer, list []reconcile.OverdueRecord, total int) {

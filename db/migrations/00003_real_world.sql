@@ -9,6 +9,9 @@ ALTER TABLE trash_objects
     -- the copy was, not against fields a later step could rewrite.
     ADD COLUMN trash_size      BIGINT        NULL,
     ADD COLUMN trash_checksum  VARCHAR(200)  NULL,
+    -- The source's Last-Modified as S3 reported it: on a versioned bucket,
+    -- what tells an older version made current from a newer upload.
+    ADD COLUMN source_modified DATETIME(6)   NULL,
     -- state shared: the LMS row (id) that still names the object.
     ADD COLUMN shared_with     BIGINT        NULL,
     -- A multipart copy back under way (in source_bucket): aborted by a
@@ -19,6 +22,10 @@ ALTER TABLE trash_objects
     ADD COLUMN failing_since   DATETIME(6)   NULL,
     -- state orphaned: the state to return to if the LMS row comes back.
     ADD COLUMN orphaned_from   VARCHAR(16)   NULL,
+    -- How many times the row was trashed again after a restore: each life
+    -- gets trash keys of its own, so that a copy an earlier life left for
+    -- another record is never reused or removed by this one.
+    ADD COLUMN life            INT           NOT NULL DEFAULT 0,
     -- Other records of the same object, and records sharing one trash copy.
     -- Prefix indexes: 250 utf8mb4 characters are 1,000 bytes, within
     -- InnoDB's 3,072-byte key limit.

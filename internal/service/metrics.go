@@ -160,7 +160,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.passDuration.WithLabelValues(string(s))
 	}
 	for _, o := range []reconcile.Outcome{reconcile.OutcomeMoved, reconcile.OutcomeMissing, reconcile.OutcomeFailed,
-		reconcile.OutcomeRetrying, reconcile.OutcomeInterrupted} {
+		reconcile.OutcomeRetrying, reconcile.OutcomeInterrupted, reconcile.OutcomeShared} {
 		m.objects.WithLabelValues(string(o))
 	}
 	m.lifecycleInPlace = prometheus.NewGaugeVec(prometheus.GaugeOpts{

@@ -36,9 +36,23 @@ var checksums = []struct {
 	{"sha256", "SHA256", sha256.New},
 }
 
+// hasDigest reports whether the client sent Content-MD5 or an
+// x-amz-checksum-* value, in its headers or in an aws-chunked trailer.
+func hasDigest(headers, trailer http.Header) bool {
+	if headers.Get("Content-Md5") != "" {
+		return true
+	}
+	for _, c := range checksums {
+		name := "X-Amz-Checksum-" + c.header
+		if headers.Get(name) != "" || trailer.Get(name) != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // checkDigests checks body against the Content-MD5 and x-amz-checksum-*
-// values the client sent, in its headers or in an aws-chunked trailer. S3
-// requires one of them on PUT lifecycle; the layer accepts none as well.
+// values the client sent, in its headers or in an aws-chunked trailer.
 func checkDigests(body []byte, headers, trailer http.Header) *apiError {
 	if v := headers.Get("Content-Md5"); v != "" {
 		want, err := base64.StdEncoding.DecodeString(v)

@@ -21,6 +21,9 @@ type apiError struct {
 	Message string
 	// StorageClass goes into InvalidObjectState errors, as S3 sends it.
 	StorageClass string
+	// AccessTier goes into InvalidObjectState errors of objects in an
+	// Intelligent-Tiering archive tier.
+	AccessTier string
 	// BucketName goes into NoSuchBucket and NoSuchLifecycleConfiguration.
 	BucketName string
 	Key        string
@@ -34,6 +37,7 @@ type errorDocument struct {
 	Code         string
 	Message      string
 	StorageClass string `xml:",omitempty"`
+	AccessTier   string `xml:",omitempty"`
 	BucketName   string `xml:",omitempty"`
 	Key          string `xml:",omitempty"`
 	Resource     string `xml:",omitempty"`
@@ -81,7 +85,7 @@ func errInternal(err error) *apiError {
 // body is e's XML document for request r.
 func (e *apiError) body(r *http.Request, requestID string) []byte {
 	b, _ := xml.Marshal(errorDocument{
-		Code: e.Code, Message: e.Message, StorageClass: e.StorageClass,
+		Code: e.Code, Message: e.Message, StorageClass: e.StorageClass, AccessTier: e.AccessTier,
 		BucketName: e.BucketName, Key: e.Key, Resource: r.URL.Path, RequestID: requestID,
 	})
 	return append([]byte(xml.Header), b...)

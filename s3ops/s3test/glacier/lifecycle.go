@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -28,10 +29,55 @@ const minSizeHeader = "X-Amz-Transition-Default-Minimum-Object-Size"
 const maxLifecycleBody = 4 << 20
 
 // bucketLifecycle is a bucket's lifecycle configuration as it was PUT
-// (rules without an ID got one), and its default minimum object size.
+// (rules without an ID got one), and its default minimum object size; with
+// LifecyclePropagation, also the one before (nil for none) and when this one
+// was put. A deleted configuration is kept, with deleted set, while the one
+// before it propagates away.
 type bucketLifecycle struct {
 	config  lifecycleConfiguration
 	minSize string
+	deleted bool
+	put     time.Time
+	before  *bucketLifecycle
+}
+
+// visible is the configuration GET and sweeps see at now: the one put, or
+// the one before while the new one propagates; nil for none.
+func (lc *bucketLifecycle) visible(now time.Time, propagation time.Duration) *bucketLifecycle {
+	if lc != nil && now.Before(lc.put.Add(propagation)) {
+		lc = lc.before
+	}
+	if lc == nil || lc.deleted {
+		return nil
+	}
+	return lc
+}
+
+// replaceLifecycle sets bucket's configuration to lc (deleted for a
+// DELETE), keeping what was visible so far while lc propagates.
+func (s *Server) replaceLifecycle(bucket string, lc *bucketLifecycle) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	lc.put = now
+	if s.cfg.LifecyclePropagation > 0 {
+		lc.before = s.lifecycles[bucket].visible(now, s.cfg.LifecyclePropagation)
+		if lc.before != nil {
+			lc.before = &bucketLifecycle{config: lc.before.config, minSize: lc.before.minSize}
+		}
+	}
+	if lc.deleted && lc.before == nil {
+		delete(s.lifecycles, bucket)
+		return
+	}
+	s.lifecycles[bucket] = lc
+}
+
+// lifecycleOf is the configuration of bucket that is visible now.
+func (s *Server) lifecycleOf(bucket string) *bucketLifecycle {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lifecycles[bucket].visible(s.now(), s.cfg.LifecyclePropagation)
 }
 
 // serveLifecycle answers GET, PUT and DELETE /{bucket}?lifecycle.
@@ -57,17 +103,13 @@ func (s *Server) serveLifecycle(w http.ResponseWriter, r *http.Request, bucket s
 	case http.MethodPut:
 		s.putLifecycle(w, r, bucket)
 	case http.MethodDelete:
-		s.mu.Lock()
-		delete(s.lifecycles, bucket)
-		s.mu.Unlock()
+		s.replaceLifecycle(bucket, &bucketLifecycle{deleted: true})
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
 
 func (s *Server) getLifecycle(w http.ResponseWriter, r *http.Request, bucket string) {
-	s.mu.Lock()
-	lc := s.lifecycles[bucket]
-	s.mu.Unlock()
+	lc := s.lifecycleOf(bucket)
 	if lc == nil {
 		writeError(w, r, &apiError{Status: http.StatusNotFound, Code: "NoSuchLifecycleConfiguration",
 			Message: "The lifecycle configuration does not exist", BucketName: bucket})
@@ -90,7 +132,7 @@ func (s *Server) getLifecycle(w http.ResponseWriter, r *http.Request, bucket str
 }
 
 func (s *Server) putLifecycle(w http.ResponseWriter, r *http.Request, bucket string) {
-	body, e := readBody(r, maxLifecycleBody)
+	body, e := readBody(r, maxLifecycleBody, true)
 	if e != nil {
 		writeError(w, r, e)
 		return
@@ -109,9 +151,7 @@ func (s *Server) putLifecycle(w http.ResponseWriter, r *http.Request, bucket str
 		writeError(w, r, e)
 		return
 	}
-	s.mu.Lock()
-	s.lifecycles[bucket] = &bucketLifecycle{config: cfg, minSize: minSize}
-	s.mu.Unlock()
+	s.replaceLifecycle(bucket, &bucketLifecycle{config: cfg, minSize: minSize})
 	s.logger().Info("lifecycle configuration set", "bucket", bucket, "rules", len(cfg.Rules))
 	w.Header().Set(minSizeHeader, minSize)
 	w.Header().Set("X-Amz-Request-Id", requestID())
@@ -151,8 +191,11 @@ func (s *Server) headBucket(ctx context.Context, bucket string) *apiError {
 }
 
 // readBody reads r's body, at most limit bytes, decoding aws-chunked
-// encoding and checking the digests and checksums the client sent.
-func readBody(r *http.Request, limit int64) ([]byte, *apiError) {
+// encoding and checking the digests and checksums the client sent; with
+// requireDigest, a body without Content-MD5 or an x-amz-checksum-* is
+// refused, as S3 refuses it on requests its API model marks
+// httpChecksumRequired (PutBucketLifecycleConfiguration).
+func readBody(r *http.Request, limit int64, requireDigest bool) ([]byte, *apiError) {
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, &apiError{Status: http.StatusBadRequest, Code: "IncompleteBody",
@@ -167,6 +210,9 @@ func readBody(r *http.Request, limit int64) ([]byte, *apiError) {
 		if b, err = decodeAWSChunked(b, trailer); err != nil {
 			return nil, &apiError{Status: http.StatusBadRequest, Code: "IncompleteBody", Message: err.Error()}
 		}
+	}
+	if requireDigest && !hasDigest(r.Header, trailer) {
+		return nil, errInvalidRequest("Missing required header for this request: Content-Md5")
 	}
 	if e := checkDigests(b, r.Header, trailer); e != nil {
 		return nil, e

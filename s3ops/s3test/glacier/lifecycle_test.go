@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/md5"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"net/http"
 	"strings"
 	"testing"
@@ -134,7 +136,7 @@ func TestLifecycleLegacyPrefix(t *testing.T) {
 	b := setup(t, glacier.Config{})
 	doc := `<LifecycleConfiguration><Rule><ID>old</ID><Prefix>logs/</Prefix><Status>Enabled</Status>` +
 		`<Transition><Days>1</Days><StorageClass>GLACIER</StorageClass></Transition></Rule></LifecycleConfiguration>`
-	if resp, body := b.raw(t, http.MethodPut, "/"+b.bucket+"?lifecycle", []byte(doc), nil); resp.StatusCode != http.StatusOK {
+	if resp, body := b.raw(t, http.MethodPut, "/"+b.bucket+"?lifecycle", []byte(doc), withMD5(doc)); resp.StatusCode != http.StatusOK {
 		t.Fatalf("PUT lifecycle: %d %s", resp.StatusCode, body)
 	}
 	got, err := b.c.GetBucketLifecycleConfiguration(t.Context(), &s3.GetBucketLifecycleConfigurationInput{Bucket: &b.bucket})
@@ -209,6 +211,7 @@ func TestLifecycleRefused(t *testing.T) {
 		{name: "same class twice", doc: rule(`<Rule><ID>a</ID><Filter/><Status>Enabled</Status>` + glacierIn1 + `<Transition><Days>5</Days><StorageClass>GLACIER</StorageClass></Transition></Rule>`), code: "InvalidRequest"},
 		{name: "size range upside down", doc: rule(`<Rule><ID>a</ID><Filter><And><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan><ObjectSizeLessThan>10</ObjectSizeLessThan></And></Filter><Status>Enabled</Status>` + glacierIn1 + `</Rule>`), code: "InvalidRequest"},
 		{name: "rule-level prefix in a Filter configuration", doc: rule(`<Rule><ID>a</ID><Filter/><Status>Enabled</Status>` + glacierIn1 + `</Rule><Rule><ID>b</ID><Prefix>x/</Prefix><Status>Enabled</Status>` + glacierIn1 + `</Rule>`), code: "InvalidRequest"},
+		{name: "Filter rule after a rule-level prefix", doc: rule(`<Rule><ID>a</ID><Prefix>x/</Prefix><Status>Enabled</Status>` + glacierIn1 + `</Rule><Rule><ID>b</ID><Filter><Prefix>y/</Prefix></Filter><Status>Enabled</Status>` + glacierIn1 + `</Rule>`), code: "InvalidRequest"},
 		{name: "overlapping legacy prefixes", doc: rule(`<Rule><ID>a</ID><Prefix>x/</Prefix><Status>Enabled</Status>` + glacierIn1 + `</Rule><Rule><ID>b</ID><Prefix>x/y/</Prefix><Status>Enabled</Status>` + glacierIn1 + `</Rule>`), code: "InvalidRequest"},
 		{name: "unknown default minimum size", doc: rule(`<Rule><ID>a</ID><Filter/><Status>Enabled</Status>` + glacierIn1 + `</Rule>`), code: "InvalidRequest",
 			header: http.Header{"X-Amz-Transition-Default-Minimum-Object-Size": {"tiny"}}},
@@ -218,6 +221,13 @@ func TestLifecycleRefused(t *testing.T) {
 			header: http.Header{"X-Amz-Checksum-Crc32": {"AAAAAA=="}}},
 	}
 	for _, c := range cases {
+		if c.header.Get("Content-Md5") == "" && c.header.Get("X-Amz-Checksum-Crc32") == "" {
+			h := withMD5(c.doc)
+			for k, v := range c.header {
+				h[k] = v
+			}
+			c.header = h
+		}
 		resp, body := b.raw(t, http.MethodPut, "/"+b.bucket+"?lifecycle", []byte(c.doc), c.header)
 		if resp.StatusCode != http.StatusBadRequest || !bytes.Contains(body, []byte("<Code>"+c.code+"</Code>")) {
 			t.Errorf("%s: %d %s; want 400 %s", c.name, resp.StatusCode, body, c.code)
@@ -238,4 +248,76 @@ func TestLifecycleRefused(t *testing.T) {
 	if err != nil || len(got.Rules) != 1000 {
 		t.Fatalf("GET after 1000 rules: %v, %d rules", err, len(got.Rules))
 	}
+}
+
+// withMD5 is a Content-MD5 header for doc: S3 requires it (or a checksum)
+// on PutBucketLifecycleConfiguration.
+func withMD5(doc string) http.Header {
+	sum := md5.Sum([]byte(doc))
+	return http.Header{"Content-Md5": {base64.StdEncoding.EncodeToString(sum[:])}}
+}
+
+// TestLifecycleNeedsDigest: a PUT lifecycle without Content-MD5 or an
+// x-amz-checksum-* is refused, as S3 refuses it.
+func TestLifecycleNeedsDigest(t *testing.T) {
+	t.Parallel()
+	b := setup(t, glacier.Config{})
+	doc := `<LifecycleConfiguration><Rule><ID>a</ID><Filter/><Status>Enabled</Status>` +
+		`<Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>`
+	resp, body := b.raw(t, http.MethodPut, "/"+b.bucket+"?lifecycle", []byte(doc), nil)
+	if resp.StatusCode != http.StatusBadRequest || !bytes.Contains(body, []byte("<Code>InvalidRequest</Code>")) ||
+		!bytes.Contains(body, []byte("Missing required header for this request: Content-Md5")) {
+		t.Errorf("PUT without a digest: %d %s; want 400 InvalidRequest", resp.StatusCode, body)
+	}
+	crc := crc32.ChecksumIEEE([]byte(doc))
+	h := http.Header{"X-Amz-Checksum-Crc32": {base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, crc))}}
+	if resp, body := b.raw(t, http.MethodPut, "/"+b.bucket+"?lifecycle", []byte(doc), h); resp.StatusCode != http.StatusOK {
+		t.Errorf("PUT with a CRC32 checksum: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestLifecyclePropagation: with LifecyclePropagation, a new configuration
+// (or its deletion) is seen by GET and sweeps only once it has propagated;
+// until then the one before is.
+func TestLifecyclePropagation(t *testing.T) {
+	t.Parallel()
+	const propagation = 10 * time.Minute
+	b := setup(t, glacier.Config{DayLength: time.Hour, LifecyclePropagation: propagation})
+	ctx := t.Context()
+	get := func() (string, error) {
+		out, err := b.c.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: &b.bucket})
+		if err != nil {
+			return "", err
+		}
+		return aws.ToString(out.Rules[0].ID), nil
+	}
+	rule := func(id string) types.LifecycleRule {
+		return types.LifecycleRule{ID: aws.String(id), Status: types.ExpirationStatusEnabled,
+			Filter: &types.LifecycleRuleFilter{}, Expiration: &types.LifecycleExpiration{Days: aws.Int32(1)}}
+	}
+	start := time.Now()
+	b.putLifecycle(t, rule("first"))
+	_, err := get()
+	wantError(t, "GET right after the first PUT", err, http.StatusNotFound, "NoSuchLifecycleConfiguration")
+	b.clock.set(start.Add(propagation + time.Second))
+	if id, err := get(); id != "first" {
+		t.Errorf("GET once propagated: %q, %v; want the first rule", id, err)
+	}
+	b.putLifecycle(t, rule("second"))
+	if id, err := get(); id != "first" {
+		t.Errorf("GET right after the second PUT: %q, %v; want the first rule still", id, err)
+	}
+	b.clock.set(start.Add(2*propagation + 2*time.Second))
+	if id, err := get(); id != "second" {
+		t.Errorf("GET once the second propagated: %q, %v", id, err)
+	}
+	if _, err := b.c.DeleteBucketLifecycle(ctx, &s3.DeleteBucketLifecycleInput{Bucket: &b.bucket}); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := get(); id != "second" {
+		t.Errorf("GET right after DELETE: %q, %v; want the second rule still", id, err)
+	}
+	b.clock.set(start.Add(3*propagation + 3*time.Second))
+	_, err = get()
+	wantError(t, "GET once the DELETE propagated", err, http.StatusNotFound, "NoSuchLifecycleConfiguration")
 }

@@ -157,9 +157,9 @@ func TestRestore(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	expiry := expiryOf(t, header)
-	// Ready a second after it was asked for, then one day, rounded up to
-	// the day boundary.
-	if lo, hi := ceil(asked.Add(time.Second+day), day), ceil(time.Now().Add(day), day); expiry.Before(lo.Truncate(time.Second)) || expiry.After(hi) {
+	// One day from the request, rounded up to the day boundary: S3
+	// counts a restore's days from when it was asked for.
+	if lo, hi := ceil(asked.Add(day), day), ceil(asked.Add(time.Second+day), day); expiry.Before(lo.Truncate(time.Second)) || expiry.After(hi) {
 		t.Errorf("expiry %v, want between %v and %v", expiry, lo, hi)
 	}
 
@@ -192,10 +192,10 @@ func TestRestore(t *testing.T) {
 // overwritten under the same key is not restored.
 func TestRestoreExpires(t *testing.T) {
 	t.Parallel()
-	b := setup(t, glacier.Config{DayLength: time.Hour, Restore: map[string]time.Duration{glacier.TierExpedited: 0}})
+	b := setup(t, glacier.Config{DayLength: time.Hour, Restore: map[string]time.Duration{glacier.TierStandard: 0}})
 	ctx := t.Context()
 	b.putClass(t, "obj", []byte("archived"), types.StorageClassDeepArchive)
-	if status, err := b.restoreObject(t, "obj", 1, types.TierExpedited); status != http.StatusAccepted {
+	if status, err := b.restoreObject(t, "obj", 1, types.TierStandard); status != http.StatusAccepted {
 		t.Fatalf("restore: %d %v", status, err)
 	}
 	expiry := expiryOf(t, b.restoreHeader(t, "obj"))
@@ -210,7 +210,7 @@ func TestRestoreExpires(t *testing.T) {
 	}
 	_, err := b.c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.bucket, Key: aws.String("obj")})
 	wantArchived(t, "GET after expiry", err, types.StorageClassDeepArchive)
-	if status, err := b.restoreObject(t, "obj", 1, types.TierExpedited); status != http.StatusAccepted {
+	if status, err := b.restoreObject(t, "obj", 1, types.TierStandard); status != http.StatusAccepted {
 		t.Fatalf("restore after expiry: %d %v, want 202", status, err)
 	}
 
@@ -244,6 +244,7 @@ func TestRestoreRefused(t *testing.T) {
 		{"unknown tier", "<RestoreRequest><Days>1</Days><GlacierJobParameters><Tier>Fast</Tier></GlacierJobParameters></RestoreRequest>", "MalformedXML"},
 		{"no days", "<RestoreRequest><GlacierJobParameters><Tier>Bulk</Tier></GlacierJobParameters></RestoreRequest>", "InvalidArgument"},
 		{"zero days", "<RestoreRequest><Days>0</Days></RestoreRequest>", "InvalidArgument"},
+		{"top-level tier", "<RestoreRequest><Days>1</Days><Tier>Bulk</Tier></RestoreRequest>", "MalformedXML"},
 	} {
 		resp, body := b.raw(t, http.MethodPost, "/"+b.bucket+"/cold?restore", []byte(c.doc), nil)
 		if resp.StatusCode != http.StatusBadRequest || !bytes.Contains(body, []byte("<Code>"+c.code+"</Code>")) {
@@ -254,5 +255,147 @@ func TestRestoreRefused(t *testing.T) {
 	resp, body := b.raw(t, http.MethodPost, "/"+b.bucket+"/cold?restore", []byte("<RestoreRequest><Days>1</Days></RestoreRequest>"), nil)
 	if resp.StatusCode != http.StatusAccepted {
 		t.Errorf("restore without a tier: %d %s, want 202", resp.StatusCode, body)
+	}
+}
+
+// TestRestoreExpiryFromRequest: S3 counts a restore's days from the
+// request, not from when the restored copy is ready ("adding the number of
+// days that you specify to the time you requested to restore the object,
+// and then rounding to the next day at midnight UTC").
+func TestRestoreExpiryFromRequest(t *testing.T) {
+	t.Parallel()
+	day := time.Hour
+	b := setup(t, glacier.Config{DayLength: day, Restore: map[string]time.Duration{glacier.TierStandard: 30 * time.Minute}})
+	b.putClass(t, "cold", []byte("x"), types.StorageClassGlacier)
+	// 40 minutes into a day: ready 10 minutes into the next one.
+	asked := time.Now().Truncate(day).Add(day + 40*time.Minute)
+	b.clock.set(asked)
+	if status, err := b.restoreObject(t, "cold", 1, types.TierStandard); status != http.StatusAccepted {
+		t.Fatalf("restore: %d %v", status, err)
+	}
+	b.clock.set(asked.Add(31 * time.Minute))
+	if got, want := expiryOf(t, b.restoreHeader(t, "cold")), asked.Truncate(day).Add(2*day); !got.Equal(want) {
+		t.Errorf("expiry %v, want %v: one day after the request, rounded up (from when it was ready it would be %v)",
+			got, want, want.Add(day))
+	}
+}
+
+// TestRestoreHeaderLingers: with LingerRestoreHeader, an expired restore's
+// x-amz-restore, with its past expiry-date, is still sent for a while,
+// while reads are refused and a new restore starts over (202).
+func TestRestoreHeaderLingers(t *testing.T) {
+	t.Parallel()
+	b := setup(t, glacier.Config{DayLength: time.Hour, LingerRestoreHeader: 30 * time.Minute,
+		Restore: map[string]time.Duration{glacier.TierStandard: 0}})
+	b.putClass(t, "cold", []byte("x"), types.StorageClassGlacier)
+	if status, err := b.restoreObject(t, "cold", 1, types.TierStandard); status != http.StatusAccepted {
+		t.Fatalf("restore: %d %v", status, err)
+	}
+	header := b.restoreHeader(t, "cold")
+	expiry := expiryOf(t, header)
+	b.clock.set(expiry.Add(10 * time.Minute))
+	if got := b.restoreHeader(t, "cold"); got != header {
+		t.Errorf("x-amz-restore 10 minutes after the expiry: %q, want it to linger as %q", got, header)
+	}
+	_, err := b.c.GetObject(t.Context(), &s3.GetObjectInput{Bucket: &b.bucket, Key: aws.String("cold")})
+	wantArchived(t, "GET after the expiry, header lingering", err, types.StorageClassGlacier)
+	_, err = b.c.CopyObject(t.Context(), &s3.CopyObjectInput{Bucket: &b.bucket, Key: aws.String("copy"), CopySource: aws.String(b.bucket + "/cold")})
+	wantArchived(t, "copy after the expiry, header lingering", err, types.StorageClassGlacier)
+	b.clock.set(expiry.Add(31 * time.Minute))
+	if got := b.restoreHeader(t, "cold"); got != "" {
+		t.Errorf("x-amz-restore after the linger: %q, want none", got)
+	}
+	b.clock.set(expiry.Add(10 * time.Minute))
+	if status, err := b.restoreObject(t, "cold", 1, types.TierStandard); status != http.StatusAccepted {
+		t.Errorf("restore while the header lingers: %d %v, want 202 (a new restore)", status, err)
+	}
+}
+
+// TestRestoreTiers: Expedited is refused for DEEP_ARCHIVE, and answers 503
+// GlacierExpeditedRetrievalNotAvailable while S3 has no capacity for it;
+// Standard goes on.
+func TestRestoreTiers(t *testing.T) {
+	t.Parallel()
+	b := setup(t, glacier.Config{})
+	b.putClass(t, "deep", []byte("x"), types.StorageClassDeepArchive)
+	b.putClass(t, "cold", []byte("x"), types.StorageClassGlacier)
+	_, err := b.restoreObject(t, "deep", 1, types.TierExpedited)
+	wantError(t, "Expedited restore of DEEP_ARCHIVE", err, http.StatusBadRequest, "InvalidArgument")
+	b.layer.SetExpeditedAvailable(false)
+	_, err = b.restoreObject(t, "cold", 1, types.TierExpedited)
+	wantError(t, "Expedited restore without capacity", err, http.StatusServiceUnavailable, "GlacierExpeditedRetrievalNotAvailable")
+	if status, err := b.restoreObject(t, "cold", 1, types.TierStandard); status != http.StatusAccepted {
+		t.Errorf("Standard restore without Expedited capacity: %d %v", status, err)
+	}
+	b.layer.SetExpeditedAvailable(true)
+	if status, err := b.restoreObject(t, "deep", 1, types.TierStandard); status != http.StatusAccepted {
+		t.Errorf("Standard restore of DEEP_ARCHIVE: %d %v", status, err)
+	}
+}
+
+// TestArchivedCopyError: with ArchivedCopyError set to the code of AWS's
+// API model, a copy from an archived source is refused with it.
+func TestArchivedCopyError(t *testing.T) {
+	t.Parallel()
+	b := setup(t, glacier.Config{ArchivedCopyError: glacier.CodeObjectNotInActiveTier})
+	b.putClass(t, "cold", []byte("x"), types.StorageClassGlacier)
+	_, err := b.c.CopyObject(t.Context(), &s3.CopyObjectInput{Bucket: &b.bucket, Key: aws.String("copy"), CopySource: aws.String(b.bucket + "/cold")})
+	wantError(t, "copy from GLACIER", err, http.StatusForbidden, "ObjectNotInActiveTierError")
+	var typed *types.ObjectNotInActiveTierError
+	if !errors.As(err, &typed) {
+		t.Errorf("the SDK does not read %v as its ObjectNotInActiveTierError", err)
+	}
+}
+
+// TestIntelligentTiering: an INTELLIGENT_TIERING object in an archive tier
+// says so in x-amz-archive-status, cannot be read, and is restored without
+// Days (Days and, for Deep Archive Access, Expedited are refused); once
+// restored it reads like any object. One in an access tier that reads at
+// once has nothing to restore.
+func TestIntelligentTiering(t *testing.T) {
+	t.Parallel()
+	b := setup(t, glacier.Config{DayLength: time.Hour, Restore: map[string]time.Duration{glacier.TierStandard: time.Minute}})
+	ctx := t.Context()
+	b.putClass(t, "it", []byte("tiered"), types.StorageClassIntelligentTiering)
+	_, err := b.restoreObject(t, "it", 1, types.TierStandard)
+	wantError(t, "restore of an object in the Frequent Access tier", err, http.StatusForbidden, "ObjectAlreadyInActiveTierError")
+	if err := b.layer.ArchiveIntelligentTiering(ctx, b.bucket, "it", glacier.AccessTierDeepArchive); err != nil {
+		t.Fatal(err)
+	}
+	h, err := b.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b.bucket, Key: aws.String("it")})
+	if err != nil || h.ArchiveStatus != types.ArchiveStatusDeepArchiveAccess || h.Restore != nil {
+		t.Fatalf("HEAD in Deep Archive Access: %v, archive status %q, restore %v", err, h.ArchiveStatus, aws.ToString(h.Restore))
+	}
+	_, err = b.c.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.bucket, Key: aws.String("it")})
+	wantArchived(t, "GET in Deep Archive Access", err, types.StorageClassIntelligentTiering)
+	var ios *types.InvalidObjectState
+	if errors.As(err, &ios) && ios.AccessTier != types.IntelligentTieringAccessTierDeepArchiveAccess {
+		t.Errorf("InvalidObjectState names access tier %q", ios.AccessTier)
+	}
+	_, err = b.c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &b.bucket, Key: aws.String("copy"), CopySource: aws.String(b.bucket + "/it")})
+	wantArchived(t, "copy from Deep Archive Access", err, types.StorageClassIntelligentTiering)
+
+	_, err = b.restoreObject(t, "it", 1, types.TierStandard)
+	wantError(t, "restore with Days", err, http.StatusBadRequest, "InvalidArgument")
+	noDays := func(tier types.Tier) error {
+		_, err := b.c.RestoreObject(ctx, &s3.RestoreObjectInput{Bucket: &b.bucket, Key: aws.String("it"),
+			RestoreRequest: &types.RestoreRequest{GlacierJobParameters: &types.GlacierJobParameters{Tier: tier}}})
+		return err
+	}
+	wantError(t, "Expedited restore from Deep Archive Access", noDays(types.TierExpedited), http.StatusBadRequest, "InvalidArgument")
+	asked := time.Now()
+	if err := noDays(types.TierStandard); err != nil {
+		t.Fatalf("restore without Days: %v", err)
+	}
+	if got := b.restoreHeader(t, "it"); got != `ongoing-request="true"` {
+		t.Errorf("x-amz-restore while restoring: %q", got)
+	}
+	b.clock.set(asked.Add(2 * time.Minute))
+	h, err = b.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b.bucket, Key: aws.String("it")})
+	if err != nil || h.ArchiveStatus != "" {
+		t.Errorf("HEAD after the restore: %v, archive status %q; want none (back in Frequent Access)", err, h.ArchiveStatus)
+	}
+	if got := s3test.Get(t, b.c, b.bucket, "it"); string(got) != "tiered" {
+		t.Errorf("GET after the restore: %q", got)
 	}
 }

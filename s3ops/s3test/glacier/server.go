@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -63,7 +64,25 @@ type Config struct {
 	// MinTransitionSize: objects smaller than this are not transitioned by
 	// a rule without a size filter. Default 128 KiB, S3's default.
 	MinTransitionSize int64
+	// LingerRestoreHeader keeps sending an expired restore's x-amz-restore
+	// (with its past expiry-date) on HEAD and GET for this long after the
+	// restored copy went away, as S3 can: reads are refused all the same.
+	// Default 0: the header goes with the copy.
+	LingerRestoreHeader time.Duration
+	// LifecyclePropagation: for this long after a PUT or DELETE of a
+	// bucket's lifecycle configuration, GET and sweeps still see the one
+	// before, as S3 does while a new configuration propagates ("expect a
+	// delay of a few minutes"). Default 0: at once.
+	LifecyclePropagation time.Duration
+	// ArchivedCopyError is the code a copy from an archived source that is
+	// not restored is refused with: "" or "InvalidObjectState", what AWS
+	// answers; or CodeObjectNotInActiveTier, the code AWS's API model
+	// lists for CopyObject (and moto answers).
+	ArchivedCopyError string
 }
+
+// CodeObjectNotInActiveTier is the ArchivedCopyError of AWS's API model.
+const CodeObjectNotInActiveTier = "ObjectNotInActiveTierError"
 
 // withDefaults fills the zero values.
 func (c Config) withDefaults() Config {
@@ -99,6 +118,12 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("restore delay %v for %s: must not be negative", c.Restore[tier], tier))
 		}
 	}
+	if c.LingerRestoreHeader < 0 || c.LifecyclePropagation < 0 {
+		errs = append(errs, fmt.Errorf("linger %v and propagation %v: must not be negative", c.LingerRestoreHeader, c.LifecyclePropagation))
+	}
+	if c.ArchivedCopyError != "" && c.ArchivedCopyError != "InvalidObjectState" && c.ArchivedCopyError != CodeObjectNotInActiveTier {
+		errs = append(errs, fmt.Errorf("archived copy error %q: must be InvalidObjectState or %s", c.ArchivedCopyError, CodeObjectNotInActiveTier))
+	}
 	if (c.AccessKey == "") != (c.SecretKey == "") {
 		errs = append(errs, errors.New("access key and secret key: give both or neither"))
 	}
@@ -120,9 +145,13 @@ type Server struct {
 	forward *httputil.ReverseProxy
 	now     func() time.Time
 
-	mu         sync.Mutex
-	lifecycles map[string]*bucketLifecycle // by bucket
-	restores   map[objectVersion]*restore
+	mu           sync.Mutex
+	lifecycles   map[string]*bucketLifecycle // by bucket
+	restores     map[objectVersion]*restore
+	accessTiers  map[objectVersion]*accessTier // Intelligent-Tiering objects in an archive tier
+	transitioned map[objectVersion]*moved
+
+	expeditedUnavailable atomic.Bool
 
 	sweepMu sync.Mutex             // one sweep at a time
 	created map[string]bucketBirth // by bucket; touched only while sweeping
@@ -150,10 +179,12 @@ func New(cfg Config) (*Server, error) {
 			RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 			ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
 		}),
-		now:        time.Now,
-		lifecycles: make(map[string]*bucketLifecycle),
-		restores:   make(map[objectVersion]*restore),
-		created:    make(map[string]bucketBirth),
+		now:          time.Now,
+		lifecycles:   make(map[string]*bucketLifecycle),
+		restores:     make(map[objectVersion]*restore),
+		accessTiers:  make(map[objectVersion]*accessTier),
+		transitioned: make(map[objectVersion]*moved),
+		created:      make(map[string]bucketBirth),
 	}
 	s.forward = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {

@@ -23,7 +23,13 @@ func (s *Server) Sweep(ctx context.Context) error {
 	s.sweepMu.Lock()
 	defer s.sweepMu.Unlock()
 	s.mu.Lock()
-	buckets := maps.Clone(s.lifecycles) // values are replaced on PUT, never changed
+	buckets := make(map[string]*bucketLifecycle, len(s.lifecycles))
+	now := s.now()
+	for bucket, lc := range s.lifecycles { // values are replaced on PUT, never changed
+		if lc := lc.visible(now, s.cfg.LifecyclePropagation); lc != nil {
+			buckets[bucket] = lc
+		}
+	}
 	s.mu.Unlock()
 	for bucket := range s.created {
 		if buckets[bucket] == nil {
@@ -280,6 +286,8 @@ func (s *Server) transition(ctx context.Context, bucket string, o object, b birt
 			b.etag = e
 		}
 	}
+	// Reads of the object show the LastModified it had, as S3's do.
+	s.rememberTransition(objectVersion{bucket, o.key, normalVersion(aws.ToString(out.VersionId))}, b.etag, o.lastModified, b.lastModified)
 	return b, true, nil
 }
 

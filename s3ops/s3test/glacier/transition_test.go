@@ -77,10 +77,37 @@ func TestTransitionKeepsObject(t *testing.T) {
 			t.Errorf("%s is %s, want %s", key, got, want)
 		}
 	}
-	// Through the layer, HEAD reports the class as S3 would.
+	// Through the layer, HEAD reports the class as S3 would, and the
+	// LastModified the object had: S3's transitions keep it.
 	head, err := b.c.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: &b.bucket, Key: aws.String("trash/big")})
 	if err != nil || head.StorageClass != types.StorageClassGlacier {
 		t.Errorf("HEAD through the layer: %v, class %q", err, head.StorageClass)
+	}
+	if err == nil && !aws.ToTime(head.LastModified).Equal(aws.ToTime(before.LastModified)) {
+		t.Errorf("LastModified through the layer %v after the transition, %v before", head.LastModified, before.LastModified)
+	}
+}
+
+// TestCopyWithoutClassIsStandard: a CopyObject that names no storage class
+// lands in STANDARD, as on S3, whatever the source's class (SeaweedFS alone
+// keeps the source's).
+func TestCopyWithoutClassIsStandard(t *testing.T) {
+	t.Parallel()
+	b := setup(t, glacier.Config{})
+	b.putClass(t, "instant", []byte("x"), types.StorageClassGlacierIr)
+	if _, err := b.c.CopyObject(t.Context(), &s3.CopyObjectInput{Bucket: &b.bucket, Key: aws.String("copy"),
+		CopySource: aws.String(b.bucket + "/instant")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.class(t, "copy"); got != "STANDARD" {
+		t.Errorf("a copy without a storage class is %s, want STANDARD", got)
+	}
+	if _, err := b.c.CopyObject(t.Context(), &s3.CopyObjectInput{Bucket: &b.bucket, Key: aws.String("copy-ir"),
+		CopySource: aws.String(b.bucket + "/instant"), StorageClass: types.StorageClassGlacierIr}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.class(t, "copy-ir"); got != "GLACIER_IR" {
+		t.Errorf("a copy into GLACIER_IR is %s", got)
 	}
 }
 
