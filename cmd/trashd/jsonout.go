@@ -83,6 +83,14 @@ type archiveDoc struct {
 	OverdueBytes    int64  `json:"overdue_bytes"`
 	Ineligible      int    `json:"ineligible"`
 	IneligibleBytes int64  `json:"ineligible_bytes"`
+	// Copies in Intelligent-Tiering's archive access tiers, as last checked.
+	IntelligentTiering intelligentTieringDoc `json:"intelligent_tiering"`
+}
+
+type intelligentTieringDoc struct {
+	Archived      int   `json:"archived"`
+	ArchivedBytes int64 `json:"archived_bytes"`
+	Restoring     int   `json:"restoring"`
 }
 
 type failureDoc struct {

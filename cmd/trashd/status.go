@@ -77,6 +77,7 @@ func runStatus(ctx context.Context, c *cli, o statusOptions) error {
 	}
 	if o.json {
 		doc := toStatusDoc(st, cfg, arch)
+		doc.Archive.IntelligentTiering = intelligentTieringDoc{Archived: it.Archived, ArchivedBytes: it.ArchivedBytes, Restoring: it.Restoring}
 		if o.failed {
 			doc.Failed = []failureDoc{}
 			for _, f := range failures {
