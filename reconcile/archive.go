@@ -115,7 +115,7 @@ func (c ArchiveConfig) Validate() error {
 	if !slices.Contains(RestoreTiers, c.RestoreTier) {
 		bad("RestoreTier", "%q is not one of %s", c.RestoreTier, strings.Join(RestoreTiers, ", "))
 	} else if c.RestoreTier == "Expedited" && c.Rule.StorageClass == "DEEP_ARCHIVE" && c.ExpeditedFallback == FallbackOff {
-		bad("RestoreTier", "DEEP_ARCHIVE has no Expedited restores; use Standard or Bulk, or let Expedited fall back")
+		bad("RestoreTier", "DEEP_ARCHIVE has no Expedited restores; use Standard or Bulk, or let Expedited fall back to one of them (TRASHD_RESTORE_EXPEDITED_FALLBACK)")
 	}
 	if !slices.Contains([]string{"Standard", "Bulk", FallbackOff}, c.ExpeditedFallback) {
 		bad("ExpeditedFallback", "%q is not Standard, Bulk or %s", c.ExpeditedFallback, FallbackOff)

@@ -323,14 +323,15 @@ func (p *pass) run() error {
 // missing or the credentials cannot reach it: a configuration problem must not
 // turn into thousands of failed objects.
 func (r *Runner) CheckBuckets(ctx context.Context) error {
-	buckets := []string{r.cfg.TrashBucket}
+	type bucket struct{ name, role string }
+	buckets := []bucket{{r.cfg.TrashBucket, "the trash bucket (TRASHD_TRASH_BUCKET)"}}
 	if r.cfg.SourceBucket != "" {
-		buckets = append(buckets, r.cfg.SourceBucket)
+		buckets = append(buckets, bucket{r.cfg.SourceBucket, "the source bucket (TRASHD_SOURCE_BUCKET)"})
 	}
 	var errs []error
 	for _, b := range buckets {
-		if err := r.s3.CheckBucket(ctx, b); err != nil {
-			errs = append(errs, err)
+		if err := r.s3.CheckBucket(ctx, b.name); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", b.role, err))
 		}
 	}
 	return errors.Join(errs...)

@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"strings"
+
+	"github.com/go-sql-driver/mysql"
 
 	"trashd/db"
 	"trashd/reconcile"
@@ -48,12 +52,12 @@ func loadStore(ctx context.Context, c *cli) (Config, *sql.DB, *db.Store, error) 
 func openStore(ctx context.Context, cfg Config, c *cli) (*sql.DB, *db.Store, error) {
 	sqlDB, err := db.Open(ctx, cfg.DB)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, mysqlHint(err)
 	}
 	store, err := db.NewStore(ctx, sqlDB, cfg.LMS)
 	if err != nil {
 		sqlDB.Close()
-		return nil, nil, configErr(err)
+		return nil, nil, configErr(schemaVars(err))
 	}
 	for _, w := range store.Warnings() {
 		fmt.Fprintf(c.stderr, "trashd: warning: %s\n", escapeText(w))
@@ -94,3 +98,44 @@ func hostname() string {
 	h, _ := os.Hostname()
 	return h
 }
+
+// mysqlHint says which variables to look at for an error connecting to
+// MySQL: the driver's error names the server's complaint, not the setting.
+func mysqlHint(err error) error {
+	var me *mysql.MySQLError
+	switch {
+	case errors.As(err, &me) && (me.Number == 1045 || me.Number == 1044):
+		return fmt.Errorf("%w (check TRASHD_MYSQL_USER and TRASHD_MYSQL_PASSWORD or TRASHD_MYSQL_PASSWORD_FILE, and the user's grants)", err)
+	case errors.As(err, &me) && me.Number == 1049:
+		return fmt.Errorf("%w (check TRASHD_MYSQL_DATABASE)", err)
+	case errors.As(err, &me):
+		return err
+	}
+	return fmt.Errorf("%w (check TRASHD_MYSQL_HOST and TRASHD_MYSQL_PORT, and that MySQL is running and reachable)", err)
+}
+
+// schemaVars names the variables behind the LMS table fields in a schema
+// error from db.NewStore ("KeyColumn: column …" → "TRASHD_LMS_KEY_COLUMN: …").
+func schemaVars(err error) error {
+	msg := err.Error()
+	for _, f := range []struct{ field, name string }{
+		{"IDColumn", "TRASHD_LMS_ID_COLUMN"}, {"KeyColumn", "TRASHD_LMS_KEY_COLUMN"},
+		{"BucketColumn", "TRASHD_LMS_BUCKET_COLUMN"}, {"TrashColumn", "TRASHD_LMS_TRASH_COLUMN"},
+		{"TrashKind", "TRASHD_LMS_TRASH_KIND"}, {"TrashValues", "TRASHD_LMS_TRASH_VALUES"},
+	} {
+		msg = strings.ReplaceAll(msg, f.field+": ", f.name+" ("+f.field+"): ")
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return renamed{msg, err}
+}
+
+// renamed is an error told in other words, still wrapping the original.
+type renamed struct {
+	msg string
+	err error
+}
+
+func (r renamed) Error() string { return r.msg }
+func (r renamed) Unwrap() error { return r.err }
