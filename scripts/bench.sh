@@ -200,7 +200,10 @@ CPU s is the tool itself (user + system, children included). S3 CPU s and DB CPU
 are what SeaweedFS and MariaDB spent over the same interval. Both servers run on this
 same machine and share its cores with the tool being measured, so a tool that burns
 more CPU also slows the server it waits for, and the rates are this machine's, not
-S3's. Per object, trashd sends HEAD, CopyObject, HEAD and DELETE and writes its
-records to MariaDB (3 updates, plus a share of a batch claim); rclone lists the
-source, then sends CopyObject, HEAD and DELETE; copyrate sends only CopyObject.
+S3's. Per object, trashd sends HEAD, CopyObject, HEAD and DELETE, writes its
+records to MariaDB (3 updates, plus a share of a batch claim) and reads it four
+times (twice whether an untrashed LMS row still names the object, once whether
+another record of it moves first, and a fence when the last one is old);
+rclone lists the source, then sends CopyObject, HEAD and DELETE; copyrate sends
+only CopyObject.
 NOTE
