@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"trashd/db"
+	"trashd/internal/service"
 	"trashd/reconcile"
 )
 
@@ -51,28 +52,15 @@ type stateDoc struct {
 }
 
 type runDoc struct {
-	ID        int64      `json:"id"`
-	Trigger   string     `json:"trigger"`
-	Host      string     `json:"host"`
-	Status    string     `json:"status"`
-	Started   time.Time  `json:"started"`
-	Finished  *time.Time `json:"finished"`
-	Heartbeat *time.Time `json:"heartbeat"`
-	Counts    countsDoc  `json:"counts"`
-	Error     string     `json:"error,omitempty"`
-}
-
-type countsDoc struct {
-	Discovered  int   `json:"discovered"`
-	Moved       int   `json:"moved"`
-	Missing     int   `json:"missing"`
-	Failed      int   `json:"failed"`
-	Retrying    int   `json:"retrying"`
-	Interrupted int   `json:"interrupted"`
-	Bytes       int64 `json:"bytes"`
-	Archived    int   `json:"archived"`
-	Restored    int   `json:"restored"`
-	Shared      int   `json:"shared"`
+	ID        int64          `json:"id"`
+	Trigger   string         `json:"trigger"`
+	Host      string         `json:"host"`
+	Status    string         `json:"status"`
+	Started   time.Time      `json:"started"`
+	Finished  *time.Time     `json:"finished"`
+	Heartbeat *time.Time     `json:"heartbeat"`
+	Counts    service.Counts `json:"counts"` // the control API's shape
+	Error     string         `json:"error,omitempty"`
 }
 
 type archiveDoc struct {
@@ -150,7 +138,7 @@ func toStatusDoc(st db.Status, cfg Config, a reconcile.ArchiveStatus) statusDoc 
 	}
 	for _, r := range st.Runs {
 		rd := runDoc{ID: r.ID, Trigger: string(r.Trigger), Host: r.Host, Status: string(r.Status), Started: r.StartedAt.UTC(),
-			Finished: optTime(r.FinishedAt), Counts: countsDoc(r.Counts), Error: r.Error}
+			Finished: optTime(r.FinishedAt), Counts: service.Counts(r.Counts), Error: r.Error}
 		if r.FinishedAt.IsZero() {
 			rd.Heartbeat = optTime(r.Heartbeat)
 		}
