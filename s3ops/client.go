@@ -154,6 +154,7 @@ func sizeText(n int64) string {
 type Client struct {
 	s3   *s3.Client
 	opts Options
+	probeState
 }
 
 var (

@@ -104,6 +104,12 @@ func (c *Client) inParts(src reconcile.Object) bool {
 // tags across. The destination's storage class is opts.StorageClass, or the
 // default (STANDARD) for the lifecycle rule to move later.
 func (c *Client) copyObject(ctx context.Context, cl call, src reconcile.Object, dstBucket, dstKey string, opts reconcile.CopyOptions) error {
+	_, err := c.s3.CopyObject(ctx, copyObjectInput(src, dstBucket, dstKey, opts))
+	return mapError(cl, err)
+}
+
+// copyObjectInput is the one CopyObject request that copies src whole.
+func copyObjectInput(src reconcile.Object, dstBucket, dstKey string, opts reconcile.CopyOptions) *s3.CopyObjectInput {
 	in := &s3.CopyObjectInput{
 		Bucket:            aws.String(dstBucket),
 		Key:               aws.String(dstKey),
@@ -119,8 +125,7 @@ func (c *Client) copyObject(ctx context.Context, cl call, src reconcile.Object, 
 		// explicitly keeps the copy comparable on servers that would not.
 		in.ChecksumAlgorithm = types.ChecksumAlgorithm(src.Checksum.Algorithm)
 	}
-	_, err := c.s3.CopyObject(ctx, in)
-	return mapError(cl, err)
+	return in
 }
 
 func copyCall(src reconcile.Object, dstBucket, dstKey string) call {
