@@ -1,0 +1,178 @@
+package db_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"trashd/db"
+	"trashd/db/dbtest"
+	"trashd/reconcile"
+)
+
+// TestRecordBatchAsRecord: a batch of steps leaves every row as the same
+// steps recorded one by one leave their twin rows, in one statement per
+// shape of step; a record whose lease was taken over is left alone and
+// told ErrLeaseLost.
+func TestRecordBatchAsRecord(t *testing.T) {
+	t.Parallel()
+	store, sqlDB, _ := setup(t, db.TrashFlag)
+	discover(t, store, sqlDB, "b", 8)
+	recs := claim(t, store, "host-a", 8)
+	if len(recs) != 8 {
+		t.Fatalf("claimed %d", len(recs))
+	}
+	step := func(i int, rec reconcile.Record) reconcile.Step {
+		src := reconcile.Object{Bucket: "b", Key: rec.Source.Key, ETag: "etag" + rec.Source.Key, Size: int64(100 + i),
+			Checksum: reconcile.Checksum{Algorithm: "CRC32", Value: "c" + rec.Source.Key}, LastModified: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+		dst := src
+		dst.Bucket, dst.Key = "trash", "1/"+rec.Source.Key
+		if i%2 == 0 {
+			return reconcile.Step{To: reconcile.StateCopied, Source: &src, TrashKey: dst.Key, Copy: &dst, Renew: time.Minute}
+		}
+		return reconcile.Step{To: reconcile.StateInTrash, Source: &src, Copy: &dst, Release: true}
+	}
+	// The first half one by one, the second half in a batch: each row of
+	// the batch must end like its twin.
+	var batch []reconcile.Record
+	var steps []reconcile.Step
+	for i, rec := range recs {
+		if i < 4 {
+			if err := store.Record(t.Context(), rec, step(i%4, rec)); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		batch = append(batch, rec)
+		steps = append(steps, step(i%4, rec))
+	}
+	// One lease lost to another host before the batch is written.
+	exec(t, sqlDB, "UPDATE trash_objects SET lease_token = 'someone-else' WHERE id = ?", batch[1].ID)
+	errs := store.RecordBatch(t.Context(), batch, steps)
+	for i, err := range errs {
+		switch {
+		case i == 1 && !errors.Is(err, reconcile.ErrLeaseLost):
+			t.Errorf("the record taken over: %v, want ErrLeaseLost", err)
+		case i != 1 && err != nil:
+			t.Errorf("record %d: %v", batch[i].ID, err)
+		}
+	}
+	for i := range 4 {
+		if i == 1 {
+			if got := readObject(t, sqlDB, batch[1].ID); got.State != string(reconcile.StatePending) || got.LeaseToken.String != "someone-else" {
+				t.Errorf("the record taken over was written: %+v", got)
+			}
+			continue
+		}
+		one, many := readObject(t, sqlDB, recs[i].ID), readObject(t, sqlDB, batch[i].ID)
+		if one.State != many.State || one.Size != many.Size || one.TrashBucket != many.TrashBucket ||
+			one.LeaseToken.Valid != many.LeaseToken.Valid || one.CopiedAt.Valid != many.CopiedAt.Valid ||
+			one.DeletedAt.Valid != many.DeletedAt.Valid || one.LeaseExpiresAt.Valid != many.LeaseExpiresAt.Valid {
+			t.Errorf("step %d: one by one %+v\nin a batch %+v", i, one, many)
+		}
+		if many.ETag.String != "etag"+batch[i].Source.Key || many.Checksum.String != "CRC32:c"+batch[i].Source.Key || many.TrashKey.String != "1/"+batch[i].Source.Key {
+			t.Errorf("row %d has another row's values: %+v", batch[i].ID, many)
+		}
+	}
+}
+
+// TestRenewLeasesFenced: renewals extend the leases still held, and say
+// which was lost.
+func TestRenewLeasesFenced(t *testing.T) {
+	t.Parallel()
+	store, sqlDB, _ := setup(t, db.TrashFlag)
+	discover(t, store, sqlDB, "b", 3)
+	recs := claim(t, store, "host-a", 3)
+	exec(t, sqlDB, "UPDATE trash_objects SET lease_token = 'someone-else' WHERE id = ?", recs[2].ID)
+	errs := store.RenewLeases(t.Context(), recs, time.Hour)
+	if errs[0] != nil || errs[1] != nil || !errors.Is(errs[2], reconcile.ErrLeaseLost) {
+		t.Fatalf("RenewLeases: %v", errs)
+	}
+	if got := readObject(t, sqlDB, recs[0].ID); time.Until(got.LeaseExpiresAt.Time) < 50*time.Minute {
+		t.Errorf("lease not extended: %v", got.LeaseExpiresAt)
+	}
+}
+
+// TestLiveRowsAsLiveRow: for every object, LiveRows answers what LiveRow
+// does: buckets NULL, empty, of spaces and named; keys that a collation
+// would confuse; trashed rows; the smallest live id.
+func TestLiveRowsAsLiveRow(t *testing.T) {
+	t.Parallel()
+	for _, collation := range []string{"utf8mb4_bin", "utf8mb4_general_ci"} {
+		t.Run(collation, func(t *testing.T) {
+			t.Parallel()
+			sqlDB, _ := dbtest.Migrated(t)
+			lms := dbtest.CreateFilesWith(t, sqlDB, dbtest.FilesOptions{Kind: db.TrashFlag, KeyCollation: collation})
+			lms.DefaultBucket = "default-bucket"
+			store := newStore(t, sqlDB, lms)
+			dbtest.InsertFile(t, sqlDB, "", "k", false)
+			dbtest.InsertFile(t, sqlDB, "", "k", false)
+			empty := dbtest.InsertFile(t, sqlDB, "", "e", false)
+			exec(t, sqlDB, "UPDATE files SET bucket = '' WHERE id = ?", empty)
+			dbtest.InsertFile(t, sqlDB, "  ", "s", false)
+			dbtest.InsertFile(t, sqlDB, "other", "k", false)
+			dbtest.InsertFile(t, sqlDB, lms.DefaultBucket, "n", false)
+			dbtest.InsertFile(t, sqlDB, "b", "Doc.pdf", false)
+			dbtest.InsertFile(t, sqlDB, "b", "doc.pdf ", false)
+			dbtest.InsertFile(t, sqlDB, "b", "gone.pdf", true)
+			var objs []reconcile.ObjectRef
+			for _, bucket := range []string{lms.DefaultBucket, "other", "  ", "b", "OTHER", "third"} {
+				for _, key := range []string{"k", "e", "s", "n", "Doc.pdf", "doc.pdf", "doc.pdf ", "DOC.PDF", "gone.pdf"} {
+					objs = append(objs, reconcile.ObjectRef{Bucket: bucket, Key: key})
+				}
+			}
+			got, err := store.LiveRows(t.Context(), objs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range objs {
+				id, found, err := store.LiveRow(t.Context(), o.Bucket, o.Key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g, ok := got[o]; ok != found || g != id {
+					t.Errorf("%q/%q: LiveRows %d, %v; LiveRow %d, %v", o.Bucket, o.Key, g, ok, id, found)
+				}
+			}
+		})
+	}
+}
+
+// TestEarlierMovesAsEarlierMove: the same answers as EarlierMove, record by
+// record.
+func TestEarlierMovesAsEarlierMove(t *testing.T) {
+	t.Parallel()
+	store, sqlDB, _ := setup(t, db.TrashFlag)
+	var rows []reconcile.TrashedRow
+	for _, key := range []string{"a", "a", "b", "A", "a", "c"} {
+		rows = append(rows, reconcile.TrashedRow{LMSID: dbtest.InsertFile(t, sqlDB, "bk", key, true), Bucket: "bk", Key: key})
+	}
+	if _, err := store.RecordTrashed(t.Context(), rows); err != nil {
+		t.Fatal(err)
+	}
+	recs := claim(t, store, "host", 10)
+	// One of the "a" records already moved: it is no earlier move.
+	if err := store.Record(t.Context(), recs[0], reconcile.Step{To: reconcile.StateInTrash, Release: true}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.EarlierMoves(t.Context(), recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits := 0
+	for _, r := range recs {
+		lms, found, err := store.EarlierMove(t.Context(), r.Source.Bucket, r.Source.Key, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, ok := got[r.ID]; ok != found || g != lms {
+			t.Errorf("record %d (%q): EarlierMoves %d, %v; EarlierMove %d, %v", r.ID, r.Source.Key, g, ok, lms, found)
+		}
+		if found {
+			hits++
+		}
+	}
+	if hits != 1 {
+		t.Errorf("%d records wait for an earlier move, want 1 (the third \"a\")", hits)
+	}
+}
