@@ -15,6 +15,10 @@ type Config struct {
 	Host          string      // recorded with each run
 	BatchSize     int         // LMS rows read per discovery query
 	Concurrency   int         // objects moved at once
+	// MoveBatch is how many records a claim takes for the fast path
+	// (fastmove.go), which moves them together: one statement and one
+	// DeleteObjects for many objects. 1 moves every record on its own.
+	MoveBatch int
 	Lease         time.Duration
 	MaxAttempts   int
 	BackoffBase   time.Duration
@@ -36,6 +40,7 @@ type Config struct {
 const (
 	DefaultBatchSize     = 500
 	DefaultConcurrency   = 16
+	DefaultMoveBatch     = 128
 	DefaultLease         = 5 * time.Minute
 	DefaultMaxAttempts   = 5
 	DefaultBackoffBase   = 30 * time.Second
@@ -55,12 +60,14 @@ const (
 const (
 	MaxBatchSize   = 100000
 	MaxConcurrency = 1024
+	MaxMoveBatch   = 1000
 	MaxAttempts    = 1000
 )
 
 func (c Config) withDefaults() Config {
 	c.BatchSize = cmp.Or(c.BatchSize, DefaultBatchSize)
 	c.Concurrency = cmp.Or(c.Concurrency, DefaultConcurrency)
+	c.MoveBatch = cmp.Or(c.MoveBatch, DefaultMoveBatch)
 	c.Lease = cmp.Or(c.Lease, DefaultLease)
 	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
 	c.BackoffBase = cmp.Or(c.BackoffBase, DefaultBackoffBase)
@@ -106,6 +113,7 @@ func (c Config) Validate() error {
 	}
 	count("BatchSize", c.BatchSize, 1, MaxBatchSize)
 	count("Concurrency", c.Concurrency, 1, MaxConcurrency)
+	count("MoveBatch", c.MoveBatch, 1, MaxMoveBatch)
 	count("MaxAttempts", c.MaxAttempts, 1, MaxAttempts)
 	count("SourceRetries", c.SourceRetries, 0, 100)
 	if c.Lease < MinLease {

@@ -197,7 +197,7 @@ func TestRestores(t *testing.T) {
 		t.Parallel()
 		env, _ := glacierEnv(t, func(o *s3ops.Options) {
 			o.HTTPClient = s3test.NewFaultTransport(func(req *http.Request) s3test.Fault {
-				if req.Method == http.MethodDelete {
+				if s3test.IsDelete(req) {
 					return s3test.Fault{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable"}
 				}
 				return s3test.Fault{}

@@ -29,7 +29,7 @@ func TestPassLeaseLostBeforeDeleteDeletesNothing(t *testing.T) {
 	env = reconciletest.New(t, func(o *s3ops.Options) {
 		o.HTTPClient = s3test.NewFaultTransport(func(req *http.Request) s3test.Fault {
 			switch {
-			case req.Method == http.MethodDelete:
+			case s3test.IsDelete(req) && strings.Contains(req.URL.Path, env.Source):
 				deletes.Add(1)
 				return s3test.Fault{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable"}
 			case req.Method == http.MethodHead && steal.Load() == 1 && strings.Contains(req.URL.Path, env.Trash):

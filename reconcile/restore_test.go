@@ -76,7 +76,7 @@ func TestRestoreOfAFailedRecord(t *testing.T) {
 	refuse.Store(true)
 	env := reconciletest.New(t, func(o *s3ops.Options) {
 		o.HTTPClient = s3test.NewFaultTransport(func(r *http.Request) s3test.Fault {
-			if refuse.Load() && r.Method == http.MethodDelete {
+			if refuse.Load() && s3test.IsDelete(r) {
 				return s3test.Fault{Status: http.StatusForbidden, Code: "AccessDenied"}
 			}
 			return s3test.Fault{}

@@ -66,6 +66,12 @@ func (w *faultWorld) sent(op, bucket, key string) int {
 	return n
 }
 
+// deletes counts the deletes of bucket/key sent so far: DeleteObject
+// requests, and DeleteObjects requests that name the key.
+func (w *faultWorld) deletes(bucket, key string) int {
+	return w.sent("DeleteObject", bucket, key) + w.sent("DeleteObjects", bucket, key)
+}
+
 // request matches requests of operation op on bucket/key.
 func request(op, bucket, key string) func(*http.Request) bool {
 	return func(r *http.Request) bool {

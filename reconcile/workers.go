@@ -14,6 +14,9 @@ import (
 // retried early in the pass comes back if its backoff ends first), or when
 // the pass is asked to stop.
 func (p *pass) moveAll() error {
+	if f, ok := p.fastPath(); ok {
+		return p.moveAllBatched(f)
+	}
 	work := make(chan claimed)
 	finished := make(chan struct{}, p.cfg.Concurrency)
 	var (

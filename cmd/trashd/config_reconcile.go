@@ -19,6 +19,7 @@ func parseReconcile(p *problems, e env) reconcile.Config {
 		Host:          hostname(),
 		BatchSize:     p.int("TRASHD_BATCH_SIZE", e.BatchSize),
 		Concurrency:   p.int("TRASHD_CONCURRENCY", e.Concurrency),
+		MoveBatch:     p.int("TRASHD_MOVE_BATCH", e.MoveBatch),
 		Lease:         p.duration("TRASHD_LEASE", e.Lease),
 		MaxAttempts:   p.int("TRASHD_MAX_ATTEMPTS", e.MaxAttempts),
 		BackoffBase:   p.duration("TRASHD_BACKOFF_BASE", e.BackoffBase),

@@ -1,6 +1,8 @@
 package s3test
 
 import (
+	"bytes"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
@@ -67,7 +69,16 @@ func (t *FaultTransport) Requests() []string {
 // RoundTrip implements http.RoundTripper.
 func (t *FaultTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.mu.Lock()
-	t.requests = append(t.requests, Describe(r))
+	if Operation(r) == "DeleteObjects" {
+		// One entry per key named, so that a test counts the deletes of
+		// a key whichever request carried them.
+		bucket, _ := BucketKey(r)
+		for _, o := range DeleteObjectsOf(r) {
+			t.requests = append(t.requests, "DeleteObjects "+bucket+"/"+o.Key)
+		}
+	} else {
+		t.requests = append(t.requests, Describe(r))
+	}
 	t.mu.Unlock()
 
 	var f Fault
@@ -274,4 +285,60 @@ func When(match func(*http.Request) bool, f Fault) Rule {
 		}
 		return Fault{}
 	}
+}
+
+// DeletedObject is one object named in a DeleteObjects request.
+type DeletedObject struct {
+	Key       string
+	VersionID string `xml:"VersionId"`
+	ETag      string
+}
+
+// DeleteObjectsOf lists the objects a DeleteObjects request names, reading
+// its body and putting it back for the server.
+func DeleteObjectsOf(r *http.Request) []DeletedObject {
+	if r.Body == nil {
+		return nil
+	}
+	body, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return nil
+	}
+	var d struct {
+		Objects []DeletedObject `xml:"Object"`
+	}
+	if err := xml.Unmarshal(body, &d); err != nil {
+		return nil
+	}
+	return d.Objects
+}
+
+// Deletes returns a predicate for a delete of bucket/key: a DeleteObject
+// of it, or a DeleteObjects request on bucket that names it.
+func Deletes(bucket, key string) func(*http.Request) bool {
+	return func(r *http.Request) bool {
+		b, k := BucketKey(r)
+		switch Operation(r) {
+		case "DeleteObject":
+			return b == bucket && k == key
+		case "DeleteObjects":
+			if b != bucket {
+				return false
+			}
+			for _, o := range DeleteObjectsOf(r) {
+				if o.Key == key {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
+
+// IsDelete reports whether r deletes objects: DeleteObject or DeleteObjects.
+func IsDelete(r *http.Request) bool {
+	op := Operation(r)
+	return op == "DeleteObject" || op == "DeleteObjects"
 }
