@@ -11,8 +11,8 @@ import (
 
 	"trashd/db"
 	"trashd/db/dbtest"
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 	"trashd/s3ops"
 	"trashd/s3ops/s3test"
 )
@@ -23,10 +23,10 @@ import (
 // only with a fresh fence, and the fence it tries finds the lease gone.
 func TestPassLeaseLostBeforeDeleteDeletesNothing(t *testing.T) {
 	t.Parallel()
-	var env *reconciletest.Env
+	var env *testworld.Env
 	var steal, deletes atomic.Int32
 	clock := &jumpClock{}
-	env = reconciletest.New(t, func(o *s3ops.Options) {
+	env = testworld.New(t, func(o *s3ops.Options) {
 		o.HTTPClient = s3test.NewFaultTransport(func(req *http.Request) s3test.Fault {
 			switch {
 			case req.Method == http.MethodDelete:
@@ -55,7 +55,7 @@ func TestPassLeaseLostBeforeDeleteDeletesNothing(t *testing.T) {
 	}
 	before := deletes.Load()
 	_, err := env.DB.Exec("UPDATE trash_objects SET next_attempt_at = NOW(6)")
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 
 	// Second pass resumes from copied: it verifies the existing copy, and
 	// meanwhile loses its lease.
@@ -68,7 +68,7 @@ func TestPassLeaseLostBeforeDeleteDeletesNothing(t *testing.T) {
 		t.Errorf("%d deletes sent after the lease was lost, want none", n)
 	}
 	var token string
-	reconciletest.Must(t, env.DB.QueryRow("SELECT lease_token FROM trash_objects").Scan(&token))
+	testworld.Must(t, env.DB.QueryRow("SELECT lease_token FROM trash_objects").Scan(&token))
 	if token != "taken-over-by-another-host" {
 		t.Errorf("lease token %q: the worker wrote after losing its lease", token)
 	}
@@ -91,7 +91,7 @@ func TestPassLeaseDeadlineStopsTheWorker(t *testing.T) {
 	held := make(chan *http.Request, 1)
 	release := make(chan struct{})
 	defer close(release)
-	env := reconciletest.New(t, func(o *s3ops.Options) {
+	env := testworld.New(t, func(o *s3ops.Options) {
 		o.HTTPClient = s3test.NewFaultTransport(func(r *http.Request) s3test.Fault {
 			if r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") != "" {
 				select {
@@ -114,19 +114,19 @@ func TestPassLeaseDeadlineStopsTheWorker(t *testing.T) {
 	opts := env.DBOptions
 	opts.Host, opts.Port = proxy.Host, proxy.Port
 	sqlDB, err := db.Open(t.Context(), opts)
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	t.Cleanup(func() { sqlDB.Close() })
 	store, err := db.NewStore(t.Context(), sqlDB, env.LMS)
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	cfg := env.Config("owner-a")
 	cfg.Lease = reconcile.MinLease
 	r, err := reconcile.NewRunner(store, env.S3, cfg, discard())
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 
 	ctx, stop := context.WithCancel(t.Context())
 	defer stop()
 	h, err := r.Start(ctx, reconcile.TriggerManual)
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	req := <-held
 	started := time.Now()
 	select {
