@@ -270,26 +270,26 @@ func (r *Runner) Lifecycle() (LifecycleState, bool) {
 // it in. Problems are loud but never stop the moves: trash in STANDARD is
 // still safe.
 func (p *pass) keepLifecycle() {
-	a := p.cfg.Archive
+	a := p.r.cfg.Archive
 	if a.LifecycleMode == LifecycleOff {
 		return
 	}
-	rep, err := p.s3.CheckLifecycle(p.stop, p.cfg.TrashBucket, a.Rule)
+	rep, err := p.r.s3.CheckLifecycle(p.stop, p.r.cfg.TrashBucket, a.Rule)
 	if err == nil && !rep.InPlace() && a.LifecycleMode == LifecycleEnforce {
-		p.log.Warn("lifecycle rule drift; repairing it", "bucket", p.cfg.TrashBucket, "drift", rep.Drift)
-		rep, err = p.s3.ApplyLifecycle(p.stop, p.cfg.TrashBucket, a.Rule)
+		p.log.Warn("lifecycle rule drift; repairing it", "bucket", p.r.cfg.TrashBucket, "drift", rep.Drift)
+		rep, err = p.r.s3.ApplyLifecycle(p.stop, p.r.cfg.TrashBucket, a.Rule)
 	}
-	p.lifecycle.Store(&LifecycleState{Report: rep, Err: err, Checked: p.now()})
+	p.r.lifecycle.Store(&LifecycleState{Report: rep, Err: err, Checked: p.r.now()})
 	switch {
 	case err != nil:
-		p.log.Error("lifecycle rule not checked; objects may never reach the archive class", "bucket", p.cfg.TrashBucket, "err", err)
+		p.log.Error("lifecycle rule not checked; objects may never reach the archive class", "bucket", p.r.cfg.TrashBucket, "err", err)
 	case rep.Applied:
-		p.log.Info("lifecycle rule applied", "bucket", p.cfg.TrashBucket, "rule", a.Rule.ID)
+		p.log.Info("lifecycle rule applied", "bucket", p.r.cfg.TrashBucket, "rule", a.Rule.ID)
 	case !rep.InPlace():
 		p.log.Error("lifecycle rule drift: objects may not reach the archive class; run `trashd lifecycle --apply` or set TRASHD_LIFECYCLE_MODE=enforce",
-			"bucket", p.cfg.TrashBucket, "drift", rep.Drift, "conflicts", rep.Conflicts)
+			"bucket", p.r.cfg.TrashBucket, "drift", rep.Drift, "conflicts", rep.Conflicts)
 	case len(rep.Conflicts) > 0:
-		p.log.Warn("other lifecycle rules act on the same objects", "bucket", p.cfg.TrashBucket, "conflicts", rep.Conflicts)
+		p.log.Warn("other lifecycle rules act on the same objects", "bucket", p.r.cfg.TrashBucket, "conflicts", rep.Conflicts)
 	}
 }
 
@@ -298,7 +298,7 @@ func (p *pass) keepLifecycle() {
 // A copy that is gone was expired by the rule (when it expires copies and
 // the copy is old enough) or is missing, which is an alarm.
 func (p *pass) confirmTransitions() {
-	a := p.cfg.Archive
+	a := p.r.cfg.Archive
 	if p.stopping() || (a.Mode == ArchiveLifecycle && a.LifecycleMode == LifecycleOff) {
 		return
 	}
@@ -306,14 +306,14 @@ func (p *pass) confirmTransitions() {
 	if a.Rule.ExpirationDays > 0 {
 		q.ExpireAge = time.Duration(a.Rule.ExpirationDays) * a.DayLength
 	}
-	recs, err := p.store.TransitionCandidates(p.stop, q)
+	recs, err := p.r.store.TransitionCandidates(p.stop, q)
 	if err != nil {
 		p.log.Error("transition check", "err", err)
 		return
 	}
 	var (
 		wg       sync.WaitGroup
-		sem      = make(chan struct{}, p.cfg.Concurrency)
+		sem      = make(chan struct{}, p.r.cfg.Concurrency)
 		archived atomic.Int64
 	)
 	for _, rec := range recs {
@@ -337,16 +337,16 @@ func (p *pass) confirmTransitions() {
 
 func (p *pass) checkTransition(c TransitionCandidate) bool {
 	rec := c.Record
-	bucket := trashBucketOf(rec, p.cfg)
+	bucket := trashBucketOf(rec, p.r.cfg)
 	log := p.log.With("object_id", rec.ID, "bucket", bucket, "key", rec.TrashKey)
-	obj, err := p.s3.Head(p.work, bucket, rec.TrashKey)
+	obj, err := p.r.s3.Head(p.work, bucket, rec.TrashKey)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		state, why := StateMissing, fmt.Sprintf("the trash copy s3://%s/%s is gone, and the lifecycle rule does not expire copies this young", bucket, rec.TrashKey)
 		if c.Expirable {
-			state, why = StateExpired, fmt.Sprintf("removed by the lifecycle rule's expiration after %d days", p.cfg.Archive.Rule.ExpirationDays)
+			state, why = StateExpired, fmt.Sprintf("removed by the lifecycle rule's expiration after %d days", p.r.cfg.Archive.Rule.ExpirationDays)
 		}
-		ok, err := p.store.MarkGone(p.work, rec, state, why)
+		ok, err := p.r.store.MarkGone(p.work, rec, state, why)
 		if err != nil {
 			log.Error("record a gone trash copy", "err", err)
 			return false
@@ -364,8 +364,8 @@ func (p *pass) checkTransition(c TransitionCandidate) bool {
 		log.Warn("transition check", "err", err)
 		return false
 	}
-	done := obj.StorageClass == p.cfg.Archive.Rule.StorageClass || obj.Archived()
-	ok, err := p.store.MarkChecked(p.work, rec, obj.StorageClass, done)
+	done := obj.StorageClass == p.r.cfg.Archive.Rule.StorageClass || obj.Archived()
+	ok, err := p.r.store.MarkChecked(p.work, rec, obj.StorageClass, done)
 	if err != nil {
 		log.Error("record a transition check", "err", err)
 		return false

@@ -49,7 +49,7 @@ type holder struct {
 // ErrLeaseLost the moment the lease is lost or would lapse.
 func (p *pass) hold(ctx context.Context, rec Record, claimedAt time.Duration) (*holder, context.Context) {
 	octx, cancel := context.WithCancelCause(ctx)
-	h := &holder{p: p, lease: p.cfg.Lease, clock: p.elapsed, cancel: cancel, rec: rec, fencedAt: claimedAt, done: make(chan struct{})}
+	h := &holder{p: p, lease: p.r.cfg.Lease, clock: p.r.elapsed, cancel: cancel, rec: rec, fencedAt: claimedAt, done: make(chan struct{})}
 	go h.keep(octx)
 	return h, octx
 }
@@ -67,7 +67,7 @@ func (h *holder) record(ctx context.Context, rec Record, step Step) error {
 		step.Renew = h.lease
 	}
 	sent := h.clock()
-	if err := h.p.store.Record(ctx, rec, step); err != nil {
+	if err := h.p.r.store.Record(ctx, rec, step); err != nil {
 		if errors.Is(err, ErrLeaseLost) {
 			h.cancel(err)
 		}
@@ -95,7 +95,7 @@ func (h *holder) renew(ctx context.Context) error {
 	h.mu.Lock()
 	rec := h.rec
 	h.mu.Unlock()
-	err := h.p.store.RenewLease(rctx, rec, h.lease)
+	err := h.p.r.store.RenewLease(rctx, rec, h.lease)
 	switch {
 	case errors.Is(err, ErrLeaseLost):
 		h.cancel(err)

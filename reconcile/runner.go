@@ -198,7 +198,7 @@ func (r *Runner) pass(ctx context.Context, id int64, t *tracker) (Summary, error
 	log.Info("pass started", "trigger", sum.Trigger, "owner", r.cfg.Owner)
 	defer r.beat(work, id, log)()
 	r.abandonLapsedRuns(work, log)
-	p := &pass{Runner: r, log: log, stop: ctx, work: work, progress: t, outage: newOutage(r.cfg.Concurrency, r.cfg.Mass.Allow)}
+	p := &pass{r: r, log: log, stop: ctx, work: work, progress: t, outage: newOutage(r.cfg.Concurrency, r.cfg.Mass.Allow)}
 	runErr := p.run()
 
 	t.setPhase(PhaseDone)
@@ -267,7 +267,7 @@ func (r *Runner) abandonLapsedRuns(ctx context.Context, log *slog.Logger) {
 
 // pass is one Run in progress.
 type pass struct {
-	*Runner
+	r        *Runner
 	log      *slog.Logger
 	stop     context.Context // done when the pass is asked to stop
 	work     context.Context // for steps in flight: done when the grace runs out
@@ -279,7 +279,7 @@ type pass struct {
 func (p *pass) stopping() bool { return p.stop.Err() != nil }
 
 func (p *pass) run() error {
-	if err := p.CheckBuckets(p.stop); err != nil {
+	if err := p.r.CheckBuckets(p.stop); err != nil {
 		return err
 	}
 	if p.progress.restoresOnly {
@@ -288,7 +288,7 @@ func (p *pass) run() error {
 	}
 	p.keepLifecycle()
 	p.progress.setPhase(PhaseDiscovering)
-	n, unmovable, err := p.discover(p.stop, p.progress.touch, p.cfg.Mass)
+	n, unmovable, err := p.r.discover(p.stop, p.progress.touch, p.r.cfg.Mass)
 	p.progress.update(func(pr *Progress) { pr.Counts.Discovered, pr.Counts.Failed = n, pr.Counts.Failed+unmovable })
 	if err != nil {
 		if p.stopping() {
@@ -299,7 +299,7 @@ func (p *pass) run() error {
 	if n > 0 {
 		p.log.Info("discovered trashed rows", "count", n)
 	}
-	if due, _, err := p.store.Pending(p.stop); err == nil {
+	if due, _, err := p.r.store.Pending(p.stop); err == nil {
 		p.progress.update(func(pr *Progress) { pr.Total = due + unmovable })
 	}
 	// Files the LMS wants back first: someone is waiting for them.

@@ -15,18 +15,18 @@ import (
 // the pass is asked to stop.
 func (p *pass) moveAll() error {
 	work := make(chan claimed)
-	finished := make(chan struct{}, p.cfg.Concurrency)
+	finished := make(chan struct{}, p.r.cfg.Concurrency)
 	var (
 		wg       sync.WaitGroup
 		inFlight atomic.Int64
 	)
-	for range p.cfg.Concurrency {
+	for range p.r.cfg.Concurrency {
 		wg.Go(func() {
 			for c := range work {
 				ev := p.moveObject(c.rec, c.at)
 				p.outage.observe(ev)
 				p.progress.add(ev)
-				p.events(ev)
+				p.r.events(ev)
 				inFlight.Add(-1)
 				select {
 				case finished <- struct{}{}:
@@ -40,16 +40,16 @@ func (p *pass) moveAll() error {
 		// Claim only for idle workers, so that a claimed record does not
 		// wait behind busy ones while its lease runs down; and only once
 		// half of them are idle, so that a claim is worth its transaction.
-		idle := p.cfg.Concurrency - int(inFlight.Load())
-		if idle < max(1, p.cfg.Concurrency/2) && inFlight.Load() > 0 {
+		idle := p.r.cfg.Concurrency - int(inFlight.Load())
+		if idle < max(1, p.r.cfg.Concurrency/2) && inFlight.Load() > 0 {
 			select {
 			case <-finished:
 			case <-p.stop.Done():
 			}
 			continue
 		}
-		at := p.elapsed()
-		recs, err := p.store.ClaimBatch(p.stop, p.cfg.Owner, idle, p.cfg.Lease)
+		at := p.r.elapsed()
+		recs, err := p.r.store.ClaimBatch(p.stop, p.r.cfg.Owner, idle, p.r.cfg.Lease)
 		if err != nil {
 			if !p.stopping() {
 				claimErr = fmt.Errorf("claim records: %w", err)
@@ -105,10 +105,10 @@ func (p *pass) releaseAll(recs []Record) {
 	defer cancel()
 	for _, rec := range recs {
 		ev := Event{Record: rec, Outcome: OutcomeInterrupted, Err: errStopped}
-		if err := p.store.Record(ctx, rec, Step{To: rec.State, Error: rec.LastError, Release: true}); err != nil {
+		if err := p.r.store.Record(ctx, rec, Step{To: rec.State, Error: rec.LastError, Release: true}); err != nil {
 			p.log.Warn("release lease", "object_id", rec.ID, "err", err)
 		}
 		p.progress.add(ev)
-		p.events(ev)
+		p.r.events(ev)
 	}
 }
