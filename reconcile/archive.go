@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -312,23 +311,20 @@ func (p *pass) confirmTransitions() {
 		return
 	}
 	var (
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, p.r.cfg.Concurrency)
+		workers  = newPool(p.r.cfg.Concurrency)
 		archived atomic.Int64
 	)
 	for _, rec := range recs {
 		if p.stopping() {
 			break
 		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
+		workers.Go(func() {
 			if p.checkTransition(rec) {
 				archived.Add(1)
 			}
 		})
 	}
-	wg.Wait()
+	workers.Wait()
 	p.progress.update(func(pr *Progress) { pr.Counts.Archived += int(archived.Load()) })
 	if n := archived.Load(); n > 0 || len(recs) > 0 {
 		p.log.Info("transitions checked", "checked", len(recs), "archived", n)

@@ -8,6 +8,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -89,6 +90,7 @@ func (p *pass) restoreAll() error {
 			return err
 		}
 	}
+	workers := newPool(p.r.cfg.Concurrency)
 	for !p.stopping() && !p.outage.tripped() {
 		at := p.r.elapsed()
 		recs, err := p.r.store.ClaimRestores(p.stop, p.r.cfg.Owner, p.r.cfg.Concurrency, p.r.cfg.Lease)
@@ -96,23 +98,20 @@ func (p *pass) restoreAll() error {
 			return err
 		}
 		p.progress.touch()
-		done := make(chan Outcome)
+		var settled atomic.Int64
 		for _, rec := range recs {
-			go func() {
+			workers.Go(func() {
 				ev := p.restoreObject(rec, at)
 				p.outage.observe(ev)
 				p.progress.add(ev)
 				p.r.events(ev)
-				done <- ev.Outcome
-			}()
+				if ev.Outcome == OutcomeRestored || ev.Outcome == OutcomeFailed {
+					settled.Add(1)
+				}
+			})
 		}
-		settled := 0
-		for range recs {
-			if o := <-done; o == OutcomeRestored || o == OutcomeFailed {
-				settled++
-			}
-		}
-		if settled == 0 {
+		workers.Wait()
+		if settled.Load() == 0 {
 			// Only restores still under way (or retries): with a short
 			// poll they would come due again at once; the next pass looks.
 			return p.outage.err()

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -14,27 +13,9 @@ import (
 // retried early in the pass comes back if its backoff ends first), or when
 // the pass is asked to stop.
 func (p *pass) moveAll() error {
-	work := make(chan claimed)
+	workers := newPool(p.r.cfg.Concurrency)
 	finished := make(chan struct{}, p.r.cfg.Concurrency)
-	var (
-		wg       sync.WaitGroup
-		inFlight atomic.Int64
-	)
-	for range p.r.cfg.Concurrency {
-		wg.Go(func() {
-			for c := range work {
-				ev := p.moveObject(c.rec, c.at)
-				p.outage.observe(ev)
-				p.progress.add(ev)
-				p.r.events(ev)
-				inFlight.Add(-1)
-				select {
-				case finished <- struct{}{}:
-				default:
-				}
-			}
-		})
-	}
+	var inFlight atomic.Int64
 	var claimErr error
 	for !p.stopping() && !p.outage.tripped() {
 		// Claim only for idle workers, so that a claimed record does not
@@ -68,34 +49,29 @@ func (p *pass) moveAll() error {
 		}
 		p.progress.touch()
 		inFlight.Add(int64(len(recs)))
-		if sent := dispatch(p.stop, work, recs, at); sent < len(recs) {
-			p.releaseAll(recs[sent:])
-			inFlight.Add(-int64(len(recs) - sent))
+		for i, rec := range recs {
+			if p.stopping() {
+				p.releaseAll(recs[i:])
+				inFlight.Add(-int64(len(recs) - i))
+				break
+			}
+			// Never waits for long: a worker counted idle is one that
+			// has returned or is returning.
+			workers.Go(func() {
+				ev := p.moveObject(rec, at)
+				p.outage.observe(ev)
+				p.progress.add(ev)
+				p.r.events(ev)
+				inFlight.Add(-1)
+				select {
+				case finished <- struct{}{}:
+				default:
+				}
+			})
 		}
 	}
-	close(work)
-	wg.Wait()
+	workers.Wait()
 	return cmp.Or(claimErr, p.outage.err())
-}
-
-// claimed is a record just claimed, with the time the claim was sent (on
-// the pass's elapsed clock): the claim is the first fence of its lease.
-type claimed struct {
-	rec Record
-	at  time.Duration
-}
-
-// dispatch hands recs to the workers until ctx is done and returns how many
-// it handed over.
-func dispatch(ctx context.Context, work chan<- claimed, recs []Record, at time.Duration) int {
-	for i, rec := range recs {
-		select {
-		case work <- claimed{rec, at}:
-		case <-ctx.Done():
-			return i
-		}
-	}
-	return len(recs)
 }
 
 // releaseAll gives back the leases of records claimed but never started, so
