@@ -9,28 +9,6 @@ import (
 	"time"
 )
 
-// Store is everything the runner needs from the database.
-type Store interface {
-	Discoverer
-	Claimer
-	Recorder
-	RunLog
-	Backlog
-	Archiver
-	RestoreRequests
-	Sharing
-	Census
-}
-
-// S3 is everything the runner needs from S3.
-type S3 interface {
-	ObjectStore
-	BucketChecker
-	LifecycleKeeper
-	Restorer
-	UploadAborter
-}
-
 // Outcome is what became of one claimed object in a pass.
 type Outcome string
 
@@ -335,81 +313,4 @@ func (r *Runner) CheckBuckets(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// discover records every trashed LMS row that has no record yet, walking the
-// LMS table in id order, a batch at a time. The mass-change brake weighs
-// how many there are before the first is recorded: rows are held back until
-// their number is known to be within limits. It returns how many records it
-// made, and how many of those were failed at once (Unmovable).
-func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) (total, unmovable int, err error) {
-	// Restored rows trashed again move again: weighed like discoveries.
-	again, err := r.store.CountRetrash(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	weighed := limits.Allow
-	if !weighed && again > limits.count() {
-		if err := r.weighDiscoveries(ctx, limits, again); err != nil {
-			return 0, 0, err
-		}
-		weighed = true
-	}
-	total, err = r.store.Retrash(ctx)
-	if err != nil {
-		return 0, 0, fmt.Errorf("find restored rows trashed again: %w", err)
-	}
-	var (
-		after int64
-		held  []TrashedRow
-	)
-	record := func(rows []TrashedRow) error {
-		n, err := r.store.RecordTrashed(ctx, rows)
-		total += n
-		if n > 0 {
-			// Bounded by what this pass inserted: a row another host
-			// recorded at the same moment is that host's to count.
-			for _, row := range rows {
-				if row.Unmovable() != "" {
-					unmovable++
-				}
-			}
-			unmovable = min(unmovable, total)
-		}
-		if err != nil {
-			return fmt.Errorf("record %d trashed rows: %w", len(rows), err)
-		}
-		return nil
-	}
-	for {
-		touch() // a long scan is progress, for the watchdog
-		rows, err := r.store.ScanTrashed(ctx, after, r.cfg.BatchSize)
-		if err != nil {
-			return total, unmovable, fmt.Errorf("scan the LMS table for trashed rows after id %d: %w", after, err)
-		}
-		last := len(rows) < r.cfg.BatchSize
-		if len(rows) > 0 {
-			after = rows[len(rows)-1].LMSID
-		}
-		if !weighed {
-			held = append(held, rows...)
-			if len(held) > limits.count() {
-				if err := r.weighDiscoveries(ctx, limits, again); err != nil {
-					return total, unmovable, err
-				}
-				weighed = true
-			} else if !last {
-				continue
-			}
-			rows, held = held, nil
-		}
-		if len(rows) > 0 {
-			if err := record(rows); err != nil {
-				return total, unmovable, err
-			}
-		}
-		if last {
-			return total, unmovable, nil
-		}
-	}
 }
