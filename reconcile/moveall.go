@@ -29,7 +29,7 @@ func (p *pass) moveAll() error {
 			}
 			continue
 		}
-		at := p.r.elapsed()
+		at := p.r.leases.Elapsed()
 		recs, err := p.r.store.ClaimBatch(p.stop, p.r.cfg.Owner, idle, p.r.cfg.Lease)
 		if err != nil {
 			if !p.stopping() {

@@ -92,7 +92,7 @@ func (p *pass) restoreAll() error {
 	}
 	workers := newPool(p.r.cfg.Concurrency)
 	for !p.stopping() && !p.outage.tripped() {
-		at := p.r.elapsed()
+		at := p.r.leases.Elapsed()
 		recs, err := p.r.store.ClaimRestores(p.stop, p.r.cfg.Owner, p.r.cfg.Concurrency, p.r.cfg.Lease)
 		if err != nil || len(recs) == 0 {
 			return err

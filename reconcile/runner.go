@@ -47,7 +47,7 @@ type Runner struct {
 	cfg       Config
 	log       *slog.Logger
 	now       func() time.Time
-	elapsed   Elapsed // for the age of fences: counts through a suspend
+	leases    LeaseClock // for the age of fences: counts through a suspend
 	events    func(Event)
 	current   atomic.Pointer[tracker]        // the running pass, if any
 	lifecycle atomic.Pointer[LifecycleState] // the last lifecycle check
@@ -62,8 +62,13 @@ func WithEvents(fn func(Event)) Option { return func(r *Runner) { r.events = fn 
 // WithClock replaces time.Now, which is used only to report durations.
 func WithClock(now func() time.Time) Option { return func(r *Runner) { r.now = now } }
 
-// WithElapsed replaces BootClock, the clock that fences are timed on.
-func WithElapsed(e Elapsed) Option { return func(r *Runner) { r.elapsed = e } }
+// WithElapsed replaces BootClock, the clock that fences are timed on; the
+// lease timers stay those of package time.
+func WithElapsed(e Elapsed) Option { return func(r *Runner) { r.leases = realTimers{e} } }
+
+// WithLeaseClock replaces the clock that leases are timed on, timers
+// included.
+func WithLeaseClock(c LeaseClock) Option { return func(r *Runner) { r.leases = c } }
 
 // NewRunner checks cfg and returns a Runner.
 func NewRunner(store Store, s3 S3, cfg Config, log *slog.Logger, opts ...Option) (*Runner, error) {
@@ -71,7 +76,7 @@ func NewRunner(store Store, s3 S3, cfg Config, log *slog.Logger, opts ...Option)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Runner{store: store, s3: s3, cfg: cfg, log: log, now: time.Now, elapsed: BootClock, events: func(Event) {}}
+	r := &Runner{store: store, s3: s3, cfg: cfg, log: log, now: time.Now, leases: realTimers{BootClock}, events: func(Event) {}}
 	for _, o := range opts {
 		o(r)
 	}
