@@ -2,13 +2,9 @@ package reconcile
 
 import (
 	"cmp"
-	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -177,14 +173,6 @@ func (c ArchiveConfig) overdueAge() time.Duration {
 	return c.transitionAge() + c.DayLength + c.Grace
 }
 
-// TransitionQuery selects records whose transition is to be checked.
-type TransitionQuery struct {
-	MinSize   int64         // smaller copies are never transitioned
-	Age       time.Duration // copies younger than this are not due yet
-	ExpireAge time.Duration // > 0: also archived copies this old, which expiration may have removed
-	Limit     int
-}
-
 // ArchiveQuery selects what status reports count as overdue and ineligible.
 type ArchiveQuery struct {
 	MinSize    int64
@@ -229,149 +217,4 @@ type OverdueRecord struct {
 	StorageClass string
 	CopiedAt     time.Time
 	CheckedAt    time.Time
-}
-
-// TransitionCandidate is a record whose transition is to be checked.
-type TransitionCandidate struct {
-	Record
-	// Expirable: the copy is older than the rule's expiration (by the
-	// database clock), so if it is gone, the rule removed it.
-	Expirable bool
-}
-
-// Archiver records what transition checks find.
-type Archiver interface {
-	TransitionCandidates(ctx context.Context, q TransitionQuery) ([]TransitionCandidate, error)
-	// MarkChecked records the class seen; archived moves the record to
-	// StateArchived. False when the record had left in_trash meanwhile.
-	MarkChecked(ctx context.Context, rec Record, class string, archived bool) (bool, error)
-	// MarkGone records a trash copy that no longer exists; false when the
-	// record had left in_trash or archived meanwhile (a restore took it).
-	MarkGone(ctx context.Context, rec Record, state State, reason string) (bool, error)
-}
-
-// LifecycleState is the last lifecycle check of the trash bucket.
-type LifecycleState struct {
-	Report  LifecycleReport
-	Err     error
-	Checked time.Time
-}
-
-// Lifecycle returns the last lifecycle check, if any pass made one.
-func (r *Runner) Lifecycle() (LifecycleState, bool) {
-	s := r.lifecycle.Load()
-	if s == nil {
-		return LifecycleState{}, false
-	}
-	return *s, true
-}
-
-// keepLifecycle checks the trash bucket's rule and, in enforce mode, merges
-// it in. Problems are loud but never stop the moves: trash in STANDARD is
-// still safe.
-func (p *pass) keepLifecycle() {
-	a := p.cfg.Archive
-	if a.LifecycleMode == LifecycleOff {
-		return
-	}
-	rep, err := p.s3.CheckLifecycle(p.stop, p.cfg.TrashBucket, a.Rule)
-	if err == nil && !rep.InPlace() && a.LifecycleMode == LifecycleEnforce {
-		p.log.Warn("lifecycle rule drift; repairing it", "bucket", p.cfg.TrashBucket, "drift", rep.Drift)
-		rep, err = p.s3.ApplyLifecycle(p.stop, p.cfg.TrashBucket, a.Rule)
-	}
-	p.lifecycle.Store(&LifecycleState{Report: rep, Err: err, Checked: p.now()})
-	switch {
-	case err != nil:
-		p.log.Error("lifecycle rule not checked; objects may never reach the archive class", "bucket", p.cfg.TrashBucket, "err", err)
-	case rep.Applied:
-		p.log.Info("lifecycle rule applied", "bucket", p.cfg.TrashBucket, "rule", a.Rule.ID)
-	case !rep.InPlace():
-		p.log.Error("lifecycle rule drift: objects may not reach the archive class; run `trashd lifecycle --apply` or set TRASHD_LIFECYCLE_MODE=enforce",
-			"bucket", p.cfg.TrashBucket, "drift", rep.Drift, "conflicts", rep.Conflicts)
-	case len(rep.Conflicts) > 0:
-		p.log.Warn("other lifecycle rules act on the same objects", "bucket", p.cfg.TrashBucket, "conflicts", rep.Conflicts)
-	}
-}
-
-// confirmTransitions looks with HEAD at copies old enough to have reached
-// the archive class, a bounded number per pass, and records those that did.
-// A copy that is gone was expired by the rule (when it expires copies and
-// the copy is old enough) or is missing, which is an alarm.
-func (p *pass) confirmTransitions() {
-	a := p.cfg.Archive
-	if p.stopping() || (a.Mode == ArchiveLifecycle && a.LifecycleMode == LifecycleOff) {
-		return
-	}
-	q := TransitionQuery{MinSize: a.minTransitionSize(), Age: a.transitionAge(), Limit: a.ChecksPerPass}
-	if a.Rule.ExpirationDays > 0 {
-		q.ExpireAge = time.Duration(a.Rule.ExpirationDays) * a.DayLength
-	}
-	recs, err := p.store.TransitionCandidates(p.stop, q)
-	if err != nil {
-		p.log.Error("transition check", "err", err)
-		return
-	}
-	var (
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, p.cfg.Concurrency)
-		archived atomic.Int64
-	)
-	for _, rec := range recs {
-		if p.stopping() {
-			break
-		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if p.checkTransition(rec) {
-				archived.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	p.progress.update(func(pr *Progress) { pr.Counts.Archived += int(archived.Load()) })
-	if n := archived.Load(); n > 0 || len(recs) > 0 {
-		p.log.Info("transitions checked", "checked", len(recs), "archived", n)
-	}
-}
-
-func (p *pass) checkTransition(c TransitionCandidate) bool {
-	rec := c.Record
-	bucket := trashBucketOf(rec, p.cfg)
-	log := p.log.With("object_id", rec.ID, "bucket", bucket, "key", rec.TrashKey)
-	obj, err := p.s3.Head(p.work, bucket, rec.TrashKey)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		state, why := StateMissing, fmt.Sprintf("the trash copy s3://%s/%s is gone, and the lifecycle rule does not expire copies this young", bucket, rec.TrashKey)
-		if c.Expirable {
-			state, why = StateExpired, fmt.Sprintf("removed by the lifecycle rule's expiration after %d days", p.cfg.Archive.Rule.ExpirationDays)
-		}
-		ok, err := p.store.MarkGone(p.work, rec, state, why)
-		if err != nil {
-			log.Error("record a gone trash copy", "err", err)
-			return false
-		}
-		if !ok {
-			return false // a restore took it meanwhile
-		}
-		if state == StateMissing {
-			log.Error("trash copy missing", "state", state, "reason", why)
-			return false
-		}
-		log.Info("trash copy expired", "state", state)
-		return true
-	case err != nil:
-		log.Warn("transition check", "err", err)
-		return false
-	}
-	done := obj.StorageClass == p.cfg.Archive.Rule.StorageClass || obj.Archived()
-	ok, err := p.store.MarkChecked(p.work, rec, obj.StorageClass, done)
-	if err != nil {
-		log.Error("record a transition check", "err", err)
-		return false
-	}
-	if ok && done {
-		log.Debug("archived", "state", StateArchived, "storage_class", obj.StorageClass, "archive_status", obj.ArchiveStatus)
-	}
-	return ok && done
 }

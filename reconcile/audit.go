@@ -34,10 +34,9 @@ type AuditSummary struct {
 func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trashBucket string, concurrency int,
 	report func(Record, string)) (AuditSummary, error) {
 	var (
-		sum AuditSummary
-		mu  sync.Mutex
-		wg  sync.WaitGroup
-		sem = make(chan struct{}, max(concurrency, 1))
+		sum     AuditSummary
+		mu      sync.Mutex
+		workers = newPool(concurrency)
 		// the first error of an unchecked record
 		firstErr error
 	)
@@ -45,7 +44,7 @@ func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trash
 	for ctx.Err() == nil {
 		recs, err := records.Records(ctx, after, 500)
 		if err != nil {
-			wg.Wait()
+			workers.Wait()
 			return sum, fmt.Errorf("read records after id %d: %w", after, err)
 		}
 		if len(recs) == 0 {
@@ -53,9 +52,7 @@ func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trash
 		}
 		after = recs[len(recs)-1].ID
 		for _, rec := range recs {
-			sem <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-sem }()
+			workers.Go(func() {
 				problem, lookErr, skipped := auditRecord(ctx, objects, trashBucket, rec)
 				mu.Lock()
 				defer mu.Unlock()
@@ -83,7 +80,7 @@ func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trash
 			})
 		}
 	}
-	wg.Wait()
+	workers.Wait()
 	if err := ctx.Err(); err != nil {
 		return sum, err
 	}

@@ -80,21 +80,6 @@ type Census interface {
 	CountUndiscovered(ctx context.Context) (int, error)
 }
 
-// weighDiscoveries weighs the trashed rows without a record, and again
-// restored rows trashed again, against the LMS table.
-func (r *Runner) weighDiscoveries(ctx context.Context, l MassLimits, again int) error {
-	n, err := r.store.CountUndiscovered(ctx)
-	if err != nil {
-		return err
-	}
-	n += again
-	rows, _, _, err := r.store.Census(ctx)
-	if err != nil {
-		return err
-	}
-	return l.check("move the files of newly trashed LMS rows:", n, max(rows, n), "LMS rows")
-}
-
 func (r *Runner) weighRestores(ctx context.Context, l MassLimits, n int) error {
 	if l.Allow || n <= l.Count {
 		return nil

@@ -7,15 +7,15 @@ import (
 	"strings"
 	"testing"
 
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 	"trashd/s3ops"
 	"trashd/s3ops/s3test"
 )
 
 // braked is a configuration with the mass-change brake at count limits and
 // a share of 10 %.
-func braked(env *reconciletest.Env, count int) reconcile.Config {
+func braked(env *testworld.Env, count int) reconcile.Config {
 	cfg := env.Config("owner-a")
 	cfg.Mass = reconcile.MassLimits{Count: count, Share: 0.1, Override: "--allow-mass-change"}
 	return cfg
@@ -25,7 +25,7 @@ func braked(env *reconciletest.Env, count int) reconcile.Config {
 // anything is recorded or moved; the override lets it through.
 func TestBrakeStopsMassDiscovery(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	for i := range 12 {
 		env.AddFile(t, fmt.Sprintf("mass/%02d", i), []byte("x"), true, 0)
 	}
@@ -58,7 +58,7 @@ func TestBrakeStopsMassDiscovery(t *testing.T) {
 // through.
 func TestBrakeLetsNormalDaysThrough(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	for i := range 4 {
 		env.AddFile(t, fmt.Sprintf("day/%02d", i), []byte("x"), true, 0)
 	}
@@ -72,7 +72,7 @@ func TestBrakeLetsNormalDaysThrough(t *testing.T) {
 // restore everything from the archive class: the pass stops first.
 func TestBrakeStopsMassRestore(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	var ids []int64
 	for i := range 8 {
 		ids = append(ids, env.AddFile(t, fmt.Sprintf("back/%02d", i), []byte("x"), true, 0))
@@ -86,7 +86,7 @@ func TestBrakeStopsMassRestore(t *testing.T) {
 		t.Fatalf("Run = %v, want the brake on restores", err)
 	}
 	var marked int
-	reconciletest.Must(t, env.DB.QueryRow("SELECT COUNT(*) FROM trash_objects WHERE restore_requested_at IS NOT NULL").Scan(&marked))
+	testworld.Must(t, env.DB.QueryRow("SELECT COUNT(*) FROM trash_objects WHERE restore_requested_at IS NOT NULL").Scan(&marked))
 	if marked != 0 || env.States(t)[reconcile.StateInTrash] != 8 {
 		t.Errorf("%d marked for restore, states %v; want nothing changed", marked, env.States(t))
 	}
@@ -102,15 +102,15 @@ func TestBrakeStopsMassRestore(t *testing.T) {
 // stops; and orphaned records return when their rows come back.
 func TestBrakeStopsMassOrphaningAndOrphansReturn(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	for i := range 6 {
 		env.AddFile(t, fmt.Sprintf("orphan/%02d", i), []byte("x"), true, 0)
 	}
 	run(t, env.Runner(t, env.Config("owner-a")))
 	_, err := env.DB.Exec("CREATE TABLE files_backup AS SELECT * FROM files")
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	_, err = env.DB.Exec("DELETE FROM files")
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 
 	_, err = env.Runner(t, braked(env, 2)).Run(t.Context(), reconcile.TriggerManual)
 	if !errors.Is(err, reconcile.ErrMassChange) || !strings.Contains(err.Error(), "orphan") {
@@ -129,7 +129,7 @@ func TestBrakeStopsMassOrphaningAndOrphansReturn(t *testing.T) {
 		t.Fatalf("states %v, want 6 orphaned", got)
 	}
 	_, err = env.DB.Exec("INSERT INTO files SELECT * FROM files_backup")
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	run(t, env.Runner(t, braked(env, 2)))
 	if got := env.States(t); got[reconcile.StateInTrash] != 6 {
 		t.Errorf("states %v after the rows came back, want all in_trash again", got)
@@ -141,7 +141,7 @@ func TestBrakeStopsMassOrphaningAndOrphansReturn(t *testing.T) {
 // as a whole; no object uses up its attempts or becomes failed.
 func TestOutageStopsThePassWithoutFailingObjects(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t, func(o *s3ops.Options) {
+	env := testworld.New(t, func(o *s3ops.Options) {
 		o.RetryMaxAttempts = 1
 		o.HTTPClient = s3test.NewFaultTransport(func(r *http.Request) s3test.Fault {
 			if r.Method == http.MethodHead && strings.Contains(r.URL.Path, "/outage/") {
@@ -170,21 +170,21 @@ func TestOutageStopsThePassWithoutFailingObjects(t *testing.T) {
 // trash bucket, or a bucket name S3 would never accept.
 func TestBadRowsFailAlone(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	good := env.AddFile(t, "good.txt", []byte("good"), true, 0)
 	_, err := env.DB.Exec("INSERT INTO files (bucket, s3_key, trashed) VALUES (?, 'a.txt', 1), ('Not_A_Bucket', 'b.txt', 1)", env.Trash)
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	sum := run(t, env.Runner(t, env.Config("owner-a")))
 	if sum.Counts.Moved != 1 || sum.Counts.Failed != 2 {
 		t.Fatalf("pass %+v: want the good row moved and the two bad ones failed", sum.Counts)
 	}
 	rows, err := env.DB.Query("SELECT last_error FROM trash_objects WHERE state = 'failed' ORDER BY lms_id")
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	defer rows.Close()
 	var msgs []string
 	for rows.Next() {
 		var m string
-		reconciletest.Must(t, rows.Scan(&m))
+		testworld.Must(t, rows.Scan(&m))
 		msgs = append(msgs, m)
 	}
 	if len(msgs) != 2 || !strings.Contains(msgs[0], "trash bucket") || !strings.Contains(msgs[1], "Not_A_Bucket") {
@@ -201,7 +201,7 @@ func TestBadRowsFailAlone(t *testing.T) {
 // stops before recording them all missing.
 func TestBrakeStopsARunOfMissingObjects(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	for i := range 40 {
 		env.AddRow(t, fmt.Sprintf("nowhere/%02d", i), true)
 	}

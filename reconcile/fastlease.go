@@ -36,8 +36,8 @@ type batchHold struct {
 // claimedAt, and returns the context for the batch's work.
 func (p *pass) holdBatch(ctx context.Context, recs []Record, claimedAt time.Duration) (*batchHold, context.Context) {
 	bctx, cancel := context.WithCancelCause(ctx)
-	rec, _ := p.store.(BatchRecorder)
-	b := &batchHold{p: p, rec: rec, lease: p.cfg.Lease, cancel: cancel, done: make(chan struct{}), ctx: bctx,
+	rec, _ := p.r.store.(BatchRecorder)
+	b := &batchHold{p: p, rec: rec, lease: p.r.cfg.Lease, cancel: cancel, done: make(chan struct{}), ctx: bctx,
 		members: make(map[int64]Record, len(recs)), lost: map[int64]error{}, cancels: map[int64]context.CancelCauseFunc{}, fencedAt: claimedAt}
 	for _, r := range recs {
 		b.members[r.ID] = r
@@ -93,7 +93,7 @@ func (b *batchHold) lostErr(id int64) error {
 // record writes steps for recs in one batch (RecordBatch), sent now.
 func (b *batchHold) record(ctx context.Context, w BatchRecorder, recs []Record, steps []Step) []error {
 	b.mu.Lock()
-	b.pending = b.p.elapsed()
+	b.pending = b.p.r.leases.Elapsed()
 	b.mu.Unlock()
 	return w.RecordBatch(ctx, recs, steps)
 }
@@ -118,7 +118,7 @@ func (b *batchHold) fencedAll(items []*fastItem) {
 func (b *batchHold) since() time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.p.elapsed() - b.fencedAt
+	return b.p.r.leases.Elapsed() - b.fencedAt
 }
 
 // renew extends every member's lease in one statement, with a timeout of a
@@ -139,7 +139,7 @@ func (b *batchHold) renew(ctx context.Context) error {
 		recs = append(recs, r)
 	}
 	b.mu.Unlock()
-	sent := b.p.elapsed()
+	sent := b.p.r.leases.Elapsed()
 	errs := b.rec.RenewLeases(rctx, recs, b.lease)
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -191,12 +191,13 @@ func (b *batchHold) keep(ctx context.Context) {
 			return
 		}
 		wait := min(left, max(b.lease/3-b.since(), time.Millisecond))
-		t := time.NewTimer(wait)
+		fired := make(chan struct{})
+		stop := b.p.r.leases.AfterFunc(wait, func() { close(fired) })
 		select {
 		case <-ctx.Done():
-			t.Stop()
+			stop()
 			return
-		case <-t.C:
+		case <-fired:
 		}
 		if b.since() >= b.lease/3 {
 			if err := b.renew(ctx); errors.Is(err, ErrLeaseLost) {

@@ -47,11 +47,11 @@ type fastPorts struct {
 func (p *pass) fastPath() (fastPorts, bool) {
 	var f fastPorts
 	var ok1, ok2, ok3, ok4 bool
-	f.rec, ok1 = p.store.(BatchRecorder)
-	f.share, ok2 = p.store.(BatchSharing)
-	f.copy, ok3 = p.s3.(OneRequestCopier)
-	f.del, ok4 = p.s3.(BatchDeleter)
-	return f, ok1 && ok2 && ok3 && ok4 && p.cfg.MoveBatch > 1
+	f.rec, ok1 = p.r.store.(BatchRecorder)
+	f.share, ok2 = p.r.store.(BatchSharing)
+	f.copy, ok3 = p.r.s3.(OneRequestCopier)
+	f.del, ok4 = p.r.s3.(BatchDeleter)
+	return f, ok1 && ok2 && ok3 && ok4 && p.r.cfg.MoveBatch > 1
 }
 
 // batchMove is one claimed batch on the fast path.
@@ -144,7 +144,7 @@ func (b *batchMove) settleOff(it *fastItem, err error) {
 func (p *pass) report(ev Event) {
 	p.outage.observe(ev)
 	p.progress.add(ev)
-	p.events(ev)
+	p.r.events(ev)
 }
 
 // refs names the items' objects.
@@ -255,21 +255,21 @@ func (b *batchMove) copyAll(items []*fastItem) []*fastItem {
 func (b *batchMove) copyOne(it *fastItem) bool {
 	rec := it.rec
 	ctx := b.hold.itemContext(rec.ID)
-	src, err := b.s3.Head(ctx, rec.Source.Bucket, rec.Source.Key)
+	src, err := b.r.s3.Head(ctx, rec.Source.Bucket, rec.Source.Key)
 	if err != nil || src.VersionID != "" || !src.Readable() || b.halted() {
 		// Versioned: another row's move may have made an older version
 		// current, which adoptCopyOf looks for.
 		return false
 	}
-	trashKey := b.cfg.TrashKeys.RenderLife(rec.LMSID, rec.Life, rec.Source.Bucket, rec.Source.Key)
+	trashKey := b.r.cfg.TrashKeys.RenderLife(rec.LMSID, rec.Life, rec.Source.Bucket, rec.Source.Key)
 	opts := b.copyOptions()
 	opts.NoOverwrite = true
-	rep, err := b.f.copy.CopyOnce(ctx, src, b.cfg.TrashBucket, trashKey, opts)
+	rep, err := b.f.copy.CopyOnce(ctx, src, b.r.cfg.TrashBucket, trashKey, opts)
 	if err != nil {
 		it.log.Debug("the one-request copy did not go through; moving it one by one", "err", err)
 		return false
 	}
-	copy, err := provenCopy(src, rep, b.cfg.TrashBucket, trashKey, opts.StorageClass)
+	copy, err := provenCopy(src, rep, b.r.cfg.TrashBucket, trashKey, opts.StorageClass)
 	if err != nil {
 		it.log.Info("the copy's response does not prove it; verifying it by HEAD", "err", err)
 		return false
@@ -331,7 +331,7 @@ func (b *batchMove) recordCopies(items []*fastItem) []*fastItem {
 	for i, it := range items {
 		recs[i] = it.rec
 		src, copy := it.src, it.copy
-		steps[i] = Step{To: StateCopied, Source: &src, TrashKey: copy.Key, Copy: &copy, Renew: b.cfg.Lease}
+		steps[i] = Step{To: StateCopied, Source: &src, TrashKey: copy.Key, Copy: &copy, Renew: b.r.cfg.Lease}
 	}
 	errs := b.hold.record(b.ctx, b.f.rec, recs, steps)
 	var rest []*fastItem
@@ -365,12 +365,12 @@ func (b *batchMove) deleteSources(items []*fastItem) []*fastItem {
 			return b.handOffAll(items, err)
 		}
 		items = b.leftIn(items)
-		asked := b.elapsed()
+		asked := b.r.leases.Elapsed()
 		items = b.notShared(items)
 		if len(items) == 0 {
 			return nil
 		}
-		if b.elapsed()-asked < b.cfg.Lease/freshShare && b.hold.since() < b.cfg.Lease/freshShare {
+		if b.r.leases.Elapsed()-asked < b.r.cfg.Lease/freshShare && b.hold.since() < b.r.cfg.Lease/freshShare {
 			break
 		}
 		if try == 2 {
@@ -393,7 +393,7 @@ func (b *batchMove) deleteSources(items []*fastItem) []*fastItem {
 				wg.Go(func() {
 					b.slots <- struct{}{}
 					defer func() { <-b.slots }()
-					errs[i] = b.s3.Delete(b.hold.itemContext(items[i].rec.ID), items[i].src)
+					errs[i] = b.r.s3.Delete(b.hold.itemContext(items[i].rec.ID), items[i].src)
 				})
 			}
 			continue
@@ -481,10 +481,10 @@ func (b *batchMove) recordMoves(items []*fastItem) {
 // steps. It ends, as moveAll, when nothing is due and no batch is in
 // flight, or when the pass is asked to stop.
 func (p *pass) moveAllBatched(f fastPorts) error {
-	size := min(p.cfg.MoveBatch, MaxMoveBatch)
-	lanes := (p.cfg.Concurrency+size-1)/size + 1
-	slots := make(chan struct{}, p.cfg.Concurrency)
-	batchDeletes, err := f.del.BatchConditions(p.stop, p.cfg.TrashBucket)
+	size := min(p.r.cfg.MoveBatch, MaxMoveBatch)
+	lanes := (p.r.cfg.Concurrency+size-1)/size + 1
+	slots := make(chan struct{}, p.r.cfg.Concurrency)
+	batchDeletes, err := f.del.BatchConditions(p.stop, p.r.cfg.TrashBucket)
 	if err != nil {
 		p.log.Warn("deletes go one by one", "err", err)
 	}
@@ -504,8 +504,8 @@ func (p *pass) moveAllBatched(f fastPorts) error {
 				if failed {
 					return
 				}
-				at := p.elapsed()
-				recs, err := p.store.ClaimBatch(p.stop, p.cfg.Owner, size, p.cfg.Lease)
+				at := p.r.leases.Elapsed()
+				recs, err := p.r.store.ClaimBatch(p.stop, p.r.cfg.Owner, size, p.r.cfg.Lease)
 				if err != nil {
 					mu.Lock()
 					if !p.stopping() && claimErr == nil {

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"trashd/db/dbtest"
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 	"trashd/s3ops"
 	"trashd/s3ops/s3test"
 	"trashd/s3ops/s3test/glacier"
@@ -25,21 +25,21 @@ const dayLength = reconcile.MinDayLength
 
 // glacierEnv is a world whose S3 client talks to the Glacier emulation in
 // front of the real server.
-func glacierEnv(t *testing.T, extra ...func(*s3ops.Options)) (*reconciletest.Env, *glacier.Server) {
+func glacierEnv(t *testing.T, extra ...func(*s3ops.Options)) (*testworld.Env, *glacier.Server) {
 	t.Helper()
 	opts := s3test.Options(t)
 	creds, err := opts.Credentials.Retrieve(t.Context())
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	srv := glacier.Start(t, glacier.Config{
 		Target: s3test.Endpoint(), AccessKey: creds.AccessKeyID, SecretKey: creds.SecretAccessKey,
 		DayLength: dayLength,
 		Restore:   map[string]time.Duration{"Expedited": 50 * time.Millisecond, "Standard": 300 * time.Millisecond, "Bulk": time.Second},
 	})
-	env := reconciletest.New(t, append([]func(*s3ops.Options){func(o *s3ops.Options) { o.Endpoint = srv.URL }}, extra...)...)
+	env := testworld.New(t, append([]func(*s3ops.Options){func(o *s3ops.Options) { o.Endpoint = srv.URL }}, extra...)...)
 	return env, srv
 }
 
-func archiveConfig(env *reconciletest.Env, a reconcile.ArchiveConfig) reconcile.Config {
+func archiveConfig(env *testworld.Env, a reconcile.ArchiveConfig) reconcile.Config {
 	cfg := env.Config("owner-a")
 	a.Rule.ID, a.DayLength = "trashd-archive", dayLength
 	if a.Rule.StorageClass == "" {
@@ -59,24 +59,24 @@ func run(t *testing.T, r *reconcile.Runner) reconcile.Summary {
 	return sum
 }
 
-func storageClass(t *testing.T, env *reconciletest.Env, bucket, key string) string {
+func storageClass(t *testing.T, env *testworld.Env, bucket, key string) string {
 	t.Helper()
 	out, err := env.SDK.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	return string(out.StorageClass)
 }
 
-func trashKey(t *testing.T, env *reconciletest.Env, id int64) string {
+func trashKey(t *testing.T, env *testworld.Env, id int64) string {
 	t.Helper()
 	var k string
-	reconciletest.Must(t, env.DB.QueryRow("SELECT trash_key FROM trash_objects WHERE lms_id = ?", id).Scan(&k))
+	testworld.Must(t, env.DB.QueryRow("SELECT trash_key FROM trash_objects WHERE lms_id = ?", id).Scan(&k))
 	return k
 }
 
-func stateOf(t *testing.T, env *reconciletest.Env, id int64) reconcile.State {
+func stateOf(t *testing.T, env *testworld.Env, id int64) reconcile.State {
 	t.Helper()
 	var s reconcile.State
-	reconciletest.Must(t, env.DB.QueryRow("SELECT state FROM trash_objects WHERE lms_id = ?", id).Scan(&s))
+	testworld.Must(t, env.DB.QueryRow("SELECT state FROM trash_objects WHERE lms_id = ?", id).Scan(&s))
 	return s
 }
 
@@ -86,8 +86,8 @@ func stateOf(t *testing.T, env *reconciletest.Env, id int64) reconcile.State {
 func TestArchiveLifeInAcceleratedTime(t *testing.T) {
 	t.Parallel()
 	env, srv := glacierEnv(t)
-	big := env.AddFile(t, "lectures/big.mp4", reconciletest.Body("big", 200<<10), true, 0)
-	small := env.AddFile(t, "notes/small.txt", reconciletest.Body("small", 10<<10), true, 0)
+	big := env.AddFile(t, "lectures/big.mp4", testworld.Body("big", 200<<10), true, 0)
+	small := env.AddFile(t, "notes/small.txt", testworld.Body("small", 10<<10), true, 0)
 	cfg := archiveConfig(env, reconcile.ArchiveConfig{
 		Rule: reconcile.LifecycleRule{TransitionDays: 1}, LifecycleMode: reconcile.LifecycleEnforce, Grace: time.Hour,
 	})
@@ -103,7 +103,7 @@ func TestArchiveLifeInAcceleratedTime(t *testing.T) {
 	}
 
 	time.Sleep(2 * dayLength) // a lifecycle day passes on the accelerated clock
-	reconciletest.Must(t, srv.Sweep(t.Context()))
+	testworld.Must(t, srv.Sweep(t.Context()))
 	if c := storageClass(t, env, env.Trash, trashKey(t, env, big)); c != "GLACIER" {
 		t.Fatalf("S3 left the big copy in %q", c)
 	}
@@ -119,7 +119,7 @@ func TestArchiveLifeInAcceleratedTime(t *testing.T) {
 		t.Errorf("small file is %s, want in_trash", s)
 	}
 	st, err := env.Store.Archive(t.Context(), cfg.Archive.OverdueQuery())
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	if st.Ineligible != 1 || st.Overdue != 0 {
 		t.Errorf("archive status %+v: want the small file ineligible and nothing overdue", st)
 	}
@@ -131,7 +131,7 @@ func TestArchiveLifeInAcceleratedTime(t *testing.T) {
 func TestArchiveMissingRuleMakesOverdue(t *testing.T) {
 	t.Parallel()
 	env, srv := glacierEnv(t)
-	id := env.AddFile(t, "a.bin", reconciletest.Body("a", 200<<10), true, 0)
+	id := env.AddFile(t, "a.bin", testworld.Body("a", 200<<10), true, 0)
 	cfg := archiveConfig(env, reconcile.ArchiveConfig{
 		Rule: reconcile.LifecycleRule{TransitionDays: 1}, LifecycleMode: reconcile.LifecycleVerify, Grace: dayLength,
 	})
@@ -144,18 +144,18 @@ func TestArchiveMissingRuleMakesOverdue(t *testing.T) {
 		t.Errorf("drift %v: want the missing rule named", lc.Report.Drift)
 	}
 	time.Sleep(4 * dayLength) // a day of the rule, a day of rounding, a day of grace
-	reconciletest.Must(t, srv.Sweep(t.Context()))
+	testworld.Must(t, srv.Sweep(t.Context()))
 	run(t, r)
 	if s := stateOf(t, env, id); s != reconcile.StateInTrash {
 		t.Errorf("state %s, want in_trash", s)
 	}
 	st, err := env.Store.Archive(t.Context(), cfg.Archive.OverdueQuery())
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	if st.Overdue != 1 {
 		t.Errorf("archive status %+v: want the copy overdue", st)
 	}
 	list, err := env.Store.Overdue(t.Context(), cfg.Archive.OverdueQuery(), 10)
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	if len(list) != 1 || list[0].LMSID != id || list[0].CheckedAt.IsZero() {
 		t.Errorf("overdue list %+v: want the copy, checked", list)
 	}
@@ -170,7 +170,7 @@ func TestArchiveDirectMode(t *testing.T) {
 		t.Run(class, func(t *testing.T) {
 			t.Parallel()
 			env, _ := glacierEnv(t)
-			id := env.AddFile(t, "direct/"+class, reconciletest.Body(class, 4<<10), true, 0)
+			id := env.AddFile(t, "direct/"+class, testworld.Body(class, 4<<10), true, 0)
 			cfg := archiveConfig(env, reconcile.ArchiveConfig{
 				Mode: reconcile.ArchiveDirect, Rule: reconcile.LifecycleRule{StorageClass: class}, LifecycleMode: reconcile.LifecycleOff,
 			})
@@ -249,7 +249,7 @@ func TestRestores(t *testing.T) {
 	t.Run("archived", func(t *testing.T) {
 		t.Parallel()
 		env, _ := glacierEnv(t)
-		id := env.AddFile(t, "cold/thesis.pdf", reconciletest.Body("thesis", 3000), true, 0)
+		id := env.AddFile(t, "cold/thesis.pdf", testworld.Body("thesis", 3000), true, 0)
 		cfg := archiveConfig(env, reconcile.ArchiveConfig{Mode: reconcile.ArchiveDirect, LifecycleMode: reconcile.LifecycleOff})
 		r := env.Runner(t, cfg)
 		if sum := run(t, r); sum.Counts.Archived != 1 {
@@ -282,7 +282,7 @@ func TestRestores(t *testing.T) {
 		env.Untrash(t, id)
 		run(t, r)
 		var restoredKey, note string
-		reconciletest.Must(t, env.DB.QueryRow("SELECT restored_key, last_error FROM trash_objects WHERE lms_id = ?", id).Scan(&restoredKey, &note))
+		testworld.Must(t, env.DB.QueryRow("SELECT restored_key, last_error FROM trash_objects WHERE lms_id = ?", id).Scan(&restoredKey, &note))
 		if restoredKey != fmt.Sprintf("docs/report.restored-%d.pdf", id) || !strings.Contains(note, "newer file") {
 			t.Errorf("restored to %q (%q), want beside the original", restoredKey, note)
 		}
@@ -299,7 +299,7 @@ func TestOrphanedRows(t *testing.T) {
 	r := env.Runner(t, archiveConfig(env, reconcile.ArchiveConfig{LifecycleMode: reconcile.LifecycleOff}))
 	run(t, r)
 	_, err := env.DB.Exec("DELETE FROM files WHERE id = ?", id)
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	run(t, r)
 	if s := stateOf(t, env, id); s != reconcile.StateOrphaned {
 		t.Errorf("state %s, want orphaned", s)
@@ -307,11 +307,11 @@ func TestOrphanedRows(t *testing.T) {
 }
 
 // glacierEnvWith is glacierEnv with the emulation configured by adjust.
-func glacierEnvWith(t *testing.T, adjust func(*glacier.Config), extra ...func(*s3ops.Options)) (*reconciletest.Env, *glacier.Server) {
+func glacierEnvWith(t *testing.T, adjust func(*glacier.Config), extra ...func(*s3ops.Options)) (*testworld.Env, *glacier.Server) {
 	t.Helper()
 	opts := s3test.Options(t)
 	creds, err := opts.Credentials.Retrieve(t.Context())
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	cfg := glacier.Config{
 		Target: s3test.Endpoint(), AccessKey: creds.AccessKeyID, SecretKey: creds.SecretAccessKey,
 		DayLength: dayLength,
@@ -319,13 +319,13 @@ func glacierEnvWith(t *testing.T, adjust func(*glacier.Config), extra ...func(*s
 	}
 	adjust(&cfg)
 	srv := glacier.Start(t, cfg)
-	env := reconciletest.New(t, append([]func(*s3ops.Options){func(o *s3ops.Options) { o.Endpoint = srv.URL }}, extra...)...)
+	env := testworld.New(t, append([]func(*s3ops.Options){func(o *s3ops.Options) { o.Endpoint = srv.URL }}, extra...)...)
 	return env, srv
 }
 
 // restoreWithin runs passes until LMS row id is restored, failing the test
 // after d or when the record ends restore_failed.
-func restoreWithin(t *testing.T, env *reconciletest.Env, r *reconcile.Runner, id int64, d time.Duration) {
+func restoreWithin(t *testing.T, env *testworld.Env, r *reconcile.Runner, id int64, d time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
@@ -335,7 +335,7 @@ func restoreWithin(t *testing.T, env *reconciletest.Env, r *reconcile.Runner, id
 			return
 		case s == reconcile.StateRestoreFailed || time.Now().After(deadline):
 			var msg string
-			reconciletest.Must(t, env.DB.QueryRow("SELECT COALESCE(last_error, '') FROM trash_objects WHERE lms_id = ?", id).Scan(&msg))
+			testworld.Must(t, env.DB.QueryRow("SELECT COALESCE(last_error, '') FROM trash_objects WHERE lms_id = ?", id).Scan(&msg))
 			t.Fatalf("record %s after %v: %s", s, d, msg)
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -348,7 +348,7 @@ func restoreWithin(t *testing.T, env *reconciletest.Env, r *reconcile.Runner, id
 func TestRestoreExpeditedFallsBackForDeepArchive(t *testing.T) {
 	t.Parallel()
 	env, _ := glacierEnv(t)
-	id := env.AddFile(t, "deep/thesis.pdf", reconciletest.Body("deep", 2000), true, 0)
+	id := env.AddFile(t, "deep/thesis.pdf", testworld.Body("deep", 2000), true, 0)
 	cfg := archiveConfig(env, reconcile.ArchiveConfig{Mode: reconcile.ArchiveDirect, LifecycleMode: reconcile.LifecycleOff,
 		Rule: reconcile.LifecycleRule{StorageClass: "DEEP_ARCHIVE"}, RestoreTier: "Expedited"})
 	r := env.Runner(t, cfg)
@@ -366,7 +366,7 @@ func TestRestoreExpeditedUnavailableFallsBack(t *testing.T) {
 	t.Parallel()
 	env, srv := glacierEnv(t)
 	srv.SetExpeditedAvailable(false)
-	id := env.AddFile(t, "cold/notes.pdf", reconciletest.Body("cold", 2000), true, 0)
+	id := env.AddFile(t, "cold/notes.pdf", testworld.Body("cold", 2000), true, 0)
 	cfg := archiveConfig(env, reconcile.ArchiveConfig{Mode: reconcile.ArchiveDirect, LifecycleMode: reconcile.LifecycleOff,
 		RestoreTier: "Expedited"})
 	r := env.Runner(t, cfg)
@@ -376,7 +376,7 @@ func TestRestoreExpeditedUnavailableFallsBack(t *testing.T) {
 	env.CheckInvariant(t)
 
 	// With the fallback off, the 503 is retried, never another tier.
-	id = env.AddFile(t, "cold/other.pdf", reconciletest.Body("other", 2000), true, 0)
+	id = env.AddFile(t, "cold/other.pdf", testworld.Body("other", 2000), true, 0)
 	cfg.Archive.ExpeditedFallback = reconcile.FallbackOff
 	r = env.Runner(t, cfg)
 	run(t, r)
@@ -393,7 +393,7 @@ func TestRestoreExpeditedUnavailableFallsBack(t *testing.T) {
 func TestRestoreExpiredCopyIsRestoredAgain(t *testing.T) {
 	t.Parallel()
 	env, _ := glacierEnvWith(t, func(c *glacier.Config) { c.LingerRestoreHeader = time.Hour })
-	id := env.AddFile(t, "cold/expiring.pdf", reconciletest.Body("expiring", 2000), true, 0)
+	id := env.AddFile(t, "cold/expiring.pdf", testworld.Body("expiring", 2000), true, 0)
 	cfg := archiveConfig(env, reconcile.ArchiveConfig{Mode: reconcile.ArchiveDirect, LifecycleMode: reconcile.LifecycleOff,
 		RestoreTier: "Expedited", RestoreDays: 1})
 	r := env.Runner(t, cfg)
@@ -408,7 +408,7 @@ func TestRestoreExpiredCopyIsRestoredAgain(t *testing.T) {
 	key := trashKey(t, env, id)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		obj, err := env.S3.Head(t.Context(), env.Trash, key)
-		reconciletest.Must(t, err)
+		testworld.Must(t, err)
 		if !obj.Restore.Expiry.IsZero() && time.Now().After(obj.Restore.Expiry) {
 			break
 		}
@@ -429,7 +429,7 @@ func TestRestoreExpiredCopyIsRestoredAgain(t *testing.T) {
 func TestRestoreFromIntelligentTieringArchive(t *testing.T) {
 	t.Parallel()
 	env, srv := glacierEnv(t)
-	id := env.AddFile(t, "tiered/slides.pdf", reconciletest.Body("tiered", 3000), true, 0)
+	id := env.AddFile(t, "tiered/slides.pdf", testworld.Body("tiered", 3000), true, 0)
 	cfg := archiveConfig(env, reconcile.ArchiveConfig{LifecycleMode: reconcile.LifecycleOff})
 	r := env.Runner(t, cfg)
 	run(t, r)
@@ -437,8 +437,8 @@ func TestRestoreFromIntelligentTieringArchive(t *testing.T) {
 	_, err := env.SDK.CopyObject(t.Context(), &s3.CopyObjectInput{Bucket: aws.String(env.Trash), Key: aws.String(key),
 		CopySource: aws.String(env.Trash + "/" + key), StorageClass: types.StorageClassIntelligentTiering,
 		MetadataDirective: types.MetadataDirectiveCopy})
-	reconciletest.Must(t, err)
-	reconciletest.Must(t, srv.ArchiveIntelligentTiering(t.Context(), env.Trash, key, glacier.AccessTierDeepArchive))
+	testworld.Must(t, err)
+	testworld.Must(t, srv.ArchiveIntelligentTiering(t.Context(), env.Trash, key, glacier.AccessTierDeepArchive))
 	if obj, err := env.S3.Head(t.Context(), env.Trash, key); err != nil || obj.ArchiveStatus != "DEEP_ARCHIVE_ACCESS" || obj.Readable() {
 		t.Fatalf("HEAD of the tiered copy: %+v, %v; want DEEP_ARCHIVE_ACCESS, not readable", obj, err)
 	}
@@ -452,18 +452,18 @@ func TestRestoreFromIntelligentTieringArchive(t *testing.T) {
 }
 
 // overdue counts the overdue copies as status would.
-func overdue(t *testing.T, env *reconciletest.Env, a reconcile.ArchiveConfig) int {
+func overdue(t *testing.T, env *testworld.Env, a reconcile.ArchiveConfig) int {
 	t.Helper()
 	st, err := env.Store.Archive(t.Context(), a.OverdueQuery())
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	return st.Overdue
 }
 
 // ageCopies makes every copy look copied d ago, by the database clock.
-func ageCopies(t *testing.T, env *reconciletest.Env, d time.Duration) {
+func ageCopies(t *testing.T, env *testworld.Env, d time.Duration) {
 	t.Helper()
 	_, err := env.DB.Exec("UPDATE trash_objects SET copied_at = NOW(6) - INTERVAL ? MICROSECOND", d.Microseconds())
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 }
 
 // A transition is not overdue while S3 may still be within what it
@@ -473,7 +473,7 @@ func ageCopies(t *testing.T, env *reconciletest.Env, d time.Duration) {
 func TestOverdueLeavesRoomForMidnightAndLag(t *testing.T) {
 	t.Parallel()
 	env, _ := glacierEnv(t)
-	env.AddFile(t, "late/lecture.mp4", reconciletest.Body("late", 200<<10), true, 0)
+	env.AddFile(t, "late/lecture.mp4", testworld.Body("late", 200<<10), true, 0)
 	cfg := archiveConfig(env, reconcile.ArchiveConfig{
 		Rule: reconcile.LifecycleRule{TransitionDays: 1}, LifecycleMode: reconcile.LifecycleVerify, Grace: 2 * dayLength,
 	})
@@ -495,7 +495,7 @@ func TestOverdueLeavesRoomForMidnightAndLag(t *testing.T) {
 func TestIntelligentTieringArchiveInStatus(t *testing.T) {
 	t.Parallel()
 	env, srv := glacierEnv(t)
-	id := env.AddFile(t, "tiered/video.mp4", reconciletest.Body("video", 200<<10), true, 0)
+	id := env.AddFile(t, "tiered/video.mp4", testworld.Body("video", 200<<10), true, 0)
 	cfg := archiveConfig(env, reconcile.ArchiveConfig{LifecycleMode: reconcile.LifecycleVerify, Rule: reconcile.LifecycleRule{TransitionDays: 0}})
 	r := env.Runner(t, cfg)
 	run(t, r)
@@ -503,14 +503,14 @@ func TestIntelligentTieringArchiveInStatus(t *testing.T) {
 	_, err := env.SDK.CopyObject(t.Context(), &s3.CopyObjectInput{Bucket: aws.String(env.Trash), Key: aws.String(key),
 		CopySource: aws.String(env.Trash + "/" + key), StorageClass: types.StorageClassIntelligentTiering,
 		MetadataDirective: types.MetadataDirectiveCopy})
-	reconciletest.Must(t, err)
-	reconciletest.Must(t, srv.ArchiveIntelligentTiering(t.Context(), env.Trash, key, glacier.AccessTierArchive))
+	testworld.Must(t, err)
+	testworld.Must(t, srv.ArchiveIntelligentTiering(t.Context(), env.Trash, key, glacier.AccessTierArchive))
 	run(t, r)
 	if s := stateOf(t, env, id); s != reconcile.StateArchived {
 		t.Fatalf("state %s, want archived: the copy is in an archive tier", s)
 	}
 	st, err := env.Store.IntelligentTiering(t.Context())
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	if st.Archived != 1 || st.ArchivedBytes != 200<<10 {
 		t.Errorf("Intelligent-Tiering status %+v, want the copy counted", st)
 	}

@@ -36,6 +36,7 @@ type holder struct {
 	p      *pass
 	lease  time.Duration
 	clock  Elapsed
+	timers LeaseClock
 	cancel context.CancelCauseFunc
 
 	mu       sync.Mutex
@@ -49,7 +50,7 @@ type holder struct {
 // ErrLeaseLost the moment the lease is lost or would lapse.
 func (p *pass) hold(ctx context.Context, rec Record, claimedAt time.Duration) (*holder, context.Context) {
 	octx, cancel := context.WithCancelCause(ctx)
-	h := &holder{p: p, lease: p.cfg.Lease, clock: p.elapsed, cancel: cancel, rec: rec, fencedAt: claimedAt, done: make(chan struct{})}
+	h := &holder{p: p, lease: p.r.cfg.Lease, clock: p.r.leases.Elapsed, timers: p.r.leases, cancel: cancel, rec: rec, fencedAt: claimedAt, done: make(chan struct{})}
 	go h.keep(octx)
 	return h, octx
 }
@@ -67,7 +68,7 @@ func (h *holder) record(ctx context.Context, rec Record, step Step) error {
 		step.Renew = h.lease
 	}
 	sent := h.clock()
-	if err := h.p.store.Record(ctx, rec, step); err != nil {
+	if err := h.p.r.store.Record(ctx, rec, step); err != nil {
 		if errors.Is(err, ErrLeaseLost) {
 			h.cancel(err)
 		}
@@ -89,13 +90,15 @@ func (h *holder) renew(ctx context.Context) error {
 		h.cancel(err)
 		return err
 	}
+	// A timeout on real time, not on the lease clock: it bounds a request
+	// to the database, which answers in real time.
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	sent := h.clock()
 	h.mu.Lock()
 	rec := h.rec
 	h.mu.Unlock()
-	err := h.p.store.RenewLease(rctx, rec, h.lease)
+	err := h.p.r.store.RenewLease(rctx, rec, h.lease)
 	switch {
 	case errors.Is(err, ErrLeaseLost):
 		h.cancel(err)
@@ -151,12 +154,13 @@ func (h *holder) keep(ctx context.Context) {
 			return
 		}
 		wait := min(left, max(h.lease/3-h.since(), time.Millisecond))
-		t := time.NewTimer(wait)
+		fired := make(chan struct{})
+		stop := h.timers.AfterFunc(wait, func() { close(fired) })
 		select {
 		case <-ctx.Done():
-			t.Stop()
+			stop()
 			return
-		case <-t.C:
+		case <-fired:
 		}
 		if h.since() >= h.lease/3 {
 			if err := h.renew(ctx); errors.Is(err, ErrLeaseLost) {

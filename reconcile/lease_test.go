@@ -11,8 +11,8 @@ import (
 
 	"trashd/db"
 	"trashd/db/dbtest"
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 	"trashd/s3ops"
 	"trashd/s3ops/s3test"
 )
@@ -23,10 +23,10 @@ import (
 // only with a fresh fence, and the fence it tries finds the lease gone.
 func TestPassLeaseLostBeforeDeleteDeletesNothing(t *testing.T) {
 	t.Parallel()
-	var env *reconciletest.Env
+	var env *testworld.Env
 	var steal, deletes atomic.Int32
 	clock := &jumpClock{}
-	env = reconciletest.New(t, func(o *s3ops.Options) {
+	env = testworld.New(t, func(o *s3ops.Options) {
 		o.HTTPClient = s3test.NewFaultTransport(func(req *http.Request) s3test.Fault {
 			switch {
 			case s3test.IsDelete(req) && strings.Contains(req.URL.Path, env.Source):
@@ -55,7 +55,7 @@ func TestPassLeaseLostBeforeDeleteDeletesNothing(t *testing.T) {
 	}
 	before := deletes.Load()
 	_, err := env.DB.Exec("UPDATE trash_objects SET next_attempt_at = NOW(6)")
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 
 	// Second pass resumes from copied: it verifies the existing copy, and
 	// meanwhile loses its lease.
@@ -68,7 +68,7 @@ func TestPassLeaseLostBeforeDeleteDeletesNothing(t *testing.T) {
 		t.Errorf("%d deletes sent after the lease was lost, want none", n)
 	}
 	var token string
-	reconciletest.Must(t, env.DB.QueryRow("SELECT lease_token FROM trash_objects").Scan(&token))
+	testworld.Must(t, env.DB.QueryRow("SELECT lease_token FROM trash_objects").Scan(&token))
 	if token != "taken-over-by-another-host" {
 		t.Errorf("lease token %q: the worker wrote after losing its lease", token)
 	}
@@ -85,13 +85,14 @@ func (c *jumpClock) jump(d time.Duration) { c.offset.Add(int64(d)) }
 
 // A worker whose renewals stop getting through (the database hangs) gives
 // its work up on a timer when its lease would lapse, not only after a
-// renewal fails: the request in flight is cancelled.
+// renewal fails: the request in flight is cancelled, at seven eighths of the
+// lease after the claim and not before. The lease clock is moved by hand.
 func TestPassLeaseDeadlineStopsTheWorker(t *testing.T) {
 	t.Parallel()
 	held := make(chan *http.Request, 1)
 	release := make(chan struct{})
 	defer close(release)
-	env := reconciletest.New(t, func(o *s3ops.Options) {
+	env := testworld.New(t, func(o *s3ops.Options) {
 		o.HTTPClient = s3test.NewFaultTransport(func(r *http.Request) s3test.Fault {
 			if r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") != "" {
 				select {
@@ -107,39 +108,64 @@ func TestPassLeaseDeadlineStopsTheWorker(t *testing.T) {
 
 	// The runner's database connection goes through a proxy that never
 	// lets a lease renewal through.
+	var renewals atomic.Int32
 	proxy := dbtest.NewProxy(t, fmt.Sprintf("%s:%d", env.DBOptions.Host, env.DBOptions.Port))
 	proxy.SetRule(func(c dbtest.Command) dbtest.Action {
-		return dbtest.Action{Stall: strings.HasPrefix(c.SQL, "UPDATE trash_objects SET lease_expires_at")}
+		renewal := strings.HasPrefix(c.SQL, "UPDATE trash_objects SET lease_expires_at")
+		if renewal {
+			renewals.Add(1)
+		}
+		return dbtest.Action{Stall: renewal}
 	})
 	opts := env.DBOptions
 	opts.Host, opts.Port = proxy.Host, proxy.Port
 	sqlDB, err := db.Open(t.Context(), opts)
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	t.Cleanup(func() { sqlDB.Close() })
 	store, err := db.NewStore(t.Context(), sqlDB, env.LMS)
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	cfg := env.Config("owner-a")
 	cfg.Lease = reconcile.MinLease
-	r, err := reconcile.NewRunner(store, env.S3, cfg, discard())
-	reconciletest.Must(t, err)
+	// One worker: the pass claims nothing more while the copy is held,
+	// whatever the database's own clock says of the lease.
+	cfg.Concurrency = 1
+	clock := newHandClock()
+	r, err := reconcile.NewRunner(store, env.S3, cfg, discard(), reconcile.WithLeaseClock(clock))
+	testworld.Must(t, err)
 
 	ctx, stop := context.WithCancel(t.Context())
 	defer stop()
 	h, err := r.Start(ctx, reconcile.TriggerManual)
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	req := <-held
-	started := time.Now()
+	lease := cfg.Lease
+	stillCopying := func(at string) {
+		t.Helper()
+		if err := req.Context().Err(); err != nil {
+			t.Fatalf("the worker gave its copy up %s, before seven eighths of its lease: %v", at, err)
+		}
+	}
+
+	// A third of the lease: the holder renews, and the renewal hangs until
+	// its own timeout; the holder then waits on the clock again.
+	clock.waitForTimers(t, 1, req.Context().Done())
+	clock.advance(lease / 3)
+	clock.waitForTimers(t, 1, req.Context().Done())
+	stillCopying("a third of the lease in")
+	// Just short of the deadline: another renewal, which hangs too.
+	clock.advance(lease*7/8 - lease/3 - 10*time.Millisecond)
+	clock.waitForTimers(t, 1, req.Context().Done())
+	stillCopying("just short of seven eighths of the lease")
+	// The deadline: the copy in flight is cancelled.
+	clock.advance(10 * time.Millisecond)
 	select {
 	case <-req.Context().Done():
-		// Seven eighths of the lease after the claim; twice the lease
-		// leaves room for a machine under load.
-		if d := time.Since(started); d > 2*cfg.Lease {
-			t.Errorf("the worker stopped %s after the copy began, long after its %s lease", d, cfg.Lease)
-		}
-	case <-time.After(4 * cfg.Lease):
-		t.Fatalf("the worker's copy is still going %s later, its lease long lapsed unrenewed", 4*cfg.Lease)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the worker's copy is still going 10 s after its lease clock passed seven eighths of the %s lease", lease)
 	}
-	// The record's lease lapses and the pass would take it again; stop it.
+	if n := renewals.Load(); n < 2 {
+		t.Errorf("%d lease renewals sent, want the two the holder tried before giving up", n)
+	}
 	stop()
 	sum, _ := h.Wait()
 	if sum.Counts.Interrupted < 1 || sum.Counts.Moved != 0 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 )
 
 // ArchiveClasses are the storage classes a lifecycle rule (or direct mode)
@@ -97,3 +98,46 @@ type LifecycleReport struct {
 
 // InPlace reports whether the desired rule is in the bucket as desired.
 func (r LifecycleReport) InPlace() bool { return len(r.Drift) == 0 }
+
+// LifecycleState is the last lifecycle check of the trash bucket.
+type LifecycleState struct {
+	Report  LifecycleReport
+	Err     error
+	Checked time.Time
+}
+
+// Lifecycle returns the last lifecycle check, if any pass made one.
+func (r *Runner) Lifecycle() (LifecycleState, bool) {
+	s := r.lifecycle.Load()
+	if s == nil {
+		return LifecycleState{}, false
+	}
+	return *s, true
+}
+
+// keepLifecycle checks the trash bucket's rule and, in enforce mode, merges
+// it in. Problems are loud but never stop the moves: trash in STANDARD is
+// still safe.
+func (p *pass) keepLifecycle() {
+	a := p.r.cfg.Archive
+	if a.LifecycleMode == LifecycleOff {
+		return
+	}
+	rep, err := p.r.s3.CheckLifecycle(p.stop, p.r.cfg.TrashBucket, a.Rule)
+	if err == nil && !rep.InPlace() && a.LifecycleMode == LifecycleEnforce {
+		p.log.Warn("lifecycle rule drift; repairing it", "bucket", p.r.cfg.TrashBucket, "drift", rep.Drift)
+		rep, err = p.r.s3.ApplyLifecycle(p.stop, p.r.cfg.TrashBucket, a.Rule)
+	}
+	p.r.lifecycle.Store(&LifecycleState{Report: rep, Err: err, Checked: p.r.now()})
+	switch {
+	case err != nil:
+		p.log.Error("lifecycle rule not checked; objects may never reach the archive class", "bucket", p.r.cfg.TrashBucket, "err", err)
+	case rep.Applied:
+		p.log.Info("lifecycle rule applied", "bucket", p.r.cfg.TrashBucket, "rule", a.Rule.ID)
+	case !rep.InPlace():
+		p.log.Error("lifecycle rule drift: objects may not reach the archive class; run `trashd lifecycle --apply` or set TRASHD_LIFECYCLE_MODE=enforce",
+			"bucket", p.r.cfg.TrashBucket, "drift", rep.Drift, "conflicts", rep.Conflicts)
+	case len(rep.Conflicts) > 0:
+		p.log.Warn("other lifecycle rules act on the same objects", "bucket", p.r.cfg.TrashBucket, "conflicts", rep.Conflicts)
+	}
+}

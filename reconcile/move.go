@@ -66,7 +66,7 @@ func (p *pass) moveObject(rec Record, claimedAt time.Duration) Event {
 	)
 	for try := 0; ; try++ {
 		ev, err = m.try(octx)
-		if errors.Is(err, errSourceChanged) && try < p.cfg.SourceRetries && !p.stopping() {
+		if errors.Is(err, errSourceChanged) && try < p.r.cfg.SourceRetries && !p.stopping() {
 			// Nothing verified yet: start again from HEAD, which sees
 			// what is there now.
 			log.Info("source changed during the move; starting again", "err", err)
@@ -89,7 +89,7 @@ func (p *pass) checkRow(rec Record) error {
 	switch {
 	case rec.Source.Key == "":
 		return fmt.Errorf("%w: LMS row %d has an empty object key", ErrPermanent, rec.LMSID)
-	case rec.Source.Bucket == p.cfg.TrashBucket:
+	case rec.Source.Bucket == p.r.cfg.TrashBucket:
 		return fmt.Errorf("%w: LMS row %d names the trash bucket %q as its bucket: trashd never moves the trash into itself; fix the row's bucket in the LMS",
 			ErrPermanent, rec.LMSID, rec.Source.Bucket)
 	}
@@ -130,11 +130,11 @@ func (m *mover) try(ctx context.Context) (Event, error) {
 // naming one object share one trash copy, made by the first; the others
 // take it once it is there (adoptCopyOf).
 func (m *mover) awaitEarlierMove(ctx context.Context) (Event, bool, error) {
-	other, found, err := m.store.EarlierMove(ctx, m.rec.Source.Bucket, m.rec.Source.Key, m.rec.ID)
+	other, found, err := m.r.store.EarlierMove(ctx, m.rec.Source.Bucket, m.rec.Source.Key, m.rec.ID)
 	if err != nil || !found {
 		return Event{}, false, err
 	}
-	wait := min(m.cfg.BackoffBase, time.Second)
+	wait := min(m.r.cfg.BackoffBase, time.Second)
 	step := Step{To: m.rec.State, Error: m.rec.LastError, RetryIn: wait, Release: true}
 	if err := m.h.record(ctx, m.rec, step); err != nil {
 		return Event{}, false, err
@@ -146,14 +146,14 @@ func (m *mover) awaitEarlierMove(ctx context.Context) (Event, bool, error) {
 // keepIfShared leaves the object where it is, recording the record shared,
 // when an untrashed LMS row names it.
 func (m *mover) keepIfShared(ctx context.Context) (Event, bool, error) {
-	live, found, err := m.store.LiveRow(ctx, m.rec.Source.Bucket, m.rec.Source.Key)
+	live, found, err := m.r.store.LiveRow(ctx, m.rec.Source.Bucket, m.rec.Source.Key)
 	if err != nil {
 		return Event{}, false, fmt.Errorf("look for LMS rows still naming the object: %w", err)
 	}
 	if !found {
 		return Event{}, false, nil
 	}
-	step := Step{To: StateShared, SharedWith: live, RetryIn: m.cfg.SharedRecheck, Release: true}
+	step := Step{To: StateShared, SharedWith: live, RetryIn: m.r.cfg.SharedRecheck, Release: true}
 	if err := m.h.record(ctx, m.rec, step); err != nil {
 		return Event{}, false, err
 	}
@@ -168,7 +168,7 @@ func (m *mover) keepIfShared(ctx context.Context) (Event, bool, error) {
 // verifies the copy and records it.
 func (m *mover) fromSource(ctx context.Context) (Event, error) {
 	rec := &m.rec
-	src, err := m.s3.Head(ctx, rec.Source.Bucket, rec.Source.Key)
+	src, err := m.r.s3.Head(ctx, rec.Source.Bucket, rec.Source.Key)
 	if errors.Is(err, ErrNotFound) {
 		return m.sourceGone(ctx)
 	}
@@ -186,7 +186,7 @@ func (m *mover) fromSource(ctx context.Context) (Event, error) {
 		}
 	}
 
-	trashKey := m.cfg.TrashKeys.RenderLife(rec.LMSID, rec.Life, rec.Source.Bucket, rec.Source.Key)
+	trashKey := m.r.cfg.TrashKeys.RenderLife(rec.LMSID, rec.Life, rec.Source.Bucket, rec.Source.Key)
 	if err := m.h.record(ctx, *rec, Step{To: StatePending, Source: &src, TrashKey: trashKey}); err != nil {
 		return Event{}, err
 	}
@@ -215,28 +215,28 @@ func (m *mover) fromSource(ctx context.Context) (Event, error) {
 func (m *mover) copyToTrash(ctx context.Context, src Object, trashKey string) (Object, error) {
 	opts := m.copyOptions()
 	opts.NoOverwrite = true
-	err := m.s3.Copy(ctx, src, m.cfg.TrashBucket, trashKey, opts)
+	err := m.r.s3.Copy(ctx, src, m.r.cfg.TrashBucket, trashKey, opts)
 	if err != nil && !errors.Is(err, ErrPreconditionFailed) && !errors.Is(err, ErrNotFound) {
-		return Object{}, fmt.Errorf("copy to s3://%s/%s: %w", m.cfg.TrashBucket, trashKey, err)
+		return Object{}, fmt.Errorf("copy to s3://%s/%s: %w", m.r.cfg.TrashBucket, trashKey, err)
 	}
-	dst, herr := m.s3.Head(ctx, m.cfg.TrashBucket, trashKey)
+	dst, herr := m.r.s3.Head(ctx, m.r.cfg.TrashBucket, trashKey)
 	switch {
 	case err == nil && herr != nil:
-		return Object{}, fmt.Errorf("read back the copy s3://%s/%s: %w", m.cfg.TrashBucket, trashKey, herr)
+		return Object{}, fmt.Errorf("read back the copy s3://%s/%s: %w", m.r.cfg.TrashBucket, trashKey, herr)
 	case err == nil:
 		return dst, nil
 	case errors.Is(herr, ErrNotFound):
 		// Nothing at the trash key: the source changed (or went) since HEAD.
-		return Object{}, fmt.Errorf("%w: copy to s3://%s/%s: %w", errSourceChanged, m.cfg.TrashBucket, trashKey, err)
+		return Object{}, fmt.Errorf("%w: copy to s3://%s/%s: %w", errSourceChanged, m.r.cfg.TrashBucket, trashKey, err)
 	case herr != nil:
-		return Object{}, fmt.Errorf("look at s3://%s/%s after a refused copy: %w", m.cfg.TrashBucket, trashKey, herr)
+		return Object{}, fmt.Errorf("look at s3://%s/%s after a refused copy: %w", m.r.cfg.TrashBucket, trashKey, herr)
 	case verifyCopy(src, dst) == nil:
 		m.log.Info("the trash key already holds a verified copy of the source (an earlier attempt made it)", "trash_key", trashKey)
 		return dst, nil
 	}
 	return Object{}, fmt.Errorf("%w: s3://%s/%s already holds another object (ETag %q, %d bytes) than the source (ETag %q, %d bytes): trashd never overwrites a trash copy; "+
 		"find out what wrote it, then move or delete it by hand and `trashd retry` the record",
-		ErrPermanent, m.cfg.TrashBucket, trashKey, dst.ETag, dst.Size, src.ETag, src.Size)
+		ErrPermanent, m.r.cfg.TrashBucket, trashKey, dst.ETag, dst.Size, src.ETag, src.Size)
 }
 
 // fromVerifiedCopy resumes a record whose copy was verified and recorded:
@@ -244,7 +244,7 @@ func (m *mover) copyToTrash(ctx context.Context, src Object, trashKey string) (O
 // version is deleted.
 func (m *mover) fromVerifiedCopy(ctx context.Context) (Event, error) {
 	rec := &m.rec
-	trash, err := m.s3.Head(ctx, trashBucketOf(*rec, m.cfg), rec.Copy.Key)
+	trash, err := m.r.s3.Head(ctx, trashBucketOf(*rec, m.r.cfg), rec.Copy.Key)
 	if errors.Is(err, ErrNotFound) {
 		return m.verifiedCopyGone(ctx)
 	}
@@ -266,7 +266,7 @@ func (m *mover) verifiedCopyGone(ctx context.Context) (Event, error) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return m.recordMissing(ctx, fmt.Sprintf("the verified trash copy s3://%s/%s is gone, and so is the source s3://%s/%s (version %q)",
-			trashBucketOf(*rec, m.cfg), rec.Copy.Key, rec.Source.Bucket, rec.Source.Key, rec.Source.VersionID))
+			trashBucketOf(*rec, m.r.cfg), rec.Copy.Key, rec.Source.Bucket, rec.Source.Key, rec.Source.VersionID))
 	case err != nil:
 		return Event{}, err
 	}
@@ -283,7 +283,7 @@ func (m *mover) verifiedCopyGone(ctx context.Context) (Event, error) {
 // recorded bytes. ErrNotFound otherwise.
 func (m *mover) recordedSource(ctx context.Context) (Object, error) {
 	rec := m.rec
-	src, err := m.s3.HeadVersion(ctx, rec.Source.Bucket, rec.Source.Key, rec.Source.VersionID)
+	src, err := m.r.s3.HeadVersion(ctx, rec.Source.Bucket, rec.Source.Key, rec.Source.VersionID)
 	if err != nil {
 		return Object{}, err
 	}
@@ -320,14 +320,14 @@ func (m *mover) deleteSource(ctx context.Context, src, copy Object) (Event, erro
 		}
 	}
 	note := ""
-	switch err := m.s3.Delete(ctx, src); {
+	switch err := m.r.s3.Delete(ctx, src); {
 	case errors.Is(err, ErrNotFound):
 		m.log.Info("source already deleted")
 	case errors.Is(err, ErrPreconditionFailed):
 		// If-Match refused: the key holds another object than the one
 		// copied (written after the copy). That object is not the trashed
 		// file: it is neither copied over the verified copy nor deleted.
-		cur, herr := m.s3.Head(ctx, src.Bucket, src.Key)
+		cur, herr := m.r.s3.Head(ctx, src.Bucket, src.Key)
 		switch {
 		case errors.Is(herr, ErrNotFound):
 		case herr != nil:
@@ -360,9 +360,9 @@ func (m *mover) sourceGone(ctx context.Context) (Event, error) {
 	if rec.Source.ETag == "" || rec.TrashKey == "" {
 		return m.recordMissing(ctx, fmt.Sprintf("source %s does not exist, and trashd never copied it", where))
 	}
-	dst, err := m.s3.Head(ctx, m.cfg.TrashBucket, rec.TrashKey)
+	dst, err := m.r.s3.Head(ctx, m.r.cfg.TrashBucket, rec.TrashKey)
 	if errors.Is(err, ErrNotFound) {
-		return m.recordMissing(ctx, fmt.Sprintf("source %s is gone and there is no copy at s3://%s/%s", where, m.cfg.TrashBucket, rec.TrashKey))
+		return m.recordMissing(ctx, fmt.Sprintf("source %s is gone and there is no copy at s3://%s/%s", where, m.r.cfg.TrashBucket, rec.TrashKey))
 	}
 	if err != nil {
 		return Event{}, fmt.Errorf("look for the copy of a deleted source: %w", err)
@@ -384,7 +384,7 @@ func (m *mover) sourceGone(ctx context.Context) (Event, error) {
 // a restore of the other record never removes a copy this one relies on.
 func (m *mover) adoptCopyOf(ctx context.Context, onlyMovedAfter bool) (Event, bool, error) {
 	rec := &m.rec
-	other, ok, err := m.store.CopyOf(ctx, rec.Source.Bucket, rec.Source.Key, rec.ID)
+	other, ok, err := m.r.store.CopyOf(ctx, rec.Source.Bucket, rec.Source.Key, rec.ID)
 	if err != nil || !ok || (onlyMovedAfter && !other.MovedAfter) {
 		return Event{}, false, err
 	}
@@ -393,7 +393,7 @@ func (m *mover) adoptCopyOf(ctx context.Context, onlyMovedAfter bool) (Event, bo
 		// copy): look again once it is done.
 		return Event{}, false, fmt.Errorf("%w: LMS row %d, which names the same object, is being restored: trying again later", ErrTransient, other.LMSID)
 	}
-	trash, err := m.s3.Head(ctx, trashBucketOf(other.Record, m.cfg), other.Copy.Key)
+	trash, err := m.r.s3.Head(ctx, trashBucketOf(other.Record, m.r.cfg), other.Copy.Key)
 	if errors.Is(err, ErrNotFound) {
 		return Event{}, false, nil
 	}
@@ -405,7 +405,7 @@ func (m *mover) adoptCopyOf(ctx context.Context, onlyMovedAfter bool) (Event, bo
 	}
 	src := other.Source
 	step := Step{To: StateInTrash, Source: &src, TrashKey: other.Copy.Key, Copy: &trash, Release: true}
-	switch err := m.store.AdoptCopy(ctx, *rec, other.Record, step); {
+	switch err := m.r.store.AdoptCopy(ctx, *rec, other.Record, step); {
 	case errors.Is(err, ErrNotFound):
 		return Event{}, false, fmt.Errorf("%w: the trash copy of LMS row %d is being restored or removed: trying again later", ErrTransient, other.LMSID)
 	case err != nil:
@@ -429,13 +429,13 @@ func trashBucketOf(rec Record, cfg Config) string {
 func (m *mover) recordMissing(ctx context.Context, why string) (Event, error) {
 	// HEAD says only 404 for a missing bucket too: a bucket name that is
 	// wrong is a failure to fix, not a missing object.
-	if err := m.s3.CheckBucket(ctx, m.rec.Source.Bucket); err != nil {
+	if err := m.r.s3.CheckBucket(ctx, m.rec.Source.Bucket); err != nil {
 		return Event{}, err
 	}
 	// Missing is terminal: not on a look taken before the records were
 	// read (a restore of another row may have brought the object back
 	// meanwhile).
-	if _, err := m.s3.Head(ctx, m.rec.Source.Bucket, m.rec.Source.Key); err == nil {
+	if _, err := m.r.s3.Head(ctx, m.rec.Source.Bucket, m.rec.Source.Key); err == nil {
 		return Event{}, fmt.Errorf("%w: s3://%s/%s is there again", errSourceChanged, m.rec.Source.Bucket, m.rec.Source.Key)
 	} else if !errors.Is(err, ErrNotFound) {
 		return Event{}, err
@@ -450,8 +450,8 @@ func (m *mover) recordMissing(ctx context.Context, why string) (Event, error) {
 // copyOptions are the options of a copy into the trash bucket: in direct
 // mode the copy itself lands in the archive class.
 func (p *pass) copyOptions() CopyOptions {
-	if p.cfg.Archive.Mode == ArchiveDirect {
-		return CopyOptions{StorageClass: p.cfg.Archive.Rule.StorageClass}
+	if p.r.cfg.Archive.Mode == ArchiveDirect {
+		return CopyOptions{StorageClass: p.r.cfg.Archive.Rule.StorageClass}
 	}
 	return CopyOptions{}
 }

@@ -34,7 +34,7 @@ func (p *pass) settle(ctx context.Context, log *slog.Logger, rec Record, err err
 
 	var step Step
 	permanent := errors.Is(err, ErrPermanent) || errors.Is(err, ErrVerify) || (f == failMove && errors.Is(err, ErrArchived))
-	exhausted := rec.Attempts+1 >= p.cfg.MaxAttempts && rec.FailingFor >= p.cfg.FailAfter
+	exhausted := rec.Attempts+1 >= p.r.cfg.MaxAttempts && rec.FailingFor >= p.r.cfg.FailAfter
 	switch {
 	case errors.Is(err, ErrLeaseLost):
 		log.Warn("lease lost; leaving the object to its new holder", "err", err)
@@ -47,7 +47,7 @@ func (p *pass) settle(ctx context.Context, log *slog.Logger, rec Record, err err
 		step = Step{To: rec.State, Error: rec.LastError, Release: true}
 	case p.outage.tripped() && errors.Is(err, ErrTransient):
 		ev.Outcome = OutcomeRetrying
-		step = Step{To: rec.State, Error: f.prefix + err.Error(), RetryIn: p.backoff(rec.Attempts), Release: true}
+		step = Step{To: rec.State, Error: f.prefix + err.Error(), RetryIn: p.r.backoff(rec.Attempts), Release: true}
 	case (permanent || exhausted) && f == failMove && rec.Copy.ETag != "" && p.lookBeforeFailing(wctx, log, &ev, rec):
 		// Its source may be gone already: the trash copy may be the only
 		// one. Looked before settling anything terminal: done, or to be
@@ -55,7 +55,7 @@ func (p *pass) settle(ctx context.Context, log *slog.Logger, rec Record, err err
 		if ev.Outcome != OutcomeRetrying {
 			return ev
 		}
-		step = Step{To: rec.State, Error: err.Error(), RetryIn: p.backoff(rec.Attempts + 1), Failed: true, Release: true}
+		step = Step{To: rec.State, Error: err.Error(), RetryIn: p.r.backoff(rec.Attempts + 1), Failed: true, Release: true}
 	case permanent || exhausted:
 		ev.Outcome = OutcomeFailed
 		why := f.prefix + err.Error()
@@ -65,9 +65,9 @@ func (p *pass) settle(ctx context.Context, log *slog.Logger, rec Record, err err
 		step = Step{To: f.state, Error: why, Failed: true, Release: true}
 	default:
 		ev.Outcome = OutcomeRetrying
-		step = Step{To: rec.State, Error: f.prefix + err.Error(), RetryIn: p.backoff(rec.Attempts + 1), Failed: true, Release: true}
+		step = Step{To: rec.State, Error: f.prefix + err.Error(), RetryIn: p.r.backoff(rec.Attempts + 1), Failed: true, Release: true}
 	}
-	if werr := p.store.Record(wctx, rec, step); werr != nil {
+	if werr := p.r.store.Record(wctx, rec, step); werr != nil {
 		log.Error("record the outcome", "outcome", ev.Outcome, "err", werr, "cause", err)
 		ev.Outcome = OutcomeInterrupted
 		return ev
@@ -88,7 +88,7 @@ func (p *pass) settle(ctx context.Context, log *slog.Logger, rec Record, err err
 // before its attempts ran out is done, not failed. lookAgain is true when S3
 // could not be asked: then nothing terminal is decided.
 func (p *pass) settleInTrash(ctx context.Context, log *slog.Logger, rec Record) (ev Event, done, lookAgain bool) {
-	trash, err := p.s3.Head(ctx, trashBucketOf(rec, p.cfg), rec.Copy.Key)
+	trash, err := p.r.s3.Head(ctx, trashBucketOf(rec, p.r.cfg), rec.Copy.Key)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return Event{}, false, false
@@ -97,14 +97,14 @@ func (p *pass) settleInTrash(ctx context.Context, log *slog.Logger, rec Record) 
 	case verifyCopy(rec.Copy, trash) != nil:
 		return Event{}, false, false
 	}
-	src, err := p.s3.HeadVersion(ctx, rec.Source.Bucket, rec.Source.Key, rec.Source.VersionID)
+	src, err := p.r.s3.HeadVersion(ctx, rec.Source.Bucket, rec.Source.Key, rec.Source.VersionID)
 	switch {
 	case err == nil && sameVersion(src, rec.Source):
 		return Event{}, false, false // the source is still there: a real failure
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return Event{}, false, true
 	}
-	if err := p.store.Record(ctx, rec, Step{To: StateInTrash, Release: true}); err != nil {
+	if err := p.r.store.Record(ctx, rec, Step{To: StateInTrash, Release: true}); err != nil {
 		return Event{}, false, true
 	}
 	log.Info("the source is gone and the verified trash copy intact: moved", "state", StateInTrash)

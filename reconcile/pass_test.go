@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 	"trashd/s3ops"
 	"trashd/s3ops/s3test"
 )
@@ -36,18 +36,18 @@ var awkwardKeys = []string{
 
 func TestPassMovesTrashedFiles(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	if n := len(awkwardKeys[len(awkwardKeys)-1]); n != 1024 {
 		t.Fatalf("the long key is %d bytes, want 1024", n)
 	}
 	var trashed []int64
 	for i, key := range awkwardKeys {
-		trashed = append(trashed, env.AddFile(t, key, reconciletest.Body(key, 100+i*37), true, 0))
+		trashed = append(trashed, env.AddFile(t, key, testworld.Body(key, 100+i*37), true, 0))
 	}
 	trashed = append(trashed, env.AddFile(t, "empty/zero-byte", nil, true, 0))
 	for i := range 20 {
 		key := fmt.Sprintf("bulk/%03d.bin", i)
-		env.AddFile(t, key, reconciletest.Body(key, 1000+i), i%3 == 0, 0)
+		env.AddFile(t, key, testworld.Body(key, 1000+i), i%3 == 0, 0)
 		if i%3 == 0 {
 			trashed = append(trashed, 0)
 		}
@@ -81,11 +81,11 @@ func TestPassMovesTrashedFiles(t *testing.T) {
 
 func TestPassMultipartCopy(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t, func(o *s3ops.Options) {
+	env := testworld.New(t, func(o *s3ops.Options) {
 		o.MultipartThreshold = 5 << 20
 		o.PartSize = 5 << 20
 	})
-	body := reconciletest.Body("large", 12<<20+123)
+	body := testworld.Body("large", 12<<20+123)
 	key := "videos/lecture 01 ü+%.mp4"
 	env.AddFile(t, key, body, true, 5<<20, func(in *s3.CreateMultipartUploadInput) {
 		in.ContentType = aws.String("video/mp4")
@@ -94,7 +94,7 @@ func TestPassMultipartCopy(t *testing.T) {
 		in.Tagging = aws.String(s3test.Tagging(map[string]string{"retention": "7y", "kind": "lecture"}))
 	})
 	src, err := env.S3.Head(t.Context(), env.Source, key)
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	env.AddFile(t, "notes.txt", []byte("small"), true, 0)
 
 	sum, err := env.Runner(t, env.Config("owner-a")).Run(t.Context(), reconcile.TriggerManual)
@@ -104,9 +104,9 @@ func TestPassMultipartCopy(t *testing.T) {
 	env.CheckInvariant(t)
 
 	var trashKey string
-	reconciletest.Must(t, env.DB.QueryRow("SELECT trash_key FROM trash_objects WHERE source_key = ?", key).Scan(&trashKey))
+	testworld.Must(t, env.DB.QueryRow("SELECT trash_key FROM trash_objects WHERE source_key = ?", key).Scan(&trashKey))
 	got, err := env.SDK.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: aws.String(env.Trash), Key: aws.String(trashKey)})
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	if etag := strings.Trim(aws.ToString(got.ETag), `"`); etag != src.ETag || !strings.HasSuffix(etag, "-3") {
 		t.Errorf("copy ETag %s, want the source's three-part ETag %s", etag, src.ETag)
 	}
@@ -125,7 +125,7 @@ func TestPassMultipartCopy(t *testing.T) {
 // key, and the rest of the pass goes on.
 func TestPassRefusedKey(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	env.AddRow(t, "course/../escape.pdf", true)
 	env.AddFile(t, "fine.pdf", []byte("fine"), true, 0)
 
@@ -134,7 +134,7 @@ func TestPassRefusedKey(t *testing.T) {
 		t.Fatalf("Run: %+v, %v; want 1 failed and 1 moved", sum.Counts, err)
 	}
 	var lastErr string
-	reconciletest.Must(t, env.DB.QueryRow("SELECT last_error FROM trash_objects WHERE state = 'failed'").Scan(&lastErr))
+	testworld.Must(t, env.DB.QueryRow("SELECT last_error FROM trash_objects WHERE state = 'failed'").Scan(&lastErr))
 	if !strings.Contains(lastErr, "course/../escape.pdf") || !strings.Contains(lastErr, "..") {
 		t.Errorf("failure %q does not name the key and its problem", lastErr)
 	}
@@ -143,7 +143,7 @@ func TestPassRefusedKey(t *testing.T) {
 
 func TestPassMissingSource(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	env.AddRow(t, "never/uploaded.pdf", true)
 	env.AddFile(t, "present.pdf", []byte("here"), true, 0)
 
@@ -155,7 +155,7 @@ func TestPassMissingSource(t *testing.T) {
 		t.Errorf("counts %+v, want 1 missing and 1 moved", sum.Counts)
 	}
 	var lastErr string
-	reconciletest.Must(t, env.DB.QueryRow("SELECT last_error FROM trash_objects WHERE state = 'missing'").Scan(&lastErr))
+	testworld.Must(t, env.DB.QueryRow("SELECT last_error FROM trash_objects WHERE state = 'missing'").Scan(&lastErr))
 	if !strings.Contains(lastErr, "never/uploaded.pdf") {
 		t.Errorf("missing reason %q does not name the key", lastErr)
 	}
@@ -172,11 +172,11 @@ func TestPassMissingSource(t *testing.T) {
 // bucket ends with the new bytes.
 func TestPassSourceReplacedDuringMove(t *testing.T) {
 	t.Parallel()
-	var env *reconciletest.Env
+	var env *testworld.Env
 	var id int64
 	var once sync.Once
 	replaced := make(chan struct{})
-	env = reconciletest.New(t, func(o *s3ops.Options) {
+	env = testworld.New(t, func(o *s3ops.Options) {
 		o.HTTPClient = s3test.NewFaultTransport(func(req *http.Request) s3test.Fault {
 			if req.Method == http.MethodPut && req.Header.Get("X-Amz-Copy-Source") != "" {
 				once.Do(func() {
@@ -203,7 +203,7 @@ func TestPassSourceReplacedDuringMove(t *testing.T) {
 
 func TestPassRefusesMissingTrashBucket(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	env.AddFile(t, "a.txt", []byte("a"), true, 0)
 	cfg := env.Config("owner-a")
 	cfg.TrashBucket = "no-such-trash-bucket-for-trashd"
@@ -223,7 +223,7 @@ func TestPassRefusesMissingTrashBucket(t *testing.T) {
 
 func TestPassRefusesWrongCredentials(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t, func(o *s3ops.Options) {
+	env := testworld.New(t, func(o *s3ops.Options) {
 		o.Credentials = credentials.NewStaticCredentialsProvider("trashd-dev", "not-the-secret", "")
 	})
 	env.AddFile(t, "a.txt", []byte("a"), true, 0)
@@ -252,7 +252,7 @@ func copyFails(o *s3ops.Options) {
 // backoff: a pass that follows at once does not touch it.
 func TestPassTransientErrorBacksOff(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t, copyFails)
+	env := testworld.New(t, copyFails)
 	env.AddFile(t, "flaky.bin", []byte("payload"), true, 0)
 	cfg := env.Config("owner-a")
 	cfg.BackoffBase, cfg.BackoffMax = time.Hour, time.Hour
@@ -264,7 +264,7 @@ func TestPassTransientErrorBacksOff(t *testing.T) {
 	}
 	var attempts int
 	var due bool
-	reconciletest.Must(t, env.DB.QueryRow(
+	testworld.Must(t, env.DB.QueryRow(
 		"SELECT attempts, next_attempt_at > NOW(6) + INTERVAL 29 MINUTE FROM trash_objects").Scan(&attempts, &due))
 	if attempts != 1 || !due {
 		t.Errorf("attempts %d, next attempt at least 30 minutes away: %v; want 1 and true", attempts, due)
@@ -280,7 +280,7 @@ func TestPassTransientErrorBacksOff(t *testing.T) {
 // records the object failed, counted once; the source is never touched.
 func TestPassTransientErrorsExhaustAttempts(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t, copyFails)
+	env := testworld.New(t, copyFails)
 	env.AddFile(t, "flaky.bin", []byte("payload"), true, 0)
 	cfg := env.Config("owner-a")
 	cfg.BackoffBase, cfg.BackoffMax = time.Nanosecond, time.Nanosecond
@@ -294,7 +294,7 @@ func TestPassTransientErrorsExhaustAttempts(t *testing.T) {
 	}
 	var lastErr string
 	var attempts int
-	reconciletest.Must(t, env.DB.QueryRow("SELECT attempts, last_error FROM trash_objects").Scan(&attempts, &lastErr))
+	testworld.Must(t, env.DB.QueryRow("SELECT attempts, last_error FROM trash_objects").Scan(&attempts, &lastErr))
 	if attempts != cfg.MaxAttempts || !strings.Contains(lastErr, "gave up after 3 attempts") || !strings.Contains(lastErr, "ServiceUnavailable") {
 		t.Errorf("attempts %d, last error %q; want %d and a message that says the attempts ran out and why", attempts, lastErr, cfg.MaxAttempts)
 	}
@@ -305,7 +305,7 @@ func TestPassTransientErrorsExhaustAttempts(t *testing.T) {
 func TestPassTwoRunnersRace(t *testing.T) {
 	t.Parallel()
 	var deletes sync.Map // key → *atomic.Int32
-	env := reconciletest.New(t, func(o *s3ops.Options) {
+	env := testworld.New(t, func(o *s3ops.Options) {
 		o.HTTPClient = s3test.NewFaultTransport(func(req *http.Request) s3test.Fault {
 			if req.Method == http.MethodDelete {
 				n, _ := deletes.LoadOrStore(req.URL.Path, new(atomic.Int32))
@@ -317,7 +317,7 @@ func TestPassTwoRunnersRace(t *testing.T) {
 	const n = 60
 	for i := range n {
 		key := fmt.Sprintf("race/%02d", i)
-		env.AddFile(t, key, reconciletest.Body(key, 64), true, 0)
+		env.AddFile(t, key, testworld.Body(key, 64), true, 0)
 	}
 	var wg sync.WaitGroup
 	sums := make([]reconcile.Summary, 2)

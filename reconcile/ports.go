@@ -8,6 +8,28 @@ import (
 // The runner's needs, declared where they are used. db.Store and s3ops.Client
 // implement them.
 
+// Store is everything the runner needs from the database.
+type Store interface {
+	Discoverer
+	Claimer
+	Recorder
+	RunLog
+	Backlog
+	Archiver
+	RestoreRequests
+	Sharing
+	Census
+}
+
+// S3 is everything the runner needs from S3.
+type S3 interface {
+	ObjectStore
+	BucketChecker
+	LifecycleKeeper
+	Restorer
+	UploadAborter
+}
+
 // Discoverer finds trashed LMS rows that trashd has no record of.
 type Discoverer interface {
 	// ScanTrashed returns up to limit trashed rows with LMS id > after and no

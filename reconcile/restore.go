@@ -8,6 +8,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -49,31 +50,31 @@ type RestoreRequests interface {
 // orphans those whose row is gone, each weighed by the mass-change brake
 // first.
 func (p *pass) requestRestores() error {
-	if n, err := p.store.ReturnOrphans(p.stop); err != nil {
+	if n, err := p.r.store.ReturnOrphans(p.stop); err != nil {
 		return err
 	} else if n > 0 {
 		p.log.Info("LMS rows are back: their orphaned records return to their states", "count", n)
 	}
-	ids, err := p.store.RestoreCandidates(p.stop)
+	ids, err := p.r.store.RestoreCandidates(p.stop)
 	if err != nil {
 		return err
 	}
-	if err := p.weighRestores(p.stop, p.cfg.Mass, len(ids)); err != nil {
+	if err := p.r.weighRestores(p.stop, p.r.cfg.Mass, len(ids)); err != nil {
 		return err
 	}
-	if n, err := p.store.MarkRestores(p.stop, ids); err != nil {
+	if n, err := p.r.store.MarkRestores(p.stop, ids); err != nil {
 		return err
 	} else if n > 0 {
 		p.log.Info("trash flags cleared: restoring", "count", n)
 	}
-	ids, err = p.store.OrphanCandidates(p.stop)
+	ids, err = p.r.store.OrphanCandidates(p.stop)
 	if err != nil {
 		return err
 	}
-	if err := p.weighOrphans(p.stop, p.cfg.Mass, len(ids)); err != nil {
+	if err := p.r.weighOrphans(p.stop, p.r.cfg.Mass, len(ids)); err != nil {
 		return err
 	}
-	if n, err := p.store.MarkOrphans(p.stop, ids); err != nil {
+	if n, err := p.r.store.MarkOrphans(p.stop, ids); err != nil {
 		return err
 	} else if n > 0 {
 		p.log.Warn("LMS rows deleted: their trash copies are orphaned and left to the lifecycle rule (undone if the rows come back)", "count", n, "state", StateOrphaned)
@@ -89,30 +90,28 @@ func (p *pass) restoreAll() error {
 			return err
 		}
 	}
+	workers := newPool(p.r.cfg.Concurrency)
 	for !p.stopping() && !p.outage.tripped() {
-		at := p.elapsed()
-		recs, err := p.store.ClaimRestores(p.stop, p.cfg.Owner, p.cfg.Concurrency, p.cfg.Lease)
+		at := p.r.leases.Elapsed()
+		recs, err := p.r.store.ClaimRestores(p.stop, p.r.cfg.Owner, p.r.cfg.Concurrency, p.r.cfg.Lease)
 		if err != nil || len(recs) == 0 {
 			return err
 		}
 		p.progress.touch()
-		done := make(chan Outcome)
+		var settled atomic.Int64
 		for _, rec := range recs {
-			go func() {
+			workers.Go(func() {
 				ev := p.restoreObject(rec, at)
 				p.outage.observe(ev)
 				p.progress.add(ev)
-				p.events(ev)
-				done <- ev.Outcome
-			}()
+				p.r.events(ev)
+				if ev.Outcome == OutcomeRestored || ev.Outcome == OutcomeFailed {
+					settled.Add(1)
+				}
+			})
 		}
-		settled := 0
-		for range recs {
-			if o := <-done; o == OutcomeRestored || o == OutcomeFailed {
-				settled++
-			}
-		}
-		if settled == 0 {
+		workers.Wait()
+		if settled.Load() == 0 {
 			// Only restores still under way (or retries): with a short
 			// poll they would come due again at once; the next pass looks.
 			return p.outage.err()
@@ -161,7 +160,7 @@ func (r *restorer) try(ctx context.Context) (Event, error) {
 		// cancelled and the trash copy, if any, removed. Not if the key
 		// now holds other bytes than were trashed: those stay, and the
 		// trash copy is copied back beside them.
-		src, err := r.s3.Head(ctx, rec.Source.Bucket, rec.Source.Key)
+		src, err := r.r.s3.Head(ctx, rec.Source.Bucket, rec.Source.Key)
 		switch {
 		case err == nil && (rec.Source.ETag == "" || verifyCopy(rec.Source, src) == nil):
 			// Verified again: the key holds what was trashed.
@@ -174,7 +173,7 @@ func (r *restorer) try(ctx context.Context) (Event, error) {
 		case errors.Is(err, ErrNotFound) && r.trashKey() == "":
 			// Another row naming the same object may have moved it: its
 			// copy is this row's too.
-			other, ok, cerr := r.store.CopyOf(ctx, rec.Source.Bucket, rec.Source.Key, rec.ID)
+			other, ok, cerr := r.r.store.CopyOf(ctx, rec.Source.Bucket, rec.Source.Key, rec.ID)
 			if cerr != nil {
 				return Event{}, cerr
 			}
@@ -184,7 +183,7 @@ func (r *restorer) try(ctx context.Context) (Event, error) {
 			r.log.Info("the object is in the trash under another row's key: restoring from there", "trash_key", other.Copy.Key, "with_lms_id", other.LMSID)
 			r.rec.Copy, r.rec.TrashKey = other.Copy, other.Copy.Key
 			if r.rec.Copy.Bucket == "" {
-				r.rec.Copy.Bucket = trashBucketOf(other.Record, r.cfg)
+				r.rec.Copy.Bucket = trashBucketOf(other.Record, r.r.cfg)
 			}
 		}
 	}
@@ -214,16 +213,16 @@ func (r *restorer) identity() Object {
 // when it needs to.
 func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 	rec := r.rec
-	trash, err := r.s3.Head(ctx, trashBucketOf(rec, r.cfg), r.trashKey())
+	trash, err := r.r.s3.Head(ctx, trashBucketOf(rec, r.r.cfg), r.trashKey())
 	if errors.Is(err, ErrNotFound) {
 		// Copied back (to the key or beside it) before a crash, and the
 		// trash copy already removed?
 		for _, key := range r.targets() {
-			if back, err := r.s3.Head(ctx, rec.Source.Bucket, key); err == nil && verifyCopy(r.identity(), back) == nil {
+			if back, err := r.r.s3.Head(ctx, rec.Source.Bucket, key); err == nil && verifyCopy(r.identity(), back) == nil {
 				return r.finish(ctx, key, "")
 			}
 		}
-		return Event{}, fmt.Errorf("%w: the trash copy s3://%s/%s is gone", ErrPermanent, trashBucketOf(rec, r.cfg), r.trashKey())
+		return Event{}, fmt.Errorf("%w: the trash copy s3://%s/%s is gone", ErrPermanent, trashBucketOf(rec, r.r.cfg), r.trashKey())
 	}
 	if err != nil {
 		return Event{}, err
@@ -252,7 +251,7 @@ func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 	// Never overwrite: the LMS may have put a new file at the key since.
 	target, note := "", ""
 	for _, key := range r.targets() {
-		existing, err := r.s3.Head(ctx, rec.Source.Bucket, key)
+		existing, err := r.r.s3.Head(ctx, rec.Source.Bucket, key)
 		if errors.Is(err, ErrNotFound) {
 			// A refused copy means the key was taken since the HEAD — or,
 			// when an SDK retry follows a lost response, taken by this very
@@ -261,7 +260,7 @@ func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 			if err != nil && !errors.Is(err, ErrPreconditionFailed) {
 				return Event{}, fmt.Errorf("copy back to s3://%s/%s: %w", rec.Source.Bucket, key, err)
 			}
-			existing, err = r.s3.Head(ctx, rec.Source.Bucket, key)
+			existing, err = r.r.s3.Head(ctx, rec.Source.Bucket, key)
 		}
 		if err != nil {
 			return Event{}, err
@@ -274,7 +273,7 @@ func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 			if err := r.copyTo(ctx, trash, key, true); err != nil {
 				return Event{}, fmt.Errorf("copy back over the older version at s3://%s/%s: %w", rec.Source.Bucket, key, err)
 			}
-			if existing, err = r.s3.Head(ctx, rec.Source.Bucket, key); err != nil {
+			if existing, err = r.r.s3.Head(ctx, rec.Source.Bucket, key); err != nil {
 				return Event{}, err
 			}
 		}
@@ -334,7 +333,7 @@ func (r *restorer) copyTo(ctx context.Context, trash Object, key string, overOld
 			return nil
 		},
 	}
-	err := r.s3.Copy(ctx, trash, r.rec.Source.Bucket, key, opts)
+	err := r.r.s3.Copy(ctx, trash, r.rec.Source.Bucket, key, opts)
 	if r.rec.Upload.ID != "" && err == nil {
 		if werr := r.h.record(ctx, r.rec, Step{To: r.rec.State, Error: r.rec.LastError, ClearUpload: true}); werr != nil {
 			return werr
@@ -347,7 +346,7 @@ func (r *restorer) copyTo(ctx context.Context, trash Object, key string, overOld
 // abortUpload aborts a copy back that an earlier attempt left unfinished.
 func (r *restorer) abortUpload(ctx context.Context) error {
 	up := r.rec.Upload
-	if err := r.s3.AbortUpload(ctx, r.rec.Source.Bucket, up.Key, up.ID); err != nil {
+	if err := r.r.s3.AbortUpload(ctx, r.rec.Source.Bucket, up.Key, up.ID); err != nil {
 		return fmt.Errorf("abort the unfinished copy back to s3://%s/%s: %w", r.rec.Source.Bucket, up.Key, err)
 	}
 	if err := r.h.record(ctx, r.rec, Step{To: r.rec.State, Error: r.rec.LastError, ClearUpload: true}); err != nil {
@@ -373,7 +372,7 @@ func (r *restorer) awaitRestore(ctx context.Context, trash Object) (Event, error
 // requestRestore asks S3 to restore trash (again, when its restored copy
 // expired or is about to), then waits for it.
 func (r *restorer) requestRestore(ctx context.Context, trash Object) (Event, error) {
-	a := r.cfg.Archive
+	a := r.r.cfg.Archive
 	tier := a.RestoreTier
 	if tier == "Expedited" && trash.DeepArchived() && a.ExpeditedFallback != FallbackOff {
 		// Known before asking: S3 has no Expedited restores from the
@@ -381,11 +380,11 @@ func (r *restorer) requestRestore(ctx context.Context, trash Object) (Event, err
 		r.log.Info("no Expedited restores from Deep Archive: restoring with the fallback tier", "tier", a.ExpeditedFallback)
 		tier = a.ExpeditedFallback
 	}
-	err := r.s3.Restore(ctx, trash, a.RestoreDays, tier)
+	err := r.r.s3.Restore(ctx, trash, a.RestoreDays, tier)
 	if errors.Is(err, ErrTierUnavailable) && tier == "Expedited" && a.ExpeditedFallback != FallbackOff {
 		r.log.Warn("Expedited restores are not available: restoring with the fallback tier", "tier", a.ExpeditedFallback, "err", err)
 		tier = a.ExpeditedFallback
-		err = r.s3.Restore(ctx, trash, a.RestoreDays, tier)
+		err = r.r.s3.Restore(ctx, trash, a.RestoreDays, tier)
 	}
 	if err != nil {
 		return Event{}, fmt.Errorf("request a restore of s3://%s/%s: %w", trash.Bucket, trash.Key, err)
@@ -398,7 +397,7 @@ func (r *restorer) requestRestore(ctx context.Context, trash Object) (Event, err
 // waitForRestore records the restore under way and leaves the record until
 // RestorePoll has passed.
 func (r *restorer) waitForRestore(ctx context.Context) (Event, error) {
-	if err := r.h.record(ctx, r.rec, Step{To: StateRestoring, RetryIn: r.cfg.Archive.RestorePoll, Release: true}); err != nil {
+	if err := r.h.record(ctx, r.rec, Step{To: StateRestoring, RetryIn: r.r.cfg.Archive.RestorePoll, Release: true}); err != nil {
 		return Event{}, err
 	}
 	return Event{Record: r.rec, Outcome: OutcomeRestoring}, nil
@@ -415,12 +414,12 @@ func (r *restorer) expiresDuringCopy(trash Object) bool {
 	if e.IsZero() {
 		return false
 	}
-	now := r.now()
+	now := r.r.now()
 	if !now.Before(e) {
 		return true
 	}
-	a := r.cfg.Archive
-	need := r.cfg.Lease + time.Duration(trash.Size/copyBackRate)*time.Second
+	a := r.r.cfg.Archive
+	need := r.r.cfg.Lease + time.Duration(trash.Size/copyBackRate)*time.Second
 	return need < time.Duration(a.RestoreDays)*a.DayLength && !now.Add(need).Before(e)
 }
 
@@ -434,13 +433,13 @@ func (r *restorer) removeTrashCopy(ctx context.Context) error {
 	if key == "" {
 		return nil
 	}
-	if n, err := r.store.CopyHolders(ctx, key, r.rec.ID); err != nil {
+	if n, err := r.r.store.CopyHolders(ctx, key, r.rec.ID); err != nil {
 		return err
 	} else if n > 0 {
 		r.log.Info("the trash copy is kept: other records rely on it", "trash_key", key, "records", n)
 		return nil
 	}
-	trash, err := r.s3.Head(ctx, trashBucketOf(r.rec, r.cfg), key)
+	trash, err := r.r.s3.Head(ctx, trashBucketOf(r.rec, r.r.cfg), key)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -455,7 +454,7 @@ func (r *restorer) removeTrashCopy(ctx context.Context) error {
 	if err := r.h.fresh(ctx); err != nil {
 		return err
 	}
-	if err := r.s3.Delete(ctx, trash); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := r.r.s3.Delete(ctx, trash); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("remove the trash copy s3://%s/%s: %w", trash.Bucket, trash.Key, err)
 	}
 	return nil

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 	"trashd/s3ops"
 	"trashd/s3ops/s3test"
 )
@@ -23,23 +23,23 @@ import (
 // newer file at the original key is never touched.
 func TestRestoreBesideThenTrashAgain(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
-	old := reconciletest.Body("original", 800)
+	env := testworld.New(t)
+	old := testworld.Body("original", 800)
 	id := env.AddFile(t, "notes/week1.pdf", old, true, 0)
 	r := env.Runner(t, env.Config("owner-a"))
 	run(t, r)
 
 	// The LMS puts a new file at the key, then restores the row.
-	newer := reconciletest.Body("newer", 400)
+	newer := testworld.Body("newer", 400)
 	s3test.PutObject(t, env.SDK, env.Source, "notes/week1.pdf", newer)
 	env.Forget(id)
-	reconciletest.Must(t, func() error { _, err := env.DB.Exec("UPDATE files SET trashed = 0 WHERE id = ?", id); return err }())
+	testworld.Must(t, func() error { _, err := env.DB.Exec("UPDATE files SET trashed = 0 WHERE id = ?", id); return err }())
 	if sum := run(t, r); sum.Counts.Restored != 1 {
 		t.Fatalf("restore pass %+v", sum.Counts)
 	}
 	beside := "notes/week1.restored-1.pdf"
 	var restoredKey string
-	reconciletest.Must(t, env.DB.QueryRow("SELECT restored_key FROM trash_objects WHERE lms_id = ?", id).Scan(&restoredKey))
+	testworld.Must(t, env.DB.QueryRow("SELECT restored_key FROM trash_objects WHERE lms_id = ?", id).Scan(&restoredKey))
 	if restoredKey != strings.Replace(beside, "-1.", "-"+itoa(id)+".", 1) {
 		t.Fatalf("restored to %q, want beside the original key", restoredKey)
 	}
@@ -48,12 +48,12 @@ func TestRestoreBesideThenTrashAgain(t *testing.T) {
 	}
 
 	// Trashed again: the beside copy is what moves.
-	reconciletest.Must(t, func() error { _, err := env.DB.Exec("UPDATE files SET trashed = 1 WHERE id = ?", id); return err }())
+	testworld.Must(t, func() error { _, err := env.DB.Exec("UPDATE files SET trashed = 1 WHERE id = ?", id); return err }())
 	if sum := run(t, r); sum.Counts.Moved != 1 {
 		t.Fatalf("re-trash pass %+v: want the beside copy moved", sum.Counts)
 	}
 	var state, sourceKey, keptKey string
-	reconciletest.Must(t, env.DB.QueryRow("SELECT state, source_key, restored_key FROM trash_objects WHERE lms_id = ?", id).Scan(&state, &sourceKey, &keptKey))
+	testworld.Must(t, env.DB.QueryRow("SELECT state, source_key, restored_key FROM trash_objects WHERE lms_id = ?", id).Scan(&state, &sourceKey, &keptKey))
 	if state != string(reconcile.StateInTrash) || sourceKey != restoredKey || keptKey != restoredKey {
 		t.Errorf("record %s from %q (restored_key %q): want in_trash from the beside key, the beside key kept", state, sourceKey, keptKey)
 	}
@@ -74,7 +74,7 @@ func TestRestoreOfAFailedRecord(t *testing.T) {
 	t.Parallel()
 	var refuse atomic.Bool
 	refuse.Store(true)
-	env := reconciletest.New(t, func(o *s3ops.Options) {
+	env := testworld.New(t, func(o *s3ops.Options) {
 		o.HTTPClient = s3test.NewFaultTransport(func(r *http.Request) s3test.Fault {
 			if refuse.Load() && s3test.IsDelete(r) {
 				return s3test.Fault{Status: http.StatusForbidden, Code: "AccessDenied"}
@@ -82,7 +82,7 @@ func TestRestoreOfAFailedRecord(t *testing.T) {
 			return s3test.Fault{}
 		}).Client()
 	})
-	id := env.AddFile(t, "failed/then-restored.txt", reconciletest.Body("f", 321), true, 0)
+	id := env.AddFile(t, "failed/then-restored.txt", testworld.Body("f", 321), true, 0)
 	r := env.Runner(t, env.Config("owner-a"))
 	if sum := run(t, r); sum.Counts.Failed != 1 {
 		t.Fatalf("pass %+v: want the delete refused and the record failed", sum.Counts)
@@ -91,7 +91,7 @@ func TestRestoreOfAFailedRecord(t *testing.T) {
 	// Whatever refused the delete, the source is gone now: the trash copy is
 	// the only one.
 	_, err := env.SDK.DeleteObject(t.Context(), s3DeleteInput(env.Source, "failed/then-restored.txt"))
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	refuse.Store(false)
 	env.Untrash(t, id)
 	if sum := run(t, r); sum.Counts.Restored != 1 {
@@ -135,7 +135,7 @@ func TestRestoreUnparsableRestoreHeader(t *testing.T) {
 		run(t, r)
 	}
 	var msg string
-	reconciletest.Must(t, env.DB.QueryRow("SELECT last_error FROM trash_objects WHERE lms_id = ?", id).Scan(&msg))
+	testworld.Must(t, env.DB.QueryRow("SELECT last_error FROM trash_objects WHERE lms_id = ?", id).Scan(&msg))
 	if st := stateOf(t, env, id); st != reconcile.StateRestoreFailed || !strings.Contains(msg, `ongoing-request="maybe"`) {
 		t.Errorf("record %s: %q; want restore_failed quoting the header", st, msg)
 	}

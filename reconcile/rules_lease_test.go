@@ -31,11 +31,11 @@ func holdCopy(t *testing.T, w *faultWorld) (arrived <-chan struct{}, release fun
 
 // startHeld starts a pass of a runner with the shortest lease and waits for
 // its copy to arrive at the fault.
-func startHeld(t *testing.T, w *faultWorld, arrived <-chan struct{}) *reconcile.Handle {
+func startHeld(t *testing.T, w *faultWorld, arrived <-chan struct{}, opts ...reconcile.Option) *reconcile.Handle {
 	t.Helper()
 	cfg := w.Config("owner-a")
 	cfg.Lease = reconcile.MinLease
-	h, err := w.Runner(t, cfg).Start(t.Context(), reconcile.TriggerManual)
+	h, err := w.Runner(t, cfg, opts...).Start(t.Context(), reconcile.TriggerManual)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -100,16 +100,19 @@ func TestRuleLostLeaseStopsMove(t *testing.T) {
 	body := []byte("taken over mid-copy")
 	id := w.AddFile(t, "lost/lease.bin", body, true, 0)
 	arrived, release := holdCopy(t, w)
-	h := startHeld(t, w, arrived)
+	clock := newHandClock()
+	h := startHeld(t, w, arrived, reconcile.WithLeaseClock(clock))
 
 	// Another host takes the record over, with a lease of its own.
 	execBehind(t, w.Env, `UPDATE trash_objects SET lease_owner = 'owner-b', lease_token = 'stolen-by-another-host',
 		lease_expires_at = NOW(6) + INTERVAL 1 HOUR WHERE lms_id = ?`, id)
-	// The next renewal, within a third of the lease, finds the lease gone.
+	// The next renewal, a third of the lease on, finds the lease gone.
+	clock.waitForTimers(t, 1, h.Done())
+	clock.advance(reconcile.MinLease / 3)
 	select {
 	case <-h.Done():
 	case <-time.After(3 * time.Second):
-		t.Error("the copy was still in flight 3 s after the lease was lost: the loss did not stop the move")
+		t.Error("the copy was still in flight 3 s after the renewal that found the lease lost: the loss did not stop the move")
 	}
 	release()
 	sum, err := h.Wait()

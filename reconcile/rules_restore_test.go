@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 	"trashd/s3ops/s3test"
 )
 
@@ -77,7 +77,7 @@ func TestRuleRestoreKeepsTrashCopyUntilVerified(t *testing.T) {
 	cfg := w.Config("owner-a")
 	cfg.BackoffBase, cfg.BackoffMax = time.Hour, time.Hour
 	r := w.Runner(t, cfg)
-	body := reconciletest.Body("read back", 1000)
+	body := testworld.Body("read back", 1000)
 	id, trashKey := movedThenUntrashed(t, w, r, "back/verify.txt", body)
 	var copiedBack atomic.Bool
 	w.setRule(func(req *http.Request) s3test.Fault {
@@ -167,7 +167,7 @@ func TestRuleRestoreAbortsLeftUpload(t *testing.T) {
 	t.Parallel()
 	w := newFaultWorld(t)
 	r := w.Runner(t, w.Config("owner-a"))
-	body := reconciletest.Body("left upload", 1000)
+	body := testworld.Body("left upload", 1000)
 	id, _ := movedThenUntrashed(t, w, r, "parts/left.bin", body)
 	leaveUpload(t, w, id, "parts/left.bin")
 
@@ -181,7 +181,7 @@ func TestRuleRestoreAbortsLeftUpload(t *testing.T) {
 		t.Errorf("%d aborts sent, want 1", n)
 	}
 	var recorded bool
-	reconciletest.Must(t, w.DB.QueryRow("SELECT upload_id IS NOT NULL FROM trash_objects WHERE lms_id = ?", id).Scan(&recorded))
+	testworld.Must(t, w.DB.QueryRow("SELECT upload_id IS NOT NULL FROM trash_objects WHERE lms_id = ?", id).Scan(&recorded))
 	if recorded {
 		t.Error("the aborted upload is still recorded")
 	}
@@ -197,7 +197,7 @@ func TestRuleRestoreAbortsLeftUpload(t *testing.T) {
 func leaveUpload(t *testing.T, w *faultWorld, id int64, key string) {
 	t.Helper()
 	up, err := w.SDK.CreateMultipartUpload(t.Context(), &s3.CreateMultipartUploadInput{Bucket: aws.String(w.Source), Key: aws.String(key)})
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	execBehind(t, w.Env, "UPDATE trash_objects SET upload_key = ?, upload_id = ? WHERE lms_id = ?", key, aws.ToString(up.UploadId), id)
 	if left := s3test.Uploads(t, w.SDK, w.Source); len(left) != 1 {
 		t.Fatalf("uploads %v before the restore, want the one left behind", left)
@@ -234,7 +234,7 @@ func TestRuleRestoreHoldsLeaseToTheEnd(t *testing.T) {
 				cfg.Lease = reconcile.MinLease
 			}
 			r := w.Runner(t, cfg)
-			body := reconciletest.Body(tc.name, tc.size)
+			body := testworld.Body(tc.name, tc.size)
 			id := w.AddFile(t, "held/lease.bin", body, true, tc.partSize)
 			if sum := run(t, r); sum.Counts.Moved != 1 {
 				t.Fatalf("move pass %+v: want 1 moved", sum.Counts)

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 	"trashd/s3ops"
 	"trashd/s3ops/s3test"
 )
@@ -37,7 +37,7 @@ func TestRuleCopyVerifiedBeforeDelete(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			w := newFaultWorld(t)
-			body := reconciletest.Body(tc.name, 1000)
+			body := testworld.Body(tc.name, 1000)
 			id := w.AddFile(t, "verify/fresh.bin", body, true, 0)
 			key := w.Config("x").TrashKeys.Render(id, w.Source, "verify/fresh.bin")
 			w.setRule(s3test.When(request("HeadObject", w.Trash, key), s3test.Fault{EditResponse: tc.edit}))
@@ -72,7 +72,7 @@ func TestRuleCopyVerifiedBeforeDelete(t *testing.T) {
 func TestRuleResumedCopyVerifiedAgain(t *testing.T) {
 	t.Parallel()
 	w := newFaultWorld(t)
-	body := reconciletest.Body("resume", 1000)
+	body := testworld.Body("resume", 1000)
 	id := w.AddFile(t, "resume/copied.bin", body, true, 0)
 	cfg := w.Config("owner-a")
 	cfg.BackoffBase, cfg.BackoffMax = time.Hour, time.Hour
@@ -88,7 +88,7 @@ func TestRuleResumedCopyVerifiedAgain(t *testing.T) {
 		t.Fatalf("record %s after the failed delete, want copied", rec.State)
 	}
 	// The trash copy is replaced by other bytes of the same size.
-	other := reconciletest.Body("someone else", len(body))
+	other := testworld.Body("someone else", len(body))
 	putBehind(t, w.Env, w.Trash, rec.TrashKey, other)
 	makeDue(t, w.Env)
 	w.setRule(nil) // deletes go through now
@@ -117,7 +117,7 @@ func TestRuleResumedCopyVerifiedAgain(t *testing.T) {
 func TestRuleGoneSourceNeedsVerifiedCopy(t *testing.T) {
 	t.Parallel()
 	w := newFaultWorld(t)
-	body := reconciletest.Body("gone", 1000)
+	body := testworld.Body("gone", 1000)
 	id := w.AddFile(t, "gone/source.bin", body, true, 0)
 	cfg := w.Config("owner-a")
 	cfg.BackoffBase, cfg.BackoffMax = time.Hour, time.Hour
@@ -141,7 +141,7 @@ func TestRuleGoneSourceNeedsVerifiedCopy(t *testing.T) {
 	// The source is deleted by someone else, and the trash key holds other
 	// bytes of the same size.
 	deleteBehind(t, w.Env, w.Source, "gone/source.bin")
-	putBehind(t, w.Env, w.Trash, rec.TrashKey, reconciletest.Body("not the source", len(body)))
+	putBehind(t, w.Env, w.Trash, rec.TrashKey, testworld.Body("not the source", len(body)))
 	makeDue(t, w.Env)
 	w.setRule(nil)
 
@@ -328,7 +328,7 @@ func TestRuleStopBeforeCopy(t *testing.T) {
 func TestRuleExhaustedCopiedRecordSettlesInTrash(t *testing.T) {
 	t.Parallel()
 	w := newFaultWorld(t, func(o *s3ops.Options) { o.RetryMaxAttempts = 1 })
-	body := reconciletest.Body("lost response", 1000)
+	body := testworld.Body("lost response", 1000)
 	id := w.AddFile(t, "lost/response.bin", body, true, 0)
 	cfg := w.Config("owner-a")
 	cfg.MaxAttempts = 1
@@ -369,7 +369,7 @@ func TestRuleExhaustedCopiedRecordSettlesInTrash(t *testing.T) {
 func TestRuleExhaustedCopiedRecordWithSourceFails(t *testing.T) {
 	t.Parallel()
 	w := newFaultWorld(t, func(o *s3ops.Options) { o.RetryMaxAttempts = 1 })
-	body := reconciletest.Body("still there", 1000)
+	body := testworld.Body("still there", 1000)
 	id := w.AddFile(t, "still/there.bin", body, true, 0)
 	cfg := w.Config("owner-a")
 	cfg.MaxAttempts = 1

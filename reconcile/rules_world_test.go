@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 	"trashd/s3ops"
 	"trashd/s3ops/s3test"
 )
@@ -25,7 +25,7 @@ import (
 // needs the world, to write to S3 or the database at the moment a request
 // is seen.
 type faultWorld struct {
-	*reconciletest.Env
+	*testworld.Env
 	ft   *s3test.FaultTransport
 	rule atomic.Pointer[s3test.Rule]
 }
@@ -40,7 +40,7 @@ func newFaultWorld(t *testing.T, opts ...func(*s3ops.Options)) *faultWorld {
 		return s3test.Fault{}
 	})
 	viaFaults := func(o *s3ops.Options) { o.HTTPClient = w.ft.Client() }
-	w.Env = reconciletest.New(t, append([]func(*s3ops.Options){viaFaults}, opts...)...)
+	w.Env = testworld.New(t, append([]func(*s3ops.Options){viaFaults}, opts...)...)
 	return w
 }
 
@@ -96,11 +96,11 @@ type recordRow struct {
 	Requested   bool
 }
 
-func ruleRecord(t *testing.T, env *reconciletest.Env, lmsID int64) recordRow {
+func ruleRecord(t *testing.T, env *testworld.Env, lmsID int64) recordRow {
 	t.Helper()
 	var r recordRow
 	var lastError, token, owner, etag, trashKey, trashETag, restoredKey sql.NullString
-	reconciletest.Must(t, env.DB.QueryRow(`SELECT state, attempts, last_error, lease_token, lease_owner, source_etag,
+	testworld.Must(t, env.DB.QueryRow(`SELECT state, attempts, last_error, lease_token, lease_owner, source_etag,
 		trash_key, trash_etag, restored_key, restore_requested_at IS NOT NULL FROM trash_objects WHERE lms_id = ?`, lmsID).
 		Scan(&r.State, &r.Attempts, &lastError, &token, &owner, &etag, &trashKey, &trashETag, &restoredKey, &r.Requested))
 	r.LastError, r.Token, r.Owner, r.SourceETag = lastError.String, token.String, owner.String, etag.String
@@ -109,15 +109,15 @@ func ruleRecord(t *testing.T, env *reconciletest.Env, lmsID int64) recordRow {
 }
 
 // makeDue makes every record claimable now, its backoff over.
-func makeDue(t *testing.T, env *reconciletest.Env) {
+func makeDue(t *testing.T, env *testworld.Env) {
 	t.Helper()
 	_, err := env.DB.Exec("UPDATE trash_objects SET next_attempt_at = NOW(6)")
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 }
 
 // objectAt returns bucket/key's bytes, read past the test's faults, and
 // whether there is an object at all.
-func objectAt(t *testing.T, env *reconciletest.Env, bucket, key string) ([]byte, bool) {
+func objectAt(t *testing.T, env *testworld.Env, bucket, key string) ([]byte, bool) {
 	t.Helper()
 	out, err := env.SDK.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	var status interface{ HTTPStatusCode() int }
@@ -129,12 +129,12 @@ func objectAt(t *testing.T, env *reconciletest.Env, bucket, key string) ([]byte,
 	}
 	defer out.Body.Close()
 	b, err := io.ReadAll(out.Body)
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	return b, true
 }
 
 // wantObject fails t unless bucket/key holds exactly want.
-func wantObject(t *testing.T, env *reconciletest.Env, bucket, key string, want []byte, what string) {
+func wantObject(t *testing.T, env *testworld.Env, bucket, key string, want []byte, what string) {
 	t.Helper()
 	got, ok := objectAt(t, env, bucket, key)
 	switch {
@@ -146,7 +146,7 @@ func wantObject(t *testing.T, env *reconciletest.Env, bucket, key string, want [
 }
 
 // wantNoObject fails t if bucket/key exists.
-func wantNoObject(t *testing.T, env *reconciletest.Env, bucket, key string, what string) {
+func wantNoObject(t *testing.T, env *testworld.Env, bucket, key string, what string) {
 	t.Helper()
 	if got, ok := objectAt(t, env, bucket, key); ok {
 		t.Errorf("%s: s3://%s/%s still holds %q", what, bucket, key, clipped(got))
@@ -162,7 +162,7 @@ func clipped(b []byte) string {
 
 // putBehind writes body at bucket/key behind trashd's back. It may be called from
 // a fault rule, off the test's goroutine, so it reports with t.Error.
-func putBehind(t *testing.T, env *reconciletest.Env, bucket, key string, body []byte) {
+func putBehind(t *testing.T, env *testworld.Env, bucket, key string, body []byte) {
 	_, err := env.SDK.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
 	if err != nil {
 		t.Errorf("put s3://%s/%s: %v", bucket, key, err)
@@ -170,7 +170,7 @@ func putBehind(t *testing.T, env *reconciletest.Env, bucket, key string, body []
 }
 
 // deleteBehind deletes bucket/key behind trashd's back; from a fault rule too.
-func deleteBehind(t *testing.T, env *reconciletest.Env, bucket, key string) {
+func deleteBehind(t *testing.T, env *testworld.Env, bucket, key string) {
 	_, err := env.SDK.DeleteObject(t.Context(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
 		t.Errorf("delete s3://%s/%s: %v", bucket, key, err)
@@ -178,7 +178,7 @@ func deleteBehind(t *testing.T, env *reconciletest.Env, bucket, key string) {
 }
 
 // execBehind runs an UPDATE behind trashd's back; from a fault rule too.
-func execBehind(t *testing.T, env *reconciletest.Env, query string, args ...any) {
+func execBehind(t *testing.T, env *testworld.Env, query string, args ...any) {
 	if _, err := env.DB.Exec(query, args...); err != nil {
 		t.Errorf("%s: %v", query, err)
 	}

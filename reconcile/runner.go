@@ -9,28 +9,6 @@ import (
 	"time"
 )
 
-// Store is everything the runner needs from the database.
-type Store interface {
-	Discoverer
-	Claimer
-	Recorder
-	RunLog
-	Backlog
-	Archiver
-	RestoreRequests
-	Sharing
-	Census
-}
-
-// S3 is everything the runner needs from S3.
-type S3 interface {
-	ObjectStore
-	BucketChecker
-	LifecycleKeeper
-	Restorer
-	UploadAborter
-}
-
 // Outcome is what became of one claimed object in a pass.
 type Outcome string
 
@@ -69,7 +47,7 @@ type Runner struct {
 	cfg       Config
 	log       *slog.Logger
 	now       func() time.Time
-	elapsed   Elapsed // for the age of fences: counts through a suspend
+	leases    LeaseClock // for the age of fences: counts through a suspend
 	events    func(Event)
 	current   atomic.Pointer[tracker]        // the running pass, if any
 	lifecycle atomic.Pointer[LifecycleState] // the last lifecycle check
@@ -84,8 +62,13 @@ func WithEvents(fn func(Event)) Option { return func(r *Runner) { r.events = fn 
 // WithClock replaces time.Now, which is used only to report durations.
 func WithClock(now func() time.Time) Option { return func(r *Runner) { r.now = now } }
 
-// WithElapsed replaces BootClock, the clock that fences are timed on.
-func WithElapsed(e Elapsed) Option { return func(r *Runner) { r.elapsed = e } }
+// WithElapsed replaces BootClock, the clock that fences are timed on; the
+// lease timers stay those of package time.
+func WithElapsed(e Elapsed) Option { return func(r *Runner) { r.leases = realTimers{e} } }
+
+// WithLeaseClock replaces the clock that leases are timed on, timers
+// included.
+func WithLeaseClock(c LeaseClock) Option { return func(r *Runner) { r.leases = c } }
 
 // NewRunner checks cfg and returns a Runner.
 func NewRunner(store Store, s3 S3, cfg Config, log *slog.Logger, opts ...Option) (*Runner, error) {
@@ -93,7 +76,7 @@ func NewRunner(store Store, s3 S3, cfg Config, log *slog.Logger, opts ...Option)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Runner{store: store, s3: s3, cfg: cfg, log: log, now: time.Now, elapsed: BootClock, events: func(Event) {}}
+	r := &Runner{store: store, s3: s3, cfg: cfg, log: log, now: time.Now, leases: realTimers{BootClock}, events: func(Event) {}}
 	for _, o := range opts {
 		o(r)
 	}
@@ -198,7 +181,7 @@ func (r *Runner) pass(ctx context.Context, id int64, t *tracker) (Summary, error
 	log.Info("pass started", "trigger", sum.Trigger, "owner", r.cfg.Owner)
 	defer r.beat(work, id, log)()
 	r.abandonLapsedRuns(work, log)
-	p := &pass{Runner: r, log: log, stop: ctx, work: work, progress: t, outage: newOutage(r.cfg.Concurrency, r.cfg.Mass.Allow)}
+	p := &pass{r: r, log: log, stop: ctx, work: work, progress: t, outage: newOutage(r.cfg.Concurrency, r.cfg.Mass.Allow)}
 	runErr := p.run()
 
 	t.setPhase(PhaseDone)
@@ -267,7 +250,7 @@ func (r *Runner) abandonLapsedRuns(ctx context.Context, log *slog.Logger) {
 
 // pass is one Run in progress.
 type pass struct {
-	*Runner
+	r        *Runner
 	log      *slog.Logger
 	stop     context.Context // done when the pass is asked to stop
 	work     context.Context // for steps in flight: done when the grace runs out
@@ -279,7 +262,7 @@ type pass struct {
 func (p *pass) stopping() bool { return p.stop.Err() != nil }
 
 func (p *pass) run() error {
-	if err := p.CheckBuckets(p.stop); err != nil {
+	if err := p.r.CheckBuckets(p.stop); err != nil {
 		return err
 	}
 	if p.progress.restoresOnly {
@@ -288,7 +271,7 @@ func (p *pass) run() error {
 	}
 	p.keepLifecycle()
 	p.progress.setPhase(PhaseDiscovering)
-	n, unmovable, err := p.discover(p.stop, p.progress.touch, p.cfg.Mass)
+	n, unmovable, err := p.r.discover(p.stop, p.progress.touch, p.r.cfg.Mass)
 	p.progress.update(func(pr *Progress) { pr.Counts.Discovered, pr.Counts.Failed = n, pr.Counts.Failed+unmovable })
 	if err != nil {
 		if p.stopping() {
@@ -299,7 +282,7 @@ func (p *pass) run() error {
 	if n > 0 {
 		p.log.Info("discovered trashed rows", "count", n)
 	}
-	if due, _, err := p.store.Pending(p.stop); err == nil {
+	if due, _, err := p.r.store.Pending(p.stop); err == nil {
 		p.progress.update(func(pr *Progress) { pr.Total = due + unmovable })
 	}
 	// Files the LMS wants back first: someone is waiting for them.
@@ -335,81 +318,4 @@ func (r *Runner) CheckBuckets(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// discover records every trashed LMS row that has no record yet, walking the
-// LMS table in id order, a batch at a time. The mass-change brake weighs
-// how many there are before the first is recorded: rows are held back until
-// their number is known to be within limits. It returns how many records it
-// made, and how many of those were failed at once (Unmovable).
-func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) (total, unmovable int, err error) {
-	// Restored rows trashed again move again: weighed like discoveries.
-	again, err := r.store.CountRetrash(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	weighed := limits.Allow
-	if !weighed && again > limits.count() {
-		if err := r.weighDiscoveries(ctx, limits, again); err != nil {
-			return 0, 0, err
-		}
-		weighed = true
-	}
-	total, err = r.store.Retrash(ctx)
-	if err != nil {
-		return 0, 0, fmt.Errorf("find restored rows trashed again: %w", err)
-	}
-	var (
-		after int64
-		held  []TrashedRow
-	)
-	record := func(rows []TrashedRow) error {
-		n, err := r.store.RecordTrashed(ctx, rows)
-		total += n
-		if n > 0 {
-			// Bounded by what this pass inserted: a row another host
-			// recorded at the same moment is that host's to count.
-			for _, row := range rows {
-				if row.Unmovable() != "" {
-					unmovable++
-				}
-			}
-			unmovable = min(unmovable, total)
-		}
-		if err != nil {
-			return fmt.Errorf("record %d trashed rows: %w", len(rows), err)
-		}
-		return nil
-	}
-	for {
-		touch() // a long scan is progress, for the watchdog
-		rows, err := r.store.ScanTrashed(ctx, after, r.cfg.BatchSize)
-		if err != nil {
-			return total, unmovable, fmt.Errorf("scan the LMS table for trashed rows after id %d: %w", after, err)
-		}
-		last := len(rows) < r.cfg.BatchSize
-		if len(rows) > 0 {
-			after = rows[len(rows)-1].LMSID
-		}
-		if !weighed {
-			held = append(held, rows...)
-			if len(held) > limits.count() {
-				if err := r.weighDiscoveries(ctx, limits, again); err != nil {
-					return total, unmovable, err
-				}
-				weighed = true
-			} else if !last {
-				continue
-			}
-			rows, held = held, nil
-		}
-		if len(rows) > 0 {
-			if err := record(rows); err != nil {
-				return total, unmovable, err
-			}
-		}
-		if last {
-			return total, unmovable, nil
-		}
-	}
 }

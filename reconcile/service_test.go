@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 )
 
 // eventually polls cond until it holds or a minute passes.
@@ -26,17 +26,17 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func TestServiceRunsOnSchedule(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	for i := range 5 {
 		key := fmt.Sprintf("sched/%d", i)
-		env.AddFile(t, key, reconciletest.Body(key, 10), true, 0)
+		env.AddFile(t, key, testworld.Body(key, 10), true, 0)
 	}
 	finished := make(chan reconcile.Summary, 16)
 	svc, err := reconcile.NewService(env.Runner(t, env.Config("svc")), reconcile.ServiceConfig{
 		Schedule: "@every 1s",
 		Hooks:    reconcile.PassHooks{Finished: func(s reconcile.Summary, _ error) { finished <- s }},
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	svc.Start(t.Context(), false)
 	defer svc.Stop(t.Context())
 
@@ -48,7 +48,7 @@ func TestServiceRunsOnSchedule(t *testing.T) {
 		t.Errorf("moved %d then %d; want 5 then 0", first.Counts.Moved, second.Counts.Moved)
 	}
 	var runs int
-	reconciletest.Must(t, env.DB.QueryRow("SELECT COUNT(*) FROM trash_runs WHERE run_trigger = 'schedule' AND status = 'ok'").Scan(&runs))
+	testworld.Must(t, env.DB.QueryRow("SELECT COUNT(*) FROM trash_runs WHERE run_trigger = 'schedule' AND status = 'ok'").Scan(&runs))
 	if runs < 2 {
 		t.Errorf("%d scheduled runs recorded, want at least 2", runs)
 	}
@@ -66,12 +66,12 @@ func TestServiceRunsOnSchedule(t *testing.T) {
 func TestServiceTriggerDuringPass(t *testing.T) {
 	t.Parallel()
 	hold, copying, release := holdCopies()
-	env := reconciletest.New(t, hold)
+	env := testworld.New(t, hold)
 	env.AddFile(t, "slow.bin", []byte("slow"), true, 0)
 	svc, err := reconcile.NewService(env.Runner(t, env.Config("svc")), reconcile.ServiceConfig{
 		Schedule: "@every 1h", Stall: 200 * time.Millisecond, Tick: 10 * time.Millisecond,
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	svc.Start(t.Context(), false)
 	defer svc.Stop(t.Context())
 
@@ -105,7 +105,7 @@ func TestServiceTriggerDuringPass(t *testing.T) {
 		t.Errorf("Alive after the pass = %v", err)
 	}
 	var runs int
-	reconciletest.Must(t, env.DB.QueryRow("SELECT COUNT(*) FROM trash_runs").Scan(&runs))
+	testworld.Must(t, env.DB.QueryRow("SELECT COUNT(*) FROM trash_runs").Scan(&runs))
 	if runs != 1 {
 		t.Errorf("%d runs recorded, want 1", runs)
 	}
@@ -132,7 +132,7 @@ func TestParseSchedule(t *testing.T) {
 // ended in RunError, so that the metrics and their alert see it.
 func TestServiceCountsAPassThatCannotStart(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	var started []reconcile.Trigger
 	var finished []reconcile.Summary
 	var errs []error
@@ -143,9 +143,9 @@ func TestServiceCountsAPassThatCannotStart(t *testing.T) {
 			Finished: func(s reconcile.Summary, err error) { finished, errs = append(finished, s), append(errs, err) },
 		},
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	_, err = env.DB.Exec("INSERT INTO trash_schema_version (version_id, is_applied) VALUES (9999, TRUE)")
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	svc.Start(t.Context(), false)
 	defer svc.Stop(t.Context())
 

@@ -10,16 +10,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"trashd/db"
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 	"trashd/s3ops/s3test"
 )
 
 // recordOf reads the state, trash key and shared_with of LMS row id.
-func recordOf(t *testing.T, env *reconciletest.Env, id int64) (state reconcile.State, trashKey string, sharedWith int64) {
+func recordOf(t *testing.T, env *testworld.Env, id int64) (state reconcile.State, trashKey string, sharedWith int64) {
 	t.Helper()
 	var key, with any
-	reconciletest.Must(t, env.DB.QueryRow("SELECT state, trash_key, shared_with FROM trash_objects WHERE lms_id = ?", id).Scan(&state, &key, &with))
+	testworld.Must(t, env.DB.QueryRow("SELECT state, trash_key, shared_with FROM trash_objects WHERE lms_id = ?", id).Scan(&state, &key, &with))
 	if b, ok := key.([]byte); ok {
 		trashKey = string(b)
 	}
@@ -30,10 +30,10 @@ func recordOf(t *testing.T, env *reconciletest.Env, id int64) (state reconcile.S
 }
 
 // trashObjects lists the keys in the trash bucket.
-func trashObjects(t *testing.T, env *reconciletest.Env) []string {
+func trashObjects(t *testing.T, env *testworld.Env) []string {
 	t.Helper()
 	out, err := env.SDK.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String(env.Trash)})
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	var keys []string
 	for _, o := range out.Contents {
 		keys = append(keys, aws.ToString(o.Key))
@@ -42,10 +42,10 @@ func trashObjects(t *testing.T, env *reconciletest.Env) []string {
 }
 
 // due makes every record due now, as if its wait had passed.
-func due(t *testing.T, env *reconciletest.Env) {
+func due(t *testing.T, env *testworld.Env) {
 	t.Helper()
 	_, err := env.DB.Exec("UPDATE trash_objects SET next_attempt_at = NOW(6)")
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 }
 
 // One object, two LMS rows: trashing one leaves the object where the other
@@ -53,8 +53,8 @@ func due(t *testing.T, env *reconciletest.Env) {
 // know where its bytes are.
 func TestSharedObjectMovesWhenTheLastRowIsTrashed(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
-	a := env.AddFile(t, "hash/ab/cd/abcdef", reconciletest.Body("shared", 3000), true, 0)
+	env := testworld.New(t)
+	a := env.AddFile(t, "hash/ab/cd/abcdef", testworld.Body("shared", 3000), true, 0)
 	b := env.AddSharedRow(t, a, false)
 	r := env.Runner(t, env.Config("owner-a"))
 
@@ -99,8 +99,8 @@ func TestSharedObjectMovesWhenTheLastRowIsTrashed(t *testing.T) {
 // brings the object back, and the copy stays while the other relies on it.
 func TestSharedObjectBothTrashed(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
-	a := env.AddFile(t, "hash/12/34/1234", reconciletest.Body("both", 500), true, 0)
+	env := testworld.New(t)
+	a := env.AddFile(t, "hash/12/34/1234", testworld.Body("both", 500), true, 0)
 	b := env.AddSharedRow(t, a, true)
 	r := env.Runner(t, env.Config("owner-a"))
 	if sum := run(t, r); sum.Counts.Moved != 2 || sum.Counts.Missing != 0 {
@@ -141,8 +141,8 @@ func TestSharedObjectBothTrashed(t *testing.T) {
 // then trashed again: nothing ever moves, nothing is lost.
 func TestSharedObjectRestoredAndTrashedAgain(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
-	a := env.AddFile(t, "course/handout.pdf", reconciletest.Body("handout", 900), true, 0)
+	env := testworld.New(t)
+	a := env.AddFile(t, "course/handout.pdf", testworld.Body("handout", 900), true, 0)
 	env.AddSharedRow(t, a, false)
 	r := env.Runner(t, env.Config("owner-a"))
 	if sum := run(t, r); sum.Counts.Shared != 1 {
@@ -166,15 +166,15 @@ func TestSharedObjectRestoredAndTrashedAgain(t *testing.T) {
 // it: "an object is moved even if another row names it".
 func TestSharedObjectUniqueKeysOverride(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
-	a := env.AddFile(t, "unique/claimed.bin", reconciletest.Body("unique", 100), true, 0)
+	env := testworld.New(t)
+	a := env.AddFile(t, "unique/claimed.bin", testworld.Body("unique", 100), true, 0)
 	b := env.AddSharedRow(t, a, false)
 	lms := env.LMS
 	lms.UniqueKeys = true
 	store, err := db.NewStore(t.Context(), env.DB, lms)
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	r, err := reconcile.NewRunner(store, env.S3, env.Config("owner-a"), discard())
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	if sum := run(t, r); sum.Counts.Moved != 1 || sum.Counts.Shared != 0 {
 		t.Fatalf("pass %+v: want the object moved despite row %d", sum.Counts, b)
 	}
@@ -186,7 +186,7 @@ func TestSharedObjectUniqueKeysOverride(t *testing.T) {
 // and names the row that keeps the object, for status and logs.
 func TestSharedObjectNamesTheKeepingRow(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	a := env.AddFile(t, "x/y.txt", []byte("y"), false, 0)
 	b := env.AddSharedRow(t, a, true)
 	r := env.Runner(t, env.Config("owner-a"))
@@ -197,7 +197,7 @@ func TestSharedObjectNamesTheKeepingRow(t *testing.T) {
 		t.Errorf("row %d: %s shared with %d; want shared with row %d", b, st, with, a)
 	}
 	var msg string
-	reconciletest.Must(t, env.DB.QueryRow("SELECT COALESCE(last_error, '') FROM trash_objects WHERE lms_id = ?", b).Scan(&msg))
+	testworld.Must(t, env.DB.QueryRow("SELECT COALESCE(last_error, '') FROM trash_objects WHERE lms_id = ?", b).Scan(&msg))
 	if strings.Contains(msg, "missing") {
 		t.Errorf("last_error %q", msg)
 	}
@@ -212,8 +212,8 @@ func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, ni
 // the other row removes only that old copy.
 func TestSharedObjectNewLifeNewTrashKey(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
-	a := env.AddFile(t, "hash/lives", reconciletest.Body("lives", 600), true, 0)
+	env := testworld.New(t)
+	a := env.AddFile(t, "hash/lives", testworld.Body("lives", 600), true, 0)
 	b := env.AddSharedRow(t, a, true)
 	r := env.Runner(t, env.Config("owner-a"))
 	run(t, r)
@@ -247,7 +247,7 @@ func TestSharedObjectNewLifeNewTrashKey(t *testing.T) {
 // configuration names another trash bucket still restores it from there.
 func TestRecordKeepsItsTrashBucket(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	id := env.AddFile(t, "moved/then/reconfigured.txt", []byte("kept"), true, 0)
 	run(t, env.Runner(t, env.Config("owner-a")))
 	other := s3test.NewBucket(t, env.SDK, "trash2")

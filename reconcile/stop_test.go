@@ -7,8 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 	"trashd/s3ops"
 	"trashd/s3ops/s3test"
 )
@@ -37,11 +37,11 @@ func holdCopies() (opt func(*s3ops.Options), copying <-chan struct{}, release ch
 func TestPassStopsGracefully(t *testing.T) {
 	t.Parallel()
 	hold, copying, release := holdCopies()
-	env := reconciletest.New(t, hold)
+	env := testworld.New(t, hold)
 	const n = 40
 	for i := range n {
 		key := fmt.Sprintf("stop/%02d", i)
-		env.AddFile(t, key, reconciletest.Body(key, 100), true, 0)
+		env.AddFile(t, key, testworld.Body(key, 100), true, 0)
 	}
 	ctx, stop := context.WithCancel(t.Context())
 	done := make(chan reconcile.Summary)
@@ -64,7 +64,7 @@ func TestPassStopsGracefully(t *testing.T) {
 		t.Errorf("counts %+v: want nothing moved after the stop and the in-flight objects interrupted", sum.Counts)
 	}
 	var leased, copied int
-	reconciletest.Must(t, env.DB.QueryRow(
+	testworld.Must(t, env.DB.QueryRow(
 		"SELECT COUNT(lease_token), SUM(state = 'copied') FROM trash_objects").Scan(&leased, &copied))
 	if leased != 0 {
 		t.Errorf("%d leases still held after a graceful stop", leased)
@@ -73,7 +73,7 @@ func TestPassStopsGracefully(t *testing.T) {
 		t.Errorf("no object recorded copied: the in-flight copies were not allowed to finish their step")
 	}
 	var status string
-	reconciletest.Must(t, env.DB.QueryRow("SELECT status FROM trash_runs WHERE id = ?", sum.RunID).Scan(&status))
+	testworld.Must(t, env.DB.QueryRow("SELECT status FROM trash_runs WHERE id = ?", sum.RunID).Scan(&status))
 	if status != string(reconcile.RunInterrupted) {
 		t.Errorf("run recorded %q, want interrupted", status)
 	}

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 	"trashd/s3ops"
 	"trashd/s3ops/s3test"
 )
@@ -22,7 +22,7 @@ import (
 // the trashed file; v1 is an older version that becomes current once v2 is
 // deleted.
 type versionedWorld struct {
-	env    *reconciletest.Env
+	env    *testworld.Env
 	id     int64
 	key    string
 	v1, v2 []byte
@@ -30,8 +30,8 @@ type versionedWorld struct {
 
 func newVersionedWorld(t *testing.T, rule func(w *versionedWorld) s3test.Rule) *versionedWorld {
 	t.Helper()
-	w := &versionedWorld{key: "versioned/report.pdf", v1: reconciletest.Body("v1", 700), v2: reconciletest.Body("v2", 900)}
-	w.env = reconciletest.New(t, func(o *s3ops.Options) {
+	w := &versionedWorld{key: "versioned/report.pdf", v1: testworld.Body("v1", 700), v2: testworld.Body("v2", 900)}
+	w.env = testworld.New(t, func(o *s3ops.Options) {
 		if rule != nil {
 			o.HTTPClient = s3test.NewFaultTransport(func(r *http.Request) s3test.Fault { return rule(w)(r) }).Client()
 		}
@@ -60,12 +60,12 @@ func (w *versionedWorld) check(t *testing.T) {
 		t.Errorf("the key's current version is not the untouched older version v1")
 	}
 	out, err := env.SDK.ListObjectVersions(t.Context(), &s3.ListObjectVersionsInput{Bucket: aws.String(env.Source), Prefix: aws.String(w.key)})
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	if len(out.Versions) != 1 {
 		t.Errorf("%d versions left under the key, want only v1", len(out.Versions))
 	}
 	var size int64
-	reconciletest.Must(t, env.DB.QueryRow("SELECT source_size FROM trash_objects WHERE lms_id = ?", w.id).Scan(&size))
+	testworld.Must(t, env.DB.QueryRow("SELECT source_size FROM trash_objects WHERE lms_id = ?", w.id).Scan(&size))
 	if size != int64(len(w.v2)) {
 		t.Errorf("the record describes a %d-byte source, want v2's %d bytes", size, len(w.v2))
 	}
@@ -91,7 +91,7 @@ func TestVersionedRetryAfterTheDelete(t *testing.T) {
 			if r.Method == http.MethodDelete && strings.Contains(r.URL.Path, w.env.Source) && broke.CompareAndSwap(false, true) {
 				return s3test.Fault{EditResponse: func(*http.Response) {
 					_, err := w.env.DB.Exec("UPDATE trash_objects SET lease_token = 'lost-in-a-crash'")
-					reconciletest.Must(t, err)
+					testworld.Must(t, err)
 				}}
 			}
 			return s3test.Fault{}
@@ -106,7 +106,7 @@ func TestVersionedRetryAfterTheDelete(t *testing.T) {
 	}
 	// The crashed worker's lease lapses.
 	_, err := w.env.DB.Exec("UPDATE trash_objects SET lease_token = NULL, lease_owner = NULL, lease_expires_at = NULL")
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	if sum := run(t, r); sum.Counts.Moved != 1 {
 		t.Fatalf("second pass %+v: want the move finished", sum.Counts)
 	}
@@ -157,7 +157,7 @@ func TestVersionedLostDeleteResponseThen412(t *testing.T) {
 // current, untouched, and the verified copy is not overwritten.
 func TestVersionedSourceOverwrittenBeforeTheDelete(t *testing.T) {
 	t.Parallel()
-	v3 := reconciletest.Body("v3", 333)
+	v3 := testworld.Body("v3", 333)
 	var once atomic.Bool
 	w := newVersionedWorld(t, func(w *versionedWorld) s3test.Rule {
 		return func(r *http.Request) s3test.Fault {
@@ -179,7 +179,7 @@ func TestVersionedSourceOverwrittenBeforeTheDelete(t *testing.T) {
 		t.Errorf("the new version v3 is not current and intact at the key")
 	}
 	out, err := w.env.SDK.ListObjectVersions(t.Context(), &s3.ListObjectVersionsInput{Bucket: aws.String(w.env.Source), Prefix: aws.String(w.key)})
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	if len(out.Versions) != 2 {
 		t.Errorf("%d versions under the key, want v1 and v3", len(out.Versions))
 	}
@@ -199,7 +199,7 @@ func TestVersionedRestoreOverTheOlderVersion(t *testing.T) {
 		t.Fatalf("restore pass %+v", sum.Counts)
 	}
 	var restoredKey string
-	reconciletest.Must(t, w.env.DB.QueryRow("SELECT restored_key FROM trash_objects WHERE lms_id = ?", w.id).Scan(&restoredKey))
+	testworld.Must(t, w.env.DB.QueryRow("SELECT restored_key FROM trash_objects WHERE lms_id = ?", w.id).Scan(&restoredKey))
 	if restoredKey != w.key {
 		t.Errorf("restored to %q, want the original key %q", restoredKey, w.key)
 	}
@@ -207,7 +207,7 @@ func TestVersionedRestoreOverTheOlderVersion(t *testing.T) {
 		t.Errorf("the key does not serve the restored file")
 	}
 	out, err := w.env.SDK.ListObjectVersions(t.Context(), &s3.ListObjectVersionsInput{Bucket: aws.String(w.env.Source), Prefix: aws.String(w.key)})
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	if len(out.Versions) != 2 {
 		t.Errorf("%d versions under the key, want the older one kept beneath the restored one", len(out.Versions))
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"trashd/db/dbtest"
-	"trashd/reconcile/reconciletest"
+	"trashd/internal/testworld"
 	"trashd/s3ops/s3test"
 )
 
@@ -33,7 +33,7 @@ type fingerprint struct {
 	buckets map[string]string // bucket: "key etag" lines
 }
 
-func takeFingerprint(t *testing.T, env *reconciletest.Env) fingerprint {
+func takeFingerprint(t *testing.T, env *testworld.Env) fingerprint {
 	t.Helper()
 	ctx := t.Context()
 	fp := fingerprint{tables: map[string]string{}, buckets: map[string]string{}}
@@ -171,7 +171,7 @@ func trashdQuick(t *testing.T, limit time.Duration, vars []string, args ...strin
 // record in_trash, the copy in the trash bucket), files trashed but not yet
 // moved, live files, and extra LMS tables of the wrong shape.
 type badWorld struct {
-	env     *reconciletest.Env
+	env     *testworld.Env
 	vars    []string
 	moved   []int64 // trashed in the LMS, moved to the trash bucket
 	pending []int64 // trashed in the LMS, not moved yet
@@ -180,7 +180,7 @@ type badWorld struct {
 
 func newBadWorld(t *testing.T) *badWorld {
 	t.Helper()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	w := &badWorld{env: env}
 	w.vars = with(env.Vars(), "TRASHD_LOG_FORMAT=text", "TRASHD_LIFECYCLE_MODE=off")
 	for i := range 3 {
@@ -414,7 +414,7 @@ func TestBadInputs(t *testing.T) {
 // message, and the pass goes on: the only changes are that row's record
 // (failed, with its reason) and the run.
 func TestBadInputsPerRow(t *testing.T) {
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	vars := with(env.Vars(), "TRASHD_LOG_FORMAT=text", "TRASHD_LIFECYCLE_MODE=off", "TRASHD_LMS_BUCKET_COLUMN=bucket", "TRASHD_MAX_ATTEMPTS=1", "TRASHD_FAIL_AFTER=1ms")
 	env.AddFile(t, "moved.txt", []byte("moved"), true, 0)
 	env.AddFile(t, "live.txt", []byte("live"), false, 0)

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 )
 
 // Through the real binary: a dry run shows the restores and orphanings a
@@ -14,11 +14,11 @@ import (
 // through.
 func TestReconcileBrakeAndDryRun(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	vars := env.Vars()
 	var ids []int64
 	for _, key := range []string{"a.txt", "b.txt", "c.txt", "d.txt"} {
-		ids = append(ids, env.AddFile(t, key, reconciletest.Body(key, 100), true, 0))
+		ids = append(ids, env.AddFile(t, key, testworld.Body(key, 100), true, 0))
 	}
 	if r := trashd(t, vars, "migrate"); r.code != 0 {
 		t.Fatalf("migrate: exit %d\n%s", r.code, r.stderr)

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"trashd/db/dbtest"
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 	"trashd/s3ops/s3test"
 )
 
@@ -22,14 +22,14 @@ import (
 // test), check judges it after a clean pass has followed the kill.
 type crashScenario struct {
 	name  string
-	setup func(t *testing.T, env *reconciletest.Env)
-	check func(t *testing.T, env *reconciletest.Env)
+	setup func(t *testing.T, env *testworld.Env)
+	check func(t *testing.T, env *testworld.Env)
 }
 
 // crashVars are the variables of every process in the crash loop: the
 // shortest lease the configuration accepts, with MySQL timeouts short
 // enough for it.
-func crashVars(env *reconciletest.Env) []string {
+func crashVars(env *testworld.Env) []string {
 	return with(env.Vars(), "TRASHD_LEASE=10s",
 		"TRASHD_MYSQL_DIAL_TIMEOUT=1s", "TRASHD_MYSQL_READ_TIMEOUT=1s", "TRASHD_MYSQL_WRITE_TIMEOUT=1s")
 }
@@ -69,7 +69,7 @@ func TestCrash(t *testing.T) {
 // runs a clean pass. It checks the world and returns the steps that the
 // interrupted (or uninterrupted) pass took.
 func crashRun(t *testing.T, sc crashScenario, kind string, kill int) []string {
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	if r := trashd(t, env.Vars(), "migrate"); r.code != 0 {
 		t.Fatalf("migrate: %s", r.stderr)
 	}
@@ -161,7 +161,7 @@ func crashRun(t *testing.T, sc crashScenario, kind string, kill int) []string {
 
 // checkFinal fails t unless every record is in a state a pass leaves
 // behind for good: none pending, copied or restoring, none leased.
-func checkFinal(t *testing.T, env *reconciletest.Env, last string) {
+func checkFinal(t *testing.T, env *testworld.Env, last string) {
 	t.Helper()
 	for state, n := range env.States(t) {
 		switch state {
@@ -171,7 +171,7 @@ func checkFinal(t *testing.T, env *reconciletest.Env, last string) {
 		}
 	}
 	var leased int
-	reconciletest.Must(t, env.DB.QueryRow("SELECT COUNT(*) FROM trash_objects WHERE lease_token IS NOT NULL").Scan(&leased))
+	testworld.Must(t, env.DB.QueryRow("SELECT COUNT(*) FROM trash_objects WHERE lease_token IS NOT NULL").Scan(&leased))
 	if leased != 0 {
 		t.Errorf("%d records still leased after the clean pass", leased)
 	}
@@ -179,11 +179,11 @@ func checkFinal(t *testing.T, env *reconciletest.Env, last string) {
 
 const crashKey = "course-1/week 2/crash notes.pdf"
 
-func setupMove(t *testing.T, env *reconciletest.Env) {
-	env.AddFile(t, crashKey, reconciletest.Body(crashKey, 3000), true, 0)
+func setupMove(t *testing.T, env *testworld.Env) {
+	env.AddFile(t, crashKey, testworld.Body(crashKey, 3000), true, 0)
 }
 
-func checkMoved(t *testing.T, env *reconciletest.Env) {
+func checkMoved(t *testing.T, env *testworld.Env) {
 	t.Helper()
 	if got := env.States(t); got[reconcile.StateInTrash]+got[reconcile.StateArchived] != 1 {
 		t.Errorf("states %v, want the one record in_trash", got)
@@ -193,18 +193,18 @@ func checkMoved(t *testing.T, env *reconciletest.Env) {
 
 // The versioned source holds an older version under the trashed key: the
 // move must take the current version (v2) and leave v1 where it is.
-func setupVersioned(t *testing.T, env *reconciletest.Env) {
+func setupVersioned(t *testing.T, env *testworld.Env) {
 	s3test.EnableVersioning(t, env.SDK, env.Source)
 	s3test.PutObject(t, env.SDK, env.Source, crashKey, versionBody("v1"))
 	env.AddFile(t, crashKey, versionBody("v2"), true, 0)
 }
 
-func versionBody(v string) []byte { return reconciletest.Body(crashKey+v, 3000) }
+func versionBody(v string) []byte { return testworld.Body(crashKey+v, 3000) }
 
-func checkVersionedMove(t *testing.T, env *reconciletest.Env) {
+func checkVersionedMove(t *testing.T, env *testworld.Env) {
 	t.Helper()
 	var state, trashKey string
-	reconciletest.Must(t, env.DB.QueryRow("SELECT state, COALESCE(trash_key, '') FROM trash_objects").Scan(&state, &trashKey))
+	testworld.Must(t, env.DB.QueryRow("SELECT state, COALESCE(trash_key, '') FROM trash_objects").Scan(&state, &trashKey))
 	if state != string(reconcile.StateInTrash) {
 		t.Errorf("record %s, want in_trash", state)
 	}
@@ -216,7 +216,7 @@ func checkVersionedMove(t *testing.T, env *reconciletest.Env) {
 			sha256.Sum256(got) == sha256.Sum256(versionBody("v1")))
 	}
 	out, err := env.SDK.ListObjectVersions(t.Context(), &s3.ListObjectVersionsInput{Bucket: aws.String(env.Source), Prefix: aws.String(crashKey)})
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	var v1, v2 int
 	for _, ver := range out.Versions {
 		if aws.ToString(ver.Key) != crashKey {
@@ -242,8 +242,8 @@ func checkVersionedMove(t *testing.T, env *reconciletest.Env) {
 
 // A clean pass moves the file; then the LMS clears its trash flag, and the
 // pass under test restores it.
-func setupRestore(t *testing.T, env *reconciletest.Env) {
-	id := env.AddFile(t, crashKey, reconciletest.Body(crashKey, 3000), true, 0)
+func setupRestore(t *testing.T, env *testworld.Env) {
+	id := env.AddFile(t, crashKey, testworld.Body(crashKey, 3000), true, 0)
 	if r := trashd(t, crashVars(env), "reconcile"); r.code != 0 {
 		t.Fatalf("the move before the restore: exit %d\n%s", r.code, r.stderr)
 	}
@@ -253,26 +253,26 @@ func setupRestore(t *testing.T, env *reconciletest.Env) {
 	env.Untrash(t, id)
 }
 
-func checkRestored(t *testing.T, env *reconciletest.Env) {
+func checkRestored(t *testing.T, env *testworld.Env) {
 	t.Helper()
 	if got := env.States(t); got[reconcile.StateRestored] != 1 {
 		t.Errorf("states %v, want the one record restored", got)
 	}
 	env.CheckInvariant(t)
 	out, err := env.SDK.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String(env.Trash)})
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	for _, o := range out.Contents {
 		t.Errorf("s3://%s/%s is left in the trash bucket after the restore", env.Trash, aws.ToString(o.Key))
 	}
 }
 
 // getVersion reads one version of key in the source bucket.
-func getVersion(t *testing.T, env *reconciletest.Env, key, version string) []byte {
+func getVersion(t *testing.T, env *testworld.Env, key, version string) []byte {
 	t.Helper()
 	out, err := env.SDK.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(env.Source), Key: aws.String(key), VersionId: aws.String(version)})
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	defer out.Body.Close()
 	b, err := io.ReadAll(out.Body)
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	return b
 }

@@ -5,15 +5,15 @@ import (
 	"testing"
 
 	"trashd/db/dbtest"
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 )
 
 // A row whose key S3 cannot hold is failed at discovery: the pass counts
 // it failed and exits 3; the rest of the trash is moved.
 func TestReconcileExitsThreeForADiscoveryFailure(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	env.AddFile(t, "fine.txt", []byte("fine"), true, 0)
 	dbtest.InsertFile(t, env.DB, "", strings.Repeat("é", 600), true) // 1,200 bytes: over S3's 1,024
 	if r := trashd(t, env.Vars(), "migrate"); r.code != 0 {
@@ -39,7 +39,7 @@ func TestReconcileExitsThreeForADiscoveryFailure(t *testing.T) {
 // normal outcome: exit 0.
 func TestReconcileExitsZeroForASharedObject(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	id := env.AddFile(t, "shared.txt", []byte("shared"), true, 0)
 	env.AddSharedRow(t, id, false)
 	if r := trashd(t, env.Vars(), "migrate"); r.code != 0 {
@@ -55,7 +55,7 @@ func TestReconcileExitsZeroForASharedObject(t *testing.T) {
 // An audit that cannot reach S3 failed to audit (1); it found no problems.
 func TestAuditExitsOneWhenS3IsUnreachable(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	env.AddFile(t, "a.txt", []byte("a"), true, 0)
 	if r := trashd(t, env.Vars(), "migrate"); r.code != 0 {
 		t.Fatal(r.stderr)
@@ -76,7 +76,7 @@ func TestAuditExitsOneWhenS3IsUnreachable(t *testing.T) {
 // deleted row's file moves; a live row's stays.
 func TestReconcileTrashKindValue(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	if _, err := env.DB.Exec("ALTER TABLE files ADD COLUMN file_state VARCHAR(16) NULL"); err != nil {
 		t.Fatal(err)
 	}

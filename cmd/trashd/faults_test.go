@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"trashd/db/dbtest"
-	"trashd/reconcile/reconciletest"
+	"trashd/internal/testworld"
 	"trashd/s3ops/s3test"
 )
 
@@ -196,7 +196,7 @@ func (v *victim) exitCode() int {
 }
 
 // newDBProxy puts a dbtest.Proxy in front of env's database.
-func newDBProxy(t *testing.T, env *reconciletest.Env) *dbtest.Proxy {
+func newDBProxy(t *testing.T, env *testworld.Env) *dbtest.Proxy {
 	t.Helper()
 	return dbtest.NewProxy(t, net.JoinHostPort(env.DBOptions.Host, strconv.Itoa(env.DBOptions.Port)))
 }
@@ -225,7 +225,7 @@ func awaitServerClosed(t *testing.T, d *sql.DB, dbp *dbtest.Proxy) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var n int
-		reconciletest.Must(t, d.QueryRow(q, args...).Scan(&n))
+		testworld.Must(t, d.QueryRow(q, args...).Scan(&n))
 		if n == 0 {
 			return
 		}
@@ -243,7 +243,7 @@ func awaitLeasesLapsed(t *testing.T, d *sql.DB, within time.Duration) {
 	deadline := time.Now().Add(within)
 	for {
 		var n int
-		reconciletest.Must(t, d.QueryRow("SELECT COUNT(*) FROM trash_objects WHERE lease_expires_at >= NOW(6)").Scan(&n))
+		testworld.Must(t, d.QueryRow("SELECT COUNT(*) FROM trash_objects WHERE lease_expires_at >= NOW(6)").Scan(&n))
 		if n == 0 {
 			return
 		}
@@ -259,27 +259,27 @@ func awaitLeasesLapsed(t *testing.T, d *sql.DB, within time.Duration) {
 func expireLeases(t *testing.T, d *sql.DB) {
 	t.Helper()
 	_, err := d.Exec("UPDATE trash_objects SET lease_expires_at = NOW(6) - INTERVAL 1 SECOND WHERE lease_token IS NOT NULL")
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 }
 
 // recordStates lists each record as "lms_id:state".
 func recordStates(t *testing.T, d *sql.DB) []string {
 	t.Helper()
 	rows, err := d.Query("SELECT lms_id, state, COALESCE(last_error, '') FROM trash_objects ORDER BY lms_id")
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	defer rows.Close()
 	var got []string
 	for rows.Next() {
 		var id int64
 		var state, lastErr string
-		reconciletest.Must(t, rows.Scan(&id, &state, &lastErr))
+		testworld.Must(t, rows.Scan(&id, &state, &lastErr))
 		s := fmt.Sprintf("%d:%s", id, state)
 		if lastErr != "" {
 			s += " (" + lastErr + ")"
 		}
 		got = append(got, s)
 	}
-	reconciletest.Must(t, rows.Err())
+	testworld.Must(t, rows.Err())
 	return got
 }
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"trashd/reconcile/reconciletest"
+	"trashd/internal/testworld"
 	"trashd/s3ops"
 	"trashd/s3ops/s3test"
 	"trashd/s3ops/s3test/glacier"
@@ -18,8 +18,8 @@ func TestLifecycleStatusRestoreCommands(t *testing.T) {
 	t.Parallel()
 	srv := glacier.Start(t, glacier.Config{Target: s3test.Endpoint(), DayLength: time.Second,
 		Restore: map[string]time.Duration{"Expedited": 100 * time.Millisecond}})
-	env := reconciletest.New(t, func(o *s3ops.Options) { o.Endpoint = srv.URL })
-	id := env.AddFile(t, "thesis/final.pdf", reconciletest.Body("thesis", 200<<10), true, 0)
+	env := testworld.New(t, func(o *s3ops.Options) { o.Endpoint = srv.URL })
+	id := env.AddFile(t, "thesis/final.pdf", testworld.Body("thesis", 200<<10), true, 0)
 	vars := with(env.Vars(), "TRASHD_S3_ENDPOINT="+srv.URL, "TRASHD_ARCHIVE_MODE=direct",
 		"TRASHD_RESTORE_TIER=Expedited", "TRASHD_RESTORE_POLL=1ms", "TRASHD_LIFECYCLE_DAY_LENGTH=1s")
 	if r := trashd(t, vars, "migrate"); r.code != 0 {

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 )
 
 // documentedGrants returns the SQL blocks of docs/operations.md's "MySQL
@@ -45,7 +45,7 @@ func documentedGrants(t *testing.T) (migrating, service []string) {
 // createDocumentedUser runs one documented block for database and table as
 // a user of its own, dropped at the end, and returns the variables that
 // make trashd connect as it.
-func createDocumentedUser(t *testing.T, env *reconciletest.Env, stmts []string) []string {
+func createDocumentedUser(t *testing.T, env *testworld.Env, stmts []string) []string {
 	t.Helper()
 	b := make([]byte, 5)
 	rand.Read(b)
@@ -70,9 +70,9 @@ func createDocumentedUser(t *testing.T, env *reconciletest.Env, stmts []string) 
 // read is told what it lacks before anything changes.
 func TestDocumentedGrants(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	for _, key := range []string{"grants/a.pdf", "grants/b.pdf", "grants/c.pdf"} {
-		env.AddFile(t, key, reconciletest.Body(key, 100), true, 0)
+		env.AddFile(t, key, testworld.Body(key, 100), true, 0)
 	}
 	migrating, service := documentedGrants(t)
 

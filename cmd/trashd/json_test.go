@@ -6,14 +6,14 @@ import (
 	"testing"
 
 	"trashd/db/dbtest"
-	"trashd/reconcile/reconciletest"
+	"trashd/internal/testworld"
 )
 
 // --json prints one document with exact keys; the text outputs escape a
 // key's control characters, so that none reaches the terminal.
 func TestJSONOutputsAndEscapedKeys(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	env.AddFile(t, "plain.txt", []byte("plain"), true, 0)
 	evil := "evil\n\x1b[2Jkey\x00"
 	dbtest.InsertFile(t, env.DB, "", evil, true) // no object, and a key S3 refuses: it fails

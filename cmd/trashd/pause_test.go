@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"trashd/db/dbtest"
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 )
 
 // TestPausedHostDeletesNothing: host A records its verified copy, and is
@@ -24,12 +24,12 @@ import (
 // check A deletes the source on waking, and the file is lost.
 func TestPausedHostDeletesNothing(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	if r := trashd(t, env.Vars(), "migrate"); r.code != 0 {
 		t.Fatalf("migrate: %s", r.stderr)
 	}
 	const key = "course-7/paused/host.pdf"
-	id := env.AddFile(t, key, reconciletest.Body(key, 4000), true, 0)
+	id := env.AddFile(t, key, testworld.Body(key, 4000), true, 0)
 
 	tap, dbp := newS3Tap(t), newDBProxy(t, env)
 	var (
@@ -91,7 +91,7 @@ func TestPausedHostDeletesNothing(t *testing.T) {
 	if got := env.States(t); got[reconcile.StateCopied] != 1 {
 		t.Fatalf("states %v while A's copied write is held, want copied", got)
 	}
-	reconciletest.Must(t, a.cmd.Process.Signal(syscall.SIGSTOP))
+	testworld.Must(t, a.cmd.Process.Signal(syscall.SIGSTOP))
 	copied.Release() // in A's socket; A reads it only when it runs again
 	awaitLeasesLapsed(t, env.DB, 30*time.Second)
 
@@ -120,7 +120,7 @@ func TestPausedHostDeletesNothing(t *testing.T) {
 		}
 		h.Release()
 	}()
-	reconciletest.Must(t, a.cmd.Process.Signal(syscall.SIGCONT))
+	testworld.Must(t, a.cmd.Process.Signal(syscall.SIGCONT))
 	a.wait(t, time.Minute)
 	t.Logf("A exited with %d; its S3 requests: %q", a.exitCode(), tap.Requests())
 

@@ -14,20 +14,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 	"trashd/s3ops/s3test"
 )
 
 func TestReconcileEndToEnd(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	vars := with(env.Vars(), "TRASHD_MULTIPART_THRESHOLD=5MiB", "TRASHD_PART_SIZE=5MiB")
 	for i := range 30 {
 		key := fmt.Sprintf("course-%d/week %d/notes+%d%%.pdf", i%3, i, i)
-		env.AddFile(t, key, reconciletest.Body(key, 2000+i), i%3 != 0, 0)
+		env.AddFile(t, key, testworld.Body(key, 2000+i), i%3 != 0, 0)
 	}
-	env.AddFile(t, "lectures/ünïcödé lecture.mp4", reconciletest.Body("big", 11<<20), true, 5<<20)
+	env.AddFile(t, "lectures/ünïcödé lecture.mp4", testworld.Body("big", 11<<20), true, 5<<20)
 	env.AddRow(t, "gone/before/trashd/saw/it.pdf", true)
 
 	if r := trashd(t, vars, "migrate"); r.code != 0 {
@@ -71,9 +71,9 @@ func TestReconcileEndToEnd(t *testing.T) {
 	}
 	var lmsID int64
 	var trashKey string
-	reconciletest.Must(t, env.DB.QueryRow("SELECT lms_id, trash_key FROM trash_objects WHERE state = 'in_trash' LIMIT 1").Scan(&lmsID, &trashKey))
+	testworld.Must(t, env.DB.QueryRow("SELECT lms_id, trash_key FROM trash_objects WHERE state = 'in_trash' LIMIT 1").Scan(&lmsID, &trashKey))
 	_, err := env.SDK.DeleteObject(t.Context(), &s3.DeleteObjectInput{Bucket: aws.String(env.Trash), Key: aws.String(trashKey)})
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	a := trashd(t, vars, "audit")
 	if a.code != 3 || !strings.Contains(a.stdout, fmt.Sprintf("LMS row %d", lmsID)) || !strings.Contains(a.stdout, "1 problems") {
 		t.Errorf("audit after a trash copy vanished: exit %d\n%s%s", a.code, a.stdout, a.stderr)
@@ -84,7 +84,7 @@ func TestReconcileEndToEnd(t *testing.T) {
 // exactly once, and nothing is lost.
 func TestReconcileTwoProcessesRace(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	var deletes sync.Map
 	proxy := s3test.NewProxy(t, s3test.Endpoint())
 	// A hold that never matches, to count the deletes passing by.
@@ -100,7 +100,7 @@ func TestReconcileTwoProcessesRace(t *testing.T) {
 	const n = 200
 	for i := range n {
 		key := fmt.Sprintf("race/%03d.bin", i)
-		env.AddFile(t, key, reconciletest.Body(key, 512), true, 0)
+		env.AddFile(t, key, testworld.Body(key, 512), true, 0)
 	}
 	if r := trashd(t, vars, "migrate"); r.code != 0 {
 		t.Fatal(r.stderr)
@@ -137,7 +137,7 @@ func TestReconcileTwoProcessesRace(t *testing.T) {
 // nothing; the next pass finishes the move.
 func TestReconcileKilledBeforeDelete(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	proxy := s3test.NewProxy(t, s3test.Endpoint())
 	var holding atomic.Bool
 	holding.Store(true)
@@ -145,7 +145,7 @@ func TestReconcileKilledBeforeDelete(t *testing.T) {
 	vars := with(env.Vars(), "TRASHD_S3_ENDPOINT="+proxy.URL, "TRASHD_CONCURRENCY=4")
 	for i := range 12 {
 		key := fmt.Sprintf("kill/%02d.txt", i)
-		env.AddFile(t, key, reconciletest.Body(key, 300), true, 0)
+		env.AddFile(t, key, testworld.Body(key, 300), true, 0)
 	}
 	if r := trashd(t, vars, "migrate"); r.code != 0 {
 		t.Fatal(r.stderr)
@@ -195,7 +195,7 @@ func TestReconcileKilledBeforeDelete(t *testing.T) {
 
 func TestBadConfigurationTouchesNothing(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	env.AddFile(t, "keep.txt", []byte("keep"), true, 0)
 	if r := trashd(t, env.Vars(), "migrate"); r.code != 0 {
 		t.Fatal(r.stderr)

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 )
 
 // A row discovered while TRASHD_SOURCE_BUCKET was unset fails for want of a
@@ -15,7 +15,7 @@ import (
 // moves the file.
 func TestRetryPicksUpTheSourceBucket(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	id := env.AddFile(t, "no-bucket.txt", []byte("no bucket"), true, 0)
 	if r := trashd(t, env.Vars(), "migrate"); r.code != 0 {
 		t.Fatal(r.stderr)

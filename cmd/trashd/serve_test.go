@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 	"trashd/s3ops/s3test"
 )
 
@@ -134,7 +134,7 @@ func (s *server) wait(t *testing.T, within time.Duration) int {
 	}
 }
 
-func serveVars(t *testing.T, env *reconciletest.Env, extra ...string) []string {
+func serveVars(t *testing.T, env *testworld.Env, extra ...string) []string {
 	return with(env.Vars(), append([]string{
 		"TRASHD_SCHEDULE=@every 1h",
 		"TRASHD_RUN_AT_START=false",
@@ -146,10 +146,10 @@ func serveVars(t *testing.T, env *reconciletest.Env, extra ...string) []string {
 
 func TestServeTriggerWaitStatus(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	for i := range 25 {
 		key := fmt.Sprintf("serve/%02d.txt", i)
-		env.AddFile(t, key, reconciletest.Body(key, 700), true, 0)
+		env.AddFile(t, key, testworld.Body(key, 700), true, 0)
 	}
 	notify := newNotifySocket(t)
 	vars := serveVars(t, env, "NOTIFY_SOCKET="+notify.path, "WATCHDOG_USEC=200000")
@@ -186,7 +186,7 @@ func TestServeTriggerWaitStatus(t *testing.T) {
 // another process finishes the backlog at once.
 func TestServeSIGTERMMidPass(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	proxy := s3test.NewProxy(t, s3test.Endpoint())
 	var holding atomic.Bool
 	holding.Store(true)
@@ -196,7 +196,7 @@ func TestServeSIGTERMMidPass(t *testing.T) {
 	const n = 120
 	for i := range n {
 		key := fmt.Sprintf("sigterm/%03d.bin", i)
-		env.AddFile(t, key, reconciletest.Body(key, 256), true, 0)
+		env.AddFile(t, key, testworld.Body(key, 256), true, 0)
 	}
 	notify := newNotifySocket(t)
 	vars := serveVars(t, env, "TRASHD_S3_ENDPOINT="+proxy.URL, "TRASHD_CONCURRENCY=8", "TRASHD_RUN_AT_START=true",
@@ -228,8 +228,8 @@ func TestServeSIGTERMMidPass(t *testing.T) {
 
 	var leased, inTrash int
 	var status string
-	reconciletest.Must(t, env.DB.QueryRow("SELECT COUNT(lease_token), SUM(state = 'in_trash') FROM trash_objects").Scan(&leased, &inTrash))
-	reconciletest.Must(t, env.DB.QueryRow("SELECT status FROM trash_runs ORDER BY id DESC LIMIT 1").Scan(&status))
+	testworld.Must(t, env.DB.QueryRow("SELECT COUNT(lease_token), SUM(state = 'in_trash') FROM trash_objects").Scan(&leased, &inTrash))
+	testworld.Must(t, env.DB.QueryRow("SELECT status FROM trash_runs ORDER BY id DESC LIMIT 1").Scan(&status))
 	if leased != 0 {
 		t.Errorf("%d leases still held after a graceful stop", leased)
 	}
@@ -251,7 +251,7 @@ func TestServeSIGTERMMidPass(t *testing.T) {
 
 func TestServeStartupProblems(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	if r := trashd(t, env.Vars(), "migrate"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
@@ -267,7 +267,7 @@ func TestServeStartupProblems(t *testing.T) {
 	// S3 down at start: the service starts, and readiness says which
 	// dependency is not there.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
-	reconciletest.Must(t, err)
+	testworld.Must(t, err)
 	addr := l.Addr().String()
 	l.Close()
 	srv := startServe(t, serveVars(t, env, "TRASHD_METRICS_ADDR="+addr, "TRASHD_TRASH_BUCKET=no-such-trash-bucket-trashd"))

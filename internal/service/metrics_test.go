@@ -15,8 +15,8 @@ import (
 	"github.com/prometheus/common/model"
 
 	"trashd/db"
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 	"trashd/s3ops"
 )
 
@@ -26,16 +26,16 @@ func TestMetricsAfterPass(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
 	m := newMetrics(reg)
-	env := reconciletest.New(t, func(o *s3ops.Options) { o.Observe = m.s3Request })
+	env := testworld.New(t, func(o *s3ops.Options) { o.Observe = m.s3Request })
 
 	var moved int64
 	for i := range 5 {
 		key := fmt.Sprintf("course-%d/notes %d.pdf", i, i)
-		body := reconciletest.Body(key, 1000+100*i)
+		body := testworld.Body(key, 1000+100*i)
 		env.AddFile(t, key, body, true, 0)
 		moved += int64(len(body))
 	}
-	env.AddFile(t, "course-9/kept.pdf", reconciletest.Body("kept", 500), false, 0)
+	env.AddFile(t, "course-9/kept.pdf", testworld.Body("kept", 500), false, 0)
 	env.AddRow(t, "course-9/never uploaded.pdf", true)
 
 	before := time.Now()

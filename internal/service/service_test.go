@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"trashd/internal/service"
+	"trashd/internal/testworld"
 	"trashd/reconcile"
-	"trashd/reconcile/reconciletest"
 )
 
 // The whole service in-process: it starts on a temporary socket and
@@ -21,7 +21,7 @@ import (
 // API and the health endpoints, and stops cleanly when its context ends.
 func TestRunInProcess(t *testing.T) {
 	t.Parallel()
-	env := reconciletest.New(t)
+	env := testworld.New(t)
 	for i := range 3 {
 		env.AddFile(t, "in-process/"+string(rune('a'+i)), []byte("bytes"), true, 0)
 	}

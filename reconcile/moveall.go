@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -17,42 +16,24 @@ func (p *pass) moveAll() error {
 	if f, ok := p.fastPath(); ok {
 		return p.moveAllBatched(f)
 	}
-	work := make(chan claimed)
-	finished := make(chan struct{}, p.cfg.Concurrency)
-	var (
-		wg       sync.WaitGroup
-		inFlight atomic.Int64
-	)
-	for range p.cfg.Concurrency {
-		wg.Go(func() {
-			for c := range work {
-				ev := p.moveObject(c.rec, c.at)
-				p.outage.observe(ev)
-				p.progress.add(ev)
-				p.events(ev)
-				inFlight.Add(-1)
-				select {
-				case finished <- struct{}{}:
-				default:
-				}
-			}
-		})
-	}
+	workers := newPool(p.r.cfg.Concurrency)
+	finished := make(chan struct{}, p.r.cfg.Concurrency)
+	var inFlight atomic.Int64
 	var claimErr error
 	for !p.stopping() && !p.outage.tripped() {
 		// Claim only for idle workers, so that a claimed record does not
 		// wait behind busy ones while its lease runs down; and only once
 		// half of them are idle, so that a claim is worth its transaction.
-		idle := p.cfg.Concurrency - int(inFlight.Load())
-		if idle < max(1, p.cfg.Concurrency/2) && inFlight.Load() > 0 {
+		idle := p.r.cfg.Concurrency - int(inFlight.Load())
+		if idle < max(1, p.r.cfg.Concurrency/2) && inFlight.Load() > 0 {
 			select {
 			case <-finished:
 			case <-p.stop.Done():
 			}
 			continue
 		}
-		at := p.elapsed()
-		recs, err := p.store.ClaimBatch(p.stop, p.cfg.Owner, idle, p.cfg.Lease)
+		at := p.r.leases.Elapsed()
+		recs, err := p.r.store.ClaimBatch(p.stop, p.r.cfg.Owner, idle, p.r.cfg.Lease)
 		if err != nil {
 			if !p.stopping() {
 				claimErr = fmt.Errorf("claim records: %w", err)
@@ -71,34 +52,29 @@ func (p *pass) moveAll() error {
 		}
 		p.progress.touch()
 		inFlight.Add(int64(len(recs)))
-		if sent := dispatch(p.stop, work, recs, at); sent < len(recs) {
-			p.releaseAll(recs[sent:])
-			inFlight.Add(-int64(len(recs) - sent))
+		for i, rec := range recs {
+			if p.stopping() {
+				p.releaseAll(recs[i:])
+				inFlight.Add(-int64(len(recs) - i))
+				break
+			}
+			// Never waits for long: a worker counted idle is one that
+			// has returned or is returning.
+			workers.Go(func() {
+				ev := p.moveObject(rec, at)
+				p.outage.observe(ev)
+				p.progress.add(ev)
+				p.r.events(ev)
+				inFlight.Add(-1)
+				select {
+				case finished <- struct{}{}:
+				default:
+				}
+			})
 		}
 	}
-	close(work)
-	wg.Wait()
+	workers.Wait()
 	return cmp.Or(claimErr, p.outage.err())
-}
-
-// claimed is a record just claimed, with the time the claim was sent (on
-// the pass's elapsed clock): the claim is the first fence of its lease.
-type claimed struct {
-	rec Record
-	at  time.Duration
-}
-
-// dispatch hands recs to the workers until ctx is done and returns how many
-// it handed over.
-func dispatch(ctx context.Context, work chan<- claimed, recs []Record, at time.Duration) int {
-	for i, rec := range recs {
-		select {
-		case work <- claimed{rec, at}:
-		case <-ctx.Done():
-			return i
-		}
-	}
-	return len(recs)
 }
 
 // releaseAll gives back the leases of records claimed but never started, so
@@ -108,10 +84,10 @@ func (p *pass) releaseAll(recs []Record) {
 	defer cancel()
 	for _, rec := range recs {
 		ev := Event{Record: rec, Outcome: OutcomeInterrupted, Err: errStopped}
-		if err := p.store.Record(ctx, rec, Step{To: rec.State, Error: rec.LastError, Release: true}); err != nil {
+		if err := p.r.store.Record(ctx, rec, Step{To: rec.State, Error: rec.LastError, Release: true}); err != nil {
 			p.log.Warn("release lease", "object_id", rec.ID, "err", err)
 		}
 		p.progress.add(ev)
-		p.events(ev)
+		p.r.events(ev)
 	}
 }

@@ -1,10 +1,10 @@
-// Package reconciletest sets up a whole trashd world for tests: a fresh
+// Package testworld sets up a whole trashd world for tests: a fresh
 // database with trashd's tables and a sample LMS table, a source and a trash
 // bucket on the real S3-compatible server, objects whose bytes the test
 // remembers, and the invariant check that every trashed file exists intact
 // in the source or in the trash bucket, never in neither. Import it only from
 // _test files.
-package reconciletest
+package testworld
 
 import (
 	"bytes"
