@@ -19,15 +19,21 @@ import (
 // a VersionId (the …Version actions), tags carried across a copy
 // (…Tagging), a copy's source (read) and destination (write).
 var opActions = map[string][]string{
-	"HeadBucket":                      {"s3:ListBucket"},
-	"HeadObject":                      {"s3:GetObject", "s3:GetObjectVersion"},
-	"GetObjectTagging":                {"s3:GetObjectTagging", "s3:GetObjectVersionTagging"},
-	"CopyObject":                      {"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging", "s3:PutObject", "s3:PutObjectTagging"},
-	"CreateMultipartUpload":           {"s3:PutObject", "s3:PutObjectTagging"},
-	"UploadPartCopy":                  {"s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"},
-	"CompleteMultipartUpload":         {"s3:PutObject"},
-	"AbortMultipartUpload":            {"s3:AbortMultipartUpload"},
-	"DeleteObject":                    {"s3:DeleteObject", "s3:DeleteObjectVersion"},
+	"HeadBucket":              {"s3:ListBucket"},
+	"HeadObject":              {"s3:GetObject", "s3:GetObjectVersion"},
+	"GetObjectTagging":        {"s3:GetObjectTagging", "s3:GetObjectVersionTagging"},
+	"CopyObject":              {"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging", "s3:PutObject", "s3:PutObjectTagging"},
+	"CreateMultipartUpload":   {"s3:PutObject", "s3:PutObjectTagging"},
+	"UploadPartCopy":          {"s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"},
+	"CompleteMultipartUpload": {"s3:PutObject"},
+	"AbortMultipartUpload":    {"s3:AbortMultipartUpload"},
+	"DeleteObject":            {"s3:DeleteObject", "s3:DeleteObjectVersion"},
+	// Checked per key, as DeleteObject (the s3:if-match condition
+	// included: AWS, "Enforce conditional deletes").
+	"DeleteObjects": {"s3:DeleteObject", "s3:DeleteObjectVersion"},
+	// The probe of the server's batched delete conditions, in the trash
+	// bucket.
+	"PutObject":                       {"s3:PutObject"},
 	"GetBucketLifecycleConfiguration": {"s3:GetLifecycleConfiguration"},
 	"PutBucketLifecycleConfiguration": {"s3:PutLifecycleConfiguration"},
 	"RestoreObject":                   {"s3:RestoreObject"},

@@ -89,8 +89,20 @@ func TestReconcileTwoProcessesRace(t *testing.T) {
 	proxy := s3test.NewProxy(t, s3test.Endpoint())
 	// A hold that never matches, to count the deletes passing by.
 	proxy.Hold(func(req *http.Request) bool {
-		if req.Method == http.MethodDelete {
-			_, key := s3test.BucketKey(req)
+		bucket, key := s3test.BucketKey(req)
+		if bucket != env.Source {
+			return false
+		}
+		var keys []string
+		switch s3test.Operation(req) {
+		case "DeleteObject":
+			keys = []string{key}
+		case "DeleteObjects":
+			for _, o := range s3test.DeleteObjectsOf(req) {
+				keys = append(keys, o.Key)
+			}
+		}
+		for _, key := range keys {
 			n, _ := deletes.LoadOrStore(key, new(atomic.Int32))
 			n.(*atomic.Int32).Add(1)
 		}
@@ -141,7 +153,10 @@ func TestReconcileKilledBeforeDelete(t *testing.T) {
 	proxy := s3test.NewProxy(t, s3test.Endpoint())
 	var holding atomic.Bool
 	holding.Store(true)
-	held := proxy.Hold(func(req *http.Request) bool { return holding.Load() && req.Method == http.MethodDelete })
+	held := proxy.Hold(func(req *http.Request) bool {
+		bucket, _ := s3test.BucketKey(req)
+		return holding.Load() && s3test.IsDelete(req) && bucket == env.Source
+	})
 	vars := with(env.Vars(), "TRASHD_S3_ENDPOINT="+proxy.URL, "TRASHD_CONCURRENCY=4")
 	for i := range 12 {
 		key := fmt.Sprintf("kill/%02d.txt", i)
