@@ -8,17 +8,17 @@ import (
 
 // Config tunes a Runner. Zero values take the defaults below.
 type Config struct {
-	TrashBucket   string      // required
-	TrashKeys     KeyTemplate // default DefaultKeyTemplate
-	SourceBucket  string      // the default source bucket, checked before a pass; may be empty
-	Owner         string      // who holds leases: host, pid and a random suffix
-	Host          string      // recorded with each run
-	BatchSize     int         // LMS rows read per discovery query
-	Concurrency   int         // objects moved at once
+	TrashBucket  string      // required
+	TrashKeys    KeyTemplate // default DefaultKeyTemplate
+	SourceBucket string      // the default source bucket, checked before a pass; may be empty
+	Owner        string      // who holds leases: host, pid and a random suffix
+	Host         string      // recorded with each run
+	BatchSize    int         // LMS rows read per discovery query
+	Concurrency  int         // objects moved at once
 	// MoveBatch is how many records a claim takes for the fast path
 	// (fastmove.go), which moves them together: one statement and one
 	// DeleteObjects for many objects. 1 moves every record on its own.
-	MoveBatch int
+	MoveBatch     int
 	Lease         time.Duration
 	MaxAttempts   int
 	BackoffBase   time.Duration

@@ -28,8 +28,8 @@ type batchHold struct {
 	members  map[int64]Record
 	lost     map[int64]error
 	cancels  map[int64]context.CancelCauseFunc // each member's own work
-	fencedAt time.Duration // clock reading when the last write that extended every member's lease was sent
-	pending  time.Duration // clock reading when the last record call was sent
+	fencedAt time.Duration                     // clock reading when the last write that extended every member's lease was sent
+	pending  time.Duration                     // clock reading when the last record call was sent
 }
 
 // holdBatch starts holding the leases of recs, fenced by the claim sent at

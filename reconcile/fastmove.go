@@ -491,6 +491,7 @@ func (p *pass) moveAllBatched(f fastPorts) error {
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
+		claiming sync.Mutex
 		claimErr error
 		inFlight int
 		finished = make(chan struct{}, lanes)
@@ -504,8 +505,12 @@ func (p *pass) moveAllBatched(f fastPorts) error {
 				if failed {
 					return
 				}
+				// One claim at a time: lanes claiming at once would split
+				// a backlog between them (SKIP LOCKED) into small batches.
+				claiming.Lock()
 				at := p.r.leases.Elapsed()
 				recs, err := p.r.store.ClaimBatch(p.stop, p.r.cfg.Owner, size, p.r.cfg.Lease)
+				claiming.Unlock()
 				if err != nil {
 					mu.Lock()
 					if !p.stopping() && claimErr == nil {
