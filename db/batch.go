@@ -391,3 +391,32 @@ func (s *Store) EarlierMoves(ctx context.Context, recs []reconcile.Record) (map[
 	}
 	return out, nil
 }
+
+// MovedSince returns, of recs, the records of an object that another
+// record's verified trash copy now holds, its source deleted after the
+// record was discovered: CopyOf with MovedAfter, for many records at once.
+// On a versioned bucket the key of such a record may now show an older
+// version made current, which is not the file its row named; the move of
+// one object adopts that copy instead (adoptCopyOf).
+func (s *Store) MovedSince(ctx context.Context, recs []reconcile.Record) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	for chunk := range slices.Chunk(recs, maxBatchRows) {
+		args := make([]any, len(chunk))
+		for i, r := range chunk {
+			args[i] = r.ID
+		}
+		// The same conditions as CopyOf's.
+		ids, err := s.selectIDs(ctx, "SELECT DISTINCT r.id FROM trash_objects AS r JOIN trash_objects AS o"+
+			" ON o.source_bucket = r.source_bucket AND o.source_key = r.source_key AND o.id <> r.id"+
+			" WHERE r.id IN ("+placeholders(len(chunk))+")"+
+			" AND o.source_deleted_at IS NOT NULL AND o.trash_key IS NOT NULL AND o.trash_etag IS NOT NULL"+
+			" AND o.state IN "+copyHolderSQL+" AND o.source_deleted_at >= r.discovered_at", args...)
+		if err != nil {
+			return nil, fmt.Errorf("look for other records' copies of %d objects: %w", len(chunk), err)
+		}
+		for _, id := range ids {
+			out[id] = true
+		}
+	}
+	return out, nil
+}

@@ -102,6 +102,14 @@ func TestCopyOf(t *testing.T) {
 		if err != nil {
 			t.Fatalf("CopyOf: %v", err)
 		}
+		// The fast path's question for many records answers the same.
+		moved, err := store.MovedSince(ctx, []reconcile.Record{me})
+		if err != nil {
+			t.Fatalf("MovedSince: %v", err)
+		}
+		if moved[me.ID] != (ok && c.MovedAfter) {
+			t.Errorf("MovedSince says %v, CopyOf found %v with MovedAfter %v", moved[me.ID], ok, c.MovedAfter)
+		}
 		return c, ok
 	}
 

@@ -212,20 +212,33 @@ func (b *batchMove) handOffAll(items []*fastItem, err error) []*fastItem {
 	return nil
 }
 
-// copyAll HEADs each source and copies it in one CopyObject, all at once
-// within the pass's S3 slots, and returns the items whose copy the response
-// proves; every other item is handed off.
+// copyAll HEADs each source, then copies each in one CopyObject, all at
+// once within the pass's S3 slots, and returns the items whose copy the
+// response proves; every other item is handed off (or settled, when its
+// lease was lost or the pass halted).
 func (b *batchMove) copyAll(items []*fastItem) []*fastItem {
 	if len(items) == 0 || b.stopped(items) {
 		return nil
 	}
+	items = b.inParallel(items, b.headOne)
+	items = b.notAdopting(items)
+	if len(items) == 0 || b.stopped(items) {
+		return nil
+	}
+	return b.inParallel(items, b.copyOne)
+}
+
+// inParallel runs step for every item at once within the S3 slots, and
+// returns the items it kept; the others are handed off, or settled when
+// their lease was lost or the pass halted.
+func (b *batchMove) inParallel(items []*fastItem, step func(*fastItem) bool) []*fastItem {
 	ok := make([]bool, len(items))
 	var wg sync.WaitGroup
 	for i, it := range items {
 		wg.Go(func() {
 			b.slots <- struct{}{}
 			defer func() { <-b.slots }()
-			ok[i] = b.copyOne(it)
+			ok[i] = step(it)
 		})
 	}
 	wg.Wait()
@@ -247,24 +260,58 @@ func (b *batchMove) copyAll(items []*fastItem) []*fastItem {
 	return rest
 }
 
-// copyOne is the HEAD and the one CopyObject of one item. false: the item
-// is for the move of one object, which starts again from HEAD and takes
-// every case the fast path leaves to it (a missing, versioned, archived or
-// multipart source; a trash key already taken; a copy that the response
-// does not prove).
-func (b *batchMove) copyOne(it *fastItem) bool {
-	rec := it.rec
-	ctx := b.hold.itemContext(rec.ID)
-	src, err := b.r.s3.Head(ctx, rec.Source.Bucket, rec.Source.Key)
-	if err != nil || src.VersionID != "" || !src.Readable() || b.halted() {
-		// Versioned: another row's move may have made an older version
-		// current, which adoptCopyOf looks for.
+// headOne reads one item's source. false: the move of one object takes it
+// (a missing, archived or unreadable source, a failed HEAD), and starts
+// again from HEAD.
+func (b *batchMove) headOne(it *fastItem) bool {
+	src, err := b.r.s3.Head(b.hold.itemContext(it.rec.ID), it.rec.Source.Bucket, it.rec.Source.Key)
+	if err != nil || !src.Readable() || b.halted() {
 		return false
 	}
+	it.src = src
+	return true
+}
+
+// notAdopting hands off the items of a versioned source whose object
+// another record's verified copy holds, moved since this record was
+// discovered: the key may now show an older version made current, which is
+// not this row's file, and the move of one object adopts that copy instead
+// (adoptCopyOf). Asked after the HEAD, as fromSource asks.
+func (b *batchMove) notAdopting(items []*fastItem) []*fastItem {
+	var versioned []Record
+	for _, it := range items {
+		if it.src.VersionID != "" {
+			versioned = append(versioned, it.rec)
+		}
+	}
+	if len(versioned) == 0 {
+		return items
+	}
+	moved, err := b.f.share.MovedSince(b.ctx, versioned)
+	if err != nil {
+		return b.handOffAll(items, err)
+	}
+	var rest []*fastItem
+	for _, it := range items {
+		if moved[it.rec.ID] {
+			b.handOff(it)
+			continue
+		}
+		rest = append(rest, it)
+	}
+	return rest
+}
+
+// copyOne is the one CopyObject of one item, of exactly the version HEAD
+// saw. false: the move of one object takes it from HEAD again (a multipart
+// source, a trash key already taken, a source changed since HEAD, a copy
+// that the response does not prove).
+func (b *batchMove) copyOne(it *fastItem) bool {
+	rec, src := it.rec, it.src
 	trashKey := b.r.cfg.TrashKeys.RenderLife(rec.LMSID, rec.Life, rec.Source.Bucket, rec.Source.Key)
 	opts := b.copyOptions()
 	opts.NoOverwrite = true
-	rep, err := b.f.copy.CopyOnce(ctx, src, b.r.cfg.TrashBucket, trashKey, opts)
+	rep, err := b.f.copy.CopyOnce(b.hold.itemContext(rec.ID), src, b.r.cfg.TrashBucket, trashKey, opts)
 	if err != nil {
 		it.log.Debug("the one-request copy did not go through; moving it one by one", "err", err)
 		return false
@@ -274,7 +321,7 @@ func (b *batchMove) copyOne(it *fastItem) bool {
 		it.log.Info("the copy's response does not prove it; verifying it by HEAD", "err", err)
 		return false
 	}
-	it.src, it.copy = src, copy
+	it.copy = copy
 	return true
 }
 

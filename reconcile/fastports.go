@@ -62,6 +62,10 @@ type BatchSharing interface {
 	// row of another record of the same object with a lower id that is
 	// still to be moved: EarlierMove for many records.
 	EarlierMoves(ctx context.Context, recs []Record) (map[int64]int64, error)
+	// MovedSince returns the ids of recs whose object another record's
+	// verified copy holds, its source deleted since the record was
+	// discovered: the records for which CopyOf finds a copy MovedAfter.
+	MovedSince(ctx context.Context, recs []Record) (map[int64]bool, error)
 }
 
 // BatchRecorder writes many records' steps in few statements.

@@ -305,15 +305,32 @@ func TestPassTransientErrorsExhaustAttempts(t *testing.T) {
 func TestPassTwoRunnersRace(t *testing.T) {
 	t.Parallel()
 	var deletes sync.Map // key → *atomic.Int32
+	var env0 struct{ Source string }
 	env := testworld.New(t, func(o *s3ops.Options) {
 		o.HTTPClient = s3test.NewFaultTransport(func(req *http.Request) s3test.Fault {
-			if req.Method == http.MethodDelete {
-				n, _ := deletes.LoadOrStore(req.URL.Path, new(atomic.Int32))
+			bucket, key := s3test.BucketKey(req)
+			if bucket != env0.Source {
+				return s3test.Fault{}
+			}
+			keys := []string{key}
+			switch s3test.Operation(req) {
+			case "DeleteObject":
+			case "DeleteObjects":
+				keys = nil
+				for _, o := range s3test.DeleteObjectsOf(req) {
+					keys = append(keys, o.Key)
+				}
+			default:
+				keys = nil
+			}
+			for _, k := range keys {
+				n, _ := deletes.LoadOrStore(k, new(atomic.Int32))
 				n.(*atomic.Int32).Add(1)
 			}
 			return s3test.Fault{}
 		}).Client()
 	})
+	env0.Source = env.Source
 	const n = 60
 	for i := range n {
 		key := fmt.Sprintf("race/%02d", i)
@@ -334,12 +351,17 @@ func TestPassTwoRunnersRace(t *testing.T) {
 	if moved := sums[0].Counts.Moved + sums[1].Counts.Moved; moved != n {
 		t.Errorf("moved %d + %d, want %d in all", sums[0].Counts.Moved, sums[1].Counts.Moved, n)
 	}
+	count := 0
 	deletes.Range(func(k, v any) bool {
+		count++
 		if c := v.(*atomic.Int32).Load(); c != 1 {
 			t.Errorf("%s deleted %d times", k, c)
 		}
 		return true
 	})
+	if count != n {
+		t.Errorf("%d sources deleted, want %d", count, n)
+	}
 	if got := env.States(t); got[reconcile.StateInTrash] != n {
 		t.Errorf("states %v, want %d in_trash", got, n)
 	}

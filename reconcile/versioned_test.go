@@ -88,7 +88,7 @@ func TestVersionedRetryAfterTheDelete(t *testing.T) {
 	var broke atomic.Bool
 	w := newVersionedWorld(t, func(w *versionedWorld) s3test.Rule {
 		return func(r *http.Request) s3test.Fault {
-			if r.Method == http.MethodDelete && strings.Contains(r.URL.Path, w.env.Source) && broke.CompareAndSwap(false, true) {
+			if s3test.IsDelete(r) && strings.Contains(r.URL.Path, w.env.Source) && broke.CompareAndSwap(false, true) {
 				return s3test.Fault{EditResponse: func(*http.Response) {
 					_, err := w.env.DB.Exec("UPDATE trash_objects SET lease_token = 'lost-in-a-crash'")
 					testworld.Must(t, err)
@@ -121,7 +121,7 @@ func TestVersionedLostDeleteResponseThen412(t *testing.T) {
 	var deletes atomic.Int32
 	w := newVersionedWorld(t, func(w *versionedWorld) s3test.Rule {
 		return func(r *http.Request) s3test.Fault {
-			if r.Method != http.MethodDelete || !strings.Contains(r.URL.Path, w.env.Source) {
+			if !s3test.IsDelete(r) || !strings.Contains(r.URL.Path, w.env.Source) {
 				return s3test.Fault{}
 			}
 			switch deletes.Add(1) {
@@ -161,7 +161,7 @@ func TestVersionedSourceOverwrittenBeforeTheDelete(t *testing.T) {
 	var once atomic.Bool
 	w := newVersionedWorld(t, func(w *versionedWorld) s3test.Rule {
 		return func(r *http.Request) s3test.Fault {
-			if r.Method == http.MethodDelete && strings.Contains(r.URL.Path, w.env.Source) && once.CompareAndSwap(false, true) {
+			if s3test.IsDelete(r) && strings.Contains(r.URL.Path, w.env.Source) && once.CompareAndSwap(false, true) {
 				s3test.PutObject(t, w.env.SDK, w.env.Source, w.key, v3)
 			}
 			return s3test.Fault{}
