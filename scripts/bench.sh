@@ -474,9 +474,13 @@ case $disco in
 built)
 	say "discovery: scripts/benchdisco -json"
 	disco_rc=0
-	# Whatever it creates by default lands in a bench database of its own.
-	TRASHD_MYSQL_DATABASE=${database}_disco TRASHD_LMS_TABLE=files \
-		"$bindir/benchdisco" -json >"$out/discovery.json" 2>"$out/benchdisco.log" || disco_rc=$?
+	# It gets dev-up's TRASHD_TEST_* settings, not trashd's configuration for
+	# the sets above, and the trashd just built when it takes one.
+	disco_args=(-json)
+	if "$bindir/benchdisco" -h 2>&1 | grep -q -- '-trashd'; then disco_args+=(-trashd "$PWD/bin/trashd"); fi
+	mapfile -t trashd_vars < <(compgen -e | grep '^TRASHD_' | grep -v '^TRASHD_TEST_' || true)
+	env "${trashd_vars[@]/#/--unset=}" "$bindir/benchdisco" "${disco_args[@]}" \
+		>"$out/discovery.json" 2>"$out/benchdisco.log" || disco_rc=$?
 	if ! jq -e 'type == "object"' "$out/discovery.json" >/dev/null 2>&1; then
 		say "  benchdisco printed no JSON object (exit status $disco_rc; see ${out#"$PWD"/}/benchdisco.log)" >&2
 		echo '{}' >"$out/discovery.json"
