@@ -49,7 +49,7 @@ demo: dev-up build ## seed a sample LMS and its objects, then run one pass and s
 	scripts/demo.sh
 
 .PHONY: bench
-bench: dev-up build ## time trashd against rclone and raw CopyObject on the same server
+bench: ## time trashd against rclone and raw CopyObject, with and without S3 latency; figures in .dev/bench/result.json
 	scripts/bench.sh
 
 .PHONY: lint

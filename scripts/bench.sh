@@ -1,30 +1,93 @@
 #!/usr/bin/env bash
 # Benchmark: how fast and how cheaply trashd moves objects into a trash bucket,
 # next to `rclone move` (server-side copy, same checks left on) and the
-# server's raw CopyObject rate, on the local dev servers. It prints figures,
-# not a verdict.
+# server's raw CopyObject rate, on the local dev servers; then the same with a
+# fixed delay on every S3 request, three trashd processes against one, and
+# discovery at scale. It prints figures, not a verdict, and writes them all to
+# .dev/bench/result.json.
 #
-#   BENCH_N=2000 BENCH_SIZE=16KiB BENCH_CONCURRENCY=16 scripts/bench.sh
+#   BENCH_N=2000 BENCH_SIZE=16KiB BENCH_LATENCY=15ms scripts/bench.sh
 #
-# Three identical sets of N objects are seeded (same keys, sizes and bytes):
-#   A  bench-a-src -> bench-a-trash  by one `trashd reconcile` pass (table files_a, all trashed)
-#   B  bench-b-src -> bench-b-trash  by `rclone move` on one remote, so it copies server-side
-#   C  bench-c-src -> bench-c-dst    by scripts/copyrate: one CopyObject each, nothing else
-# Each is timed on the wall clock and in CPU seconds (user + system, of the
-# process and its children), and so are the S3 server and MariaDB over the
-# same interval, read from /proc.
+#   BENCH_N            objects per set (default 2000)
+#   BENCH_SIZE         size of each object (default 16KiB)
+#   BENCH_CONCURRENCY  objects at once for every tool (default: trashd's own
+#                      TRASHD_CONCURRENCY, as `trashd config` reports it)
+#   BENCH_LATENCY      the delay added to each S3 request in the latency and
+#                      multi runs (default 15ms; a Go duration, or milliseconds)
+#   BENCH_DISCOVERY    0 skips the discovery benchmark (scripts/benchdisco)
+#   BENCH_KEEP         1 keeps the bench-* buckets afterwards (default: removed)
+#   BENCH_SEED         the seed of keys, sizes and bytes (default 1)
 #
-# `make bench` runs it after dev-up and build; run directly, it starts the dev
-# servers when they do not answer, and builds what it runs.
+# Six identical sets of N objects are seeded (same keys, sizes and bytes):
+#   a  bench-a-src -> bench-a-trash  one `trashd reconcile` pass (database trashd_bench)
+#   b  bench-b-src -> bench-b-trash  `rclone move` on one remote, so it copies server-side
+#   c  bench-c-src -> bench-c-dst    scripts/copyrate: one CopyObject each, nothing else
+#   d  bench-d-src -> bench-d-trash  one trashd pass, every S3 request delayed (trashd_bench_lat)
+#   f  bench-f-src -> bench-f-trash  three trashd passes at once on one backlog, delayed (trashd_bench_multi)
+#   e  bench-e-src -> bench-e-trash  rclone move, delayed
+# Every tool talks S3 through scripts/s3proxy, which counts the requests per
+# operation: with no delay for a, b and c, with BENCH_LATENCY for d, f and e.
+# Each run is timed on the wall clock and in CPU seconds (user + system, of the
+# process and its children), and so are the S3 server, MariaDB and the proxy
+# over the same interval, read from /proc, with the whole machine's CPU use
+# from /proc/stat. trashd connects to MariaDB as a user of its own,
+# trashd_bench, and the bench turns userstat on while it runs (and back off),
+# so that USER_STATISTICS gives trashd's statements and CPU apart from other
+# clients'; beside them, MariaDB's global Questions counter over the run, less
+# the bench's own reads of it.
+#
+# result.json (every figure is a number unless said otherwise; per object
+# means per object of the set, N):
+#   meta.{n, size, concurrency, latency, latency_ms, cores, load_before, trashd_version, date}
+#   local.<tool>.*, latency.<tool>.*   tool: trashd, rclone (and copyrate in local)
+#     objects, seconds, obj_per_s, exit, left_in_source, in_destination
+#     cpu_s, cpu_ms_per_obj                   the tool itself
+#     s3_server_cpu_ms_per_obj, db_server_cpu_ms_per_obj, proxy_cpu_ms_per_obj
+#     machine_cpu_pct                         all cores busy over the run, in % of all of them
+#     s3_requests, s3_requests_per_obj        as the proxy saw them
+#     s3_requests_by_op.<Operation>           HeadObject, CopyObject, DeleteObject, DeleteObjects, ...
+#     s3_requests_per_obj_by_op.<Operation>
+#     s3_errors_by_op.<Operation>             answers of status 400 or more (a count)
+#     db_statements, db_statements_per_obj   trashd's user's statements (null without userstat)
+#     db_user_cpu_ms_per_obj                  MariaDB's CPU on them (null without userstat)
+#     db_questions, db_questions_per_obj     global Questions: every client's (for rclone and
+#                                             copyrate, other clients' background alone)
+#     reported                                (trashd) request or statement counts trashd itself
+#                                             printed, an object; {} when it prints none
+#   local.mariadb.cpu_ms_per_obj, local.seaweedfs.cpu_ms_per_obj   the processes, over trashd's local run
+#   local.mariadb.trashd_user_cpu_ms_per_obj   the same run, trashd's statements alone
+#   multi.one_obj_per_s, multi.one_cpu_pct     one process: the latency.trashd run itself
+#   multi.three_obj_per_s, multi.three_cpu_pct three processes on set f (all N objects / wall)
+#   multi.ratio                                three / one
+#   multi.three.*                              set f's run, with the figures of latency.<tool>
+#   multi.three_moved_each                     objects each process moved (an array)
+#   discovery.built                            false when scripts/benchdisco is absent
+#   discovery.skipped                          true with BENCH_DISCOVERY=0
+#   discovery.exit                             its exit status
+#   discovery.<its keys>                       its JSON object as it printed it
+#   ratios.trashd_vs_rclone_local              obj/s, goal at least 1.5
+#   ratios.trashd_vs_rclone_latency            obj/s with the delay, goal at least 1.5
+#   ratios.cpu_trashd_vs_rclone                CPU ms/obj, local, goal at most 0.5
+#   ratios.cpu_with_servers_trashd_vs_rclone   the same with the servers' and proxy's CPU added
+#   ratios.trashd_vs_copyrate_local            obj/s
+#   ratios.multi_three_vs_one                  = multi.ratio, goal at least 2.5
+#   goals.<ratio name>.{min|max}               the goals above
+#
+# `make bench` runs it after build; run directly, it builds what it runs. It
+# uses the dev servers that answer: those of TRASHD_DEV_DIR, else this
+# checkout's .dev, else (in a git worktree) the main checkout's; only when
+# none answers does it start them with scripts/dev-up.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 N=${BENCH_N:-2000}
 SIZE=${BENCH_SIZE:-16KiB}
-C=${BENCH_CONCURRENCY:-16}
 SEED=${BENCH_SEED:-1}
-dev=${TRASHD_DEV_DIR:-$PWD/.dev}
-out=$dev/bench
+LATENCY=${BENCH_LATENCY:-15ms}
+case $LATENCY in *[0-9]) LATENCY=${LATENCY}ms ;; esac # bare numbers are milliseconds
+DISCOVERY=${BENCH_DISCOVERY:-1}
+out=$PWD/.dev/bench
+bindir=$PWD/.dev/bin
 database=trashd_bench
 
 say() { echo "bench: $*"; }
@@ -33,13 +96,29 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # --- tools ---------------------------------------------------------------------
 # Debian's aws CLI and rclone, called by full path: a pip-installed aws earlier
 # on PATH may be another major version.
-if [ ! -x /usr/bin/aws ] || [ ! -x /usr/bin/rclone ] || ! command -v jq >/dev/null; then
-	say "installing awscli, rclone and jq from Debian's packages"
-	apt_install() { as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli rclone jq >/dev/null; }
+if [ ! -x /usr/bin/aws ] || [ ! -x /usr/bin/rclone ] || ! command -v jq >/dev/null || ! command -v curl >/dev/null; then
+	say "installing awscli, rclone, jq and curl from Debian's packages"
+	apt_install() { as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli rclone jq curl >/dev/null; }
 	apt_install 2>/dev/null || { as_root apt-get update -qq && apt_install; }
 fi
 
 # --- servers -------------------------------------------------------------------
+# find_dev prints the directory whose env names the dev servers to use.
+find_dev() {
+	if [ -n "${TRASHD_DEV_DIR:-}" ]; then
+		echo "$TRASHD_DEV_DIR"
+		return
+	fi
+	local common
+	common=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
+	if [ ! -f "$PWD/.dev/env" ] && [ -n "$common" ] && [ -f "$(dirname "$common")/.dev/env" ]; then
+		# A worktree shares the servers of the main checkout.
+		echo "$(dirname "$common")/.dev"
+		return
+	fi
+	echo "$PWD/.dev"
+}
+dev=$(find_dev)
 s3_answers() {
 	[ -f "$dev/env" ] || return 1
 	# shellcheck disable=SC1091
@@ -48,17 +127,32 @@ s3_answers() {
 }
 mysql_answers() { mariadb-admin --protocol=tcp -h127.0.0.1 -P3306 -uroot ping >/dev/null 2>&1; }
 if ! s3_answers || ! mysql_answers; then
-	scripts/dev-up.sh
+	dev=${TRASHD_DEV_DIR:-$PWD/.dev}
+	TRASHD_DEV_DIR=$dev scripts/dev-up.sh
 fi
 # shellcheck disable=SC1091
 source "$dev/env"
 endpoint=$TRASHD_TEST_S3_ENDPOINT
+say "servers: S3 at $endpoint, MariaDB at 127.0.0.1:3306 (settings in $dev/env)"
 
-say "building trashd, seed and copyrate"
-mkdir -p "$dev/bin" "$out"
+say "building trashd, seed, copyrate and s3proxy"
+rm -rf "$out"
+mkdir -p "$bindir" "$out/runs"
 make --no-print-directory -s build # the Makefile stamps the version
-go build -o "$dev/bin/seed" ./scripts/seed
-go build -o "$dev/bin/copyrate" ./scripts/copyrate
+go build -o "$bindir/seed" ./scripts/seed
+go build -o "$bindir/copyrate" ./scripts/copyrate
+go build -o "$bindir/s3proxy" ./scripts/s3proxy
+disco=absent
+if [ "$DISCOVERY" = 0 ]; then
+	disco=skipped
+elif [ -f scripts/benchdisco/main.go ]; then
+	if go build -o "$bindir/benchdisco" ./scripts/benchdisco 2>"$out/benchdisco-build.log"; then
+		disco=built
+	else
+		disco=broken
+		say "scripts/benchdisco does not build (see ${out#"$PWD"/}/benchdisco-build.log)" >&2
+	fi
+fi
 
 export AWS_ACCESS_KEY_ID=$TRASHD_TEST_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$TRASHD_TEST_S3_SECRET_KEY
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
@@ -69,37 +163,149 @@ s3api() { /usr/bin/aws --endpoint-url "$endpoint" s3api "$@"; }
 count_objects() { s3api list-objects-v2 --bucket "$1" --query 'length(Contents || `[]`)' --output json; }
 sql() { mariadb --protocol=tcp -h127.0.0.1 -P3306 -uroot -N -B "$@"; }
 
-# --- three identical sets ----------------------------------------------------------
-say "seeding 3 identical sets of $N objects of $SIZE"
-sql -e "DROP DATABASE IF EXISTS \`$database\`; CREATE DATABASE \`$database\` CHARACTER SET utf8mb4"
-for b in bench-a-src bench-a-trash bench-b-src bench-b-trash bench-c-src bench-c-dst; do
-	if s3api head-bucket --bucket "$b" >/dev/null 2>&1; then
-		/usr/bin/aws --endpoint-url "$endpoint" s3 rb "s3://$b" --force >/dev/null
-	fi
+# --- trashd's configuration ------------------------------------------------------
+# trashd connects as a user of its own, so that MariaDB's per-user statistics
+# tell its statements and CPU from those of every other client.
+db_user=trashd_bench db_password=trashd-bench
+export TRASHD_MYSQL_HOST=127.0.0.1 TRASHD_MYSQL_PORT=3306 TRASHD_MYSQL_USER=$db_user TRASHD_MYSQL_PASSWORD=$db_password
+export TRASHD_MYSQL_DATABASE=$database TRASHD_MYSQL_TLS=false
+export TRASHD_LMS_TABLE=files_a TRASHD_LMS_ID_COLUMN=id TRASHD_LMS_KEY_COLUMN=s3_key
+export TRASHD_LMS_TRASH_COLUMN=trashed TRASHD_LMS_TRASH_KIND=flag
+export TRASHD_S3_ENDPOINT=$endpoint TRASHD_S3_REGION=us-east-1 TRASHD_S3_PATH_STYLE=true TRASHD_S3_CHECKSUMS=when_required
+export TRASHD_SOURCE_BUCKET=bench-a-src TRASHD_TRASH_BUCKET=bench-a-trash
+export TRASHD_MULTIPART_THRESHOLD=8MiB TRASHD_PART_SIZE=5MiB TRASHD_LOG_LEVEL=info
+# Every row of the benchmark's tables is trashed at once, on purpose: let the
+# passes through the mass-change brake.
+export TRASHD_ALLOW_MASS_CHANGE=true
+if [ -n "${BENCH_CONCURRENCY:-}" ]; then
+	export TRASHD_CONCURRENCY=$BENCH_CONCURRENCY
+fi
+# Without BENCH_CONCURRENCY every tool runs at trashd's own concurrency (its
+# default, or TRASHD_CONCURRENCY from the environment).
+C=$(bin/trashd config --json 2>/dev/null | jq -r '.variables[] | select(.name == "TRASHD_CONCURRENCY") | .value' || true)
+if ! [[ $C =~ ^[0-9]+$ ]]; then
+	say "trashd config did not report TRASHD_CONCURRENCY; \`bin/trashd config\` says:" >&2
+	bin/trashd config >&2 || true
+	exit 1
+fi
+if [ "$C" -ge 20 ] && [ -z "${TRASHD_MYSQL_MAX_OPEN_CONNS:-}" ]; then
+	export TRASHD_MYSQL_MAX_OPEN_CONNS=$((C + 4)) # the pool must stay above the workers
+fi
+declare -A proxy_url proxy_pid # by proxy name: local, latency
+# use_set SET DATABASE PROXY: points trashd at one set, through one proxy.
+use_set() {
+	export TRASHD_MYSQL_DATABASE=$2 TRASHD_LMS_TABLE=files_$1
+	export TRASHD_SOURCE_BUCKET=bench-$1-src TRASHD_TRASH_BUCKET=bench-$1-trash
+	export TRASHD_S3_ENDPOINT=${proxy_url[$3]:-$endpoint}
+}
+
+# --- six identical sets ----------------------------------------------------------
+sets="a b c d e f"
+db_of() {
+	case $1 in
+	d) echo "${database}_lat" ;;
+	f) echo "${database}_multi" ;;
+	*) echo "$database" ;;
+	esac
+}
+dest_of() { if [ "$1" = c ]; then echo "bench-c-dst"; else echo "bench-$1-trash"; fi; }
+remove_buckets() {
+	local s b
+	for s in $sets; do
+		for b in "bench-$s-src" "$(dest_of "$s")"; do
+			if s3api head-bucket --bucket "$b" >/dev/null 2>&1; then
+				/usr/bin/aws --endpoint-url "$endpoint" s3 rb "s3://$b" --force >/dev/null
+			fi
+		done
+	done
+}
+say "seeding 6 identical sets of $N objects of $SIZE"
+for d in "$database" "${database}_lat" "${database}_multi"; do
+	sql -e "DROP DATABASE IF EXISTS \`$d\`; CREATE DATABASE \`$d\` CHARACTER SET utf8mb4"
 done
-for set in a b c; do
-	"$dev/bin/seed" -database "$database" -table "files_$set" -bucket "bench-$set-src" -reset \
-		-n "$N" -size "$SIZE" -trash-fraction 1 -seed "$SEED" -concurrency "$C"
+sql -e "CREATE USER IF NOT EXISTS '$db_user'@'127.0.0.1'; ALTER USER '$db_user'@'127.0.0.1' IDENTIFIED BY '$db_password';
+	GRANT ALL ON \`${database//_/\\_}%\`.* TO '$db_user'@'127.0.0.1'"
+remove_buckets
+for s in $sets; do
+	"$bindir/seed" -mysql-dsn "$TRASHD_TEST_MYSQL_DSN" -database "$(db_of "$s")" -table "files_$s" -bucket "bench-$s-src" -reset \
+		-n "$N" -size "$SIZE" -trash-fraction 1 -seed "$SEED" -concurrency "$C" >>"$out/seed.log"
 done
 listing() { s3api list-objects-v2 --bucket "$1" --query 'Contents[].[Key, Size, ETag]' --output json | md5sum; }
 set_a=$(listing bench-a-src)
-if [ "$set_a" = "$(listing bench-b-src)" ] && [ "$set_a" = "$(listing bench-c-src)" ]; then
-	say "the three sets list the same keys, sizes and ETags"
+same=true
+for s in b c d e f; do
+	[ "$set_a" = "$(listing "bench-$s-src")" ] || same=false
+done
+if $same; then
+	say "the six sets list the same keys, sizes and ETags"
 else
-	say "the three sets differ: the comparison below is not like for like" >&2
+	say "the sets differ: the comparisons below are not like for like" >&2
 fi
 # SeaweedFS allocates a bucket's volumes on its first write, which stalls that
 # write for most of a second: write once to each destination before timing.
 head -c 16384 /dev/zero >"$out/warmup"
-for b in bench-a-trash bench-b-trash bench-c-dst; do
+for s in $sets; do
+	b=$(dest_of "$s")
 	s3api create-bucket --bucket "$b" >/dev/null
 	s3api put-object --bucket "$b" --key warmup --body "$out/warmup" >/dev/null
 	s3api delete-object --bucket "$b" --key warmup >/dev/null
 done
+for s in a d f; do
+	use_set "$s" "$(db_of "$s")" none
+	bin/trashd migrate >>"$out/trashd-migrate.log" 2>&1
+done
+
+# --- proxies ---------------------------------------------------------------------
+# start_proxy NAME DELAY: an s3proxy in front of the S3 server.
+start_proxy() {
+	local file=$out/proxy-$1.url
+	"$bindir/s3proxy" -target "$endpoint" -delay "$2" -addr-file "$file" >"$out/proxy-$1.out" 2>"$out/proxy-$1.log" &
+	proxy_pid[$1]=$!
+	for _ in $(seq 100); do
+		[ -s "$file" ] && break
+		kill -0 "${proxy_pid[$1]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ ! -s "$file" ]; then
+		say "s3proxy $1 did not start:" >&2
+		cat "$out/proxy-$1.log" >&2
+		exit 1
+	fi
+	proxy_url[$1]=$(cat "$file")
+}
+stop_proxies() {
+	local name
+	for name in "${!proxy_pid[@]}"; do
+		kill -TERM "${proxy_pid[$name]}" 2>/dev/null || true
+		wait "${proxy_pid[$name]}" 2>/dev/null || true
+	done
+	proxy_pid=()
+}
+# MariaDB counts statements and CPU per user only while userstat is on: turn
+# it on for the runs, and back to what it was when the bench ends.
+userstat_was=$(sql -e 'SELECT @@global.userstat' 2>/dev/null || true)
+cleanup() {
+	stop_proxies
+	if [ "$userstat_was" = 0 ]; then sql -e 'SET GLOBAL userstat = 0' || true; fi
+}
+trap cleanup EXIT
+if [ -n "$userstat_was" ] && ! sql -e 'SET GLOBAL userstat = 1' 2>"$out/userstat.log"; then
+	userstat_was=
+fi
+if [ -z "$userstat_was" ]; then
+	say "MariaDB keeps no per-user statistics here: DB statements are its global Questions only" >&2
+fi
+start_proxy local 0s
+start_proxy latency "$LATENCY"
+say "proxies: ${proxy_url[local]} (no delay), ${proxy_url[latency]} (+$LATENCY per request)"
 
 # --- measuring -----------------------------------------------------------------------
 ticks=$(getconf CLK_TCK)
-weed_pid=$(cat "$dev/weed.pid")
+# The S3 server's process: dev-up's pid file, else whatever listens on its port.
+weed_pid=$(cat "$dev/weed.pid" 2>/dev/null || true)
+if [ -z "$weed_pid" ] || ! kill -0 "$weed_pid" 2>/dev/null; then
+	weed_pid=$(ss -Hltnp "sport = :${endpoint##*:}" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2 || true)
+fi
 mysql_pid=$(pidof mariadbd || pidof mysqld || true)
 # cpu_of PID: user + system seconds of a process (its threads and waited-for children).
 cpu_of() {
@@ -110,100 +316,294 @@ cpu_of() {
 		echo 0
 	fi
 }
+# machine_ticks: "busy total" jiffies of all cores since boot (idle and iowait are not busy).
+machine_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat; }
+# db_counters: "questions statements cpu_seconds": MariaDB's global Questions
+# (every client's statements), and the statements and CPU of trashd's user
+# (USER_STATISTICS, while userstat is on; 0 before the user's first statement).
+db_counters() {
+	sql -e "SELECT (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'QUESTIONS'),
+		(SELECT COALESCE(SUM(SELECT_COMMANDS + UPDATE_COMMANDS + OTHER_COMMANDS), 0) FROM information_schema.USER_STATISTICS WHERE USER = '$db_user'),
+		(SELECT COALESCE(SUM(CPU_TIME), 0) FROM information_schema.USER_STATISTICS WHERE USER = '$db_user')"
+}
+# Each read counts itself in Questions (and whatever the client sends on
+# connecting): measure how much, on back-to-back reads, so that a run's count
+# leaves it out. The least of five pairs, as other clients may add to a pair.
+own_questions=1000000
+for _ in 1 2 3 4 5; do
+	read -r q0 _ _ < <(db_counters)
+	read -r q1 _ _ < <(db_counters)
+	if [ $((q1 - q0)) -lt "$own_questions" ]; then own_questions=$((q1 - q0)); fi
+done
 
-results=()
 load=$(cut -d' ' -f1-3 /proc/loadavg)
-# measure NAME LOG COMMAND...: runs COMMAND with its output in LOG and keeps
-# "NAME|wall|cpu|s3 cpu|mysql cpu|exit status".
+# measure ID PROXY LOG COMMAND...: runs COMMAND with its output in LOG, its S3
+# requests going through proxy PROXY, and writes the figures to runs/ID.json.
 measure() {
-	local name=$1 log=$2 rc=0 wall user sys
-	shift 2
-	local weed0 mysql0
+	local id=$1 proxy=$2 log=$3 rc=0 wall user sys
+	shift 3
+	curl -sf "${proxy_url[$proxy]}/__counts?reset=1" >/dev/null
+	local weed0 mysql0 proxy0 busy0 total0 q0 st0 ucpu0
 	weed0=$(cpu_of "$weed_pid")
 	mysql0=$(cpu_of "$mysql_pid")
+	proxy0=$(cpu_of "${proxy_pid[$proxy]}")
+	read -r busy0 total0 < <(machine_ticks)
+	read -r q0 st0 ucpu0 < <(db_counters)
 	local TIMEFORMAT='%R %U %S'
 	{ time "$@" >"$log" 2>&1; } 2>"$out/time" || rc=$?
+	local q1 st1 ucpu1 busy1 total1
+	read -r q1 st1 ucpu1 < <(db_counters)
+	read -r busy1 total1 < <(machine_ticks)
 	read -r wall user sys <"$out/time"
-	local weed1 mysql1
+	local weed1 mysql1 proxy1
 	weed1=$(cpu_of "$weed_pid")
 	mysql1=$(cpu_of "$mysql_pid")
-	results+=("$name|$wall|$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')|$(awk -v a="$weed0" -v b="$weed1" 'BEGIN { printf "%.2f", b - a }')|$(awk -v a="$mysql0" -v b="$mysql1" 'BEGIN { printf "%.2f", b - a }')|$rc")
-	say "  $name: ${wall}s wall, exit status $rc (output in ${log#"$PWD"/})"
+	proxy1=$(cpu_of "${proxy_pid[$proxy]}")
+	curl -sf "${proxy_url[$proxy]}/__counts?reset=1" >"$out/runs/$id.s3.json"
+	jq -n --argjson n "$N" --argjson wall "$wall" --argjson user "$user" --argjson sys "$sys" \
+		--argjson weed "$(awk -v a="$weed0" -v b="$weed1" 'BEGIN { print b - a }')" \
+		--argjson mysql "$(awk -v a="$mysql0" -v b="$mysql1" 'BEGIN { print b - a }')" \
+		--argjson proxy "$(awk -v a="$proxy0" -v b="$proxy1" 'BEGIN { print b - a }')" \
+		--argjson busy $((busy1 - busy0)) --argjson total $((total1 - total0)) \
+		--argjson questions $((q1 - q0 - own_questions)) --argjson rc "$rc" \
+		--argjson statements "$([ -n "$userstat_was" ] && echo $((st1 - st0)) || echo null)" \
+		--argjson ucpu "$([ -n "$userstat_was" ] && awk -v a="$ucpu0" -v b="$ucpu1" 'BEGIN { print b - a }' || echo null)" \
+		--slurpfile s3 "$out/runs/$id.s3.json" '
+		def per(x): if $n > 0 and x != null then x / $n else null end;
+		{objects: $n, seconds: $wall, obj_per_s: (if $wall > 0 then $n / $wall else null end), exit: $rc,
+		 cpu_s: ($user + $sys), cpu_ms_per_obj: per(1000 * ($user + $sys)),
+		 s3_server_cpu_ms_per_obj: per(1000 * $weed), db_server_cpu_ms_per_obj: per(1000 * $mysql),
+		 proxy_cpu_ms_per_obj: per(1000 * $proxy),
+		 machine_cpu_pct: (if $total > 0 then 100 * $busy / $total else null end),
+		 s3_requests: $s3[0].total, s3_requests_per_obj: per($s3[0].total),
+		 s3_requests_by_op: $s3[0].requests, s3_requests_per_obj_by_op: ($s3[0].requests | map_values(per(.))),
+		 s3_errors_by_op: $s3[0].errors,
+		 db_statements: $statements, db_statements_per_obj: per($statements),
+		 db_user_cpu_ms_per_obj: per(if $ucpu == null then null else 1000 * $ucpu end),
+		 db_questions: $questions, db_questions_per_obj: per($questions)}' >"$out/runs/$id.json"
+	say "  $id: ${wall}s wall, exit status $rc (output in ${log#"$PWD"/})"
 }
-# after SRC DEST EXPECT_SRC: prints what is left where.
+# after ID SRC DEST EXPECT_SRC: records and prints what is left where.
 after() {
 	local src dst
-	src=$(count_objects "$1")
-	dst=$(count_objects "$2")
-	say "  now $1 holds $src objects (expected $3), $2 holds $dst (expected $N)"
+	src=$(count_objects "$2")
+	dst=$(count_objects "$3")
+	say "  now $2 holds $src objects (expected $4), $3 holds $dst (expected $N)"
+	jq --argjson src "$src" --argjson dst "$dst" '. + {left_in_source: $src, in_destination: $dst}' \
+		"$out/runs/$1.json" >"$out/runs/$1.tmp" && mv "$out/runs/$1.tmp" "$out/runs/$1.json"
+}
+# reported ID LOG: the request or statement counts trashd printed itself, if
+# any: fields of its last run's counts, or lines of its output, that name S3
+# requests or SQL statements.
+reported() {
+	local counts lines
+	counts=$(bin/trashd status --json 2>/dev/null |
+		jq -c '.runs[0].counts // {} | with_entries(select(.key | test("request|statement|quer|s3_|sql"; "i")))' || true)
+	[ -n "$counts" ] || counts='{}'
+	lines=$(grep -iE 's3 requests|requests per|statements|queries' "$2" | grep -v '^{' | head -5 || true)
+	jq --argjson counts "$counts" --arg lines "$lines" \
+		'. + {reported: ($counts + (if $lines == "" then {} else {output: ($lines | split("\n"))} end))}' \
+		"$out/runs/$1.json" >"$out/runs/$1.tmp" && mv "$out/runs/$1.tmp" "$out/runs/$1.json"
 }
 
-# (a) trashd
-export TRASHD_MYSQL_HOST=127.0.0.1 TRASHD_MYSQL_PORT=3306 TRASHD_MYSQL_USER=root TRASHD_MYSQL_PASSWORD=
-export TRASHD_MYSQL_DATABASE=$database TRASHD_MYSQL_TLS=false
-export TRASHD_LMS_TABLE=files_a TRASHD_LMS_ID_COLUMN=id TRASHD_LMS_KEY_COLUMN=s3_key
-export TRASHD_LMS_TRASH_COLUMN=trashed TRASHD_LMS_TRASH_KIND=flag
-export TRASHD_S3_ENDPOINT=$endpoint TRASHD_S3_REGION=us-east-1 TRASHD_S3_PATH_STYLE=true TRASHD_S3_CHECKSUMS=when_required
-export TRASHD_SOURCE_BUCKET=bench-a-src TRASHD_TRASH_BUCKET=bench-a-trash
-export TRASHD_MULTIPART_THRESHOLD=8MiB TRASHD_PART_SIZE=5MiB TRASHD_CONCURRENCY=$C TRASHD_LOG_LEVEL=info
-# Every row of the benchmark's table is trashed at once, on purpose: let the
-# pass through the mass-change brake.
-export TRASHD_ALLOW_MASS_CHANGE=true
-bin/trashd migrate >"$out/trashd-migrate.log" 2>&1
-say "(a) trashd reconcile, concurrency $C"
-measure "trashd reconcile" "$out/trashd.log" bin/trashd reconcile
-after bench-a-src bench-a-trash 0
-
-# (b) rclone: one remote for both buckets, so that it copies server-side.
-# Its checks stay on: it HEADs each copy and compares size and MD5 before
-# deleting the source, as trashd compares size and ETag. --fast-list lists the
-# source in one recursive walk instead of one listing per "directory" (trashd
-# reads its work from MySQL and lists nothing); --s3-no-check-bucket skips
-# creating the destination bucket, which exists (trashd does not create it
-# either).
+# rclone: one remote for both buckets, so that it copies server-side. Its
+# checks stay on: it HEADs each copy and compares size and MD5 before deleting
+# the source, as trashd compares size and ETag. --fast-list lists the source in
+# one recursive walk instead of one listing per "directory" (trashd reads its
+# work from MySQL and lists nothing); --s3-no-check-bucket skips creating the
+# destination bucket, which exists (trashd does not create it either).
 export RCLONE_CONFIG_BENCH_TYPE=s3 RCLONE_CONFIG_BENCH_PROVIDER=Other RCLONE_CONFIG_BENCH_ENV_AUTH=false
 export RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
-export RCLONE_CONFIG_BENCH_ENDPOINT=$endpoint RCLONE_CONFIG_BENCH_REGION=us-east-1 RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE=true
-say "(b) rclone move, --transfers $C --checkers $C --fast-list"
-# AWS_CA_BUNDLE makes rclone 1.60 fail to build its HTTP client.
-measure "rclone move" "$out/rclone.log" env -u AWS_CA_BUNDLE /usr/bin/rclone move bench:bench-b-src bench:bench-b-trash \
-	--transfers "$C" --checkers "$C" --fast-list --s3-no-check-bucket --stats 0
-after bench-b-src bench-b-trash 0
+export RCLONE_CONFIG_BENCH_REGION=us-east-1 RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE=true
+# rclone_move SET PROXY. AWS_CA_BUNDLE makes rclone 1.60 fail to build its HTTP client.
+rclone_move() {
+	RCLONE_CONFIG_BENCH_ENDPOINT=${proxy_url[$2]} env -u AWS_CA_BUNDLE /usr/bin/rclone move \
+		"bench:bench-$1-src" "bench:bench-$1-trash" \
+		--transfers "$C" --checkers "$C" --fast-list --s3-no-check-bucket --stats 0
+}
+# three_passes: three `trashd reconcile` at once on the set use_set chose.
+three_passes() {
+	local i pids=() rc=0
+	for i in 1 2 3; do
+		bin/trashd reconcile >"$out/trashd-multi-$i.log" 2>&1 &
+		pids+=("$!")
+	done
+	for i in "${pids[@]}"; do
+		wait "$i" || rc=$?
+	done
+	return "$rc"
+}
 
-# (c) raw CopyObject
-say "(c) copyrate, concurrency $C"
-measure "raw CopyObject" "$out/copyrate.log" "$dev/bin/copyrate" -bucket bench-c-src -dest bench-c-dst -concurrency "$C"
-after bench-c-src bench-c-dst "$N: copyrate deletes nothing"
+say "local runs, through the counting proxy with no delay, concurrency $C"
+use_set a "$database" local
+say "(a) trashd reconcile"
+measure local.trashd local "$out/trashd.log" bin/trashd reconcile
+after local.trashd bench-a-src bench-a-trash 0
+reported local.trashd "$out/trashd.log"
+say "(b) rclone move, --transfers $C --checkers $C --fast-list"
+measure local.rclone local "$out/rclone.log" rclone_move b local
+after local.rclone bench-b-src bench-b-trash 0
+say "(c) copyrate"
+measure local.copyrate local "$out/copyrate.log" "$bindir/copyrate" -endpoint "${proxy_url[local]}" \
+	-bucket bench-c-src -dest bench-c-dst -concurrency "$C"
+after local.copyrate bench-c-src bench-c-dst "$N: copyrate deletes nothing"
+
+say "runs with $LATENCY added to every S3 request"
+use_set d "${database}_lat" latency
+say "(d) trashd reconcile, one process"
+measure latency.trashd latency "$out/trashd-latency.log" bin/trashd reconcile
+after latency.trashd bench-d-src bench-d-trash 0
+reported latency.trashd "$out/trashd-latency.log"
+use_set f "${database}_multi" latency
+say "(f) three trashd reconcile processes on one backlog"
+measure multi.three latency "$out/trashd-multi.log" three_passes
+after multi.three bench-f-src bench-f-trash 0
+say "(e) rclone move"
+measure latency.rclone latency "$out/rclone-latency.log" rclone_move e latency
+after latency.rclone bench-e-src bench-e-trash 0
+stop_proxies
+
+# From each pass's summary: "  discovered D, moved M (...), ...".
+moved_each=$(for i in 1 2 3; do
+	m=$(sed -n 's/^  discovered [0-9]*, moved \([0-9]*\).*/\1/p' "$out/trashd-multi-$i.log" | head -1)
+	echo "${m:-null}"
+done | jq -s -c .)
+
+# --- discovery at scale ---------------------------------------------------------------
+case $disco in
+built)
+	say "discovery: scripts/benchdisco -json"
+	disco_rc=0
+	# It gets dev-up's TRASHD_TEST_* settings, not trashd's configuration for
+	# the sets above, and the trashd just built when it takes one.
+	disco_args=(-json)
+	if "$bindir/benchdisco" -h 2>&1 | grep -q -- '-trashd'; then disco_args+=(-trashd "$PWD/bin/trashd"); fi
+	mapfile -t trashd_vars < <(compgen -e | grep '^TRASHD_' | grep -v '^TRASHD_TEST_' || true)
+	env "${trashd_vars[@]/#/--unset=}" "$bindir/benchdisco" "${disco_args[@]}" \
+		>"$out/discovery.json" 2>"$out/benchdisco.log" || disco_rc=$?
+	if ! jq -e 'type == "object"' "$out/discovery.json" >/dev/null 2>&1; then
+		say "  benchdisco printed no JSON object (exit status $disco_rc; see ${out#"$PWD"/}/benchdisco.log)" >&2
+		echo '{}' >"$out/discovery.json"
+	fi
+	jq --argjson rc "$disco_rc" '{built: true, exit: $rc} + .' "$out/discovery.json" >"$out/runs/discovery.json"
+	;;
+skipped) echo '{"built": false, "skipped": true}' >"$out/runs/discovery.json" ;;
+broken) echo '{"built": false, "error": "scripts/benchdisco does not build"}' >"$out/runs/discovery.json" ;;
+*) echo '{"built": false}' >"$out/runs/discovery.json" ;;
+esac
+
+if [ "${BENCH_KEEP:-0}" != 1 ]; then
+	say "removing the bench-* buckets (BENCH_KEEP=1 keeps them)"
+	remove_buckets
+fi
+
+# --- result.json ------------------------------------------------------------------------
+latency_ms=$(awk -v d="$LATENCY" 'BEGIN {
+	v = d + 0; u = d; sub(/^[0-9.]+/, "", u)
+	if (u == "s") v *= 1000; else if (u == "us" || u == "µs") v /= 1000; else if (u == "ns") v /= 1e6
+	print v }')
+version=$(bin/trashd version 2>/dev/null | head -1 || true)
+version=${version#trashd }
+r=$out/runs
+jq -n --argjson n "$N" --arg size "$SIZE" --argjson c "$C" --arg latency "$LATENCY" --argjson latency_ms "$latency_ms" \
+	--argjson cores "$(nproc)" --arg load "$load" --arg version "$version" --arg date "$(date -u +%FT%TZ)" \
+	--argjson moved_each "$moved_each" \
+	--slurpfile lt "$r/local.trashd.json" --slurpfile lr "$r/local.rclone.json" --slurpfile lc "$r/local.copyrate.json" \
+	--slurpfile dt "$r/latency.trashd.json" --slurpfile dr "$r/latency.rclone.json" --slurpfile m3 "$r/multi.three.json" \
+	--slurpfile disco "$r/discovery.json" '
+	def ratio(a; b): if a == null or b == null or b == 0 then null else a / b end;
+	($lt[0]) as $lt | ($lr[0]) as $lr | ($lc[0]) as $lc | ($dt[0]) as $dt | ($dr[0]) as $dr | ($m3[0]) as $m3 |
+	def with_servers(x): x.cpu_ms_per_obj + x.s3_server_cpu_ms_per_obj + x.db_server_cpu_ms_per_obj + x.proxy_cpu_ms_per_obj;
+	{meta: {n: $n, size: $size, concurrency: $c, latency: $latency, latency_ms: $latency_ms, cores: $cores,
+	        load_before: $load, trashd_version: $version, date: $date},
+	 local: {trashd: $lt, rclone: $lr, copyrate: $lc,
+	         mariadb: {cpu_ms_per_obj: $lt.db_server_cpu_ms_per_obj, trashd_user_cpu_ms_per_obj: $lt.db_user_cpu_ms_per_obj},
+	         seaweedfs: {cpu_ms_per_obj: $lt.s3_server_cpu_ms_per_obj}},
+	 latency: {trashd: $dt, rclone: $dr},
+	 multi: {one_obj_per_s: $dt.obj_per_s, one_cpu_pct: $dt.machine_cpu_pct,
+	         three_obj_per_s: $m3.obj_per_s, three_cpu_pct: $m3.machine_cpu_pct,
+	         ratio: ratio($m3.obj_per_s; $dt.obj_per_s), three: $m3, three_moved_each: $moved_each},
+	 discovery: $disco[0],
+	 ratios: {trashd_vs_rclone_local: ratio($lt.obj_per_s; $lr.obj_per_s),
+	          trashd_vs_rclone_latency: ratio($dt.obj_per_s; $dr.obj_per_s),
+	          cpu_trashd_vs_rclone: ratio($lt.cpu_ms_per_obj; $lr.cpu_ms_per_obj),
+	          cpu_with_servers_trashd_vs_rclone: ratio(with_servers($lt); with_servers($lr)),
+	          trashd_vs_copyrate_local: ratio($lt.obj_per_s; $lc.obj_per_s),
+	          multi_three_vs_one: ratio($m3.obj_per_s; $dt.obj_per_s)},
+	 goals: {trashd_vs_rclone_local: {min: 1.5}, trashd_vs_rclone_latency: {min: 1.5},
+	         cpu_trashd_vs_rclone: {max: 0.5}, multi_three_vs_one: {min: 2.5}}}' >"$out/result.json"
 
 # --- report --------------------------------------------------------------------------
+res=$out/result.json
 echo
-echo "$N objects of $SIZE each, concurrency $C, on $(nproc) cores (load average before the runs: $load)"
-printf '%s\n' "${results[@]}" | awk -F'|' -v n="$N" '
+echo "$N objects of $SIZE each, concurrency $C, on $(nproc) cores (load average before the runs: $load); trashd $version"
+jq -r '
+	def row(name; x): [name, x.objects, x.seconds, x.obj_per_s, x.cpu_s, x.cpu_ms_per_obj, x.s3_server_cpu_ms_per_obj,
+	                   x.db_server_cpu_ms_per_obj, x.proxy_cpu_ms_per_obj, x.machine_cpu_pct, x.s3_requests_per_obj,
+	                   x.db_statements_per_obj, x.db_questions_per_obj, x.exit] | map(. // "-") | @tsv;
+	row("trashd"; .local.trashd), row("rclone move"; .local.rclone), row("raw CopyObject"; .local.copyrate),
+	row("trashd +" + .meta.latency; .latency.trashd), row("3x trashd +" + .meta.latency; .multi.three),
+	row("rclone +" + .meta.latency; .latency.rclone)' "$res" | awk -F'\t' '
+function num(v, f) { return v == "-" ? sprintf("%" length(sprintf(f, 0)) "s", "-") : sprintf(f, v) }
 BEGIN {
-	printf "%-18s %7s %8s %9s %6s %10s %9s %9s %s\n", "tool", "objects", "seconds", "objects/s", "CPU s", "CPU ms/obj", "S3 CPU s", "DB CPU s", "exit"
+	printf "%-18s %7s %7s %9s %6s %7s %7s %7s %7s %8s %7s %8s %9s %4s\n", "", "", "", "", "", "CPU", "S3 CPU", "DB CPU", "proxy", "", "S3", "DB", "Questions", ""
+	printf "%-18s %7s %7s %9s %6s %7s %7s %7s %7s %8s %7s %8s %9s %4s\n", "tool", "objects", "seconds", "objects/s", "CPU s", "ms/obj", "ms/obj", "ms/obj", "ms/obj", "machine", "req/obj", "stmt/obj", "/obj", "exit"
 }
 {
-	printf "%-18s %7d %8.2f %9.1f %6.2f %10.2f %9.2f %9.2f %s\n", $1, n, $2, n / $2, $3, 1000 * $3 / n, $4, $5, $6
-	wall[NR] = $2; cpu[NR] = $3; srv[NR] = $4 + $5
-}
-END {
-	print ""
-	print "ratios:"
-	printf "  trashd vs rclone:          %.2fx the throughput, %.2fx the CPU per object (%.2fx with the servers'"'"' CPU)\n",
-		wall[2] / wall[1], cpu[1] / cpu[2], (cpu[1] + srv[1]) / (cpu[2] + srv[2])
-	printf "  trashd vs raw CopyObject:  %.2fx the throughput (%.0f%% of the server'"'"'s raw copy rate)\n",
-		wall[3] / wall[1], 100 * wall[3] / wall[1]
+	printf "%-18s %7d %7.2f %9.1f %6.2f %7.2f %7.2f %7.2f %7.2f %7.0f%% %7.2f %8s %9.2f %4s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, num($12, "%8.2f"), $13, $14
 }'
-cat <<'NOTE'
 
-CPU s is the tool itself (user + system, children included). S3 CPU s and DB CPU s
-are what SeaweedFS and MariaDB spent over the same interval. Both servers run on this
-same machine and share its cores with the tool being measured, so a tool that burns
-more CPU also slows the server it waits for, and the rates are this machine's, not
-S3's. Per object, trashd sends HEAD, CopyObject, HEAD and DELETE, writes its
-records to MariaDB (3 updates, plus a share of a batch claim) and reads it four
-times (twice whether an untrashed LMS row still names the object, once whether
-another record of it moves first, and a fence when the last one is old);
-rclone lists the source, then sends CopyObject, HEAD and DELETE; copyrate sends
-only CopyObject.
+echo
+echo "S3 requests per object, by operation, as the proxy saw them (errors: answers of 400 or more):"
+jq -r '
+	def ops(name; x): x as $x | "  " + name + ": " + ([$x.s3_requests_by_op | to_entries[] | "\(.key) \(.value / $x.objects * 100 | round / 100) (\(.value))"] | join(", "))
+		+ (if ($x.s3_errors_by_op | length) > 0 then "; errors: " + ([$x.s3_errors_by_op | to_entries[] | "\(.key) \(.value)"] | join(", ")) else "" end);
+	ops("trashd"; .local.trashd), ops("rclone move"; .local.rclone), ops("raw CopyObject"; .local.copyrate),
+	ops("trashd +" + .meta.latency; .latency.trashd), ops("3x trashd +" + .meta.latency; .multi.three),
+	ops("rclone +" + .meta.latency; .latency.rclone)' "$res"
+jq -r '
+	def said(name; x): "  " + name + ": " + (if (x.reported | length) == 0 then "none printed" else (x.reported | tostring) end);
+	def db(name; x): "  " + name + ": \(x.db_statements // "-") statements (\(x.db_statements_per_obj // "-" | if type == "number" then . * 100 | round / 100 else . end)/obj) and \(x.db_user_cpu_ms_per_obj // "-" | if type == "number" then . * 100 | round / 100 else . end) ms CPU/obj by trashd'"'"'s user; global Questions \(x.db_questions); mariadbd \(x.db_server_cpu_ms_per_obj * 100 | round / 100) ms CPU/obj";
+	"MariaDB over the trashd runs (USER_STATISTICS for trashd'"'"'s user; Questions and the process CPU count every client):",
+	db("trashd"; .local.trashd), db("trashd +" + .meta.latency; .latency.trashd), db("3x trashd +" + .meta.latency; .multi.three),
+	"trashd'"'"'s own counts, beside the proxy'"'"'s and MariaDB'"'"'s:",
+	said("trashd"; .local.trashd) + " (server-side: \(.local.trashd.s3_requests) S3 requests, \(.local.trashd.db_statements // .local.trashd.db_questions) DB statements)",
+	said("trashd +" + .meta.latency; .latency.trashd) + " (server-side: \(.latency.trashd.s3_requests) S3 requests, \(.latency.trashd.db_statements // .latency.trashd.db_questions) DB statements)"' "$res"
+
+echo
+jq -r '"three processes against one, +\(.meta.latency) per request: one \(.multi.one_obj_per_s * 10 | round / 10) objects/s (machine CPU \(.multi.one_cpu_pct | round)%), three \(.multi.three_obj_per_s * 10 | round / 10) objects/s (machine CPU \(.multi.three_cpu_pct | round)%; moved \(.multi.three_moved_each | map(tostring) | join(" + ")))"' "$res"
+
+echo
+jq -r '
+	def f(x): if x == null then "-" else "\(x * 100 | round / 100)x" end;
+	["ratio", "value", "goal"], ["-----", "-----", "----"],
+	["trashd / rclone objects/s", f(.ratios.trashd_vs_rclone_local), ">= 1.5x"],
+	["trashd / rclone objects/s, +" + .meta.latency, f(.ratios.trashd_vs_rclone_latency), ">= 1.5x"],
+	["trashd / rclone CPU ms per object", f(.ratios.cpu_trashd_vs_rclone), "<= 0.5x"],
+	["  the same with the servers'"'"' and proxy'"'"'s CPU", f(.ratios.cpu_with_servers_trashd_vs_rclone), ""],
+	["3 / 1 trashd processes objects/s, +" + .meta.latency, f(.ratios.multi_three_vs_one), ">= 2.5x"],
+	["trashd / raw CopyObject objects/s", f(.ratios.trashd_vs_copyrate_local), ""] | @tsv' "$res" |
+	awk -F'\t' '{ printf "  %-46s %7s  %s\n", $1, $2, $3 }'
+
+echo
+jq -r '
+	.discovery as $d |
+	if $d.skipped then "discovery: skipped (BENCH_DISCOVERY=0)"
+	elif $d.built | not then "discovery: not built" + (if $d.error then " (\($d.error))" else "" end)
+	else "discovery (scripts/benchdisco):",
+		($d | paths(scalars) as $p | "  \($p | map(tostring) | join(".")): \(getpath($p))")
+	end' "$res"
+
+cat <<NOTE
+
+Every tool talks S3 through scripts/s3proxy, which counts requests per operation (with no
+delay in the first three rows, +$LATENCY per request in the last three). CPU ms/obj is the
+tool itself (user + system, children included); S3, DB and proxy CPU are what SeaweedFS,
+MariaDB and the proxy spent over the same interval; machine is all cores' busy share.
+DB stmt/obj is what trashd's MariaDB user sent (USER_STATISTICS); Questions/obj is the
+server's global Questions over the run, every client's, so the rclone and copyrate rows
+show what others sent meanwhile. The servers share this machine's cores with the tool
+being measured, so a tool that burns more CPU also slows the server it waits for, and
+the rates are this machine's, not S3's.
+Figures: ${res#"$PWD"/}
 NOTE

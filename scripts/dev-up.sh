@@ -4,8 +4,9 @@
 #   - SeaweedFS `weed mini` with its S3 API on :$TRASHD_DEV_S3_PORT (default 8333),
 #     built once by build-weed.sh, started with a fresh data dir each time.
 # Writes the settings to $TRASHD_DEV_DIR/env (default .dev/env) for `source`.
-# Safe to run again, in any order with make demo, test and bench: it stops the
-# SeaweedFS it started last time first and waits for its ports (stop-weed.sh).
+# Safe to run again, in any order with make demo, test and bench (which runs it
+# only when no dev servers answer): it stops the SeaweedFS it started last time
+# first and waits for its ports (stop-weed.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

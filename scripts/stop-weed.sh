@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Stops the SeaweedFS that dev-up.sh started for this checkout and waits
 # until it has exited and its ports are free, so that the next dev-up can
-# bind them at once (make demo, make test and make bench each run dev-up, in
-# any order). A port held by anything else is named, with its process, and
+# bind them at once (make demo and make test each run dev-up, and make bench
+# when no dev servers answer, in any order). A port held by anything else is named, with its process, and
 # the script fails.
 #
 # Ours is the process in $TRASHD_DEV_DIR/weed.pid, and any process started

@@ -178,8 +178,8 @@ func xmlEscape(s string) string {
 
 // Operation names the S3 operation of a request to a path-style endpoint,
 // from its method, query and headers: "HeadObject", "CopyObject",
-// "UploadPartCopy", "DeleteObject", ... ("" when it is none of those this
-// package's tests look for).
+// "UploadPartCopy", "DeleteObject", "DeleteObjects", ... ("" when it is
+// none of those this package's tests and scripts/s3proxy look for).
 func Operation(r *http.Request) string {
 	q := r.URL.Query()
 	bucket, key := BucketKey(r)
@@ -191,6 +191,12 @@ func Operation(r *http.Request) string {
 		return "CreateBucket"
 	case key == "" && r.Method == http.MethodDelete && len(q) == 0:
 		return "DeleteBucket"
+	case key == "" && r.Method == http.MethodPost && q.Has("delete"):
+		return "DeleteObjects"
+	case key == "" && r.Method == http.MethodGet && q.Has("lifecycle"):
+		return "GetBucketLifecycleConfiguration"
+	case key == "" && r.Method == http.MethodPut && q.Has("lifecycle"):
+		return "PutBucketLifecycleConfiguration"
 	case key == "" && q.Has("uploads"):
 		return "ListMultipartUploads"
 	case key == "" && q.Has("versions"):

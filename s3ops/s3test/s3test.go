@@ -2,7 +2,9 @@
 // server that scripts/dev-up.sh starts (SeaweedFS): clients configured from
 // TRASHD_TEST_S3_*, throwaway buckets, objects uploaded in one piece or in
 // parts, and fault injection layered over the real server (FaultTransport in
-// the client, Proxy in front of the server). Import it only from _test files.
+// the client, Proxy in front of the server). Import it only from _test files
+// and the development programs under scripts/ (s3proxy names operations with
+// Operation), never from trashd itself.
 package s3test
 
 import (
