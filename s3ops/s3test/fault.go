@@ -203,8 +203,6 @@ func Operation(r *http.Request) string {
 		return "ListObjectVersions"
 	case key == "" && r.Method == http.MethodGet:
 		return "ListObjects"
-	case key == "" && r.Method == http.MethodPost && q.Has("delete"):
-		return "DeleteObjects"
 	case bucket == "":
 		return ""
 	case r.Method == http.MethodHead:
