@@ -407,12 +407,13 @@ func (b *batchMove) deleteSources(items []*fastItem) []*fastItem {
 	}
 	// Fence first, then ask the LMS, then delete while both answers are
 	// fresh, as deleteSource does for one object.
+	var asked time.Duration
 	for try := 0; ; try++ {
 		if err := b.hold.fresh(b.ctx); err != nil {
 			return b.handOffAll(items, err)
 		}
 		items = b.leftIn(items)
-		asked := b.r.leases.Elapsed()
+		asked = b.r.leases.Elapsed()
 		items = b.notShared(items)
 		if len(items) == 0 {
 			return nil
@@ -440,6 +441,12 @@ func (b *batchMove) deleteSources(items []*fastItem) []*fastItem {
 				wg.Go(func() {
 					b.slots <- struct{}{}
 					defer func() { <-b.slots }()
+					// Waiting for a slot takes time: the fence and the
+					// answer must still be fresh when the delete goes.
+					if b.r.leases.Elapsed()-asked >= b.r.cfg.Lease/freshShare || b.hold.since() >= b.r.cfg.Lease/freshShare {
+						errs[i] = fmt.Errorf("%w: the fence went stale while the delete waited its turn", ErrTransient)
+						return
+					}
 					errs[i] = b.r.s3.Delete(b.hold.itemContext(items[i].rec.ID), items[i].src)
 				})
 			}
