@@ -1,0 +1,166 @@
+package db
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"trashd/reconcile"
+)
+
+// Bounds of one scan statement. The LMS table is walked by id range, never
+// by "the next limit trashed rows after id": on a large table with few
+// trashed rows and no index on the trash column, that statement reads until
+// it has found limit rows or reached the end, which may be millions of rows
+// and take longer than the driver's read timeout (TRASHD_MYSQL_READ_TIMEOUT),
+// failing every pass at the same place. A range of span ids reads at most
+// span rows (ids are unique integers), whatever the table holds.
+const (
+	// scanTarget is how long one statement should take: the span doubles
+	// after a statement that took less than half of it and halves after one
+	// that took more than twice as long, so that a dense table is walked in
+	// small steps and a sparse id space in large ones.
+	scanTarget = 250 * time.Millisecond
+	// scanTimeout is one statement's deadline, well below the default read
+	// timeout of 30 s: a statement that runs into it (or into a shorter read
+	// timeout) is tried again on a quarter of the span.
+	scanTimeout   = 5 * time.Second
+	scanFirstSpan = 1 << 16
+	scanMinSpan   = 1 << 8
+	// scanMaxSpan bounds the rows one statement reads, also where a sparse
+	// stretch of ids (which grows the span) gives way to a dense one.
+	scanMaxSpan = 1 << 20
+)
+
+// scanner is the Store's state of the bounded scan: the span adapts across
+// calls, so that each pass starts with what the last one learnt.
+type scanner struct {
+	rangeSQL  string // trashed rows without a record, id in [?, ?], in id order, LIMIT ?
+	nextSQL   string // the smallest id above ?
+	span      atomic.Int64
+	timeout   time.Duration
+	statement atomic.Int64 // statements run, for tests
+}
+
+func newScanner(t LMSTable) *scanner {
+	bucket := "NULL"
+	if t.BucketColumn != "" {
+		bucket = "l." + quote(t.BucketColumn)
+	}
+	id := "l." + quote(t.IDColumn)
+	sc := &scanner{
+		rangeSQL: "SELECT " + id + ", l." + quote(t.KeyColumn) + ", " + bucket +
+			" FROM " + quote(t.Table) + " AS l" +
+			" WHERE " + id + " >= ? AND " + id + " <= ? AND " + t.trashedSQL("l") +
+			" AND NOT EXISTS (SELECT 1 FROM trash_objects AS t WHERE t.lms_id = " + id + ")" +
+			" ORDER BY " + id + " LIMIT ?",
+		// MIN over the primary or unique key is one index dive: gaps in the
+		// ids (and a first id far from 1) cost one statement each, not a
+		// walk through empty ranges.
+		nextSQL: "SELECT MIN(" + id + ") FROM " + quote(t.Table) + " AS l WHERE " + id + " > ?",
+		timeout: scanTimeout,
+	}
+	sc.span.Store(scanFirstSpan)
+	return sc
+}
+
+// scanPage reads the trashed rows without a record in one bounded id range
+// that starts after after: at most limit of them, in id order. next is the id
+// to continue after (the last row's when limit rows came back, else the end
+// of the range); done means no id above after is left.
+func (s *Store) scanPage(ctx context.Context, after int64, limit int) (rows []reconcile.TrashedRow, next int64, done bool, err error) {
+	sc := s.scan
+	var lo sql.NullInt64
+	if err := s.queryRow(ctx, sc.nextSQL, []any{after}, &lo); err != nil {
+		return nil, after, false, fmt.Errorf("scan %s for the next id after %d: %w", s.lms.Table, after, err)
+	}
+	if !lo.Valid {
+		return nil, after, true, nil
+	}
+	for {
+		span := sc.span.Load()
+		hi := lo.Int64 + span - 1
+		if lo.Int64 > math.MaxInt64-span+1 {
+			hi = math.MaxInt64
+		}
+		start := time.Now()
+		rows, err := s.scanRange(ctx, lo.Int64, hi, limit)
+		took := time.Since(start)
+		if err != nil {
+			// A statement that ran out of time is tried again on a smaller
+			// range; the abandoned one reads at most span rows on the
+			// server before it ends by itself.
+			if ctx.Err() == nil && span > scanMinSpan && timedOut(err) {
+				sc.span.CompareAndSwap(span, max(span/4, scanMinSpan))
+				continue
+			}
+			return nil, after, false, fmt.Errorf("scan %s for trashed rows in ids %d to %d: %w", s.lms.Table, lo.Int64, hi, err)
+		}
+		if len(rows) == limit {
+			// The range was cut short by the limit, so took says less
+			// about the span; only slowness is taken from it.
+			if took > 2*scanTarget {
+				sc.span.CompareAndSwap(span, max(span/2, scanMinSpan))
+			}
+			return rows, rows[len(rows)-1].LMSID, false, nil
+		}
+		switch {
+		case took < scanTarget/2:
+			sc.span.CompareAndSwap(span, min(span*2, scanMaxSpan))
+		case took > 2*scanTarget:
+			sc.span.CompareAndSwap(span, max(span/2, scanMinSpan))
+		}
+		return rows, hi, hi == math.MaxInt64, nil
+	}
+}
+
+// scanRange runs one range statement under its own deadline.
+func (s *Store) scanRange(ctx context.Context, lo, hi int64, limit int) ([]reconcile.TrashedRow, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.scan.timeout)
+	defer cancel()
+	s.scan.statement.Add(1)
+	rows, err := s.db.QueryContext(ctx, s.scan.rangeSQL, lo, hi, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []reconcile.TrashedRow
+	for rows.Next() {
+		var (
+			r           reconcile.TrashedRow
+			key, bucket sql.NullString
+		)
+		if err := rows.Scan(&r.LMSID, &key, &bucket); err != nil {
+			return nil, err
+		}
+		r.Key = key.String
+		r.Bucket = cmp.Or(bucket.String, s.lms.DefaultBucket)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// queryRow runs a one-row statement of the scan under the scan's deadline.
+func (s *Store) queryRow(ctx context.Context, query string, args []any, dest ...any) error {
+	ctx, cancel := context.WithTimeout(ctx, s.scan.timeout)
+	defer cancel()
+	s.scan.statement.Add(1)
+	return s.db.QueryRowContext(ctx, query, args...).Scan(dest...)
+}
+
+// timedOut reports whether err is a statement that ran out of time: its
+// deadline, or the driver's read timeout, which go-sql-driver reports as an
+// invalid connection (it closes the connection after any read error).
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, mysql.ErrInvalidConn) ||
+		errors.As(err, &ne) && ne.Timeout()
+}
