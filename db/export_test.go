@@ -27,9 +27,6 @@ func (s *Store) SetScanSpan(n int64) { s.scan.span.Store(n) }
 // Store is used.
 func (s *Store) SetScanTimeout(d time.Duration) { s.scan.timeout = d }
 
-// ScanStatements counts the statements the scan has run.
-func (s *Store) ScanStatements() int64 { return s.scan.statement.Load() }
-
 // Scan bounds, for tests that check them.
 const (
 	ScanMinSpan = scanMinSpan

@@ -47,7 +47,38 @@ type scanner struct {
 	nextSQL   string // the smallest id above ?
 	span      atomic.Int64
 	timeout   time.Duration
-	statement atomic.Int64 // statements run, for tests
+	statement atomic.Int64 // statements run
+	longest   atomic.Int64 // the longest statement's duration, in nanoseconds
+}
+
+// ScanStats tell how the scan for trashed rows has read the LMS table since
+// the Store was made, so that its statements can be held against the read
+// timeout (TRASHD_MYSQL_READ_TIMEOUT).
+type ScanStats struct {
+	Statements int64         // statements run: range reads and next-id lookups
+	Longest    time.Duration // the longest of them, also one that ran out of time
+	Span       int64         // the span of ids the next range covers
+}
+
+// ScanStats returns the scan's figures so far.
+func (s *Store) ScanStats() ScanStats {
+	return ScanStats{
+		Statements: s.scan.statement.Load(),
+		Longest:    time.Duration(s.scan.longest.Load()),
+		Span:       s.scan.span.Load(),
+	}
+}
+
+// timed counts a statement and keeps its duration if it is the longest.
+func (sc *scanner) timed(start time.Time) {
+	sc.statement.Add(1)
+	d := int64(time.Since(start))
+	for {
+		old := sc.longest.Load()
+		if d <= old || sc.longest.CompareAndSwap(old, d) {
+			return
+		}
+	}
 }
 
 func newScanner(t LMSTable) *scanner {
@@ -126,7 +157,7 @@ func (s *Store) scanPage(ctx context.Context, after int64, limit int) (rows []re
 func (s *Store) scanRange(ctx context.Context, lo, hi int64, limit int) ([]reconcile.TrashedRow, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.scan.timeout)
 	defer cancel()
-	s.scan.statement.Add(1)
+	defer s.scan.timed(time.Now())
 	rows, err := s.db.QueryContext(ctx, s.scan.rangeSQL, lo, hi, limit)
 	if err != nil {
 		return nil, err
@@ -152,7 +183,7 @@ func (s *Store) scanRange(ctx context.Context, lo, hi int64, limit int) ([]recon
 func (s *Store) queryRow(ctx context.Context, query string, args []any, dest ...any) error {
 	ctx, cancel := context.WithTimeout(ctx, s.scan.timeout)
 	defer cancel()
-	s.scan.statement.Add(1)
+	defer s.scan.timed(time.Now())
 	return s.db.QueryRowContext(ctx, query, args...).Scan(dest...)
 }
 

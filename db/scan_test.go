@@ -84,7 +84,7 @@ func TestScanTrashedBoundedStatements(t *testing.T) {
 	for {
 		// The span may grow after a fast statement: a statement reads at
 		// most the span it started with.
-		bound := store.ScanSpan()
+		bound := store.ScanStats().Span
 		before := handlerReads(t, sqlDB)
 		rows, next, done, err := store.ScanTrashedPage(t.Context(), after, 10)
 		if err != nil {
@@ -158,13 +158,13 @@ func TestScanTrashedSparseIDs(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, limit := range []int{1, 2, 100} {
-				before := store.ScanStatements()
+				before := store.ScanStats().Statements
 				if got := scanAll(t, store, limit); !slices.Equal(got, want) {
 					t.Errorf("limit %d: scan = %v\nwant %v", limit, got, want)
 				}
 				// Two statements a range (the next id, the range), a range
 				// per row at most here, and a final look for the next id.
-				if n, most := store.ScanStatements()-before, int64(2*len(c.ids)+4*len(want)/limit+4); n > most {
+				if n, most := store.ScanStats().Statements-before, int64(2*len(c.ids)+4*len(want)/limit+4); n > most {
 					t.Errorf("limit %d: %d statements for %d rows, want at most %d", limit, n, len(c.ids), most)
 				}
 			}
@@ -208,7 +208,7 @@ func TestScanTrashedStatementDeadline(t *testing.T) {
 		}
 		return dbtest.Action{}
 	})
-	span := store.ScanSpan()
+	span := store.ScanStats().Span
 	start := time.Now()
 	got := scanAll(t, store, 100)
 	if took := time.Since(start); took < deadline {
@@ -220,7 +220,7 @@ func TestScanTrashedStatementDeadline(t *testing.T) {
 	if stalled.Load() < 2 {
 		t.Errorf("%d range statements, want the stalled one and its retry", stalled.Load())
 	}
-	if now := store.ScanSpan(); now >= span {
+	if now := store.ScanStats().Span; now >= span {
 		t.Errorf("span %d after a statement ran out of time, want less than %d", now, span)
 	}
 
