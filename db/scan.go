@@ -88,10 +88,14 @@ func newScanner(t LMSTable) *scanner {
 	}
 	id := "l." + quote(t.IDColumn)
 	sc := &scanner{
+		// An anti-join, not NOT EXISTS: MariaDB runs NOT EXISTS as a
+		// materialized subquery when it expects more rows in the range than
+		// there are records, reading every record for every statement, so
+		// that discovering N rows cost N² reads (1,000,000 rows: minutes).
+		// The join looks up each trashed row's record in the unique index.
 		rangeSQL: "SELECT " + id + ", l." + quote(t.KeyColumn) + ", " + bucket +
-			" FROM " + quote(t.Table) + " AS l" +
-			" WHERE " + id + " >= ? AND " + id + " <= ? AND " + t.trashedSQL("l") +
-			" AND NOT EXISTS (SELECT 1 FROM trash_objects AS t WHERE t.lms_id = " + id + ")" +
+			" FROM " + quote(t.Table) + " AS l LEFT JOIN trash_objects AS t ON t.lms_id = " + id +
+			" WHERE " + id + " >= ? AND " + id + " <= ? AND " + t.trashedSQL("l") + " AND t.lms_id IS NULL" +
 			" ORDER BY " + id + " LIMIT ?",
 		// MIN over the primary or unique key is one index dive: gaps in the
 		// ids (and a first id far from 1) cost one statement each, not a

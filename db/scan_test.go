@@ -203,7 +203,7 @@ func TestScanTrashedStatementDeadline(t *testing.T) {
 	// for ever.
 	var stalled atomic.Int32
 	p.SetRule(func(c dbtest.Command) dbtest.Action {
-		if strings.Contains(c.SQL, "NOT EXISTS") && stalled.Add(1) == 1 {
+		if strings.Contains(c.SQL, "LEFT JOIN trash_objects") && stalled.Add(1) == 1 {
 			return dbtest.Action{Stall: true}
 		}
 		return dbtest.Action{}
@@ -226,7 +226,7 @@ func TestScanTrashedStatementDeadline(t *testing.T) {
 
 	// Asked to stop: the error, at once, whatever the span.
 	p.SetRule(func(c dbtest.Command) dbtest.Action {
-		return dbtest.Action{Stall: strings.Contains(c.SQL, "NOT EXISTS")}
+		return dbtest.Action{Stall: strings.Contains(c.SQL, "LEFT JOIN trash_objects")}
 	})
 	ctx, cancel := context.WithTimeout(t.Context(), deadline/3)
 	defer cancel()
