@@ -44,6 +44,7 @@ const (
 // calls, so that each pass starts with what the last one learnt.
 type scanner struct {
 	rangeSQL  string // trashed rows without a record, id in [?, ?], in id order, LIMIT ?
+	countSQL  string // how many of them there are in [?, ?]
 	nextSQL   string // the smallest id above ?
 	span      atomic.Int64
 	timeout   time.Duration
@@ -87,16 +88,16 @@ func newScanner(t LMSTable) *scanner {
 		bucket = "l." + quote(t.BucketColumn)
 	}
 	id := "l." + quote(t.IDColumn)
+	// An anti-join, not NOT EXISTS: MariaDB runs NOT EXISTS as a
+	// materialized subquery when it expects more rows in the range than
+	// there are records, reading every record for every statement, so that
+	// discovering N rows cost N² reads (1,000,000 rows: minutes). The join
+	// looks up each trashed row's record in the unique index.
+	undiscovered := " FROM " + quote(t.Table) + " AS l LEFT JOIN trash_objects AS t ON t.lms_id = " + id +
+		" WHERE " + id + " >= ? AND " + id + " <= ? AND " + t.trashedSQL("l") + " AND t.lms_id IS NULL"
 	sc := &scanner{
-		// An anti-join, not NOT EXISTS: MariaDB runs NOT EXISTS as a
-		// materialized subquery when it expects more rows in the range than
-		// there are records, reading every record for every statement, so
-		// that discovering N rows cost N² reads (1,000,000 rows: minutes).
-		// The join looks up each trashed row's record in the unique index.
-		rangeSQL: "SELECT " + id + ", l." + quote(t.KeyColumn) + ", " + bucket +
-			" FROM " + quote(t.Table) + " AS l LEFT JOIN trash_objects AS t ON t.lms_id = " + id +
-			" WHERE " + id + " >= ? AND " + id + " <= ? AND " + t.trashedSQL("l") + " AND t.lms_id IS NULL" +
-			" ORDER BY " + id + " LIMIT ?",
+		rangeSQL: "SELECT " + id + ", l." + quote(t.KeyColumn) + ", " + bucket + undiscovered + " ORDER BY " + id + " LIMIT ?",
+		countSQL: "SELECT COUNT(*)" + undiscovered,
 		// MIN over the primary or unique key is one index dive: gaps in the
 		// ids (and a first id far from 1) cost one statement each, not a
 		// walk through empty ranges.
@@ -112,13 +113,33 @@ func newScanner(t LMSTable) *scanner {
 // to continue after (the last row's when limit rows came back, else the end
 // of the range); done means no id above after is left.
 func (s *Store) scanPage(ctx context.Context, after int64, limit int) (rows []reconcile.TrashedRow, next int64, done bool, err error) {
+	next, done, err = s.nextRange(ctx, after, func(ctx context.Context, lo, hi int64) (bool, error) {
+		var err error
+		rows, err = s.scanRange(ctx, lo, hi, limit)
+		return len(rows) == limit, err
+	})
+	if err != nil {
+		return nil, after, false, err
+	}
+	if len(rows) == limit {
+		next = rows[len(rows)-1].LMSID
+	}
+	return rows, next, done, nil
+}
+
+// nextRange runs read on the next bounded range of ids after after, from
+// the first id there is, adapting the span to how long read took, and
+// trying again on a smaller span when read ran out of time. read reports
+// whether it stopped short of hi (a limit), which says less about the span.
+// It returns the end of the range, and done when no id above after is left.
+func (s *Store) nextRange(ctx context.Context, after int64, read func(ctx context.Context, lo, hi int64) (cut bool, err error)) (hi int64, done bool, err error) {
 	sc := s.scan
 	var lo sql.NullInt64
 	if err := s.queryRow(ctx, sc.nextSQL, []any{after}, &lo); err != nil {
-		return nil, after, false, fmt.Errorf("scan %s for the next id after %d: %w", s.lms.Table, after, err)
+		return after, false, fmt.Errorf("scan %s for the next id after %d: %w", s.lms.Table, after, err)
 	}
 	if !lo.Valid {
-		return nil, after, true, nil
+		return after, true, nil
 	}
 	for {
 		span := sc.span.Load()
@@ -127,7 +148,7 @@ func (s *Store) scanPage(ctx context.Context, after int64, limit int) (rows []re
 			hi = math.MaxInt64
 		}
 		start := time.Now()
-		rows, err := s.scanRange(ctx, lo.Int64, hi, limit)
+		cut, err := read(ctx, lo.Int64, hi)
 		took := time.Since(start)
 		if err != nil {
 			// A statement that ran out of time is tried again on a smaller
@@ -137,23 +158,41 @@ func (s *Store) scanPage(ctx context.Context, after int64, limit int) (rows []re
 				sc.span.CompareAndSwap(span, max(span/4, scanMinSpan))
 				continue
 			}
-			return nil, after, false, fmt.Errorf("scan %s for trashed rows in ids %d to %d: %w", s.lms.Table, lo.Int64, hi, err)
-		}
-		if len(rows) == limit {
-			// The range was cut short by the limit, so took says less
-			// about the span; only slowness is taken from it.
-			if took > 2*scanTarget {
-				sc.span.CompareAndSwap(span, max(span/2, scanMinSpan))
-			}
-			return rows, rows[len(rows)-1].LMSID, false, nil
+			return after, false, fmt.Errorf("scan %s for trashed rows in ids %d to %d: %w", s.lms.Table, lo.Int64, hi, err)
 		}
 		switch {
-		case took < scanTarget/2:
-			sc.span.CompareAndSwap(span, min(span*2, scanMaxSpan))
 		case took > 2*scanTarget:
 			sc.span.CompareAndSwap(span, max(span/2, scanMinSpan))
+		case took < scanTarget/2 && !cut:
+			sc.span.CompareAndSwap(span, min(span*2, scanMaxSpan))
 		}
-		return rows, hi, hi == math.MaxInt64, nil
+		return hi, hi == math.MaxInt64, nil
+	}
+}
+
+// CountUndiscovered counts the trashed LMS rows that have no record yet and
+// that ScanTrashed from id 0 would find, a bounded range per statement as
+// the scan reads them: one COUNT over a large table would run into the read
+// timeout as the unbounded scan did.
+func (s *Store) CountUndiscovered(ctx context.Context) (int, error) {
+	total := 0
+	for after := int64(0); ; {
+		hi, done, err := s.nextRange(ctx, after, func(ctx context.Context, lo, hi int64) (bool, error) {
+			ctx, cancel := context.WithTimeout(ctx, s.scan.timeout)
+			defer cancel()
+			defer s.scan.timed(time.Now())
+			var n int
+			err := s.db.QueryRowContext(ctx, s.scan.countSQL, lo, hi).Scan(&n)
+			total += n
+			return false, err
+		})
+		if err != nil {
+			return 0, fmt.Errorf("count trashed rows without a record: %w", err)
+		}
+		if done {
+			return total, nil
+		}
+		after = hi
 	}
 }
 

@@ -123,6 +123,18 @@ func TestScanTrashedBoundedStatements(t *testing.T) {
 	if got := scanAll(t, store, 1); len(got) != 2 {
 		t.Errorf("scanAll = %v, want rows %v", got, trashed)
 	}
+
+	// The brake's count reads the table as the scan does.
+	store.SetScanSpan(span)
+	statements := store.ScanStats().Statements
+	before := handlerReads(t, sqlDB)
+	if n, err := store.CountUndiscovered(t.Context()); err != nil || n != len(trashed) {
+		t.Errorf("CountUndiscovered = %d, %v; want %d", n, err, len(trashed))
+	}
+	ranges := (store.ScanStats().Statements - statements) / 2
+	if read := handlerReads(t, sqlDB) - before; ranges < 2 || read > ranges*(db.ScanMaxSpan+100) {
+		t.Errorf("CountUndiscovered read %d rows in %d ranges", read, ranges)
+	}
 }
 
 // IDs of any integer type, far apart, near the top of BIGINT and not
@@ -158,6 +170,9 @@ func TestScanTrashedSparseIDs(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, limit := range []int{1, 2, 100} {
+				if n, err := store.CountUndiscovered(t.Context()); err != nil || n != len(want) {
+					t.Errorf("CountUndiscovered = %d, %v; want %d", n, err, len(want))
+				}
 				before := store.ScanStats().Statements
 				if got := scanAll(t, store, limit); !slices.Equal(got, want) {
 					t.Errorf("limit %d: scan = %v\nwant %v", limit, got, want)
