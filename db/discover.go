@@ -14,23 +14,6 @@ import (
 	"trashd/reconcile"
 )
 
-// scanSQL is the keyset scan for trashed rows without a record. Keyset (id >
-// after), never OFFSET, so that each page costs the same on a large table and
-// rows recorded between pages do not shift it.
-func scanSQL(t LMSTable) string {
-	bucket := "NULL"
-	if t.BucketColumn != "" {
-		bucket = "l." + quote(t.BucketColumn)
-	}
-	trashed := t.trashedSQL("l")
-	id := "l." + quote(t.IDColumn)
-	return "SELECT " + id + ", l." + quote(t.KeyColumn) + ", " + bucket +
-		" FROM " + quote(t.Table) + " AS l" +
-		" WHERE " + id + " > ? AND " + trashed +
-		" AND NOT EXISTS (SELECT 1 FROM trash_objects AS t WHERE t.lms_id = " + id + ")" +
-		" ORDER BY " + id + " LIMIT ?"
-}
-
 // trashedSQL is the condition that the LMS row aliased alias is trashed.
 func (t LMSTable) trashedSQL(alias string) string {
 	switch t.TrashKind {
@@ -53,30 +36,25 @@ func (t LMSTable) trashedSQL(alias string) string {
 // no record, in id order. A row's bucket is its bucket column when that is
 // set and non-empty, else the default bucket. Rows with an empty (or NULL)
 // key are returned too: the runner records them failed with the reason.
+//
+// It walks the table a bounded id range per statement (see scanRange), so
+// that no statement reads more than scanMaxSpan rows however few of them are
+// trashed; fewer than limit rows means the table has no more.
 func (s *Store) ScanTrashed(ctx context.Context, after int64, limit int) ([]reconcile.TrashedRow, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("scan %s: limit %d is not positive", s.lms.Table, limit)
 	}
-	rows, err := s.db.QueryContext(ctx, s.scanSQL, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("scan %s for trashed rows after id %d: %w", s.lms.Table, after, err)
-	}
-	defer rows.Close()
 	var out []reconcile.TrashedRow
-	for rows.Next() {
-		var (
-			r           reconcile.TrashedRow
-			key, bucket sql.NullString
-		)
-		if err := rows.Scan(&r.LMSID, &key, &bucket); err != nil {
-			return nil, fmt.Errorf("scan %s for trashed rows after id %d: %w", s.lms.Table, after, err)
+	for len(out) < limit {
+		page, next, done, err := s.scanPage(ctx, after, limit-len(out))
+		if err != nil {
+			return out, err
 		}
-		r.Key = key.String
-		r.Bucket = cmp.Or(bucket.String, s.lms.DefaultBucket)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("scan %s for trashed rows after id %d: %w", s.lms.Table, after, err)
+		out = append(out, page...)
+		if done {
+			break
+		}
+		after = next
 	}
 	return out, nil
 }

@@ -64,15 +64,3 @@ func (s *Store) Census(ctx context.Context) (lmsRows, records, inTrash int, err 
 	}
 	return lmsRows, records, inTrash, nil
 }
-
-// CountUndiscovered counts the trashed LMS rows that have no record yet.
-func (s *Store) CountUndiscovered(ctx context.Context) (int, error) {
-	t := s.lms
-	var n int
-	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+quote(t.Table)+" AS l WHERE "+t.trashedSQL("l")+
-		" AND NOT EXISTS (SELECT 1 FROM trash_objects AS t WHERE t.lms_id = l."+quote(t.IDColumn)+")").Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("count trashed rows of %s without a record: %w", t.Table, err)
-	}
-	return n, nil
-}

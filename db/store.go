@@ -25,7 +25,7 @@ var (
 type Store struct {
 	db       *sql.DB
 	lms      LMSTable
-	scanSQL  string
+	scan     *scanner
 	live     liveSQL
 	warnings []string
 }
@@ -65,7 +65,7 @@ func NewStore(ctx context.Context, sqlDB *sql.DB, lms LMSTable) (*Store, error) 
 	return &Store{
 		db:       sqlDB,
 		lms:      lms,
-		scanSQL:  scanSQL(lms),
+		scan:     newScanner(lms),
 		live:     newLiveSQL(lms, schema),
 		warnings: schema.warnings,
 	}, nil
