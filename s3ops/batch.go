@@ -2,6 +2,8 @@ package s3ops
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -141,10 +143,18 @@ func (c *Client) deleteBatch(ctx context.Context, bucket string, objs []reconcil
 	}
 }
 
-// probeKey is where BatchConditions puts its probe object in the trash
+// probePrefix is where BatchConditions puts its probe objects in the trash
 // bucket, beside the copies but never one of them (trash keys start with
-// the record's id).
-const probeKey = ".trashd-probe/batch-delete-conditions"
+// the record's id). Each probe has a key of its own: processes probing at
+// once must not see each other's objects.
+const probePrefix = ".trashd-probe/"
+
+// probeKey is a new probe object's key.
+func probeKey() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return probePrefix + "batch-delete-conditions-" + hex.EncodeToString(b)
+}
 
 // BatchConditions probes, once per bucket for the life of the Client,
 // whether the server honours the per-object ETag of DeleteObjects: it puts
@@ -174,6 +184,7 @@ func (c *Client) BatchConditions(ctx context.Context, bucket string) (bool, erro
 }
 
 func (c *Client) probeBatchConditions(ctx context.Context, bucket string) (bool, error) {
+	probeKey := probeKey()
 	cl := objectCall("put", bucket, probeKey, "s3:PutObject")
 	put, err := c.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(probeKey), Body: stringBody("probe")})
 	if err != nil {

@@ -180,14 +180,22 @@ func TestBatchConditions(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("BatchConditions: %v, %v; want true", ok, err)
 	}
-	if _, err := b.client.Head(t.Context(), b.trash, ".trashd-probe/batch-delete-conditions"); !errors.Is(err, reconcile.ErrNotFound) {
-		t.Fatalf("the probe object is left behind: %v", err)
+	left, err := b.s3.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: &b.trash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left.Contents) != 0 {
+		t.Fatalf("the probe left %d objects behind", len(left.Contents))
 	}
 
 	refuse := s3test.When(s3test.Match("DeleteObjects", ""), s3test.Fault{Status: 501, Code: "NotImplemented", Message: "not here"})
 	ignore := s3test.When(s3test.Match("DeleteObjects", ""), s3test.Fault{EditResponse: func(r *http.Response) {
 		r.Body.Close()
-		body := `<?xml version="1.0" encoding="UTF-8"?><DeleteResult><Deleted><Key>.trashd-probe/batch-delete-conditions</Key></Deleted></DeleteResult>`
+		key := ""
+		if objs := s3test.DeleteObjectsOf(r.Request); len(objs) > 0 {
+			key = objs[0].Key
+		}
+		body := `<?xml version="1.0" encoding="UTF-8"?><DeleteResult><Deleted><Key>` + key + `</Key></Deleted></DeleteResult>`
 		r.Body, r.ContentLength, r.StatusCode = io.NopCloser(strings.NewReader(body)), int64(len(body)), 200
 		r.Header.Del("Content-Length")
 	}})
