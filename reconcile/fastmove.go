@@ -57,10 +57,10 @@ func (p *pass) fastPath() (fastPorts, bool) {
 // batchMove is one claimed batch on the fast path.
 type batchMove struct {
 	*pass
-	f     fastPorts
-	hold  *batchHold
-	ctx   context.Context // the work on the batch: cancelled when its leases would lapse
-	slots chan struct{}   // S3 requests in flight, shared by every batch of the pass
+	f    fastPorts
+	hold *batchHold
+	ctx  context.Context // the work on the batch: cancelled when its leases would lapse
+	pool *s3Workers      // the pass's S3 requests in flight, shared by every batch
 	// batchDeletes: the server honours DeleteObjects' per-object ETag.
 	batchDeletes bool
 	handed       sync.WaitGroup
@@ -76,9 +76,9 @@ type fastItem struct {
 
 // moveBatch takes recs, just claimed at claimedAt, as far as the fast path
 // goes, and hands every record that leaves it to moveObject.
-func (p *pass) moveBatch(f fastPorts, recs []Record, claimedAt time.Duration, slots chan struct{}, batchDeletes bool) {
+func (p *pass) moveBatch(f fastPorts, recs []Record, claimedAt time.Duration, workers *s3Workers, batchDeletes bool) {
 	hold, ctx := p.holdBatch(p.work, recs, claimedAt)
-	b := &batchMove{pass: p, f: f, hold: hold, ctx: ctx, slots: slots, batchDeletes: batchDeletes}
+	b := &batchMove{pass: p, f: f, hold: hold, ctx: ctx, pool: workers, batchDeletes: batchDeletes}
 	defer b.handed.Wait()
 	defer hold.release()
 
@@ -119,9 +119,7 @@ func (b *batchMove) stopped(items []*fastItem) bool {
 // or after S3 was found unavailable as a whole, is given back instead.
 func (b *batchMove) handOff(it *fastItem) {
 	at := b.hold.drop(it.rec.ID)
-	b.handed.Go(func() {
-		b.slots <- struct{}{}
-		defer func() { <-b.slots }()
+	b.pool.run(&b.handed, func() {
 		if b.halted() {
 			b.report(b.settle(b.work, it.log, it.rec, errStopped, failMove))
 			return
@@ -213,7 +211,7 @@ func (b *batchMove) handOffAll(items []*fastItem, err error) []*fastItem {
 }
 
 // copyAll HEADs each source, then copies each in one CopyObject, all at
-// once within the pass's S3 slots, and returns the items whose copy the
+// once by the pass's S3 workers, and returns the items whose copy the
 // response proves; every other item is handed off (or settled, when its
 // lease was lost or the pass halted).
 func (b *batchMove) copyAll(items []*fastItem) []*fastItem {
@@ -228,18 +226,14 @@ func (b *batchMove) copyAll(items []*fastItem) []*fastItem {
 	return b.inParallel(items, b.copyOne)
 }
 
-// inParallel runs step for every item at once within the S3 slots, and
+// inParallel runs step for every item at once by the S3 workers, and
 // returns the items it kept; the others are handed off, or settled when
 // their lease was lost or the pass halted.
 func (b *batchMove) inParallel(items []*fastItem, step func(*fastItem) bool) []*fastItem {
 	ok := make([]bool, len(items))
 	var wg sync.WaitGroup
 	for i, it := range items {
-		wg.Go(func() {
-			b.slots <- struct{}{}
-			defer func() { <-b.slots }()
-			ok[i] = step(it)
-		})
+		b.pool.run(&wg, func() { ok[i] = step(it) })
 	}
 	wg.Wait()
 	var rest []*fastItem
@@ -438,10 +432,8 @@ func (b *batchMove) deleteSources(items []*fastItem) []*fastItem {
 	for bucket, at := range byBucket {
 		if bucket == "" {
 			for _, i := range at {
-				wg.Go(func() {
-					b.slots <- struct{}{}
-					defer func() { <-b.slots }()
-					// Waiting for a slot takes time: the fence and the
+				b.pool.run(&wg, func() {
+					// Waiting for a worker takes time: the fence and the
 					// answer must still be fresh when the delete goes.
 					if b.r.leases.Elapsed()-asked >= b.r.cfg.Lease/freshShare || b.hold.since() >= b.r.cfg.Lease/freshShare {
 						errs[i] = fmt.Errorf("%w: the fence went stale while the delete waited its turn", ErrTransient)
@@ -537,7 +529,8 @@ func (b *batchMove) recordMoves(items []*fastItem) {
 func (p *pass) moveAllBatched(f fastPorts) error {
 	size := min(p.r.cfg.MoveBatch, MaxMoveBatch)
 	lanes := (p.r.cfg.Concurrency+size-1)/size + 1
-	slots := make(chan struct{}, p.r.cfg.Concurrency)
+	workers := newS3Workers(p.r.cfg.Concurrency)
+	defer workers.close()
 	batchDeletes, err := f.del.BatchConditions(p.stop, p.r.cfg.TrashBucket)
 	if err != nil {
 		p.log.Warn("deletes go one by one", "err", err)
@@ -589,7 +582,7 @@ func (p *pass) moveAllBatched(f fastPorts) error {
 				inFlight++
 				mu.Unlock()
 				p.progress.touch()
-				p.moveBatch(f, recs, at, slots, batchDeletes)
+				p.moveBatch(f, recs, at, workers, batchDeletes)
 				mu.Lock()
 				inFlight--
 				mu.Unlock()
@@ -609,4 +602,39 @@ func (p *pass) moveAllBatched(f fastPorts) error {
 		return claimErr
 	}
 	return p.outage.err()
+}
+
+// s3Workers are Concurrency goroutines that run the S3 steps of every batch
+// of a pass: a bound on the requests in flight, and goroutines that live as
+// long as the pass, whose stacks have grown to the SDK's depth once.
+type s3Workers struct {
+	jobs chan func()
+	done sync.WaitGroup
+}
+
+func newS3Workers(n int) *s3Workers {
+	w := &s3Workers{jobs: make(chan func())}
+	for range max(n, 1) {
+		w.done.Go(func() {
+			for f := range w.jobs {
+				f()
+			}
+		})
+	}
+	return w
+}
+
+// run hands f to a worker, waiting for one to be free, and counts it in wg.
+func (w *s3Workers) run(wg *sync.WaitGroup, f func()) {
+	wg.Add(1)
+	w.jobs <- func() {
+		defer wg.Done()
+		f()
+	}
+}
+
+// close ends the workers once every job handed to them has run.
+func (w *s3Workers) close() {
+	close(w.jobs)
+	w.done.Wait()
 }
