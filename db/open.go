@@ -60,7 +60,7 @@ const (
 	DefaultHost            = "127.0.0.1"
 	DefaultPort            = 3306
 	DefaultTLS             = TLSAuto
-	DefaultMaxOpenConns    = 20 // TRASHD_CONCURRENCY's 16 workers, the scheduler and the metrics
+	DefaultMaxOpenConns    = 32 // a few batches in their database steps, objects moved one by one, the scheduler and the metrics
 	DefaultConnMaxLifetime = 5 * time.Minute
 	DefaultDialTimeout     = 10 * time.Second
 	DefaultIOTimeout       = 30 * time.Second

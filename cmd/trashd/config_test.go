@@ -36,7 +36,7 @@ func TestParseDefaults(t *testing.T) {
 	if cfg.S3.MultipartThreshold != 5<<30 || cfg.S3.PartSize != 256<<20 {
 		t.Errorf("threshold %d, part size %d; want 5GiB and 256MiB", cfg.S3.MultipartThreshold, cfg.S3.PartSize)
 	}
-	if cfg.Reconcile.Concurrency != 16 || cfg.DB.Port != 3306 || cfg.LMS.TrashKind != "flag" {
+	if cfg.Reconcile.Concurrency != 64 || cfg.DB.Port != 3306 || cfg.LMS.TrashKind != "flag" {
 		t.Errorf("unexpected defaults: %+v", cfg)
 	}
 }
