@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
@@ -34,7 +35,9 @@ type Options struct {
 	// password.
 	TLS string
 
-	MaxOpenConns    int           // default DefaultMaxOpenConns
+	MaxOpenConns int // default DefaultMaxOpenConns
+	// Statements, when set, counts the statements the pool sends.
+	Statements      *Statements
 	MaxIdleConns    int           // default MaxOpenConns
 	ConnMaxLifetime time.Duration // default DefaultConnMaxLifetime, below the idle cut-off of most proxies
 	DialTimeout     time.Duration // default DefaultDialTimeout
@@ -186,7 +189,11 @@ func Open(ctx context.Context, o Options) (*sql.DB, error) {
 		return nil, fmt.Errorf("open MySQL %s: %w", o.addr(), err)
 	}
 	d := o.withDefaults()
-	sqlDB := sql.OpenDB(connector)
+	var conn driver.Connector = connector
+	if o.Statements != nil {
+		conn = countingConnector{connector, o.Statements}
+	}
+	sqlDB := sql.OpenDB(conn)
 	sqlDB.SetMaxOpenConns(d.MaxOpenConns)
 	sqlDB.SetMaxIdleConns(d.MaxIdleConns)
 	sqlDB.SetConnMaxLifetime(d.ConnMaxLifetime)

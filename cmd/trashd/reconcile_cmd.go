@@ -5,7 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"sync/atomic"
+	"time"
 
+	"trashd/db"
 	"trashd/reconcile"
 )
 
@@ -32,7 +35,23 @@ func reconcileCommand() command {
 }
 
 func runReconcile(ctx context.Context, c *cli, dryRun, allowMass, asJSON bool) error {
-	cfg, sqlDB, store, err := loadStore(ctx, c)
+	cfg, err := loadConfig(c.stderr)
+	if err != nil {
+		return err
+	}
+	// What the pass cost, counted as it is sent: S3 API operations and SQL
+	// statements (as the server's Questions counts them).
+	var statements db.Statements
+	var requests atomic.Int64
+	cfg.DB.Statements = &statements
+	observe := cfg.S3.Observe
+	cfg.S3.Observe = func(op string, err error, d time.Duration) {
+		requests.Add(1)
+		if observe != nil {
+			observe(op, err, d)
+		}
+	}
+	sqlDB, store, err := openStore(ctx, cfg, c)
 	if err != nil {
 		return err
 	}
@@ -56,6 +75,7 @@ func runReconcile(ctx context.Context, c *cli, dryRun, allowMass, asJSON bool) e
 	newProgressDisplay(c, log, cfg.ProgressInterval).follow(h, runner.Current)
 	sum, err := h.Wait()
 	printSummary(c.stdout, sum)
+	printSent(c.stdout, sum, requests.Load(), statements.Load())
 	if err != nil {
 		return fmt.Errorf("the pass could not run: %w", err)
 	}
@@ -93,6 +113,18 @@ func printSummary(w io.Writer, s reconcile.Summary) {
 	fmt.Fprintf(w, "run %d: %s in %s (%.1f objects/s)\n", s.RunID, s.Status, s.Duration.Round(1e6), rate)
 	fmt.Fprintf(w, "  discovered %d, moved %d (%s), missing %d, failed %d, retrying later %d, interrupted %d, archived %d, restored %d, shared %d\n",
 		c.Discovered, c.Moved, humanBytes(c.Bytes), c.Missing, c.Failed, c.Retrying, c.Interrupted, c.Archived, c.Restored, c.Shared)
+}
+
+// printSent writes what the pass sent: S3 requests and SQL statements, in
+// all and per object moved.
+func printSent(w io.Writer, s reconcile.Summary, requests, statements int64) {
+	per := func(n int64) string {
+		if s.Counts.Moved == 0 {
+			return ""
+		}
+		return fmt.Sprintf(" (%.2f per object moved)", float64(n)/float64(s.Counts.Moved))
+	}
+	fmt.Fprintf(w, "  sent %d S3 requests%s and %d SQL statements%s\n", requests, per(requests), statements, per(statements))
 }
 
 func humanBytes(n int64) string {
