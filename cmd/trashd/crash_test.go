@@ -43,6 +43,7 @@ func TestCrash(t *testing.T) {
 	t.Parallel()
 	for _, sc := range []crashScenario{
 		{name: "move", setup: setupMove, check: checkMoved},
+		{name: "batch", setup: setupBatch, check: checkBatch},
 		{name: "versioned", setup: setupVersioned, check: checkVersionedMove},
 		{name: "restore", setup: setupRestore, check: checkRestored},
 	} {
@@ -187,6 +188,29 @@ func checkMoved(t *testing.T, env *testworld.Env) {
 	t.Helper()
 	if got := env.States(t); got[reconcile.StateInTrash]+got[reconcile.StateArchived] != 1 {
 		t.Errorf("states %v, want the one record in_trash", got)
+	}
+	env.CheckInvariant(t)
+}
+
+// batchKeys are moved together, in one batch of the fast path: one
+// DeleteObjects and one statement per step for all of them, so that a kill
+// after each falls between the objects' steps, not beside them.
+var batchKeys = []string{crashKey, "course-1/empty", "course-2/ünï cödé+%20.txt"}
+
+func setupBatch(t *testing.T, env *testworld.Env) {
+	for _, key := range batchKeys {
+		body := testworld.Body(key, 2000)
+		if key == "course-1/empty" {
+			body = nil
+		}
+		env.AddFile(t, key, body, true, 0)
+	}
+}
+
+func checkBatch(t *testing.T, env *testworld.Env) {
+	t.Helper()
+	if got := env.States(t); got[reconcile.StateInTrash]+got[reconcile.StateArchived] != len(batchKeys) {
+		t.Errorf("states %v, want all %d records in_trash", got, len(batchKeys))
 	}
 	env.CheckInvariant(t)
 }
