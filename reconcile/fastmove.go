@@ -60,7 +60,7 @@ type batchMove struct {
 	f    fastPorts
 	hold *batchHold
 	ctx  context.Context // the work on the batch: cancelled when its leases would lapse
-	pool *s3Workers      // the pass's S3 requests in flight, shared by every batch
+	pool *pool           // the pass's S3 requests in flight, shared by every batch
 	// batchDeletes: the server honours DeleteObjects' per-object ETag.
 	batchDeletes bool
 	handed       sync.WaitGroup
@@ -76,7 +76,7 @@ type fastItem struct {
 
 // moveBatch takes recs, just claimed at claimedAt, as far as the fast path
 // goes, and hands every record that leaves it to moveObject.
-func (p *pass) moveBatch(f fastPorts, recs []Record, claimedAt time.Duration, workers *s3Workers, batchDeletes bool) {
+func (p *pass) moveBatch(f fastPorts, recs []Record, claimedAt time.Duration, workers *pool, batchDeletes bool) {
 	hold, ctx := p.holdBatch(p.work, recs, claimedAt)
 	b := &batchMove{pass: p, f: f, hold: hold, ctx: ctx, pool: workers, batchDeletes: batchDeletes}
 	defer b.handed.Wait()
@@ -119,7 +119,7 @@ func (b *batchMove) stopped(items []*fastItem) bool {
 // or after S3 was found unavailable as a whole, is given back instead.
 func (b *batchMove) handOff(it *fastItem) {
 	at := b.hold.drop(it.rec.ID)
-	b.pool.run(&b.handed, func() {
+	b.pool.GoIn(&b.handed, func() {
 		if b.halted() {
 			b.report(b.settle(b.work, it.log, it.rec, errStopped, failMove))
 			return
@@ -233,7 +233,7 @@ func (b *batchMove) inParallel(items []*fastItem, step func(*fastItem) bool) []*
 	ok := make([]bool, len(items))
 	var wg sync.WaitGroup
 	for i, it := range items {
-		b.pool.run(&wg, func() { ok[i] = step(it) })
+		b.pool.GoIn(&wg, func() { ok[i] = step(it) })
 	}
 	wg.Wait()
 	var rest []*fastItem
@@ -432,7 +432,7 @@ func (b *batchMove) deleteSources(items []*fastItem) []*fastItem {
 	for bucket, at := range byBucket {
 		if bucket == "" {
 			for _, i := range at {
-				b.pool.run(&wg, func() {
+				b.pool.GoIn(&wg, func() {
 					// Waiting for a worker takes time: the fence and the
 					// answer must still be fresh when the delete goes.
 					if b.r.leases.Elapsed()-asked >= b.r.cfg.Lease/freshShare || b.hold.since() >= b.r.cfg.Lease/freshShare {
@@ -529,8 +529,8 @@ func (b *batchMove) recordMoves(items []*fastItem) {
 func (p *pass) moveAllBatched(f fastPorts) error {
 	size := min(p.r.cfg.MoveBatch, MaxMoveBatch)
 	lanes := (p.r.cfg.Concurrency+size-1)/size + 1
-	workers := newS3Workers(p.r.cfg.Concurrency)
-	defer workers.close()
+	workers := newPool(p.r.cfg.Concurrency)
+	defer workers.Wait()
 	batchDeletes, err := f.del.BatchConditions(p.stop, p.r.cfg.TrashBucket)
 	if err != nil {
 		p.log.Warn("deletes go one by one", "err", err)
@@ -602,39 +602,4 @@ func (p *pass) moveAllBatched(f fastPorts) error {
 		return claimErr
 	}
 	return p.outage.err()
-}
-
-// s3Workers are Concurrency goroutines that run the S3 steps of every batch
-// of a pass: a bound on the requests in flight, and goroutines that live as
-// long as the pass, whose stacks have grown to the SDK's depth once.
-type s3Workers struct {
-	jobs chan func()
-	done sync.WaitGroup
-}
-
-func newS3Workers(n int) *s3Workers {
-	w := &s3Workers{jobs: make(chan func())}
-	for range max(n, 1) {
-		w.done.Go(func() {
-			for f := range w.jobs {
-				f()
-			}
-		})
-	}
-	return w
-}
-
-// run hands f to a worker, waiting for one to be free, and counts it in wg.
-func (w *s3Workers) run(wg *sync.WaitGroup, f func()) {
-	wg.Add(1)
-	w.jobs <- func() {
-		defer wg.Done()
-		f()
-	}
-}
-
-// close ends the workers once every job handed to them has run.
-func (w *s3Workers) close() {
-	close(w.jobs)
-	w.done.Wait()
 }
