@@ -57,13 +57,17 @@ func (s *Store) RecordBatch(ctx context.Context, recs []reconcile.Record, steps 
 			errs[i] = fmt.Errorf("record %d as %s: %w", rec.ID, steps[i].To, reconcile.ErrLeaseLost)
 			continue
 		}
-		if _, ok := groups[set]; !ok {
-			order = append(order, set)
+		// The state is an argument: a group is one state too, for the
+		// read-back after a partial match.
+		key := set + "\x00" + string(steps[i].To)
+		if _, ok := groups[key]; !ok {
+			order = append(order, key)
 		}
-		groups[set] = append(groups[set], member{i, args})
+		groups[key] = append(groups[key], member{i, args})
 	}
-	for _, set := range order {
-		for chunk := range slices.Chunk(groups[set], maxBatchRows) {
+	for _, key := range order {
+		set, _, _ := strings.Cut(key, "\x00")
+		for chunk := range slices.Chunk(groups[key], maxBatchRows) {
 			rows := make([]batchRow, len(chunk))
 			for k, m := range chunk {
 				rows[k] = batchRow{rec: recs[m.i], args: m.args}
@@ -408,6 +412,7 @@ func (s *Store) MovedSince(ctx context.Context, recs []reconcile.Record) (map[in
 		// The same conditions as CopyOf's.
 		ids, err := s.selectIDs(ctx, "SELECT DISTINCT r.id FROM trash_objects AS r JOIN trash_objects AS o"+
 			" ON o.source_bucket = r.source_bucket AND o.source_key = r.source_key AND o.id <> r.id"+
+			" AND CAST(o.source_key AS BINARY) = CAST(r.source_key AS BINARY)"+ // utf8mb4_bin pads with spaces
 			" WHERE r.id IN ("+placeholders(len(chunk))+")"+
 			" AND o.source_deleted_at IS NOT NULL AND o.trash_key IS NOT NULL AND o.trash_etag IS NOT NULL"+
 			" AND o.state IN "+copyHolderSQL+" AND o.source_deleted_at >= r.discovered_at", args...)

@@ -94,10 +94,10 @@ func (s *Store) Records(ctx context.Context, after int64, limit int) ([]reconcil
 func (s *Store) CopyOf(ctx context.Context, bucket, key string, except int64) (reconcile.SharedCopy, bool, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT "+recordColumnsOf("o")+","+
 		" o.source_deleted_at >= (SELECT discovered_at FROM trash_objects WHERE id = ?)"+
-		" FROM trash_objects AS o WHERE o.source_bucket = ? AND o.source_key = ? AND o.id <> ?"+
+		" FROM trash_objects AS o WHERE o.source_bucket = ? AND o.source_key = ? AND CAST(o.source_key AS BINARY) = CAST(? AS BINARY) AND o.id <> ?"+
 		" AND o.source_deleted_at IS NOT NULL AND o.trash_key IS NOT NULL AND o.trash_etag IS NOT NULL"+
 		" AND o.state IN "+copyHolderSQL+
-		" ORDER BY o.source_deleted_at DESC, o.id LIMIT 1", except, bucket, key, except)
+		" ORDER BY o.source_deleted_at DESC, o.id LIMIT 1", except, bucket, key, key, except)
 	if err != nil {
 		return reconcile.SharedCopy{}, false, fmt.Errorf("look for another record of s3://%s/%s: %w", bucket, key, err)
 	}
@@ -136,9 +136,11 @@ func (s *Store) EarlierMove(ctx context.Context, bucket, key string, id int64) (
 	// A shared record counts only while a worker holds it: idle, it waits
 	// for a live row to go and may not look again for an hour, and the
 	// first record free to move moves (the shared one adopts its copy).
-	err := s.db.QueryRowContext(ctx, "SELECT lms_id FROM trash_objects WHERE source_bucket = ? AND source_key = ? AND id < ?"+
+	// utf8mb4_bin pads with spaces: "a.pdf" = "a.pdf " unless compared as
+	// bytes, and those are two objects.
+	err := s.db.QueryRowContext(ctx, "SELECT lms_id FROM trash_objects WHERE source_bucket = ? AND source_key = ? AND CAST(source_key AS BINARY) = CAST(? AS BINARY) AND id < ?"+
 		" AND (state IN "+movingSQL+" OR (state = 'shared' AND lease_expires_at > NOW(6))) AND restore_requested_at IS NULL"+
-		" ORDER BY id LIMIT 1", bucket, key, id).Scan(&lmsID)
+		" ORDER BY id LIMIT 1", bucket, key, key, id).Scan(&lmsID)
 	switch {
 	case err == sql.ErrNoRows:
 		return 0, false, nil

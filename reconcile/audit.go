@@ -40,6 +40,7 @@ func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trash
 		// the first error of an unchecked record
 		firstErr error
 	)
+	defer workers.Close()
 	var after int64
 	for ctx.Err() == nil {
 		recs, err := records.Records(ctx, after, 500)

@@ -63,7 +63,7 @@ type batchMove struct {
 	pool *pool           // the pass's S3 requests in flight, shared by every batch
 	// batchDeletes: the server honours DeleteObjects' per-object ETag.
 	batchDeletes bool
-	handed       sync.WaitGroup
+	lanes        *lanes
 }
 
 // fastItem is one record of a batch on its way.
@@ -76,10 +76,9 @@ type fastItem struct {
 
 // moveBatch takes recs, just claimed at claimedAt, as far as the fast path
 // goes, and hands every record that leaves it to moveObject.
-func (p *pass) moveBatch(f fastPorts, recs []Record, claimedAt time.Duration, workers *pool, batchDeletes bool) {
+func (p *pass) moveBatch(f fastPorts, recs []Record, claimedAt time.Duration, workers *pool, l *lanes, batchDeletes bool) {
 	hold, ctx := p.holdBatch(p.work, recs, claimedAt)
-	b := &batchMove{pass: p, f: f, hold: hold, ctx: ctx, pool: workers, batchDeletes: batchDeletes}
-	defer b.handed.Wait()
+	b := &batchMove{pass: p, f: f, hold: hold, ctx: ctx, pool: workers, lanes: l, batchDeletes: batchDeletes}
 	defer hold.release()
 
 	items := make([]*fastItem, 0, len(recs))
@@ -119,7 +118,9 @@ func (b *batchMove) stopped(items []*fastItem) bool {
 // or after S3 was found unavailable as a whole, is given back instead.
 func (b *batchMove) handOff(it *fastItem) {
 	at := b.hold.drop(it.rec.ID)
-	b.pool.GoIn(&b.handed, func() {
+	b.lanes.begin()
+	b.pool.GoIn(&b.lanes.handed, func() {
+		defer b.lanes.end()
 		if b.halted() {
 			b.report(b.settle(b.work, it.log, it.rec, errStopped, failMove))
 			return
@@ -134,6 +135,13 @@ func (p *pass) halted() bool { return p.stopping() || p.outage.tripped() }
 
 // settleOff settles it with err, out of the batch.
 func (b *batchMove) settleOff(it *fastItem, err error) {
+	// Work cut short because the leases would lapse, or this one was
+	// found lost, is no failure of the object's: the lease is gone.
+	if lost := b.hold.lostErr(it.rec.ID); lost != nil {
+		err = lost
+	} else if cause := context.Cause(b.ctx); errors.Is(cause, ErrLeaseLost) {
+		err = cause
+	}
 	b.hold.drop(it.rec.ID)
 	b.report(b.settle(b.work, it.log, it.rec, err, failMove))
 }
@@ -220,10 +228,42 @@ func (b *batchMove) copyAll(items []*fastItem) []*fastItem {
 	}
 	items = b.inParallel(items, b.headOne)
 	items = b.notAdopting(items)
+	items = b.recordSources(items)
 	if len(items) == 0 || b.stopped(items) {
 		return nil
 	}
 	return b.inParallel(items, b.copyOne)
+}
+
+// recordSources records, in one statement, each source as HEAD saw it and
+// the trash key its copy goes to, before any copy, as fromSource does: a
+// copy made and then lost track of (a crash before it is recorded, a source
+// gone meanwhile) is found at that key and proven against that source.
+func (b *batchMove) recordSources(items []*fastItem) []*fastItem {
+	if len(items) == 0 {
+		return nil
+	}
+	recs := make([]Record, len(items))
+	steps := make([]Step, len(items))
+	keys := make([]string, len(items))
+	for i, it := range items {
+		recs[i] = it.rec
+		src := it.src
+		keys[i] = b.r.cfg.TrashKeys.RenderLife(it.rec.LMSID, it.rec.Life, it.rec.Source.Bucket, it.rec.Source.Key)
+		steps[i] = Step{To: StatePending, Source: &src, TrashKey: keys[i], Renew: b.r.cfg.Lease}
+	}
+	errs := b.hold.record(b.ctx, b.f.rec, recs, steps)
+	var rest []*fastItem
+	for i, it := range items {
+		if errs[i] != nil {
+			b.settleOff(it, errs[i])
+			continue
+		}
+		it.rec.State, it.rec.Source, it.rec.TrashKey = StatePending, it.src, keys[i]
+		rest = append(rest, it)
+	}
+	b.hold.fencedAll(rest)
+	return rest
 }
 
 // inParallel runs step for every item at once by the S3 workers, and
@@ -301,8 +341,7 @@ func (b *batchMove) notAdopting(items []*fastItem) []*fastItem {
 // source, a trash key already taken, a source changed since HEAD, a copy
 // that the response does not prove).
 func (b *batchMove) copyOne(it *fastItem) bool {
-	rec, src := it.rec, it.src
-	trashKey := b.r.cfg.TrashKeys.RenderLife(rec.LMSID, rec.Life, rec.Source.Bucket, rec.Source.Key)
+	rec, src, trashKey := it.rec, it.src, it.rec.TrashKey
 	opts := b.copyOptions()
 	opts.NoOverwrite = true
 	rep, err := b.f.copy.CopyOnce(b.hold.itemContext(rec.ID), src, b.r.cfg.TrashBucket, trashKey, opts)
@@ -332,7 +371,12 @@ func provenCopy(src Object, rep CopyReport, bucket, key, class string) (Object, 
 		return Object{}, fmt.Errorf("%w: the copy is of version %q, not of %q", ErrVerify, rep.SourceVersionID, src.VersionID)
 	}
 	switch {
-	case src.Checksum.Value != "" && rep.Checksum == src.Checksum:
+	case src.Checksum.Value != "" && rep.Checksum.Algorithm == src.Checksum.Algorithm:
+		// As verifyCopy: a checksum of the same algorithm decides alone
+		// (a server may carry an ETag across a copy without computing it).
+		if rep.Checksum.Value != src.Checksum.Value {
+			return Object{}, fmt.Errorf("%w: the copy's %s is %s, the source's %s", ErrVerify, src.Checksum.Algorithm, rep.Checksum.Value, src.Checksum.Value)
+		}
 		return copy, nil
 	case rep.ETag != "" && rep.ETag == src.ETag && !multipartETag(src.ETag):
 		if copy.Checksum.Value == "" {
@@ -372,7 +416,7 @@ func (b *batchMove) recordCopies(items []*fastItem) []*fastItem {
 	for i, it := range items {
 		recs[i] = it.rec
 		src, copy := it.src, it.copy
-		steps[i] = Step{To: StateCopied, Source: &src, TrashKey: copy.Key, Copy: &copy, Renew: b.r.cfg.Lease}
+		steps[i] = Step{To: StateCopied, Source: &src, Copy: &copy, Renew: b.r.cfg.Lease}
 	}
 	errs := b.hold.record(b.ctx, b.f.rec, recs, steps)
 	var rest []*fastItem
@@ -419,52 +463,18 @@ func (b *batchMove) deleteSources(items []*fastItem) []*fastItem {
 			return b.handOffAll(items, fmt.Errorf("%w: the database answers too slowly for a delete to follow its answers safely", ErrTransient))
 		}
 	}
-	errs := make([]error, len(items))
-	byBucket := map[string][]int{}
-	for i, it := range items {
-		if b.batchDeletes || it.src.VersionID != "" {
-			byBucket[it.src.Bucket] = append(byBucket[it.src.Bucket], i)
-			continue
-		}
-		byBucket[""] = append(byBucket[""], i) // one by one
-	}
-	var wg sync.WaitGroup
-	for bucket, at := range byBucket {
-		if bucket == "" {
-			for _, i := range at {
-				b.pool.GoIn(&wg, func() {
-					// Waiting for a worker takes time: the fence and the
-					// answer must still be fresh when the delete goes.
-					if b.r.leases.Elapsed()-asked >= b.r.cfg.Lease/freshShare || b.hold.since() >= b.r.cfg.Lease/freshShare {
-						errs[i] = fmt.Errorf("%w: the fence went stale while the delete waited its turn", ErrTransient)
-						return
-					}
-					errs[i] = b.r.s3.Delete(b.hold.itemContext(items[i].rec.ID), items[i].src)
-				})
-			}
-			continue
-		}
-		wg.Go(func() {
-			objs := make([]Object, len(at))
-			for k, i := range at {
-				objs[k] = items[i].src
-			}
-			for k, err := range b.f.del.DeleteBatch(b.ctx, bucket, objs) { // the whole batch is fenced
-				errs[at[k]] = err
-			}
-		})
-	}
-	wg.Wait()
+	errs := b.sendDeletes(items, asked)
 	var rest []*fastItem
 	for i, it := range items {
 		switch err := errs[i]; {
 		case err == nil:
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, ErrNotFound) && !errors.Is(err, ErrBatchFailed):
 			it.log.Info("source already deleted")
-		case errors.Is(err, ErrPreconditionFailed):
-			// Refused: overwritten since the copy? The move of one
-			// object looks at the copy and the source again, and leaves
-			// a new object in place.
+		case errors.Is(err, errStale), errors.Is(err, ErrBatchFailed), errors.Is(err, ErrPreconditionFailed):
+			// Not sent in time, a request that failed as a whole, or
+			// refused (overwritten since the copy?): the move of one
+			// object fences again, looks at the copy and the source, and
+			// deletes (or leaves a new object in place) on its own.
 			b.handOff(it)
 			continue
 		default:
@@ -476,6 +486,74 @@ func (b *batchMove) deleteSources(items []*fastItem) []*fastItem {
 		rest = append(rest, it)
 	}
 	return rest
+}
+
+// errStale marks a delete that was not sent: its fence or the LMS's answer
+// went stale first.
+var errStale = errors.New("the fence went stale before the delete was sent")
+
+// sendDeletes deletes the items' sources, fenced and asked at asked: one
+// DeleteObjects per source bucket where the server honours its per-object
+// conditions (or the sources are versioned), else one DeleteObject each.
+// Every request is checked for freshness right before it goes, and runs on
+// a context that ends when the fence or the answer would go stale, so that
+// nothing (a wait, a stall in the SDK before the send) sends it late; a
+// request that could not go in time answers errStale. The deletes do not
+// wait for the pass's S3 workers: there are at most a batch of them, and
+// waiting would age their fence.
+func (b *batchMove) sendDeletes(items []*fastItem, asked time.Duration) []error {
+	fresh := func(parent context.Context) (context.Context, context.CancelFunc, bool) {
+		limit := b.r.cfg.Lease / freshShare
+		left := min(limit-(b.r.leases.Elapsed()-asked), limit-b.hold.since())
+		if left <= 0 {
+			return nil, nil, false
+		}
+		ctx, cancel := context.WithTimeout(parent, left)
+		return ctx, cancel, true
+	}
+	errs := make([]error, len(items))
+	byBucket := map[string][]int{}
+	var single []int
+	for i, it := range items {
+		if b.batchDeletes || it.src.VersionID != "" {
+			byBucket[it.src.Bucket] = append(byBucket[it.src.Bucket], i)
+			continue
+		}
+		single = append(single, i)
+	}
+	var wg sync.WaitGroup
+	for bucket, at := range byBucket {
+		wg.Go(func() {
+			objs := make([]Object, len(at))
+			for k, i := range at {
+				objs[k] = items[i].src
+			}
+			ctx, cancel, ok := fresh(b.ctx)
+			if !ok {
+				for _, i := range at {
+					errs[i] = errStale
+				}
+				return
+			}
+			defer cancel()
+			for k, err := range b.f.del.DeleteBatch(ctx, bucket, objs) {
+				errs[at[k]] = err
+			}
+		})
+	}
+	for _, i := range single {
+		wg.Go(func() {
+			ctx, cancel, ok := fresh(b.hold.itemContext(items[i].rec.ID))
+			if !ok {
+				errs[i] = errStale
+				return
+			}
+			defer cancel()
+			errs[i] = b.r.s3.Delete(ctx, items[i].src)
+		})
+	}
+	wg.Wait()
+	return errs
 }
 
 // leftIn keeps the items whose lease the batch still holds; the others'
@@ -528,22 +606,21 @@ func (b *batchMove) recordMoves(items []*fastItem) {
 // flight, or when the pass is asked to stop.
 func (p *pass) moveAllBatched(f fastPorts) error {
 	size := min(p.r.cfg.MoveBatch, MaxMoveBatch)
-	lanes := (p.r.cfg.Concurrency+size-1)/size + 1
+	nLanes := (p.r.cfg.Concurrency+size-1)/size + 1
 	workers := newPool(p.r.cfg.Concurrency)
-	defer workers.Wait()
+	defer workers.Close()
 	batchDeletes, err := f.del.BatchConditions(p.stop, p.r.cfg.TrashBucket)
 	if err != nil {
 		p.log.Warn("deletes go one by one", "err", err)
 	}
+	l := &lanes{finished: make(chan struct{}, nLanes)}
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		claiming sync.Mutex
 		claimErr error
-		inFlight int
-		finished = make(chan struct{}, lanes)
 	)
-	for range lanes {
+	for range nLanes {
 		wg.Go(func() {
 			for !p.stopping() && !p.outage.tripped() {
 				mu.Lock()
@@ -566,40 +643,65 @@ func (p *pass) moveAllBatched(f fastPorts) error {
 					mu.Unlock()
 					return
 				}
-				mu.Lock()
 				if len(recs) == 0 {
-					idle := inFlight == 0
-					mu.Unlock()
-					if idle {
+					// Nothing due: done, unless work in flight (a batch, or
+					// a move handed to one by one) may make some due again.
+					if l.idle() {
 						return
 					}
 					select {
-					case <-finished:
+					case <-l.finished:
 					case <-p.stop.Done():
 					}
 					continue
 				}
-				inFlight++
-				mu.Unlock()
 				p.progress.touch()
-				p.moveBatch(f, recs, at, workers, batchDeletes)
-				mu.Lock()
-				inFlight--
-				mu.Unlock()
-				for range lanes {
-					select {
-					case finished <- struct{}{}:
-					default:
-					}
-				}
+				l.begin()
+				p.moveBatch(f, recs, at, workers, l, batchDeletes)
+				l.end()
 			}
 		})
 	}
 	wg.Wait()
+	l.handed.Wait()
 	mu.Lock()
 	defer mu.Unlock()
 	if claimErr != nil {
 		return claimErr
 	}
 	return p.outage.err()
+}
+
+// lanes is what the lanes of a pass share: how much work is in flight
+// (batches, and moves handed to one by one, which run on after their batch
+// is done), and a signal each time some ends.
+type lanes struct {
+	mu       sync.Mutex
+	inFlight int
+	finished chan struct{}
+	handed   sync.WaitGroup // the moves handed to one by one
+}
+
+func (l *lanes) begin() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.inFlight++
+}
+
+func (l *lanes) end() {
+	l.mu.Lock()
+	l.inFlight--
+	l.mu.Unlock()
+	for range cap(l.finished) {
+		select {
+		case l.finished <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (l *lanes) idle() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inFlight == 0
 }

@@ -38,7 +38,8 @@ type BatchDeleter interface {
 	// each: a version by its VersionID, else on condition of its ETag. It
 	// returns one error per object, in order: nil when the object is
 	// deleted or was already gone, ErrPreconditionFailed when its condition
-	// did not hold, ErrNotFound when a conditional delete found no object.
+	// did not hold, ErrNotFound when a conditional delete found no object,
+	// ErrBatchFailed for every object of a request that failed as a whole.
 	// Each request is sent once (no SDK retry): the caller's fence is
 	// fresh for one sending only.
 	DeleteBatch(ctx context.Context, bucket string, objs []Object) []error
@@ -78,6 +79,11 @@ type BatchRecorder interface {
 	// one error per record.
 	RenewLeases(ctx context.Context, recs []Record, d time.Duration) []error
 }
+
+// ErrBatchFailed is DeleteBatch's error for every object of a request that
+// failed as a whole (refused, unanswered, not implemented): it says
+// nothing of any one object, which is then deleted on its own.
+var ErrBatchFailed = errors.New("the batched delete failed as a whole")
 
 // ErrNeedsParts is CopyOnce's refusal of a source that only a multipart
 // copy can copy provably (copy.go in s3ops says which).

@@ -17,6 +17,7 @@ func (p *pass) moveAll() error {
 		return p.moveAllBatched(f)
 	}
 	workers := newPool(p.r.cfg.Concurrency)
+	defer workers.Close()
 	finished := make(chan struct{}, p.r.cfg.Concurrency)
 	var inFlight atomic.Int64
 	var claimErr error

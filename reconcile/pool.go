@@ -46,9 +46,12 @@ func (p *pool) GoIn(wg *sync.WaitGroup, f func()) {
 	}
 }
 
-// Wait waits until every function handed over has returned, and ends the
-// pool's goroutines: nothing may be handed over after it.
-func (p *pool) Wait() {
+// Wait waits until every function handed over so far has returned.
+func (p *pool) Wait() { p.all.Wait() }
+
+// Close waits as Wait does and ends the pool's goroutines: nothing may be
+// handed over after it.
+func (p *pool) Close() {
 	p.all.Wait()
 	close(p.jobs)
 	p.workers.Wait()

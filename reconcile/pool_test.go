@@ -38,7 +38,7 @@ func TestPoolBound(t *testing.T) {
 		}
 		<-handed
 		mine.Wait()
-		p.Wait()
+		p.Close()
 		if want := int64(max(n, 1)); most.Load() > want {
 			t.Errorf("newPool(%d): %d ran at once, want at most %d", n, most.Load(), want)
 		}

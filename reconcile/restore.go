@@ -91,6 +91,7 @@ func (p *pass) restoreAll() error {
 		}
 	}
 	workers := newPool(p.r.cfg.Concurrency)
+	defer workers.Close()
 	for !p.stopping() && !p.outage.tripped() {
 		at := p.r.leases.Elapsed()
 		recs, err := p.r.store.ClaimRestores(p.stop, p.r.cfg.Owner, p.r.cfg.Concurrency, p.r.cfg.Lease)

@@ -346,6 +346,9 @@ func TestRuleExhaustedCopiedRecordSettlesInTrash(t *testing.T) {
 		t.Fatalf("record %+v: want copied after one attempt", rec)
 	}
 	wantNoObject(t, w.Env, w.Source, "lost/response.bin", "the source the server deleted")
+	// On the fast path a batch whose response is lost is sent again on
+	// its own in the same attempt: one or two deletes so far.
+	first := w.deletes(w.Source, "lost/response.bin")
 	makeDue(t, w.Env)
 
 	// Second attempt: exhausted; the source is gone and the copy intact.
@@ -353,8 +356,8 @@ func TestRuleExhaustedCopiedRecordSettlesInTrash(t *testing.T) {
 	if sum.Counts.Moved != 1 || sum.Counts.Failed != 0 {
 		t.Errorf("second pass %+v: want moved, not failed", sum.Counts)
 	}
-	if n := w.deletes(w.Source, "lost/response.bin"); n != 2 {
-		t.Errorf("%d deletes of the source sent, want one per attempt (2)", n)
+	if n := w.deletes(w.Source, "lost/response.bin") - first; first < 1 || first > 2 || n != 1 {
+		t.Errorf("%d deletes of the source sent in the first attempt and %d in the second, want 1 or 2 and 1", first, n)
 	}
 	rec := ruleRecord(t, w.Env, id)
 	if rec.State != reconcile.StateInTrash {

@@ -57,6 +57,7 @@ func (p *pass) confirmTransitions() {
 		workers  = newPool(p.r.cfg.Concurrency)
 		archived atomic.Int64
 	)
+	defer workers.Close()
 	for _, rec := range recs {
 		if p.stopping() {
 			break

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -71,8 +72,10 @@ func (c *Client) CopyOnce(ctx context.Context, src reconcile.Object, dstBucket, 
 // one error per object: nil for one deleted (or, by version, already gone),
 // reconcile.ErrPreconditionFailed for one whose ETag no longer matched,
 // reconcile.ErrNotFound for a conditional delete of a key that is gone
-// (AWS and SeaweedFS answer NoSuchKey), and the request's own error for every
-// object of a request that failed as a whole.
+// (AWS and SeaweedFS answer NoSuchKey), and reconcile.ErrBatchFailed with
+// the request's own error for every object of a request that failed as a
+// whole (its not found or precondition failed are the request's, not the
+// objects'). After a 501 the Client sends no more DeleteObjects.
 func (c *Client) DeleteBatch(ctx context.Context, bucket string, objs []reconcile.Object) []error {
 	errs := make([]error, len(objs))
 	for start := 0; start < len(objs); start += MaxDeleteBatch {
@@ -103,17 +106,30 @@ func (c *Client) deleteBatch(ctx context.Context, bucket string, objs []reconcil
 		}
 		at[want{o.Key, o.VersionID}] = append(at[want{o.Key, o.VersionID}], i)
 	}
-	out, err := c.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{
-		Bucket: aws.String(bucket),
-		Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(false)},
-	}, sendOnce)
-	if err != nil {
-		err = mapError(cl, err)
+	fail := func(err error) {
+		// The request's error says nothing of any one object: not
+		// found, precondition failed and the like are the request's, so
+		// they are not passed on as the objects' own.
+		err = fmt.Errorf("%s: %w: %v", cl.op, reconcile.ErrBatchFailed, err)
 		for i := range errs {
 			if errs[i] == nil {
 				errs[i] = err
 			}
 		}
+	}
+	if c.noBatch.Load() {
+		fail(errors.New("the server does not implement DeleteObjects"))
+		return
+	}
+	out, err := c.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+		Bucket: aws.String(bucket),
+		Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(false)},
+	}, sendOnce)
+	if err != nil {
+		if notImplemented(err) {
+			c.noBatch.Store(true)
+		}
+		fail(mapError(cl, err))
 		return
 	}
 	answered := make([]bool, len(objs))
@@ -242,8 +258,10 @@ const defaultProbeCleanup = 10 * time.Second
 
 func stringBody(s string) io.Reader { return strings.NewReader(s) }
 
-// probeState is the Client's memory of BatchConditions' answers.
+// probeState is the Client's memory of BatchConditions' answers, and of a
+// server that does not implement DeleteObjects at all.
 type probeState struct {
 	probeMu sync.Mutex
 	probed  map[string]bool
+	noBatch atomic.Bool
 }
