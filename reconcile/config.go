@@ -38,7 +38,7 @@ type Config struct {
 
 // Defaults, in one place: cmd derives its environment's defaults from them.
 const (
-	DefaultBatchSize     = 500
+	DefaultBatchSize = 500
 	// DefaultConcurrency: S3 requests at 20–50 ms keep a slot busy most of
 	// the time; 64 moves about a thousand objects a second at 30 ms, within
 	// S3's 3,500 writes per second per prefix (docs/operations.md, sizing).
