@@ -61,8 +61,9 @@ type batchMove struct {
 	hold *batchHold
 	ctx  context.Context // the work on the batch: cancelled when its leases would lapse
 	pool *pool           // the pass's S3 requests in flight, shared by every batch
-	// batchDeletes: the server honours DeleteObjects' per-object ETag.
-	batchDeletes bool
+	// batchDeletes: the server honours DeleteObjects' per-object ETag
+	// (probed once, when first asked).
+	batchDeletes func() bool
 	lanes        *lanes
 }
 
@@ -76,7 +77,7 @@ type fastItem struct {
 
 // moveBatch takes recs, just claimed at claimedAt, as far as the fast path
 // goes, and hands every record that leaves it to moveObject.
-func (p *pass) moveBatch(f fastPorts, recs []Record, claimedAt time.Duration, workers *pool, l *lanes, batchDeletes bool) {
+func (p *pass) moveBatch(f fastPorts, recs []Record, claimedAt time.Duration, workers *pool, l *lanes, batchDeletes func() bool) {
 	hold, ctx := p.holdBatch(p.work, recs, claimedAt)
 	b := &batchMove{pass: p, f: f, hold: hold, ctx: ctx, pool: workers, lanes: l, batchDeletes: batchDeletes}
 	defer hold.release()
@@ -443,6 +444,9 @@ func (b *batchMove) deleteSources(items []*fastItem) []*fastItem {
 	if len(items) == 0 || b.stopped(items) {
 		return nil
 	}
+	// The server's support for batched conditions is probed (once) before
+	// the fence, so that the probe's requests do not age it.
+	batched := b.batchDeletes()
 	// Fence first, then ask the LMS, then delete while both answers are
 	// fresh, as deleteSource does for one object.
 	var asked time.Duration
@@ -463,7 +467,7 @@ func (b *batchMove) deleteSources(items []*fastItem) []*fastItem {
 			return b.handOffAll(items, fmt.Errorf("%w: the database answers too slowly for a delete to follow its answers safely", ErrTransient))
 		}
 	}
-	errs := b.sendDeletes(items, asked)
+	errs := b.sendDeletes(items, asked, batched)
 	var rest []*fastItem
 	for i, it := range items {
 		switch err := errs[i]; {
@@ -501,7 +505,7 @@ var errStale = errors.New("the fence went stale before the delete was sent")
 // request that could not go in time answers errStale. The deletes do not
 // wait for the pass's S3 workers: there are at most a batch of them, and
 // waiting would age their fence.
-func (b *batchMove) sendDeletes(items []*fastItem, asked time.Duration) []error {
+func (b *batchMove) sendDeletes(items []*fastItem, asked time.Duration, batched bool) []error {
 	fresh := func(parent context.Context) (context.Context, context.CancelFunc, bool) {
 		limit := b.r.cfg.Lease / freshShare
 		left := min(limit-(b.r.leases.Elapsed()-asked), limit-b.hold.since())
@@ -515,7 +519,7 @@ func (b *batchMove) sendDeletes(items []*fastItem, asked time.Duration) []error 
 	byBucket := map[string][]int{}
 	var single []int
 	for i, it := range items {
-		if b.batchDeletes || it.src.VersionID != "" {
+		if batched || it.src.VersionID != "" {
 			byBucket[it.src.Bucket] = append(byBucket[it.src.Bucket], i)
 			continue
 		}
@@ -609,10 +613,15 @@ func (p *pass) moveAllBatched(f fastPorts) error {
 	nLanes := (p.r.cfg.Concurrency+size-1)/size + 1
 	workers := newPool(p.r.cfg.Concurrency)
 	defer workers.Close()
-	batchDeletes, err := f.del.BatchConditions(p.stop, p.r.cfg.TrashBucket)
-	if err != nil {
-		p.log.Warn("deletes go one by one", "err", err)
-	}
+	// Probed when a first batch gets to its deletes: a pass with nothing
+	// to move sends nothing.
+	batchDeletes := sync.OnceValue(func() bool {
+		ok, err := f.del.BatchConditions(p.stop, p.r.cfg.TrashBucket)
+		if err != nil {
+			p.log.Warn("deletes go one by one", "err", err)
+		}
+		return ok
+	})
 	l := &lanes{finished: make(chan struct{}, nLanes)}
 	var (
 		wg       sync.WaitGroup

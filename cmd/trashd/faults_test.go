@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -70,6 +71,12 @@ func newS3Tap(tb testing.TB) *s3Tap {
 			a = (*rule)(desc)
 		}
 		if a.Stall {
+			// The request's context ends when its client goes, but only
+			// once its body is read: a PUT or a POST from a killed client
+			// would stall for ever.
+			if _, err := io.Copy(io.Discard, r.Body); err != nil {
+				return
+			}
 			<-r.Context().Done()
 			return
 		}
