@@ -154,7 +154,6 @@ type BucketChecker interface {
 // object, asked for many objects at once. db.Store and s3ops.Client
 // implement them; a Store or S3 without them moves every object one by one.
 
-
 // CopyReport is what the response to a single CopyObject says of the copy
 // it made: no request reads the copy back.
 type CopyReport struct {
