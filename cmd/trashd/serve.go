@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 
+	"trashd/db"
 	"trashd/internal/service"
 )
 
@@ -32,6 +33,8 @@ func runServe(ctx context.Context, c *cli, _ []string) error {
 		return err
 	}
 	log := c.logger(cfg.LogLevel, cfg.LogFormat)
+	statements := new(db.Statements)
+	cfg.DB.Statements = statements
 	sqlDB, store, err := openStore(ctx, cfg, c)
 	if err != nil {
 		return err
@@ -52,7 +55,7 @@ func runServe(ctx context.Context, c *cli, _ []string) error {
 	rcfg.Owner, rcfg.Host = owner(), hostname()
 	watchdog, _ := watchdogInterval()
 	err = service.Run(ctx, service.Options{
-		DB: sqlDB, Store: store, S3: cfg.S3, Reconcile: rcfg,
+		DB: sqlDB, Store: store, Statements: statements, S3: cfg.S3, Reconcile: rcfg,
 		Schedule: cfg.Schedule, RunAtStart: cfg.RunAtStart,
 		Control: control, Metrics: metrics,
 		Log: log, Notify: sdNotify, Watchdog: watchdog, Version: version(),

@@ -22,8 +22,11 @@ import (
 // Options are what Run needs. Run owns the listeners from the call on and
 // closes them when it returns.
 type Options struct {
-	DB         *sql.DB   // for readiness
-	Store      *db.Store // over DB
+	DB    *sql.DB   // for readiness
+	Store *db.Store // over DB
+	// Statements counts what DB's pool sends (db.Options.Statements), for
+	// trashd_db_statements_total; nil leaves the metric out.
+	Statements *db.Statements
 	S3         s3ops.Options
 	Reconcile  reconcile.Config // Owner and Host set to this process
 	Schedule   string
@@ -80,6 +83,12 @@ func Run(ctx context.Context, o Options) error {
 		reg = NewRegistry()
 	}
 	m := newMetrics(reg)
+	if o.Statements != nil {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "trashd_db_statements_total",
+			Help: "SQL statements this instance sent to MySQL, as the server's Questions counter counts them (queries, statements, START TRANSACTION, COMMIT, ROLLBACK). Divided by trashd_objects_total{outcome=\"moved\"}: the database cost of a move.",
+		}, func() float64 { return float64(o.Statements.Load()) }))
+	}
 
 	s3opts := o.S3
 	s3opts.Observe = m.s3Request

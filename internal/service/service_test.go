@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"trashd/db"
 	"trashd/internal/service"
 	"trashd/internal/testworld"
 	"trashd/reconcile"
@@ -34,13 +35,26 @@ func TestRunInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The service's own pool, counting its statements, as serve opens it.
+	var statements db.Statements
+	dbOpts := env.DBOptions
+	dbOpts.Statements = &statements
+	sqlDB, err := db.Open(t.Context(), dbOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlDB.Close()
+	store, err := db.NewStore(t.Context(), sqlDB, env.LMS)
+	if err != nil {
+		t.Fatal(err)
+	}
 	notes := make(chan string, 16)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
 		done <- service.Run(ctx, service.Options{
-			DB: env.DB, Store: env.Store, S3: env.S3Options, Reconcile: env.Config("in-process"),
+			DB: sqlDB, Store: store, Statements: &statements, S3: env.S3Options, Reconcile: env.Config("in-process"),
 			Schedule: "@every 1h", RunAtStart: true,
 			Control: control, Metrics: metrics,
 			Notify:  func(s string) error { notes <- s; return nil },
@@ -81,6 +95,9 @@ func TestRunInProcess(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), `trashd_passes_total{status="ok"} 1`) {
 		t.Errorf("/metrics lacks the pass:\n%s", body)
+	}
+	if n := statements.Load(); n == 0 || !strings.Contains(string(body), "trashd_db_statements_total ") {
+		t.Errorf("/metrics lacks the statements sent (%d counted):\n%s", n, body)
 	}
 
 	cancel()
