@@ -12,6 +12,7 @@ import (
 
 	"trashd/internal/testworld"
 	"trashd/reconcile"
+	"trashd/s3ops"
 	"trashd/s3ops/s3test"
 )
 
@@ -281,4 +282,28 @@ func (w *faultWorld) lmsID(t *testing.T, key string) int64 {
 		t.Fatalf("the record of %q: %v", key, err)
 	}
 	return id
+}
+
+// A server that ignores If-None-Match on copies (TRASHD_S3_IF_NONE_MATCH=
+// false): one request cannot prove the trash key was free, so every object
+// goes one by one, its trash key checked with HEAD before its copy, and is
+// moved; the batch still deletes nothing itself.
+func TestFastWithoutIfNoneMatch(t *testing.T) {
+	t.Parallel()
+	w := newFaultWorld(t, func(o *s3ops.Options) { o.NoOverwriteByHead = true })
+	var keys []string
+	for _, key := range []string{"inm/a", "inm/b"} {
+		w.AddFile(t, key, testworld.Body(key, 300), true, 0)
+		keys = append(keys, key)
+	}
+	if sum := run(t, w.Runner(t, w.Config("owner-a"))); sum.Counts.Moved != len(keys) {
+		t.Fatalf("counts %+v: want all moved", sum.Counts)
+	}
+	for _, key := range keys {
+		rec := ruleRecord(t, w.Env, w.lmsID(t, key))
+		if n := w.sent("HeadObject", w.Trash, rec.TrashKey); n == 0 {
+			t.Errorf("%s: its trash key was not checked before the copy", key)
+		}
+	}
+	w.CheckInvariant(t)
 }
