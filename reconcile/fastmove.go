@@ -241,17 +241,27 @@ func (b *batchMove) copyAll(items []*fastItem) []*fastItem {
 // copy made and then lost track of (a crash before it is recorded, a source
 // gone meanwhile) is found at that key and proven against that source.
 func (b *batchMove) recordSources(items []*fastItem) []*fastItem {
+	return b.recordAll(items, func(it *fastItem) Step {
+		src := it.src
+		key := b.r.cfg.TrashKeys.RenderLife(it.rec.LMSID, it.rec.Life, it.rec.Source.Bucket, it.rec.Source.Key)
+		return Step{To: StatePending, Source: &src, TrashKey: key, Renew: b.r.cfg.Lease}
+	}, func(it *fastItem, step Step) {
+		it.rec.State, it.rec.Source, it.rec.TrashKey = StatePending, it.src, step.TrashKey
+	})
+}
+
+// recordAll writes stepOf(item) for every item in one batch (RecordBatch),
+// each step extending its lease: the items written are fenced anew and go
+// on, with done applying the step to their record; the others are settled
+// with their error (a lease lost, a database that failed).
+func (b *batchMove) recordAll(items []*fastItem, stepOf func(*fastItem) Step, done func(*fastItem, Step)) []*fastItem {
 	if len(items) == 0 {
 		return nil
 	}
 	recs := make([]Record, len(items))
 	steps := make([]Step, len(items))
-	keys := make([]string, len(items))
 	for i, it := range items {
-		recs[i] = it.rec
-		src := it.src
-		keys[i] = b.r.cfg.TrashKeys.RenderLife(it.rec.LMSID, it.rec.Life, it.rec.Source.Bucket, it.rec.Source.Key)
-		steps[i] = Step{To: StatePending, Source: &src, TrashKey: keys[i], Renew: b.r.cfg.Lease}
+		recs[i], steps[i] = it.rec, stepOf(it)
 	}
 	errs := b.hold.record(b.ctx, b.f.rec, recs, steps)
 	var rest []*fastItem
@@ -260,7 +270,7 @@ func (b *batchMove) recordSources(items []*fastItem) []*fastItem {
 			b.settleOff(it, errs[i])
 			continue
 		}
-		it.rec.State, it.rec.Source, it.rec.TrashKey = StatePending, it.src, keys[i]
+		done(it, steps[i])
 		rest = append(rest, it)
 	}
 	b.hold.fencedAll(rest)
@@ -409,30 +419,14 @@ func multipartETag(etag string) bool {
 // lease was lost is settled so; one that could not be written goes on one
 // by one.
 func (b *batchMove) recordCopies(items []*fastItem) []*fastItem {
-	if len(items) == 0 {
-		return nil
-	}
-	recs := make([]Record, len(items))
-	steps := make([]Step, len(items))
-	for i, it := range items {
-		recs[i] = it.rec
+	// A copy that cannot be recorded stays unrecorded at its trash key; the
+	// next attempt finds it there and proves it by HEAD.
+	return b.recordAll(items, func(it *fastItem) Step {
 		src, copy := it.src, it.copy
-		steps[i] = Step{To: StateCopied, Source: &src, Copy: &copy, Renew: b.r.cfg.Lease}
-	}
-	errs := b.hold.record(b.ctx, b.f.rec, recs, steps)
-	var rest []*fastItem
-	for i, it := range items {
-		if errs[i] != nil {
-			// The copy stays unrecorded at its trash key; the next
-			// attempt finds it there and proves it by HEAD.
-			b.settleOff(it, errs[i])
-			continue
-		}
+		return Step{To: StateCopied, Source: &src, Copy: &copy, Renew: b.r.cfg.Lease}
+	}, func(it *fastItem, _ Step) {
 		it.rec.State, it.rec.Source, it.rec.TrashKey, it.rec.Copy = StateCopied, it.src, it.copy.Key, it.copy
-		rest = append(rest, it)
-	}
-	b.hold.fencedAll(rest)
-	return rest
+	})
 }
 
 // deleteSources deletes the sources of items, whose verified copies are
