@@ -5,6 +5,9 @@ import (
 	"fmt"
 )
 
+// maxHeldRows bounds the rows discover holds back before it weighs them.
+const maxHeldRows = 10000
+
 // discover records every trashed LMS row that has no record yet, walking the
 // LMS table in id order, a batch at a time. The mass-change brake weighs
 // how many there are before the first is recorded: rows are held back until
@@ -61,7 +64,11 @@ func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) 
 		}
 		if !weighed {
 			held = append(held, rows...)
-			if len(held) > limits.count() {
+			// Past the brake's count, or past maxHeldRows whatever the
+			// count (a brake set to millions must not hold millions of
+			// rows in memory), the rows still undiscovered are counted
+			// instead: the same answer, from the database.
+			if len(held) > min(limits.count(), maxHeldRows) {
 				if err := r.weighDiscoveries(ctx, limits, again); err != nil {
 					return total, unmovable, err
 				}
