@@ -147,7 +147,8 @@ func (b *batchMove) settleOff(it *fastItem, err error) {
 	b.report(b.settle(b.work, it.log, it.rec, err, failMove))
 }
 
-// report passes one record's outcome on, as the workers of moveAll do.
+// report passes one record's outcome on: to the outage brake, the progress
+// and the events.
 func (p *pass) report(ev Event) {
 	p.outage.observe(ev)
 	p.progress.add(ev)

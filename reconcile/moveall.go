@@ -63,9 +63,7 @@ func (p *pass) moveAll() error {
 			// has returned or is returning.
 			workers.Go(func() {
 				ev := p.moveObject(rec, at)
-				p.outage.observe(ev)
-				p.progress.add(ev)
-				p.r.events(ev)
+				p.report(ev)
 				inFlight.Add(-1)
 				select {
 				case finished <- struct{}{}:

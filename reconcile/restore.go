@@ -103,9 +103,7 @@ func (p *pass) restoreAll() error {
 		for _, rec := range recs {
 			workers.Go(func() {
 				ev := p.restoreObject(rec, at)
-				p.outage.observe(ev)
-				p.progress.add(ev)
-				p.r.events(ev)
+				p.report(ev)
 				if ev.Outcome == OutcomeRestored || ev.Outcome == OutcomeFailed {
 					settled.Add(1)
 				}
