@@ -469,7 +469,7 @@ func (b *batchMove) deleteSources(items []*fastItem) []*fastItem {
 		case err == nil:
 		case errors.Is(err, ErrNotFound) && !errors.Is(err, ErrBatchFailed):
 			it.log.Info("source already deleted")
-		case errors.Is(err, errStale), errors.Is(err, ErrBatchFailed), errors.Is(err, ErrPreconditionFailed):
+		case errors.Is(err, ErrStale), errors.Is(err, ErrBatchFailed), errors.Is(err, ErrPreconditionFailed):
 			// Not sent in time, a request that failed as a whole, or
 			// refused (overwritten since the copy?): the move of one
 			// object fences again, looks at the copy and the source, and
@@ -487,17 +487,13 @@ func (b *batchMove) deleteSources(items []*fastItem) []*fastItem {
 	return rest
 }
 
-// errStale marks a delete that was not sent: its fence or the LMS's answer
-// went stale first.
-var errStale = errors.New("the fence went stale before the delete was sent")
-
 // sendDeletes deletes the items' sources, fenced and asked at asked: one
 // DeleteObjects per source bucket where the server honours its per-object
 // conditions (or the sources are versioned), else one DeleteObject each.
 // Every request is checked for freshness right before it goes, and runs on
 // a context that ends when the fence or the answer would go stale, so that
 // nothing (a wait, a stall in the SDK before the send) sends it late; a
-// request that could not go in time answers errStale. The deletes do not
+// request that could not go in time answers ErrStale. The deletes do not
 // wait for the pass's S3 workers: there are at most a batch of them, and
 // waiting would age their fence.
 func (b *batchMove) sendDeletes(items []*fastItem, asked time.Duration, batched bool) []error {
@@ -530,7 +526,7 @@ func (b *batchMove) sendDeletes(items []*fastItem, asked time.Duration, batched 
 			ctx, cancel, ok := fresh(b.ctx)
 			if !ok {
 				for _, i := range at {
-					errs[i] = errStale
+					errs[i] = ErrStale
 				}
 				return
 			}
@@ -544,7 +540,7 @@ func (b *batchMove) sendDeletes(items []*fastItem, asked time.Duration, batched 
 		wg.Go(func() {
 			ctx, cancel, ok := fresh(b.hold.itemContext(items[i].rec.ID))
 			if !ok {
-				errs[i] = errStale
+				errs[i] = ErrStale
 				return
 			}
 			defer cancel()
