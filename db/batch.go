@@ -13,8 +13,8 @@ import (
 )
 
 var (
-	_ reconcile.BatchRecorder = (*Store)(nil)
-	_ reconcile.BatchSharing  = (*Store)(nil)
+	_ reconcile.Recorder = (*Store)(nil)
+	_ reconcile.Sharing  = (*Store)(nil)
 )
 
 // maxBatchRows bounds the rows of one batched statement (its placeholders

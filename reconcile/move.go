@@ -14,19 +14,27 @@ const OutcomeShared Outcome = "shared"
 
 // Sharing answers, for a move, who else names an object.
 type Sharing interface {
-	// LiveRow returns an untrashed LMS row naming bucket/key, by a
-	// non-locking read; found is false when there is none (or when the
-	// operator declared keys unique).
-	LiveRow(ctx context.Context, bucket, key string) (lmsID int64, found bool, err error)
+	// LiveRows returns, for each of objs that an untrashed LMS row names
+	// (by a non-locking read), the smallest such row's id; none when the
+	// operator declared keys unique.
+	LiveRows(ctx context.Context, objs []ObjectRef) (map[ObjectRef]int64, error)
+	// EarlierMoves returns, for each record of recs that must wait, the LMS
+	// row of another record of the same object that it waits for: one with
+	// a lower id that is still to be moved, or one of any id with a
+	// verified copy recorded and its source delete not yet (copied, or
+	// shared with a copy), which may be deleting the source right now.
+	// Records being restored are not waited for.
+	EarlierMoves(ctx context.Context, recs []Record) (map[int64]int64, error)
 	// CopyOf returns another record of bucket/key whose verified trash
 	// copy now holds the object (its source deleted), if any.
 	CopyOf(ctx context.Context, bucket, key string, except int64) (SharedCopy, bool, error)
+	// MovedSince returns the ids of recs whose object another record's
+	// verified copy holds, its source deleted since the record was
+	// discovered: the records for which CopyOf finds a copy MovedAfter.
+	MovedSince(ctx context.Context, recs []Record) (map[int64]bool, error)
 	// CopyHolders counts the records other than except that may rely on
 	// the trash copy at trashKey.
 	CopyHolders(ctx context.Context, trashKey string, except int64) (int, error)
-	// EarlierMove returns the LMS row of another record of bucket/key with
-	// a lower id that is still to be moved, if any.
-	EarlierMove(ctx context.Context, bucket, key string, id int64) (lmsID int64, found bool, err error)
 	// AdoptCopy records step for rec, which shares other's trash copy, if
 	// other still holds that copy and is not being restored (checked under a
 	// lock on other's row); ErrNotFound if not.
@@ -50,22 +58,20 @@ var (
 	errStopped = errors.New("the pass was asked to stop")
 )
 
-// moveObject takes one claimed record as far as it can go in this pass and
-// records where it ended. It never deletes a source without a verified copy
-// recorded, a fresh fence, and no untrashed LMS row naming the object.
-func (p *pass) moveObject(rec Record, claimedAt time.Duration) Event {
+// moveHeld takes one record of a claim, held by h, as far as it can go in
+// this pass, from where it stands, and records where it ended. It never
+// deletes a source without a verified copy recorded, and only through the
+// guarded delete.
+func (p *pass) moveHeld(h *hold, rec Record) Event {
 	log := p.log.With("object_id", rec.ID, "bucket", rec.Source.Bucket, "key", rec.Source.Key)
-	if err := p.checkRow(rec); err != nil {
-		return p.settle(p.work, log, rec, err, failMove)
-	}
-	h, octx := p.hold(p.work, rec, claimedAt)
+	ctx := h.ctxOf(rec.ID)
 	m := &mover{pass: p, h: h, log: log, rec: rec}
 	var (
 		ev  Event
 		err error
 	)
 	for try := 0; ; try++ {
-		ev, err = m.try(octx)
+		ev, err = m.try(ctx)
 		if errors.Is(err, errSourceChanged) && try < p.r.cfg.SourceRetries && !p.stopping() {
 			// Nothing verified yet: start again from HEAD, which sees
 			// what is there now.
@@ -74,10 +80,9 @@ func (p *pass) moveObject(rec Record, claimedAt time.Duration) Event {
 		}
 		break
 	}
-	h.release()
 	if err != nil {
-		if cause := context.Cause(octx); errors.Is(cause, ErrLeaseLost) {
-			err = cause
+		if lost := h.lostErr(rec.ID); lost != nil {
+			err = lost
 		}
 		return p.settle(p.work, log, m.rec, err, failMove)
 	}
@@ -102,7 +107,7 @@ func (p *pass) checkRow(rec Record) error {
 // mover is one record's move in progress.
 type mover struct {
 	*pass
-	h   *holder
+	h   *hold
 	log *slog.Logger
 	rec Record
 }
@@ -126,17 +131,20 @@ func (m *mover) try(ctx context.Context) (Event, error) {
 }
 
 // awaitEarlierMove puts off this record's move while another record of the
-// same object, with a lower id, is still to be moved: several trashed rows
-// naming one object share one trash copy, made by the first; the others
-// take it once it is there (adoptCopyOf).
+// same object is to be moved first (a lower id) or is between its copy and
+// in_trash (any id: it may be deleting the source right now). Several
+// trashed rows naming one object share one trash copy, made by the first;
+// the others take it once it is there (adoptCopyOf), and none settles on
+// missing, or on an older version made current, meanwhile.
 func (m *mover) awaitEarlierMove(ctx context.Context) (Event, bool, error) {
-	other, found, err := m.r.store.EarlierMove(ctx, m.rec.Source.Bucket, m.rec.Source.Key, m.rec.ID)
+	earlier, err := m.r.store.EarlierMoves(ctx, []Record{m.rec})
+	other, found := earlier[m.rec.ID]
 	if err != nil || !found {
 		return Event{}, false, err
 	}
 	wait := min(m.r.cfg.BackoffBase, time.Second)
 	step := Step{To: m.rec.State, Error: m.rec.LastError, RetryIn: wait, Release: true}
-	if err := m.h.record(ctx, m.rec, step); err != nil {
+	if err := m.h.recordOne(ctx, m.rec, step); err != nil {
 		return Event{}, false, err
 	}
 	m.log.Debug("waits for the move of another row naming the same object", "with_lms_id", other)
@@ -146,21 +154,31 @@ func (m *mover) awaitEarlierMove(ctx context.Context) (Event, bool, error) {
 // keepIfShared leaves the object where it is, recording the record shared,
 // when an untrashed LMS row names it.
 func (m *mover) keepIfShared(ctx context.Context) (Event, bool, error) {
-	live, found, err := m.r.store.LiveRow(ctx, m.rec.Source.Bucket, m.rec.Source.Key)
+	ref := ObjectRef{m.rec.Source.Bucket, m.rec.Source.Key}
+	live, err := m.r.store.LiveRows(ctx, []ObjectRef{ref})
 	if err != nil {
 		return Event{}, false, fmt.Errorf("look for LMS rows still naming the object: %w", err)
 	}
+	lms, found := live[ref]
 	if !found {
 		return Event{}, false, nil
 	}
-	step := Step{To: StateShared, SharedWith: live, RetryIn: m.r.cfg.SharedRecheck, Release: true}
-	if err := m.h.record(ctx, m.rec, step); err != nil {
+	return m.recordShared(ctx, lms, nil)
+}
+
+// recordShared records the record shared with LMS row lms (the object at
+// back, when it was just copied back).
+func (m *mover) recordShared(ctx context.Context, lms int64, back *Object) (Event, bool, error) {
+	if err := m.h.recordOne(ctx, m.rec, *sharedStep(m.r.cfg, lms, back)); err != nil {
 		return Event{}, false, err
 	}
-	if m.rec.State != StateShared || m.rec.SharedWith != live {
-		m.log.Info("another LMS row still uses the object: it stays where it is", "state", StateShared, "shared_with", live)
+	if m.rec.State != StateShared || m.rec.SharedWith != lms {
+		m.log.Info("another LMS row still uses the object: it stays where it is", "state", StateShared, "shared_with", lms)
 	}
-	m.rec.State, m.rec.SharedWith = StateShared, live
+	m.rec.State, m.rec.SharedWith = StateShared, lms
+	if back != nil {
+		m.rec.Source = *back
+	}
 	return Event{Record: m.rec, Outcome: OutcomeShared}, true, nil
 }
 
@@ -184,10 +202,15 @@ func (m *mover) fromSource(ctx context.Context) (Event, error) {
 		if ev, ok, err := m.adoptCopyOf(ctx, true); ok || err != nil {
 			return ev, err
 		}
+		// Nor while another record of the object may be deleting the
+		// trashed version right now (copied, its delete not recorded).
+		if ev, waits, err := m.awaitEarlierMove(ctx); waits || err != nil {
+			return ev, err
+		}
 	}
 
 	trashKey := m.r.cfg.TrashKeys.RenderLife(rec.LMSID, rec.Life, rec.Source.Bucket, rec.Source.Key)
-	if err := m.h.record(ctx, *rec, Step{To: StatePending, Source: &src, TrashKey: trashKey}); err != nil {
+	if err := m.h.recordOne(ctx, *rec, Step{To: StatePending, Source: &src, TrashKey: trashKey}); err != nil {
 		return Event{}, err
 	}
 	rec.State, rec.Source, rec.TrashKey = StatePending, src, trashKey
@@ -201,7 +224,7 @@ func (m *mover) fromSource(ctx context.Context) (Event, error) {
 	if err := verifyCopy(src, dst); err != nil {
 		return Event{}, err
 	}
-	if err := m.h.record(ctx, *rec, Step{To: StateCopied, Copy: &dst}); err != nil {
+	if err := m.h.recordOne(ctx, *rec, Step{To: StateCopied, Copy: &dst}); err != nil {
 		return Event{}, err
 	}
 	rec.State, rec.Copy = StateCopied, dst
@@ -230,13 +253,15 @@ func (m *mover) copyToTrash(ctx context.Context, src Object, trashKey string) (O
 		return Object{}, fmt.Errorf("%w: copy to s3://%s/%s: %w", errSourceChanged, m.r.cfg.TrashBucket, trashKey, err)
 	case herr != nil:
 		return Object{}, fmt.Errorf("look at s3://%s/%s after a refused copy: %w", m.r.cfg.TrashBucket, trashKey, herr)
-	case verifyCopy(src, dst) == nil:
+	}
+	verr := verifyCopy(src, dst)
+	if verr == nil {
 		m.log.Info("the trash key already holds a verified copy of the source (an earlier attempt made it)", "trash_key", trashKey)
 		return dst, nil
 	}
-	return Object{}, fmt.Errorf("%w: s3://%s/%s already holds another object (ETag %q, %d bytes) than the source (ETag %q, %d bytes): trashd never overwrites a trash copy; "+
+	return Object{}, fmt.Errorf("%w: s3://%s/%s already holds another object than the source (%w): trashd never overwrites a trash copy; "+
 		"find out what wrote it, then move or delete it by hand and `trashd retry` the record",
-		ErrPermanent, m.r.cfg.TrashBucket, trashKey, dst.ETag, dst.Size, src.ETag, src.Size)
+		ErrPermanent, m.r.cfg.TrashBucket, trashKey, verr)
 }
 
 // fromVerifiedCopy resumes a record whose copy was verified and recorded:
@@ -271,7 +296,7 @@ func (m *mover) verifiedCopyGone(ctx context.Context) (Event, error) {
 		return Event{}, err
 	}
 	m.log.Warn("the verified trash copy is gone but the source is intact: copying again", "trash_key", rec.Copy.Key)
-	if err := m.h.record(ctx, *rec, Step{To: StatePending, Source: &src}); err != nil {
+	if err := m.h.recordOne(ctx, *rec, Step{To: StatePending, Source: &src}); err != nil {
 		return Event{}, err
 	}
 	rec.State, rec.Copy = StatePending, Object{}
@@ -294,54 +319,25 @@ func (m *mover) recordedSource(ctx context.Context) (Object, error) {
 }
 
 // deleteSource deletes exactly the source that was copied, once its copy is
-// verified and recorded: not while an untrashed LMS row names it, and only
-// with a fresh fence.
+// verified and recorded, through the guarded delete, as a batch of one.
 func (m *mover) deleteSource(ctx context.Context, src, copy Object) (Event, error) {
 	rec := &m.rec
 	if m.stopping() {
 		return Event{}, errStopped
 	}
-	// Fence first, then ask the LMS, then delete while both answers are
-	// fresh: the answer that no untrashed row names the object is as old
-	// as the fence at most.
-	for try := 0; ; try++ {
-		if err := m.h.fresh(ctx); err != nil {
-			return Event{}, err
-		}
-		asked := m.h.clock()
-		if ev, shared, err := m.keepIfShared(ctx); shared || err != nil {
-			return ev, err
-		}
-		if m.h.clock()-asked < m.h.lease/freshShare && m.h.since() < m.h.lease/freshShare {
-			break
-		}
-		if try == 2 {
-			return Event{}, fmt.Errorf("%w: the database answers too slowly for a delete to follow its answers safely", ErrTransient)
-		}
+	it := &item{rec: *rec, log: m.log, src: src, copy: copy}
+	d := m.deleteCopied(m.h, []*item{it})[0]
+	switch {
+	case d.shared != nil:
+		ev, _, err := m.recordShared(ctx, d.shared.SharedWith, d.shared.Source)
+		return ev, err
+	case errors.Is(d.err, ErrStale):
+		return Event{}, fmt.Errorf("%w: delete the source: %w", ErrTransient, d.err)
+	case d.err != nil:
+		return Event{}, fmt.Errorf("delete the source: %w", d.err)
 	}
-	note := ""
-	switch err := m.r.s3.Delete(ctx, src); {
-	case errors.Is(err, ErrNotFound):
-		m.log.Info("source already deleted")
-	case errors.Is(err, ErrPreconditionFailed):
-		// If-Match refused: the key holds another object than the one
-		// copied (written after the copy). That object is not the trashed
-		// file: it is neither copied over the verified copy nor deleted.
-		cur, herr := m.r.s3.Head(ctx, src.Bucket, src.Key)
-		switch {
-		case errors.Is(herr, ErrNotFound):
-		case herr != nil:
-			return Event{}, fmt.Errorf("look at the source after a refused delete: %w", herr)
-		case sameVersion(cur, src):
-			return Event{}, fmt.Errorf("%w: the delete of s3://%s/%s was refused (412) although its ETag is unchanged", ErrTransient, src.Bucket, src.Key)
-		default:
-			note = fmt.Sprintf("s3://%s/%s was overwritten after the copy (now ETag %q): the new object is not the trashed file and was left in place", src.Bucket, src.Key, cur.ETag)
-			m.log.Warn("source overwritten after the copy; the new object is left in place", "etag", cur.ETag)
-		}
-	case err != nil:
-		return Event{}, fmt.Errorf("delete the source: %w", err)
-	}
-	if err := m.h.record(ctx, *rec, Step{To: StateInTrash, Error: note, Release: true}); err != nil {
+	note := d.note
+	if err := m.h.recordOne(ctx, *rec, Step{To: StateInTrash, Error: note, Release: true}); err != nil {
 		return Event{}, err
 	}
 	m.log.Debug("moved", "state", StateInTrash, "size", copy.Size)
@@ -350,31 +346,53 @@ func (m *mover) deleteSource(ctx context.Context, src, copy Object) (Event, erro
 
 // sourceGone settles a record whose source key is empty: its bytes are in
 // another record's trash copy (several rows naming one object), or in its
-// own unrecorded copy, or they are missing.
+// own copy, recorded or not, or they are missing. Missing is final, so it
+// is recorded only when no other record of the object is between its copy
+// and in_trash and nothing is at any trash key of the record's.
 func (m *mover) sourceGone(ctx context.Context) (Event, error) {
 	rec := &m.rec
 	if ev, ok, err := m.adoptCopyOf(ctx, false); ok || err != nil {
 		return ev, err
 	}
+	if ev, waits, err := m.awaitEarlierMove(ctx); waits || err != nil {
+		return ev, err
+	}
 	where := fmt.Sprintf("s3://%s/%s", rec.Source.Bucket, rec.Source.Key)
-	if rec.Source.ETag == "" || rec.TrashKey == "" {
-		return m.recordMissing(ctx, fmt.Sprintf("source %s does not exist, and trashd never copied it", where))
+	// The recorded trash key, and the one the record's life renders: a
+	// record whose trash key or source was lost (a failover to a replica
+	// that lost committed writes, a dump restored) still finds its copy.
+	keys := []string{m.r.cfg.TrashKeys.RenderLife(rec.LMSID, rec.Life, rec.Source.Bucket, rec.Source.Key)}
+	if rec.TrashKey != "" && rec.TrashKey != keys[0] {
+		keys = append([]string{rec.TrashKey}, keys...)
 	}
-	dst, err := m.r.s3.Head(ctx, m.r.cfg.TrashBucket, rec.TrashKey)
-	if errors.Is(err, ErrNotFound) {
-		return m.recordMissing(ctx, fmt.Sprintf("source %s is gone and there is no copy at s3://%s/%s", where, m.r.cfg.TrashBucket, rec.TrashKey))
+	for _, key := range keys {
+		dst, err := m.r.s3.Head(ctx, m.r.cfg.TrashBucket, key)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			continue
+		case err != nil:
+			return Event{}, fmt.Errorf("look for the copy of a deleted source: %w", err)
+		}
+		note := ""
+		if rec.Source.ETag != "" {
+			if err := verifyCopy(rec.Source, dst); err != nil {
+				return Event{}, fmt.Errorf("source %s is gone: %w", where, err)
+			}
+		} else {
+			note = fmt.Sprintf("source %s is gone and nothing recorded of it proves the copy at s3://%s/%s, which trashd made for this row: kept as the row's file, unproven",
+				where, m.r.cfg.TrashBucket, key)
+			m.log.Warn("source gone; an unproven copy at the row's trash key is kept as the row's", "trash_key", key)
+		}
+		if err := m.h.recordOne(ctx, *rec, Step{To: StateInTrash, TrashKey: key, Copy: &dst, Error: note, Release: true}); err != nil {
+			return Event{}, err
+		}
+		m.log.Info("source already gone; its copy is in the trash bucket", "state", StateInTrash, "trash_key", key)
+		return Event{Record: *rec, Outcome: OutcomeMoved, Bytes: dst.Size}, nil
 	}
-	if err != nil {
-		return Event{}, fmt.Errorf("look for the copy of a deleted source: %w", err)
+	if rec.Source.ETag == "" {
+		return m.recordMissing(ctx, fmt.Sprintf("source %s does not exist, and there is no copy at s3://%s/%s", where, m.r.cfg.TrashBucket, keys[len(keys)-1]))
 	}
-	if err := verifyCopy(rec.Source, dst); err != nil {
-		return Event{}, fmt.Errorf("source %s is gone: %w", where, err)
-	}
-	if err := m.h.record(ctx, *rec, Step{To: StateInTrash, Copy: &dst, Release: true}); err != nil {
-		return Event{}, err
-	}
-	m.log.Info("source already gone; its verified copy is in the trash bucket", "state", StateInTrash)
-	return Event{Record: *rec, Outcome: OutcomeMoved, Bytes: dst.Size}, nil
+	return m.recordMissing(ctx, fmt.Sprintf("source %s is gone and there is no copy at s3://%s/%s", where, m.r.cfg.TrashBucket, keys[0]))
 }
 
 // adoptCopyOf records the trash copy of another record of the same object
@@ -440,7 +458,7 @@ func (m *mover) recordMissing(ctx context.Context, why string) (Event, error) {
 	} else if !errors.Is(err, ErrNotFound) {
 		return Event{}, err
 	}
-	if err := m.h.record(ctx, m.rec, Step{To: StateMissing, Error: why, Release: true}); err != nil {
+	if err := m.h.recordOne(ctx, m.rec, Step{To: StateMissing, Error: why, Release: true}); err != nil {
 		return Event{}, err
 	}
 	m.log.Warn("object missing", "state", StateMissing, "reason", why)

@@ -52,12 +52,18 @@ type Claimer interface {
 	ClaimBatch(ctx context.Context, owner string, limit int, lease time.Duration) ([]Record, error)
 }
 
-// Recorder writes a record's steps, fenced by its lease.
+// Recorder writes records' steps, fenced by their leases.
 type Recorder interface {
-	// Record applies s to rec if rec's lease is still held; ErrLeaseLost if not.
+	// Record applies s to rec if rec's lease is still held; ErrLeaseLost if
+	// not. It is RecordBatch of one.
 	Record(ctx context.Context, rec Record, s Step) error
-	// RenewLease extends rec's lease by d from now; ErrLeaseLost if not held.
-	RenewLease(ctx context.Context, rec Record, d time.Duration) error
+	// RecordBatch applies steps[i] to recs[i], each fenced by its own lease
+	// token, in few statements, and returns one error per record:
+	// ErrLeaseLost for a record whose lease is no longer held.
+	RecordBatch(ctx context.Context, recs []Record, steps []Step) []error
+	// RenewLeases extends the leases of recs by d from now; one error per
+	// record, ErrLeaseLost for a lease no longer held.
+	RenewLeases(ctx context.Context, recs []Record, d time.Duration) []error
 }
 
 // Backlog tells how much work is due.
@@ -97,11 +103,31 @@ type ObjectStore interface {
 	// Copy copies src server-side to dstBucket/dstKey, on condition that the
 	// source still has src's ETag (and version), in parts when it is large.
 	Copy(ctx context.Context, src Object, dstBucket, dstKey string, opts CopyOptions) error
+	// CopyOnce copies src to dstBucket/dstKey in one CopyObject, on
+	// condition of src's ETag (and version), with opts as Copy takes them,
+	// asks S3 to compute src's checksum algorithm over the copy, and
+	// returns what the response says of the copy. ErrNeedsParts when src
+	// is one that Copy would copy in parts.
+	CopyOnce(ctx context.Context, src Object, dstBucket, dstKey string, opts CopyOptions) (CopyReport, error)
 	// Delete deletes exactly obj: its version when obj has a VersionID (no
 	// other condition: a version's bytes never change, and deleting a version
 	// that is already gone succeeds), else on condition of its ETag where the
-	// server supports that.
+	// server supports that. Sent once (no SDK retry), and not at all when
+	// the context's send guard (WithSendGuard) refuses: ErrStale.
 	Delete(ctx context.Context, obj Object) error
+	// DeleteBatch deletes exactly objs, all in bucket, as Delete deletes
+	// each: a version by its VersionID, else on condition of its ETag. It
+	// returns one error per object, in order: nil when the object is
+	// deleted or was already gone, ErrPreconditionFailed when its condition
+	// did not hold, ErrNotFound when a conditional delete found no object,
+	// ErrBatchFailed for every object of a request that failed as a whole.
+	// Each request is sent once, under the send guard, as Delete's.
+	DeleteBatch(ctx context.Context, bucket string, objs []Object) []error
+	// BatchConditions reports whether the server honours the per-object
+	// ETag of a batched delete, probed once in bucket (the trash bucket)
+	// with an object of its own. Without it, unversioned sources are
+	// deleted one by one with If-Match.
+	BatchConditions(ctx context.Context, bucket string) (bool, error)
 }
 
 // CopyOptions adjust one copy.
@@ -150,10 +176,6 @@ type BucketChecker interface {
 	CheckBucket(ctx context.Context, bucket string) error
 }
 
-// The fast path's needs (fastmove.go): the same steps as a move of one
-// object, asked for many objects at once. db.Store and s3ops.Client
-// implement them; a Store or S3 without them moves every object one by one.
-
 // CopyReport is what the response to a single CopyObject says of the copy
 // it made: no request reads the copy back.
 type CopyReport struct {
@@ -166,63 +188,8 @@ type CopyReport struct {
 	SourceVersionID string
 }
 
-// OneRequestCopier copies an object in one request and reports what the
-// response says.
-type OneRequestCopier interface {
-	// CopyOnce copies src to dstBucket/dstKey in one CopyObject, on
-	// condition of src's ETag (and version), with opts as Copy takes them,
-	// and asks S3 to compute src's checksum algorithm over the copy.
-	// ErrNeedsParts when src is one that Copy would copy in parts.
-	CopyOnce(ctx context.Context, src Object, dstBucket, dstKey string, opts CopyOptions) (CopyReport, error)
-}
-
-// BatchDeleter deletes many objects of one bucket per request.
-type BatchDeleter interface {
-	// DeleteBatch deletes exactly objs, all in bucket, as Delete deletes
-	// each: a version by its VersionID, else on condition of its ETag. It
-	// returns one error per object, in order: nil when the object is
-	// deleted or was already gone, ErrPreconditionFailed when its condition
-	// did not hold, ErrNotFound when a conditional delete found no object,
-	// ErrBatchFailed for every object of a request that failed as a whole.
-	// Each request is sent once (no SDK retry): the caller's fence is
-	// fresh for one sending only.
-	DeleteBatch(ctx context.Context, bucket string, objs []Object) []error
-	// BatchConditions reports whether the server honours the per-object
-	// ETag of a batched delete, probed once in bucket (the trash bucket)
-	// with an object of its own. Without it, unversioned sources are
-	// deleted one by one with If-Match.
-	BatchConditions(ctx context.Context, bucket string) (bool, error)
-}
-
 // ObjectRef names an object.
 type ObjectRef struct{ Bucket, Key string }
-
-// BatchSharing answers Sharing's questions for many objects in one query
-// each.
-type BatchSharing interface {
-	// LiveRows returns, for each object that an untrashed LMS row names, the
-	// smallest such row's id: LiveRow for many objects.
-	LiveRows(ctx context.Context, objs []ObjectRef) (map[ObjectRef]int64, error)
-	// EarlierMoves returns, for each record id of recs that has one, the LMS
-	// row of another record of the same object with a lower id that is
-	// still to be moved: EarlierMove for many records.
-	EarlierMoves(ctx context.Context, recs []Record) (map[int64]int64, error)
-	// MovedSince returns the ids of recs whose object another record's
-	// verified copy holds, its source deleted since the record was
-	// discovered: the records for which CopyOf finds a copy MovedAfter.
-	MovedSince(ctx context.Context, recs []Record) (map[int64]bool, error)
-}
-
-// BatchRecorder writes many records' steps in few statements.
-type BatchRecorder interface {
-	// RecordBatch applies steps[i] to recs[i], each fenced by its own lease
-	// token, as Record does one by one, and returns one error per record:
-	// ErrLeaseLost for a record whose lease is no longer held.
-	RecordBatch(ctx context.Context, recs []Record, steps []Step) []error
-	// RenewLeases extends the leases of recs by d, as RenewLease does each;
-	// one error per record.
-	RenewLeases(ctx context.Context, recs []Record, d time.Duration) []error
-}
 
 // ErrBatchFailed is DeleteBatch's error for every object of a request that
 // failed as a whole (refused, unanswered, not implemented): it says

@@ -124,15 +124,16 @@ func (p *pass) restoreAll() error {
 // the trash copy.
 func (p *pass) restoreObject(rec Record, claimedAt time.Duration) Event {
 	log := p.log.With("object_id", rec.ID, "bucket", rec.Source.Bucket, "key", rec.Source.Key)
-	h, octx := p.hold(p.work, rec, claimedAt)
+	h := p.holdLeases([]Record{rec}, claimedAt)
+	h.close()
+	defer h.finish(rec.ID)
 	r := &restorer{pass: p, h: h, log: log, rec: rec}
-	ev, err := r.try(octx)
-	h.release()
+	ev, err := r.try(h.ctxOf(rec.ID))
 	if err == nil {
 		return ev
 	}
-	if cause := context.Cause(octx); errors.Is(cause, ErrLeaseLost) {
-		err = cause
+	if lost := h.lostErr(rec.ID); lost != nil {
+		err = lost
 	}
 	return p.settle(p.work, log, r.rec, err, failRestore)
 }
@@ -140,7 +141,7 @@ func (p *pass) restoreObject(rec Record, claimedAt time.Duration) Event {
 // restorer is one record's restore in progress.
 type restorer struct {
 	*pass
-	h   *holder
+	h   *hold
 	log *slog.Logger
 	rec Record
 }
@@ -162,7 +163,14 @@ func (r *restorer) try(ctx context.Context) (Event, error) {
 		src, err := r.r.s3.Head(ctx, rec.Source.Bucket, rec.Source.Key)
 		switch {
 		case err == nil && (rec.Source.ETag == "" || verifyCopy(rec.Source, src) == nil):
-			// Verified again: the key holds what was trashed.
+			// Verified again: the key holds what was trashed — unless
+			// another record of the object is between its copy and
+			// in_trash, and may be deleting it right now: then not
+			// restored yet (that move asks the LMS again after its
+			// delete, and brings the object back for this row).
+			if ev, waits, err := r.awaitMoves(ctx); waits || err != nil {
+				return ev, err
+			}
 			if err := r.removeTrashCopy(ctx); err != nil {
 				return Event{}, err
 			}
@@ -187,6 +195,22 @@ func (r *restorer) try(ctx context.Context) (Event, error) {
 		}
 	}
 	return r.copyBack(ctx)
+}
+
+// awaitMoves puts the restore off while another record of the same object
+// is to be moved or between its copy and in_trash.
+func (r *restorer) awaitMoves(ctx context.Context) (Event, bool, error) {
+	earlier, err := r.r.store.EarlierMoves(ctx, []Record{r.rec})
+	other, found := earlier[r.rec.ID]
+	if err != nil || !found {
+		return Event{}, false, err
+	}
+	wait := min(r.r.cfg.BackoffBase, time.Second)
+	if err := r.h.recordOne(ctx, r.rec, Step{To: r.rec.State, Error: r.rec.LastError, RetryIn: wait, Release: true}); err != nil {
+		return Event{}, false, err
+	}
+	r.log.Info("the restore waits for the move of another row naming the same object", "with_lms_id", other)
+	return Event{Record: r.rec, Outcome: OutcomeRetrying}, true, nil
 }
 
 // trashKey is where the record's trash copy is: the verified copy's key,
@@ -325,7 +349,7 @@ func (r *restorer) copyTo(ctx context.Context, trash Object, key string, overOld
 		StorageClass: "STANDARD",
 		OnUpload: func(id string) error {
 			up := Upload{Key: key, ID: id}
-			if err := r.h.record(ctx, r.rec, Step{To: r.rec.State, Error: r.rec.LastError, Upload: &up}); err != nil {
+			if err := r.h.recordOne(ctx, r.rec, Step{To: r.rec.State, Error: r.rec.LastError, Upload: &up}); err != nil {
 				return err
 			}
 			r.rec.Upload = up
@@ -334,7 +358,7 @@ func (r *restorer) copyTo(ctx context.Context, trash Object, key string, overOld
 	}
 	err := r.r.s3.Copy(ctx, trash, r.rec.Source.Bucket, key, opts)
 	if r.rec.Upload.ID != "" && err == nil {
-		if werr := r.h.record(ctx, r.rec, Step{To: r.rec.State, Error: r.rec.LastError, ClearUpload: true}); werr != nil {
+		if werr := r.h.recordOne(ctx, r.rec, Step{To: r.rec.State, Error: r.rec.LastError, ClearUpload: true}); werr != nil {
 			return werr
 		}
 		r.rec.Upload = Upload{}
@@ -348,7 +372,7 @@ func (r *restorer) abortUpload(ctx context.Context) error {
 	if err := r.r.s3.AbortUpload(ctx, r.rec.Source.Bucket, up.Key, up.ID); err != nil {
 		return fmt.Errorf("abort the unfinished copy back to s3://%s/%s: %w", r.rec.Source.Bucket, up.Key, err)
 	}
-	if err := r.h.record(ctx, r.rec, Step{To: r.rec.State, Error: r.rec.LastError, ClearUpload: true}); err != nil {
+	if err := r.h.recordOne(ctx, r.rec, Step{To: r.rec.State, Error: r.rec.LastError, ClearUpload: true}); err != nil {
 		return err
 	}
 	r.log.Info("aborted an unfinished copy back left by an earlier attempt", "upload_key", up.Key)
@@ -396,7 +420,7 @@ func (r *restorer) requestRestore(ctx context.Context, trash Object) (Event, err
 // waitForRestore records the restore under way and leaves the record until
 // RestorePoll has passed.
 func (r *restorer) waitForRestore(ctx context.Context) (Event, error) {
-	if err := r.h.record(ctx, r.rec, Step{To: StateRestoring, RetryIn: r.r.cfg.Archive.RestorePoll, Release: true}); err != nil {
+	if err := r.h.recordOne(ctx, r.rec, Step{To: StateRestoring, RetryIn: r.r.cfg.Archive.RestorePoll, Release: true}); err != nil {
 		return Event{}, err
 	}
 	return Event{Record: r.rec, Outcome: OutcomeRestoring}, nil
@@ -450,17 +474,14 @@ func (r *restorer) removeTrashCopy(ctx context.Context) error {
 		r.log.Warn("the object at the trash key is not the recorded copy; it is left alone", "trash_key", key, "err", err)
 		return nil
 	}
-	if err := r.h.fresh(ctx); err != nil {
-		return err
-	}
-	if err := r.r.s3.Delete(ctx, trash); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := r.h.guardedDelete([]deletion{{r.rec.ID, trash}}, false, false)[0]; err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("remove the trash copy s3://%s/%s: %w", trash.Bucket, trash.Key, err)
 	}
 	return nil
 }
 
 func (r *restorer) finish(ctx context.Context, key, note string) (Event, error) {
-	if err := r.h.record(ctx, r.rec, Step{To: StateRestored, RestoredKey: key, Error: note, Release: true}); err != nil {
+	if err := r.h.recordOne(ctx, r.rec, Step{To: StateRestored, RestoredKey: key, Error: note, Release: true}); err != nil {
 		return Event{}, err
 	}
 	r.log.Info("restored", "state", StateRestored, "restored_key", key)

@@ -40,14 +40,18 @@ func TestRuleCopyVerifiedBeforeDelete(t *testing.T) {
 			body := testworld.Body(tc.name, 1000)
 			id := w.AddFile(t, "verify/fresh.bin", body, true, 0)
 			key := w.Config("x").TrashKeys.Render(id, w.Source, "verify/fresh.bin")
-			w.setRule(s3test.When(request("HeadObject", w.Trash, key), s3test.Fault{EditResponse: tc.edit}))
-
-			// The move of one object reads every copy back; the fast
-			// path reads back those its response does not prove
-			// (TestFastUnprovenCopyReadBack).
-			cfg := w.Config("owner-a")
-			cfg.MoveBatch = 1
-			sum := run(t, w.Runner(t, cfg))
+			// A copy its response does not prove is read back
+			// (TestFastUnprovenCopyReadBack), and the read-back decides.
+			w.setRule(func(r *http.Request) s3test.Fault {
+				switch {
+				case request("CopyObject", w.Trash, key)(r):
+					return s3test.Fault{EditResponse: editCopyETag}
+				case request("HeadObject", w.Trash, key)(r):
+					return s3test.Fault{EditResponse: tc.edit}
+				}
+				return s3test.Fault{}
+			})
+			sum := run(t, w.Runner(t, w.Config("owner-a")))
 			if sum.Counts.Failed != 1 || sum.Counts.Moved != 0 {
 				t.Errorf("counts %+v: want the object failed, not moved", sum.Counts)
 			}

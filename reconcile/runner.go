@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -182,6 +183,15 @@ func (r *Runner) pass(ctx context.Context, id int64, t *tracker) (Summary, error
 	defer r.beat(work, id, log)()
 	r.abandonLapsedRuns(work, log)
 	p := &pass{r: r, log: log, stop: ctx, work: work, progress: t, outage: newOutage(r.cfg.Concurrency, r.cfg.Mass.Allow)}
+	// Probed when a first delete is due: a pass with nothing to move sends
+	// nothing.
+	p.batchDeletes = sync.OnceValue(func() bool {
+		ok, err := r.s3.BatchConditions(p.stop, r.cfg.TrashBucket)
+		if err != nil {
+			p.log.Warn("deletes go one by one", "err", err)
+		}
+		return ok
+	})
 	runErr := p.run()
 
 	t.setPhase(PhaseDone)
@@ -256,6 +266,8 @@ type pass struct {
 	work     context.Context // for steps in flight: done when the grace runs out
 	progress *tracker
 	outage   *outage
+	// batchDeletes: the server honours DeleteObjects' per-object ETag.
+	batchDeletes func() bool
 }
 
 // stopping reports whether the pass has been asked to stop.

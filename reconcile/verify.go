@@ -1,6 +1,9 @@
 package reconcile
 
-import "fmt"
+import (
+	"cmp"
+	"fmt"
+)
 
 // verifyCopy proves that dst holds the same bytes as src without reading
 // them: the sizes must be equal, and either both carry the same additional
@@ -31,4 +34,49 @@ func verifyCopy(src, dst Object) error {
 // sameVersion reports whether a and b describe the same content of one key.
 func sameVersion(a, b Object) bool {
 	return a.ETag == b.ETag && a.Size == b.Size && a.VersionID == b.VersionID
+}
+
+// provenCopy is the copy that rep, the response to one CopyObject of src,
+// describes, if rep proves that it holds src's bytes — by verifyCopy, as a
+// copy read back with HEAD is proven: the checksum S3 computed over the
+// copy equals the source's, or the copy's ETag equals the source's. The
+// size is the source's: the response does not carry one, and equal
+// checksums or MD5 ETags are equal bytes. Beyond verifyCopy, the copy must
+// be of exactly the version HEAD saw, and a multipart source's ETag is no
+// MD5 of the bytes (a copy in one request gets a new, single-part ETag), so
+// only a checksum proves its copy. A KMS-encrypted object's ETag is no MD5
+// either, but then the ETags differ and nothing is proven: such a copy is
+// read back with HEAD, as the move alone does.
+func provenCopy(src Object, rep CopyReport, bucket, key, class string) (Object, error) {
+	copy := Object{Bucket: bucket, Key: key, VersionID: rep.VersionID, Size: src.Size, ETag: rep.ETag, Checksum: rep.Checksum, StorageClass: class}
+	if src.VersionID != "" && rep.SourceVersionID != src.VersionID {
+		return Object{}, fmt.Errorf("%w: the copy is of version %q, not of %q", ErrVerify, rep.SourceVersionID, src.VersionID)
+	}
+	checksummed := src.Checksum.Value != "" && rep.Checksum.Algorithm == src.Checksum.Algorithm
+	if multipartETag(src.ETag) && !checksummed {
+		return Object{}, fmt.Errorf("%w: the source's ETag %q is a multipart upload's, and the copy's response carries no %s checksum to prove it",
+			ErrVerify, src.ETag, cmp.Or(src.Checksum.Algorithm, "additional"))
+	}
+	if err := verifyCopy(src, copy); err != nil {
+		return Object{}, err
+	}
+	if copy.Checksum.Value == "" {
+		// The same bytes have the same checksum.
+		copy.Checksum = src.Checksum
+	}
+	return copy, nil
+}
+
+// multipartETag reports whether etag is a multipart upload's
+// ("<hex>-<parts>").
+func multipartETag(etag string) bool {
+	for i := len(etag) - 1; i >= 0; i-- {
+		switch c := etag[i]; {
+		case c == '-':
+			return i < len(etag)-1
+		case c < '0' || c > '9':
+			return false
+		}
+	}
+	return false
 }

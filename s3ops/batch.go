@@ -21,8 +21,7 @@ import (
 )
 
 var (
-	_ reconcile.OneRequestCopier = (*Client)(nil)
-	_ reconcile.BatchDeleter     = (*Client)(nil)
+	_ reconcile.ObjectStore = (*Client)(nil)
 )
 
 // MaxDeleteBatch is the most keys one DeleteObjects request takes.
