@@ -29,7 +29,7 @@ func TestBrakeStopsMassDiscovery(t *testing.T) {
 	for i := range 12 {
 		env.AddFile(t, fmt.Sprintf("mass/%02d", i), []byte("x"), true, 0)
 	}
-	_, err := env.Runner(t, braked(env, 5)).Run(t.Context(), reconcile.TriggerManual)
+	_, err := env.Runner(t, braked(env, 5)).Run(passCtx(t), reconcile.TriggerManual)
 	if !errors.Is(err, reconcile.ErrMassChange) {
 		t.Fatalf("Run = %v, want the mass-change brake", err)
 	}
@@ -81,7 +81,7 @@ func TestBrakeStopsMassRestore(t *testing.T) {
 	for _, id := range ids {
 		env.Untrash(t, id)
 	}
-	_, err := env.Runner(t, braked(env, 3)).Run(t.Context(), reconcile.TriggerManual)
+	_, err := env.Runner(t, braked(env, 3)).Run(passCtx(t), reconcile.TriggerManual)
 	if !errors.Is(err, reconcile.ErrMassChange) || !strings.Contains(err.Error(), "restore") {
 		t.Fatalf("Run = %v, want the brake on restores", err)
 	}
@@ -112,7 +112,7 @@ func TestBrakeStopsMassOrphaningAndOrphansReturn(t *testing.T) {
 	_, err = env.DB.Exec("DELETE FROM files")
 	testworld.Must(t, err)
 
-	_, err = env.Runner(t, braked(env, 2)).Run(t.Context(), reconcile.TriggerManual)
+	_, err = env.Runner(t, braked(env, 2)).Run(passCtx(t), reconcile.TriggerManual)
 	if !errors.Is(err, reconcile.ErrMassChange) || !strings.Contains(err.Error(), "orphan") {
 		t.Fatalf("Run = %v, want the brake on orphanings", err)
 	}
@@ -156,7 +156,7 @@ func TestOutageStopsThePassWithoutFailingObjects(t *testing.T) {
 	cfg := env.Config("owner-a")
 	cfg.MaxAttempts = 1 // one failure would be terminal by the count alone
 	cfg.FailAfter = 0   // the default: failing for a day
-	_, err := env.Runner(t, cfg).Run(t.Context(), reconcile.TriggerManual)
+	_, err := env.Runner(t, cfg).Run(passCtx(t), reconcile.TriggerManual)
 	if !errors.Is(err, reconcile.ErrOutage) {
 		t.Fatalf("Run = %v, want the pass stopped as an outage", err)
 	}
@@ -207,7 +207,7 @@ func TestBrakeStopsARunOfMissingObjects(t *testing.T) {
 	}
 	cfg := braked(env, 1000) // discoveries within limits; the run of missing is not
 	cfg.Concurrency = 1
-	_, err := env.Runner(t, cfg).Run(t.Context(), reconcile.TriggerManual)
+	_, err := env.Runner(t, cfg).Run(passCtx(t), reconcile.TriggerManual)
 	if !errors.Is(err, reconcile.ErrMassChange) || !strings.Contains(err.Error(), "missing") {
 		t.Fatalf("Run = %v, want the pass stopped for a run of missing objects", err)
 	}

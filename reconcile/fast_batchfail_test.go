@@ -36,7 +36,7 @@ func TestFastWholeBatch404IsNotSourceGone(t *testing.T) {
 		}
 		return s3test.Fault{}
 	})
-	sum, err := w.Runner(t, w.Config("owner-a")).Run(t.Context(), reconcile.TriggerManual)
+	sum, err := w.Runner(t, w.Config("owner-a")).Run(passCtx(t), reconcile.TriggerManual)
 	t.Logf("counts %+v, err %v", sum.Counts, err)
 	for _, key := range keys {
 		rec := ruleRecord(t, w.Env, w.lmsID(t, key))
@@ -64,7 +64,7 @@ func TestFastOne503DeleteObjectsTripsOutage(t *testing.T) {
 		}
 		return s3test.Fault{}
 	})
-	sum, err := w.Runner(t, w.Config("owner-a")).Run(t.Context(), reconcile.TriggerManual)
+	sum, err := w.Runner(t, w.Config("owner-a")).Run(passCtx(t), reconcile.TriggerManual)
 	t.Logf("counts %+v, err %v", sum.Counts, err)
 	if errors.Is(err, reconcile.ErrOutage) {
 		t.Errorf("one 503 on one request stopped the pass as an S3 outage: %v", err)
@@ -89,7 +89,7 @@ func TestFastVersionedWithoutDeleteObjects(t *testing.T) {
 		}
 		return s3test.Fault{}
 	})
-	sum, err := w.Runner(t, w.Config("owner-a")).Run(t.Context(), reconcile.TriggerManual)
+	sum, err := w.Runner(t, w.Config("owner-a")).Run(passCtx(t), reconcile.TriggerManual)
 	t.Logf("counts %+v, err %v", sum.Counts, err)
 	for _, key := range keys {
 		if rec := ruleRecord(t, w.Env, w.lmsID(t, key)); rec.State == reconcile.StateFailed {
@@ -170,7 +170,7 @@ func TestFastBatchDeleteAfterWaitIsStale(t *testing.T) {
 	cfg := w.Config("owner-a")
 	cfg.Concurrency = 1
 	cfg.Lease = 4 * time.Second
-	_, err := w.Runner(t, cfg).Run(t.Context(), reconcile.TriggerManual)
+	_, err := w.Runner(t, cfg).Run(passCtx(t), reconcile.TriggerManual)
 	if copiedH.Load() == 0 {
 		t.Fatalf("H's copy was never refused (copy source header format?); err %v", err)
 	}

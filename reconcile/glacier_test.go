@@ -1,6 +1,8 @@
 package reconcile_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -52,11 +54,30 @@ func archiveConfig(env *testworld.Env, a reconcile.ArchiveConfig) reconcile.Conf
 
 func run(t *testing.T, r *reconcile.Runner) reconcile.Summary {
 	t.Helper()
-	sum, err := r.Run(t.Context(), reconcile.TriggerManual)
+	sum, err := r.Run(passCtx(t), reconcile.TriggerManual)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	return sum
+}
+
+// passDeadline bounds every pass a test runs: a pass that would not end (a
+// brake that no longer trips, a wait that nothing ends) fails its test
+// instead of hanging the package until its timeout.
+const passDeadline = 2 * time.Minute
+
+// passCtx is the context of one pass of t: it ends after passDeadline, and
+// t fails if it did.
+func passCtx(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), passDeadline)
+	t.Cleanup(func() {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			t.Errorf("a pass did not end within %s", passDeadline)
+		}
+		cancel()
+	})
+	return ctx
 }
 
 func storageClass(t *testing.T, env *testworld.Env, bucket, key string) string {

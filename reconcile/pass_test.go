@@ -55,7 +55,7 @@ func TestPassMovesTrashedFiles(t *testing.T) {
 
 	var events atomic.Int64
 	r := env.Runner(t, env.Config("owner-a"), reconcile.WithEvents(func(reconcile.Event) { events.Add(1) }))
-	sum, err := r.Run(t.Context(), reconcile.TriggerManual)
+	sum, err := r.Run(passCtx(t), reconcile.TriggerManual)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -72,7 +72,7 @@ func TestPassMovesTrashedFiles(t *testing.T) {
 	env.CheckInvariant(t)
 
 	// A second pass finds nothing to do and changes nothing.
-	sum, err = r.Run(t.Context(), reconcile.TriggerManual)
+	sum, err = r.Run(passCtx(t), reconcile.TriggerManual)
 	if err != nil || sum.Counts.Discovered != 0 || sum.Counts.Moved != 0 {
 		t.Errorf("second pass: %+v, %v; want nothing done", sum.Counts, err)
 	}
@@ -97,7 +97,7 @@ func TestPassMultipartCopy(t *testing.T) {
 	testworld.Must(t, err)
 	env.AddFile(t, "notes.txt", []byte("small"), true, 0)
 
-	sum, err := env.Runner(t, env.Config("owner-a")).Run(t.Context(), reconcile.TriggerManual)
+	sum, err := env.Runner(t, env.Config("owner-a")).Run(passCtx(t), reconcile.TriggerManual)
 	if err != nil || sum.Counts.Moved != 2 {
 		t.Fatalf("Run: %+v, %v; want 2 moved", sum.Counts, err)
 	}
@@ -129,7 +129,7 @@ func TestPassRefusedKey(t *testing.T) {
 	env.AddRow(t, "course/../escape.pdf", true)
 	env.AddFile(t, "fine.pdf", []byte("fine"), true, 0)
 
-	sum, err := env.Runner(t, env.Config("owner-a")).Run(t.Context(), reconcile.TriggerManual)
+	sum, err := env.Runner(t, env.Config("owner-a")).Run(passCtx(t), reconcile.TriggerManual)
 	if err != nil || sum.Counts.Failed != 1 || sum.Counts.Moved != 1 {
 		t.Fatalf("Run: %+v, %v; want 1 failed and 1 moved", sum.Counts, err)
 	}
@@ -147,7 +147,7 @@ func TestPassMissingSource(t *testing.T) {
 	env.AddRow(t, "never/uploaded.pdf", true)
 	env.AddFile(t, "present.pdf", []byte("here"), true, 0)
 
-	sum, err := env.Runner(t, env.Config("owner-a")).Run(t.Context(), reconcile.TriggerManual)
+	sum, err := env.Runner(t, env.Config("owner-a")).Run(passCtx(t), reconcile.TriggerManual)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestPassMissingSource(t *testing.T) {
 		t.Errorf("missing reason %q does not name the key", lastErr)
 	}
 	// Missing is settled: the next pass does not try again.
-	sum, err = env.Runner(t, env.Config("owner-a")).Run(t.Context(), reconcile.TriggerManual)
+	sum, err = env.Runner(t, env.Config("owner-a")).Run(passCtx(t), reconcile.TriggerManual)
 	if err != nil || sum.Counts.Missing != 0 {
 		t.Errorf("second pass %+v, %v; want nothing retried", sum.Counts, err)
 	}
@@ -189,7 +189,7 @@ func TestPassSourceReplacedDuringMove(t *testing.T) {
 	})
 	id = env.AddFile(t, "report.docx", []byte("first version"), true, 0)
 
-	sum, err := env.Runner(t, env.Config("owner-a")).Run(t.Context(), reconcile.TriggerManual)
+	sum, err := env.Runner(t, env.Config("owner-a")).Run(passCtx(t), reconcile.TriggerManual)
 	if err != nil || sum.Counts.Moved != 1 {
 		t.Fatalf("Run: %+v, %v; want 1 moved", sum.Counts, err)
 	}
@@ -208,7 +208,7 @@ func TestPassRefusesMissingTrashBucket(t *testing.T) {
 	cfg := env.Config("owner-a")
 	cfg.TrashBucket = "no-such-trash-bucket-for-trashd"
 
-	sum, err := env.Runner(t, cfg).Run(t.Context(), reconcile.TriggerManual)
+	sum, err := env.Runner(t, cfg).Run(passCtx(t), reconcile.TriggerManual)
 	if err == nil || !strings.Contains(err.Error(), cfg.TrashBucket) {
 		t.Fatalf("Run = %v, want an error naming the bucket", err)
 	}
@@ -228,7 +228,7 @@ func TestPassRefusesWrongCredentials(t *testing.T) {
 	})
 	env.AddFile(t, "a.txt", []byte("a"), true, 0)
 
-	_, err := env.Runner(t, env.Config("owner-a")).Run(t.Context(), reconcile.TriggerManual)
+	_, err := env.Runner(t, env.Config("owner-a")).Run(passCtx(t), reconcile.TriggerManual)
 	if !errors.Is(err, reconcile.ErrPermanent) {
 		t.Fatalf("Run = %v, want a permanent error", err)
 	}
@@ -258,7 +258,7 @@ func TestPassTransientErrorBacksOff(t *testing.T) {
 	cfg.BackoffBase, cfg.BackoffMax = time.Hour, time.Hour
 	r := env.Runner(t, cfg)
 
-	sum, err := r.Run(t.Context(), reconcile.TriggerManual)
+	sum, err := r.Run(passCtx(t), reconcile.TriggerManual)
 	if err != nil || sum.Counts.Retrying != 1 || sum.Status != reconcile.RunOK {
 		t.Fatalf("first pass: %+v, %v; want 1 retrying", sum, err)
 	}
@@ -269,7 +269,7 @@ func TestPassTransientErrorBacksOff(t *testing.T) {
 	if attempts != 1 || !due {
 		t.Errorf("attempts %d, next attempt at least 30 minutes away: %v; want 1 and true", attempts, due)
 	}
-	sum, err = r.Run(t.Context(), reconcile.TriggerManual)
+	sum, err = r.Run(passCtx(t), reconcile.TriggerManual)
 	if err != nil || sum.Counts != (reconcile.Counts{}) {
 		t.Errorf("second pass: %+v, %v; want nothing done", sum.Counts, err)
 	}
@@ -285,7 +285,7 @@ func TestPassTransientErrorsExhaustAttempts(t *testing.T) {
 	cfg := env.Config("owner-a")
 	cfg.BackoffBase, cfg.BackoffMax = time.Nanosecond, time.Nanosecond
 
-	sum, err := env.Runner(t, cfg).Run(t.Context(), reconcile.TriggerManual)
+	sum, err := env.Runner(t, cfg).Run(passCtx(t), reconcile.TriggerManual)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +341,7 @@ func TestPassTwoRunnersRace(t *testing.T) {
 	for i := range 2 {
 		wg.Go(func() {
 			var err error
-			sums[i], err = env.Runner(t, env.Config(fmt.Sprintf("owner-%d", i))).Run(t.Context(), reconcile.TriggerManual)
+			sums[i], err = env.Runner(t, env.Config(fmt.Sprintf("owner-%d", i))).Run(passCtx(t), reconcile.TriggerManual)
 			if err != nil {
 				t.Error(err)
 			}

@@ -80,7 +80,7 @@ func TestPassStopsGracefully(t *testing.T) {
 	env.CheckInvariant(t)
 
 	// Another host finishes the backlog now.
-	next, err := env.RunnerWithoutFaults(t, env.Config("owner-b")).Run(t.Context(), reconcile.TriggerManual)
+	next, err := env.RunnerWithoutFaults(t, env.Config("owner-b")).Run(passCtx(t), reconcile.TriggerManual)
 	if err != nil || next.Counts.Moved != n {
 		t.Fatalf("second runner: %+v, %v; want all %d moved", next.Counts, err, n)
 	}
