@@ -81,65 +81,6 @@ func (s *Store) liveRows(ctx context.Context, keys []string, want map[reconcile.
 	return rows.Err()
 }
 
-// EarlierMoves is EarlierMove for many records: for each record id of recs
-// that has one, the LMS row of the record of the same object with the
-// lowest id below it that is still to be moved (and not to be restored).
-func (s *Store) EarlierMoves(ctx context.Context, recs []reconcile.Record) (map[int64]int64, error) {
-	byBucket := map[string][]string{}
-	var top int64
-	for _, r := range recs {
-		byBucket[r.Source.Bucket] = append(byBucket[r.Source.Bucket], r.Source.Key)
-		top = max(top, r.ID)
-	}
-	type moving struct{ id, lmsID int64 }
-	found := map[reconcile.ObjectRef][]moving{}
-	for bucket, keys := range byBucket {
-		slices.Sort(keys)
-		keys = slices.Compact(keys)
-		for chunk := range slices.Chunk(keys, maxBatchRows) {
-			args := []any{bucket}
-			for _, k := range chunk {
-				args = append(args, k)
-			}
-			args = append(args, top)
-			// The same condition as EarlierMove's.
-			rows, err := s.db.QueryContext(ctx, "SELECT id, lms_id, source_key FROM trash_objects WHERE source_bucket = ? AND source_key IN ("+placeholders(len(chunk))+") AND id < ?"+
-				" AND (state IN "+movingSQL+" OR (state = 'shared' AND lease_expires_at > NOW(6))) AND restore_requested_at IS NULL", args...)
-			if err != nil {
-				return nil, fmt.Errorf("look for earlier moves of %d objects in s3://%s: %w", len(chunk), bucket, err)
-			}
-			for rows.Next() {
-				var (
-					m   moving
-					key string
-				)
-				if err := rows.Scan(&m.id, &m.lmsID, &key); err != nil {
-					rows.Close()
-					return nil, err
-				}
-				ref := reconcile.ObjectRef{Bucket: bucket, Key: key}
-				found[ref] = append(found[ref], m)
-			}
-			err = rows.Err()
-			rows.Close()
-			if err != nil {
-				return nil, fmt.Errorf("look for earlier moves in s3://%s: %w", bucket, err)
-			}
-		}
-	}
-	out := map[int64]int64{}
-	for _, r := range recs {
-		best := int64(-1)
-		for _, m := range found[reconcile.ObjectRef{Bucket: r.Source.Bucket, Key: r.Source.Key}] {
-			if m.id < r.ID && (best < 0 || m.id < best) {
-				best = m.id
-				out[r.ID] = m.lmsID
-			}
-		}
-	}
-	return out, nil
-}
-
 // MovedSince returns, of recs, the records of an object that another
 // record's verified trash copy now holds, its source deleted after the
 // record was discovered: CopyOf with MovedAfter, for many records at once.
