@@ -50,7 +50,7 @@ func (s *Store) liveRows(ctx context.Context, keys []string, want map[reconcile.
 	}
 	query := "SELECT l." + quote(s.lms.IDColumn) + ", l." + quote(s.lms.KeyColumn) + ", " + bucket +
 		" FROM " + quote(s.lms.Table) + " AS l WHERE l." + quote(s.lms.KeyColumn) + " IN (" + placeholders(len(keys)) + ")" +
-		" AND NOT COALESCE(" + s.lms.trashedSQL("l") + ", FALSE)"
+		" AND " + s.lms.untrashedSQL("l")
 	args := make([]any, len(keys))
 	for i, k := range keys {
 		args[i] = k

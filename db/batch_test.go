@@ -176,3 +176,30 @@ func TestEarlierMovesAsEarlierMove(t *testing.T) {
 		t.Errorf("%d records wait for an earlier move, want 1 (the third \"a\")", hits)
 	}
 }
+
+// TestLiveRowsNullFlag: a row whose trash column is NULL is not trashed (the
+// scan does not take it), so it is live: LiveRows finds it as LiveRow does,
+// and the object it names stays.
+func TestLiveRowsNullFlag(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{db.TrashFlag, db.TrashTimestamp} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			store, sqlDB, _ := setup(t, kind)
+			dbtest.InsertFile(t, sqlDB, "b", "k", true)
+			null := dbtest.InsertFile(t, sqlDB, "b", "k", false)
+			flagToNull(t, sqlDB, kind, null)
+			dbtest.InsertFile(t, sqlDB, "b", "gone", true)
+			objs := []reconcile.ObjectRef{{Bucket: "b", Key: "k"}, {Bucket: "b", Key: "gone"}}
+			got, err := store.LiveRows(t.Context(), objs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id, ok := got[objs[0]]; !ok || id != null || len(got) != 1 {
+				t.Errorf("LiveRows = %v; want only row %d, whose trash column is NULL, for b/k", got, null)
+			}
+			wantLive(t, store, "b", "k", null)
+			wantLive(t, store, "b", "gone", 0)
+		})
+	}
+}

@@ -20,7 +20,7 @@ func (s *Store) RestoreCandidates(ctx context.Context) ([]int64, error) {
 	// own rows by key: the LMS's rows are never locked.
 	ids, err := s.selectIDs(ctx, "SELECT t.id FROM trash_objects AS t JOIN "+quote(t.Table)+" AS l ON l."+quote(t.IDColumn)+" = t.lms_id"+
 		" WHERE t.restore_requested_at IS NULL AND t.state IN "+restorableSQL+
-		" AND NOT COALESCE("+t.trashedSQL("l")+", FALSE)")
+		" AND "+t.untrashedSQL("l"))
 	if err != nil {
 		return nil, fmt.Errorf("find records whose LMS row was restored: %w", err)
 	}
