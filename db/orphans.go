@@ -22,7 +22,9 @@ func (s *Store) OrphanCandidates(ctx context.Context) ([]int64, error) {
 
 // MarkOrphans records ids as orphaned: nobody can restore them, and the
 // lifecycle rule decides their fate. The state they had is kept, so that
-// ReturnOrphans can undo it if the row comes back.
+// ReturnOrphans can undo it if the row comes back. A record that a worker
+// leased since it was listed is left to that worker: its holder may be in
+// the middle of a restore.
 func (s *Store) MarkOrphans(ctx context.Context, ids []int64) (int, error) {
 	n, err := s.updateIDs(ctx, ids, "orphaned_from = state, state = "+orphanedSQL+", finished_at = NOW(6), updated_at = NOW(6)",
 		"state IN "+orphanableSQL+" AND lease_token IS NULL")
