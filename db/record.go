@@ -196,7 +196,9 @@ func (s *Store) AdoptCopy(ctx context.Context, rec, other reconcile.Record, step
 		if err != nil {
 			return err
 		}
-		// A holder recorded before copied_at was kept leaves rec its own time.
+		// A holder without copied_at (none should be) leaves rec the time of
+		// the adoption: without one, its copy would never be checked for
+		// its transition.
 		set := append(slices.DeleteFunc(slices.Clone(set), func(a assignment) bool { return a.col == "copied_at" }),
 			setSQL("copied_at", "COALESCE(?, NOW(6))", copiedAt))
 		row := fencedRow{rec: rec, set: set, releases: releases, to: step.To}
