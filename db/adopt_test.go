@@ -3,6 +3,7 @@ package db_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"trashd/db"
 	"trashd/db/dbtest"
@@ -67,5 +68,46 @@ func TestAdoptCopy(t *testing.T) {
 	me.Lease.Token = "not-mine"
 	if err := store.AdoptCopy(ctx, me, holder, step); !errors.Is(err, reconcile.ErrLeaseLost) {
 		t.Errorf("AdoptCopy without the lease = %v, want ErrLeaseLost", err)
+	}
+}
+
+// TestAdoptCopyKeepsTheHoldersCopyTime: a record that adopts another's trash
+// copy takes that copy's copied_at, not the time of the adoption: S3 counts
+// the copy's age (for the rule's transition and expiration) from when the
+// object was made, and there is one object.
+func TestAdoptCopyKeepsTheHoldersCopyTime(t *testing.T) {
+	t.Parallel()
+	store, sqlDB, _ := setup(t, db.TrashFlag)
+	ctx := t.Context()
+	var rows []reconcile.TrashedRow
+	for range 2 {
+		id := dbtest.InsertFile(t, sqlDB, "src", "one/object", true)
+		rows = append(rows, reconcile.TrashedRow{LMSID: id, Bucket: "src", Key: "one/object"})
+	}
+	if _, err := store.RecordTrashed(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	setRecord(t, sqlDB, rows[0].LMSID, "state = 'in_trash', trash_bucket = 'trash', trash_key = 'trash/one', trash_etag = 'e1',"+
+		" trash_size = 7, source_size = 7, source_etag = 'e1', copied_at = NOW(6) - INTERVAL 1 HOUR, source_deleted_at = NOW(6)")
+	holder := recordOf(t, store, rows[0].LMSID)
+	me := claim(t, store, "host-a", 1)[0]
+	if me.LMSID != rows[1].LMSID {
+		t.Fatalf("claimed LMS row %d, want the adopter %d", me.LMSID, rows[1].LMSID)
+	}
+	c := holder.Copy
+	step := reconcile.Step{To: reconcile.StateInTrash, Source: &holder.Source, TrashKey: c.Key, Copy: &c, Release: true}
+	if err := store.AdoptCopy(ctx, me, holder, step); err != nil {
+		t.Fatalf("AdoptCopy: %v", err)
+	}
+	want := readObject(t, sqlDB, holder.ID).CopiedAt
+	got := readObject(t, sqlDB, me.ID)
+	if !want.Valid || !got.CopiedAt.Valid || !got.CopiedAt.Time.Equal(want.Time) {
+		t.Errorf("adopter's copied_at = %v, want the holder's %v", got.CopiedAt, want)
+	}
+	if now := dbtest.Now(t, sqlDB); now.Sub(got.CopiedAt.Time) < 59*time.Minute {
+		t.Errorf("adopter's copied_at %v is not an hour before the database's now %v", got.CopiedAt.Time, now)
+	}
+	if got.State != string(reconcile.StateInTrash) || got.TrashKey.String != "trash/one" {
+		t.Errorf("adopter %+v, want in_trash sharing trash/one", got)
 	}
 }

@@ -50,14 +50,14 @@ func (s *Store) TransitionCandidates(ctx context.Context, q reconcile.Transition
 func (s *Store) MarkChecked(ctx context.Context, rec reconcile.Record, class string, archived bool) (bool, error) {
 	set := "transition_checked_at = NOW(6), storage_class = ?, updated_at = NOW(6)"
 	if archived {
-		set += ", state = 'archived', archived_at = NOW(6), finished_at = NOW(6)"
+		set += ", state = " + stateSQL(reconcile.StateArchived) + ", archived_at = NOW(6), finished_at = NOW(6)"
 	}
 	// Archived records are checked too (for the rule's expiration): each
 	// check moves the record to the back of the queue, so that every copy
 	// is looked at in turn.
 	where := "state IN " + inTrashSQL
 	if archived {
-		where = "state = 'in_trash'"
+		where = "state = " + stateSQL(reconcile.StateInTrash)
 	}
 	res, err := s.db.ExecContext(ctx, "UPDATE trash_objects SET "+set+
 		" WHERE id = ? AND "+where+" AND restore_requested_at IS NULL AND lease_token IS NULL", nullString(class), rec.ID)
@@ -148,9 +148,9 @@ func (s *Store) Overdue(ctx context.Context, q reconcile.ArchiveQuery, limit int
 var (
 	// overdueSQL: an in_trash copy at least ? bytes, copied at least ?
 	// microseconds ago (by the database clock), that is not archived yet.
-	overdueSQL = "state = 'in_trash' AND source_size >= ? AND copied_at <= NOW(6) - INTERVAL ? MICROSECOND"
+	overdueSQL = "state = " + stateSQL(reconcile.StateInTrash) + " AND source_size >= ? AND copied_at <= NOW(6) - INTERVAL ? MICROSECOND"
 	// ineligibleSQL: a copy under ? bytes, which S3 does not transition.
-	ineligibleSQL = "state IN ('in_trash', 'orphaned') AND source_size < ?"
+	ineligibleSQL = "state IN " + inStates([]reconcile.State{reconcile.StateInTrash, reconcile.StateOrphaned}) + " AND source_size < ?"
 	// trashBucketSQL: the records whose copy is in the trash bucket.
 	trashBucketSQL = inStates([]reconcile.State{reconcile.StateInTrash, reconcile.StateArchived, reconcile.StateRestoring,
 		reconcile.StateOrphaned, reconcile.StateRestoreFailed})

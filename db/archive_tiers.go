@@ -14,9 +14,9 @@ import (
 func (s *Store) IntelligentTiering(ctx context.Context) (reconcile.IntelligentTieringStatus, error) {
 	var st reconcile.IntelligentTieringStatus
 	err := s.db.QueryRowContext(ctx, "SELECT"+
-		" COALESCE(SUM(state = 'archived'), 0),"+
-		" COALESCE(SUM(CASE WHEN state = 'archived' THEN source_size END), 0),"+
-		" COALESCE(SUM(state = 'restoring'), 0)"+
+		" COALESCE(SUM(state = "+stateSQL(reconcile.StateArchived)+"), 0),"+
+		" COALESCE(SUM(CASE WHEN state = "+stateSQL(reconcile.StateArchived)+" THEN source_size END), 0),"+
+		" COALESCE(SUM(state = "+stateSQL(reconcile.StateRestoring)+"), 0)"+
 		" FROM trash_objects WHERE storage_class = 'INTELLIGENT_TIERING'",
 	).Scan(&st.Archived, &st.ArchivedBytes, &st.Restoring)
 	if err != nil {

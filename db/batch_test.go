@@ -176,3 +176,76 @@ func TestEarlierMovesAsEarlierMove(t *testing.T) {
 		t.Errorf("%d records wait for an earlier move, want 1 (the third \"a\")", hits)
 	}
 }
+
+// TestLiveRowsNullFlag: a row whose trash column is NULL is not trashed (the
+// scan does not take it), so it is live: LiveRows finds it as LiveRow does,
+// and the object it names stays.
+func TestLiveRowsNullFlag(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{db.TrashFlag, db.TrashTimestamp} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			store, sqlDB, _ := setup(t, kind)
+			dbtest.InsertFile(t, sqlDB, "b", "k", true)
+			null := dbtest.InsertFile(t, sqlDB, "b", "k", false)
+			flagToNull(t, sqlDB, kind, null)
+			dbtest.InsertFile(t, sqlDB, "b", "gone", true)
+			objs := []reconcile.ObjectRef{{Bucket: "b", Key: "k"}, {Bucket: "b", Key: "gone"}}
+			got, err := store.LiveRows(t.Context(), objs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id, ok := got[objs[0]]; !ok || id != null || len(got) != 1 {
+				t.Errorf("LiveRows = %v; want only row %d, whose trash column is NULL, for b/k", got, null)
+			}
+			wantLive(t, store, "b", "k", null)
+			wantLive(t, store, "b", "gone", 0)
+		})
+	}
+}
+
+// TestRecordBatchReleasedByAnother: a record whose lease another host took
+// over and then gave up, in another state, is no write of ours though it has
+// no lease token now: the batch that also wrote the records it still held
+// tells it ErrLeaseLost and leaves it as the other host left it.
+func TestRecordBatchReleasedByAnother(t *testing.T) {
+	t.Parallel()
+	store, sqlDB, _ := setup(t, db.TrashFlag)
+	ctx := t.Context()
+	discover(t, store, sqlDB, "b", 3)
+	recs := claim(t, store, "host-a", 3)
+	if len(recs) != 3 {
+		t.Fatalf("claimed %d", len(recs))
+	}
+	lost := recs[1]
+	exec(t, sqlDB, "UPDATE trash_objects SET lease_expires_at = NOW(6) - INTERVAL 1 SECOND WHERE id = ?", lost.ID)
+	taken := claim(t, store, "host-b", 3)
+	if len(taken) != 1 || taken[0].ID != lost.ID {
+		t.Fatalf("host-b claimed %+v, want record %d alone", taken, lost.ID)
+	}
+	if err := store.Record(ctx, taken[0], reconcile.Step{To: reconcile.StateFailed, Error: "host-b's verdict", Failed: true}); err != nil {
+		t.Fatal(err)
+	}
+	steps := make([]reconcile.Step, len(recs))
+	for i, rec := range recs {
+		c := reconcile.Object{Bucket: "trash", Key: "t/" + rec.Source.Key, ETag: "e", Size: 1}
+		steps[i] = reconcile.Step{To: reconcile.StateInTrash, Copy: &c, Release: true}
+	}
+	errs := store.RecordBatch(ctx, recs, steps)
+	for i, err := range errs {
+		switch {
+		case i == 1 && !errors.Is(err, reconcile.ErrLeaseLost):
+			t.Errorf("the record host-b released: %v, want ErrLeaseLost", err)
+		case i != 1 && err != nil:
+			t.Errorf("record %d, still held: %v", recs[i].ID, err)
+		}
+	}
+	if got := readObject(t, sqlDB, lost.ID); got.State != string(reconcile.StateFailed) || got.DeletedAt.Valid || got.TrashKey.Valid || got.LastError.String != "host-b's verdict" {
+		t.Errorf("the record host-b released was written: %+v", got)
+	}
+	for _, rec := range []reconcile.Record{recs[0], recs[2]} {
+		if got := readObject(t, sqlDB, rec.ID); got.State != string(reconcile.StateInTrash) || !got.DeletedAt.Valid || got.LeaseToken.Valid {
+			t.Errorf("record %d, still held, was not written: %+v", rec.ID, got)
+		}
+	}
+}

@@ -32,6 +32,12 @@ func (t LMSTable) trashedSQL(alias string) string {
 	return alias + "." + quote(t.TrashColumn) + " <> 0" // NULL is not trashed
 }
 
+// untrashedSQL is the exact negation of trashedSQL, which is NULL for a
+// NULL flag: the scan does not take such a row for trashed, so it is live.
+func (t LMSTable) untrashedSQL(alias string) string {
+	return "NOT COALESCE(" + t.trashedSQL(alias) + ", FALSE)"
+}
+
 // ScanTrashed returns up to limit trashed LMS rows with id > after that have
 // no record, in id order. A row's bucket is its bucket column when that is
 // set and non-empty, else the default bucket. Rows with an empty (or NULL)

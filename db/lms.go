@@ -192,9 +192,28 @@ func (t LMSTable) checkSchema(ctx context.Context, sqlDB *sql.DB, database strin
 		}
 		return true
 	}
+	// S3 names are bytes: a column that does not give back what the LMS
+	// stored would have trashd move another object than the row's.
+	exact := func(field, name string) bool {
+		c, _ := schema.col(name)
+		var why, to, or string
+		switch c.typ {
+		case "char": // NCHAR too
+			why = `the server strips a CHAR value's trailing spaces, so a row naming "a " would be read as naming "a" (and values stored in it have lost theirs already)`
+			to, or = fmt.Sprintf("VARCHAR(%d)", c.chars), "VARBINARY or TEXT"
+		case "binary":
+			why = "the server pads a BINARY value with NUL bytes to the column's length, so the name read is not the one the LMS wrote"
+			to, or = fmt.Sprintf("VARBINARY(%d)", c.chars), "VARCHAR or BLOB"
+		default:
+			return true
+		}
+		errs = append(errs, fmt.Errorf("%s: column %q of table %q is %s(%d): %s; change it to %s, %s: ALTER TABLE %s MODIFY %s %s … (keeping its character set, collation and NULL)",
+			field, c.name, table, strings.ToUpper(c.typ), c.chars, why, to, or, quote(table), quote(c.name), to))
+		return false
+	}
 	idOK := check("IDColumn", t.IDColumn, integerTypes, "an integer type")
-	keyOK := check("KeyColumn", t.KeyColumn, stringTypes, "a string type")
-	bucketOK := check("BucketColumn", t.BucketColumn, stringTypes, "a string type")
+	keyOK := check("KeyColumn", t.KeyColumn, stringTypes, "a string type") && exact("KeyColumn", t.KeyColumn)
+	bucketOK := check("BucketColumn", t.BucketColumn, stringTypes, "a string type") && exact("BucketColumn", t.BucketColumn)
 	var trashOK bool
 	switch t.TrashKind {
 	case TrashFlag:

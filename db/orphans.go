@@ -3,6 +3,8 @@ package db
 import (
 	"context"
 	"fmt"
+
+	"trashd/reconcile"
 )
 
 // OrphanCandidates lists the records in the trash bucket whose LMS row is
@@ -20,9 +22,11 @@ func (s *Store) OrphanCandidates(ctx context.Context) ([]int64, error) {
 
 // MarkOrphans records ids as orphaned: nobody can restore them, and the
 // lifecycle rule decides their fate. The state they had is kept, so that
-// ReturnOrphans can undo it if the row comes back.
+// ReturnOrphans can undo it if the row comes back. A record that a worker
+// leased since it was listed is left to that worker: its holder may be in
+// the middle of a restore.
 func (s *Store) MarkOrphans(ctx context.Context, ids []int64) (int, error) {
-	n, err := s.updateIDs(ctx, ids, "orphaned_from = state, state = 'orphaned', finished_at = NOW(6), updated_at = NOW(6)",
+	n, err := s.updateIDs(ctx, ids, "orphaned_from = state, state = "+orphanedSQL+", finished_at = NOW(6), updated_at = NOW(6)",
 		"state IN "+orphanableSQL+" AND lease_token IS NULL")
 	if err != nil {
 		return n, fmt.Errorf("mark records whose LMS row is gone: %w", err)
@@ -36,15 +40,16 @@ func (s *Store) MarkOrphans(ctx context.Context, ids []int64) (int, error) {
 func (s *Store) ReturnOrphans(ctx context.Context) (int, error) {
 	t := s.lms
 	ids, err := s.selectIDs(ctx, "SELECT t.id FROM trash_objects AS t JOIN "+quote(t.Table)+" AS l ON l."+quote(t.IDColumn)+" = t.lms_id"+
-		" WHERE t.state = 'orphaned'")
+		" WHERE t.state = "+orphanedSQL)
 	if err != nil {
 		return 0, fmt.Errorf("find orphaned records whose LMS row is back: %w", err)
 	}
 	// finished_at first: assignments run left to right, each seeing the
 	// ones before it, so it must read orphaned_from before that is cleared.
-	n, err := s.updateIDs(ctx, ids, "finished_at = CASE WHEN COALESCE(orphaned_from, 'in_trash') = 'archived' THEN finished_at END,"+
-		" state = COALESCE(orphaned_from, 'in_trash'), orphaned_from = NULL, updated_at = NOW(6)",
-		"state = 'orphaned'")
+	before := "COALESCE(orphaned_from, " + stateSQL(reconcile.StateInTrash) + ")"
+	n, err := s.updateIDs(ctx, ids, "finished_at = CASE WHEN "+before+" = "+stateSQL(reconcile.StateArchived)+" THEN finished_at END,"+
+		" state = "+before+", orphaned_from = NULL, updated_at = NOW(6)",
+		"state = "+orphanedSQL)
 	if err != nil {
 		return n, fmt.Errorf("return orphaned records whose LMS row is back: %w", err)
 	}

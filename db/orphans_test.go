@@ -3,6 +3,7 @@ package db_test
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"trashd/db"
 	"trashd/db/dbtest"
@@ -73,5 +74,39 @@ func TestReturnOrphans(t *testing.T) {
 	exec(t, sqlDB, "DELETE FROM files WHERE id = ?", legacy)
 	if got, err := store.OrphanCandidates(ctx); err != nil || !slices.Equal(got, []int64{recordOf(t, store, legacy).ID}) {
 		t.Errorf("OrphanCandidates after a returned row was deleted again = %v, %v", got, err)
+	}
+}
+
+// TestMarkOrphansSkipsAHeldRecord: a record that a worker leased after the
+// candidates were listed is not marked orphaned: a record changes only under
+// its holder's lease, and the holder may be in the middle of a restore.
+func TestMarkOrphansSkipsAHeldRecord(t *testing.T) {
+	t.Parallel()
+	store, sqlDB, _ := setup(t, db.TrashFlag)
+	ctx := t.Context()
+	ids := discover(t, store, sqlDB, "src", 2)
+	for _, id := range ids {
+		putCopy(t, sqlDB, id, reconcile.StateInTrash, 10, 1)
+	}
+	exec(t, sqlDB, "DELETE FROM files")
+	candidates, err := store.OrphanCandidates(ctx)
+	if err != nil || len(candidates) != 2 {
+		t.Fatalf("OrphanCandidates = %v, %v; want both records", candidates, err)
+	}
+	// Between the listing and the write, a worker takes one.
+	setRecord(t, sqlDB, ids[0], "restore_requested_at = NOW(6)")
+	held, err := store.ClaimRestores(ctx, "host-b", 10, time.Minute)
+	if err != nil || len(held) != 1 || held[0].LMSID != ids[0] {
+		t.Fatalf("ClaimRestores = %+v, %v; want the record of LMS row %d", held, err, ids[0])
+	}
+	n, err := store.MarkOrphans(ctx, candidates)
+	if err != nil || n != 1 {
+		t.Errorf("MarkOrphans = %d, %v; want 1, the record nobody holds", n, err)
+	}
+	if got := recordOf(t, store, ids[0]); got.State != reconcile.StateInTrash || got.Lease.Token != held[0].Lease.Token {
+		t.Errorf("the held record is %s, lease %+v; want in_trash, still held", got.State, got.Lease)
+	}
+	if got := recordOf(t, store, ids[1]); got.State != reconcile.StateOrphaned {
+		t.Errorf("the record nobody holds is %s, want orphaned", got.State)
 	}
 }

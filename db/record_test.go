@@ -275,3 +275,40 @@ func TestRecordUpload(t *testing.T) {
 		t.Errorf("Upload after ClearUpload = %+v, want none", got.Upload)
 	}
 }
+
+// TestRecordRenews: a step with Renew extends the lease to Renew from now by
+// the database clock, alone and in a batch (where the renewals differ from
+// row to row): the holder counts the write as a fence, fresh for that long.
+func TestRecordRenews(t *testing.T) {
+	t.Parallel()
+	store, sqlDB, _ := setup(t, db.TrashFlag)
+	ctx := t.Context()
+	discover(t, store, sqlDB, "src", 4)
+	recs := claim(t, store, "h", 4) // leases of a minute
+	renews := []time.Duration{time.Hour, time.Hour, 2 * time.Hour, time.Hour}
+	steps := make([]reconcile.Step, len(recs))
+	for i := range recs {
+		steps[i] = reconcile.Step{To: reconcile.StatePending, Renew: renews[i]}
+	}
+	if err := store.Record(ctx, recs[0], steps[0]); err != nil {
+		t.Fatalf("Record: %v", err)
+	}
+	for i, err := range store.RecordBatch(ctx, recs[1:], steps[1:]) {
+		if err != nil {
+			t.Fatalf("RecordBatch, record %d: %v", recs[1+i].ID, err)
+		}
+	}
+	for i, rec := range recs {
+		var ahead bool
+		err := sqlDB.QueryRowContext(ctx, `SELECT lease_expires_at > NOW(6) + INTERVAL ? SECOND
+			AND lease_expires_at <= NOW(6) + INTERVAL ? SECOND FROM trash_objects WHERE id = ?`,
+			renews[i].Seconds()-60, renews[i].Seconds(), rec.ID).Scan(&ahead)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ahead {
+			t.Errorf("record %d (alone: %v): lease expires %v, want %s from the database's now", rec.ID, i == 0,
+				readObject(t, sqlDB, rec.ID).LeaseExpiresAt.Time, renews[i])
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"trashd/reconcile"
 )
@@ -129,23 +130,88 @@ func (s *Store) CopyHolders(ctx context.Context, trashKey string, except int64) 
 	return n, nil
 }
 
-// EarlierMove returns the LMS row of a record of bucket/key with an id below
-// id that is still to be moved (and not to be restored), if there is one.
+// EarlierMove returns the LMS row of the record that the move of record id,
+// of bucket/key, waits for, if there is one: EarlierMoves of one.
 func (s *Store) EarlierMove(ctx context.Context, bucket, key string, id int64) (int64, bool, error) {
-	var lmsID int64
-	// A shared record counts only while a worker holds it: idle, it waits
-	// for a live row to go and may not look again for an hour, and the
-	// first record free to move moves (the shared one adopts its copy).
-	// utf8mb4_bin pads with spaces: "a.pdf" = "a.pdf " unless compared as
-	// bytes, and those are two objects.
-	err := s.db.QueryRowContext(ctx, "SELECT lms_id FROM trash_objects WHERE source_bucket = ? AND source_key = ? AND CAST(source_key AS BINARY) = CAST(? AS BINARY) AND id < ?"+
-		" AND (state IN "+movingSQL+" OR (state = 'shared' AND lease_expires_at > NOW(6))) AND restore_requested_at IS NULL"+
-		" ORDER BY id LIMIT 1", bucket, key, key, id).Scan(&lmsID)
-	switch {
-	case err == sql.ErrNoRows:
-		return 0, false, nil
-	case err != nil:
-		return 0, false, fmt.Errorf("look for an earlier move of s3://%s/%s: %w", bucket, key, err)
+	waits, err := s.EarlierMoves(ctx, []reconcile.Record{{ID: id, Source: reconcile.Object{Bucket: bucket, Key: key}}})
+	if err != nil {
+		return 0, false, err
 	}
-	return lmsID, true, nil
+	lmsID, found := waits[id]
+	return lmsID, found, nil
+}
+
+// EarlierMoves returns, for each record of recs whose move must wait, the
+// LMS row of the lowest-id other record O of the same object (bucket and
+// key, byte for byte) that it waits for. O is not being restored, and
+// either
+//   - has a lower id and is still to be moved (pending or copied, or shared
+//     while a worker holds it): one move of an object at a time, the
+//     lowest id first; or
+//   - whatever its id, has its verified trash copy recorded but not its
+//     source's delete (copied or shared, with trash_etag): it is between
+//     its copy and in_trash and may be deleting the source right now, so a
+//     record that looked now could find the source gone (and record
+//     missing) or an older version made current (and move that as its
+//     row's file).
+func (s *Store) EarlierMoves(ctx context.Context, recs []reconcile.Record) (map[int64]int64, error) {
+	// A shared record counts as still to be moved only while a worker
+	// holds it: idle, it waits for a live row to go and may not look again
+	// for an hour, and the first record free to move moves (the shared one
+	// adopts its copy).
+	toMove := "(state IN " + movingSQL + " OR (state = " + stateSQL(reconcile.StateShared) + " AND lease_expires_at > NOW(6)))"
+	deleting := "(trash_etag IS NOT NULL AND state IN " + inStates(reconcile.UndeletedCopyStates()) + ")"
+	byBucket := map[string][]string{}
+	for _, r := range recs {
+		byBucket[r.Source.Bucket] = append(byBucket[r.Source.Bucket], r.Source.Key)
+	}
+	type move struct {
+		id, lmsID int64
+		deleting  bool // else only to move
+	}
+	found := map[reconcile.ObjectRef][]move{}
+	for bucket, keys := range byBucket {
+		slices.Sort(keys)
+		keys = slices.Compact(keys)
+		for chunk := range slices.Chunk(keys, maxBatchRows) {
+			args := []any{bucket}
+			for _, k := range chunk {
+				args = append(args, k)
+			}
+			rows, err := s.db.QueryContext(ctx, "SELECT id, lms_id, source_bucket, source_key, "+deleting+" FROM trash_objects"+
+				" WHERE source_bucket = ? AND source_key IN ("+placeholders(len(chunk))+") AND restore_requested_at IS NULL"+
+				" AND ("+toMove+" OR "+deleting+")", args...)
+			if err != nil {
+				return nil, fmt.Errorf("look for other moves of %d objects in s3://%s: %w", len(chunk), bucket, err)
+			}
+			for rows.Next() {
+				var (
+					m   move
+					ref reconcile.ObjectRef
+				)
+				if err := rows.Scan(&m.id, &m.lmsID, &ref.Bucket, &ref.Key, &m.deleting); err != nil {
+					rows.Close()
+					return nil, fmt.Errorf("look for other moves in s3://%s: %w", bucket, err)
+				}
+				// The collation pads with spaces ("a.pdf" = "a.pdf "):
+				// the map compares the bytes.
+				found[ref] = append(found[ref], m)
+			}
+			err = rows.Err()
+			rows.Close()
+			if err != nil {
+				return nil, fmt.Errorf("look for other moves in s3://%s: %w", bucket, err)
+			}
+		}
+	}
+	out := map[int64]int64{}
+	for _, r := range recs {
+		best := int64(-1)
+		for _, m := range found[reconcile.ObjectRef{Bucket: r.Source.Bucket, Key: r.Source.Key}] {
+			if m.id != r.ID && (m.deleting || m.id < r.ID) && (best < 0 || m.id < best) {
+				best, out[r.ID] = m.id, m.lmsID
+			}
+		}
+	}
+	return out, nil
 }

@@ -20,7 +20,7 @@ func (s *Store) RestoreCandidates(ctx context.Context) ([]int64, error) {
 	// own rows by key: the LMS's rows are never locked.
 	ids, err := s.selectIDs(ctx, "SELECT t.id FROM trash_objects AS t JOIN "+quote(t.Table)+" AS l ON l."+quote(t.IDColumn)+" = t.lms_id"+
 		" WHERE t.restore_requested_at IS NULL AND t.state IN "+restorableSQL+
-		" AND NOT COALESCE("+t.trashedSQL("l")+", FALSE)")
+		" AND "+t.untrashedSQL("l"))
 	if err != nil {
 		return nil, fmt.Errorf("find records whose LMS row was restored: %w", err)
 	}
@@ -54,7 +54,7 @@ func (s *Store) CountRetrash(ctx context.Context) (int, error) {
 	t := s.lms
 	var n int
 	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM trash_objects AS t JOIN "+quote(t.Table)+" AS l ON l."+quote(t.IDColumn)+" = t.lms_id"+
-		" WHERE t.state = 'restored' AND "+t.trashedSQL("l")).Scan(&n)
+		" WHERE t.state = "+stateSQL(reconcile.StateRestored)+" AND "+t.trashedSQL("l")).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count restored rows trashed again: %w", err)
 	}
@@ -74,7 +74,7 @@ func (s *Store) Retrash(ctx context.Context) (int, error) {
 	}
 	rows, err := s.db.QueryContext(ctx, "SELECT t.id, t.lms_id, l."+quote(t.KeyColumn)+", "+bucket+", t.restored_key"+
 		" FROM trash_objects AS t JOIN "+quote(t.Table)+" AS l ON l."+quote(t.IDColumn)+" = t.lms_id"+
-		" WHERE t.state = 'restored' AND "+t.trashedSQL("l"))
+		" WHERE t.state = "+stateSQL(reconcile.StateRestored)+" AND "+t.trashedSQL("l"))
 	if err != nil {
 		return 0, fmt.Errorf("find restored rows trashed again: %w", err)
 	}
@@ -118,7 +118,7 @@ func (s *Store) Retrash(ctx context.Context) (int, error) {
 			" attempts = 0, failing_since = NULL, next_attempt_at = NOW(6), discovered_at = NOW(6),"+
 			" source_seen_at = NULL, copied_at = NULL, source_deleted_at = NULL, archived_at = NULL, finished_at = "+finished+","+
 			" restore_requested_at = NULL, restored_at = NULL, transition_checked_at = NULL, shared_with = NULL, life = life + 1,"+
-			" last_error = ?, updated_at = NOW(6) WHERE id = ? AND state = 'restored'",
+			" last_error = ?, updated_at = NOW(6) WHERE id = ? AND state = "+stateSQL(reconcile.StateRestored),
 			string(state), b, key, nullString(reason), a.id)
 		if err != nil {
 			return n, fmt.Errorf("start over record %d: %w", a.id, err)
@@ -149,12 +149,13 @@ func (s *Store) RequestRestore(ctx context.Context, lmsID int64) (reconcile.Reco
 	}
 	_, err = s.db.ExecContext(ctx, "UPDATE trash_objects SET restore_requested_at = COALESCE(restore_requested_at, NOW(6)),"+
 		" next_attempt_at = NOW(6), attempts = 0, failing_since = NULL, updated_at = NOW(6)"+
-		" WHERE lms_id = ? AND (state IN "+restoreClaimSQL+" OR state = 'restore_failed')", lmsID)
+		" WHERE lms_id = ? AND (state IN "+restoreClaimSQL+" OR state = "+stateSQL(reconcile.StateRestoreFailed)+")", lmsID)
 	if err != nil {
 		return reconcile.Record{}, fmt.Errorf("request the restore of LMS row %d: %w", lmsID, err)
 	}
 	// A failed restore asked for again starts over.
-	if _, err := s.db.ExecContext(ctx, "UPDATE trash_objects SET state = 'restoring', finished_at = NULL WHERE lms_id = ? AND state = 'restore_failed'", lmsID); err != nil {
+	if _, err := s.db.ExecContext(ctx, "UPDATE trash_objects SET state = "+stateSQL(reconcile.StateRestoring)+
+		", finished_at = NULL WHERE lms_id = ? AND state = "+stateSQL(reconcile.StateRestoreFailed), lmsID); err != nil {
 		return reconcile.Record{}, fmt.Errorf("request the restore of LMS row %d: %w", lmsID, err)
 	}
 	return s.RecordOf(ctx, lmsID)

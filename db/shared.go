@@ -44,15 +44,12 @@ func newLiveSQL(lms LMSTable, schema *tableSchema) liveSQL {
 		return col + " = ? AND " + bytes + " = CAST(? AS BINARY)"
 	}
 	id := "l." + quote(lms.IDColumn)
-	// The exact negation of trashedSQL, which is NULL for a NULL flag: the
-	// scan does not take such a row for trashed, so it is live.
-	live := "NOT COALESCE(" + lms.trashedSQL("l") + ", FALSE)"
 	query := func(bucket string) string {
 		q := "SELECT MIN(" + id + ") FROM " + quote(lms.Table) + " AS l WHERE " + exact(lms.KeyColumn)
 		if bucket != "" {
 			q += " AND " + bucket
 		}
-		return q + " AND " + live
+		return q + " AND " + lms.untrashedSQL("l")
 	}
 	if lms.BucketColumn == "" {
 		return liveSQL{inDefault: query("")}

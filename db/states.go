@@ -6,21 +6,20 @@ import (
 	"trashd/reconcile"
 )
 
+// stateSQL is the SQL literal 'in_trash' of state s. A state's name is
+// defined once, in reconcile; the values are reconcile's own constants
+// (plain words), never input, so they are written into the SQL rather than
+// bound.
+func stateSQL(s reconcile.State) string { return "'" + string(s) + "'" }
+
 // inStates is the SQL list "('pending', 'copied')" of states, for
-// "state IN …". The state sets are defined once, in reconcile; the values
-// are reconcile's own constants (plain words), never input, so they are
-// written into the SQL rather than bound.
+// "state IN …". The state sets are defined once, in reconcile.
 func inStates(states []reconcile.State) string {
-	var b strings.Builder
-	b.WriteString("(")
+	lits := make([]string, len(states))
 	for i, s := range states {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("'" + string(s) + "'")
+		lits[i] = stateSQL(s)
 	}
-	b.WriteString(")")
-	return b.String()
+	return "(" + strings.Join(lits, ", ") + ")"
 }
 
 // The predicates built from reconcile's state sets.
@@ -32,4 +31,5 @@ var (
 	copyHolderSQL   = inStates(reconcile.CopyHolderStates())
 	inTrashSQL      = inStates(reconcile.InTrashStates())
 	orphanableSQL   = inStates(reconcile.OrphanableStates())
+	orphanedSQL     = stateSQL(reconcile.StateOrphaned)
 )

@@ -308,3 +308,8 @@ type Counts struct {
 	Restored    int   // objects brought back for the LMS
 	Shared      int   // objects left in place because an untrashed LMS row still names them
 }
+
+// UndeletedCopyStates are the states in which a record whose verified trash
+// copy is recorded has not recorded its source's delete: it is between its
+// copy and in_trash, and may be deleting the source right now.
+func UndeletedCopyStates() []State { return []State{StateCopied, StateShared} }
