@@ -11,7 +11,6 @@ import (
 	"trashd/reconcile"
 )
 
-
 // Record applies step to rec in one UPDATE fenced by rec's lease token:
 // if the lease was taken over (or released) it changes nothing and returns
 // reconcile.ErrLeaseLost. It is RecordBatch of one.
