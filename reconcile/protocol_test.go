@@ -1,11 +1,15 @@
 package reconcile_test
 
 import (
+	"bytes"
+	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"trashd/db/dbtest"
 	"trashd/internal/testworld"
 	"trashd/reconcile"
 	"trashd/s3ops/s3test"
@@ -368,4 +372,178 @@ func TestProtocolRecordGoneOnAloneKeepsItsLease(t *testing.T) {
 		t.Errorf("counts %+v: want both moved by their holder", sum.Counts)
 	}
 	w.CheckInvariant(t)
+}
+
+// Another record's trash copy is adopted only once verified against what
+// that record recorded of it: a copy replaced behind trashd's back is not
+// taken for the object.
+func TestProtocolAdoptsOnlyAVerifiedCopy(t *testing.T) {
+	t.Parallel()
+	w := newFaultWorld(t)
+	body := testworld.Body("adopt", 500)
+	first := w.AddFile(t, "cas/same", body, true, 0)
+	second := w.AddSharedRow(t, first, true)
+	firstKey := w.Config("x").TrashKeys.Render(first, w.Source, "cas/same")
+	var replaced atomic.Bool
+	w.setRule(func(r *http.Request) s3test.Fault {
+		// The first HEAD of the first record's copy is the second's look
+		// before adopting it: someone replaces the copy just then.
+		if request("HeadObject", w.Trash, firstKey)(r) && replaced.CompareAndSwap(false, true) {
+			s3test.PutObject(t, w.SDK, w.Trash, firstKey, []byte("not the object"))
+		}
+		return s3test.Fault{}
+	})
+	// The second waits for the first's move, then looks to adopt its copy.
+	run(t, w.Runner(t, noRetry(w.Config("owner-a"))))
+	makeDue(t, w.Env)
+	run(t, w.Runner(t, noRetry(w.Config("owner-a"))))
+	if !replaced.Load() {
+		t.Fatalf("the first record's copy was never looked at (requests %v)", w.ft.Requests())
+	}
+	if rec := ruleRecord(t, w.Env, first); rec.State != reconcile.StateInTrash {
+		t.Fatalf("the first record %s (%q), want in_trash", rec.State, rec.LastError)
+	}
+	if rec := ruleRecord(t, w.Env, second); rec.State == reconcile.StateInTrash || rec.State == reconcile.StateArchived {
+		t.Errorf("the second record %s at %q: it adopted a copy that does not match the recorded one", rec.State, rec.TrashKey)
+	}
+}
+
+// A record whose verified copy is gone, and whose key holds new bytes, never
+// takes those bytes for its file: they are neither copied as the row's nor
+// deleted.
+func TestProtocolVerifiedCopyGoneNewBytesAtTheKeyStay(t *testing.T) {
+	t.Parallel()
+	w := newFaultWorld(t)
+	id := w.AddFile(t, "gone/copy.txt", testworld.Body("gone", 300), true, 0)
+	w.setRule(s3test.When(s3test.Deletes(w.Source, "gone/copy.txt"), serviceUnavailable))
+	run(t, w.Runner(t, noRetry(w.Config("owner-a"))))
+	rec := ruleRecord(t, w.Env, id)
+	if rec.State != reconcile.StateCopied {
+		t.Fatalf("after the first pass %s (%q), want copied", rec.State, rec.LastError)
+	}
+	// The verified copy is removed by someone, and the LMS writes a new
+	// file at the key.
+	deleteBehind(t, w.Env, w.Trash, rec.TrashKey)
+	newBytes := testworld.Body("new upload", 310)
+	s3test.PutObject(t, w.SDK, w.Source, "gone/copy.txt", newBytes)
+	w.Forget(id)
+	w.setRule(nil)
+	before := w.deletes(w.Source, "gone/copy.txt")
+	makeDue(t, w.Env)
+	run(t, w.Runner(t, noRetry(w.Config("owner-a"))))
+	if n := w.deletes(w.Source, "gone/copy.txt") - before; n != 0 {
+		t.Errorf("%d deletes of the new file at the key, want none", n)
+	}
+	wantObject(t, w.Env, w.Source, "gone/copy.txt", newBytes, "the new file")
+	if got := ruleRecord(t, w.Env, id); got.State == reconcile.StateInTrash {
+		t.Errorf("record in_trash at %q: the new bytes were taken for the trashed file", got.TrashKey)
+	}
+}
+
+// On a versioned bucket, a record discovered before another record of the
+// same object moved it finds the older version made current at the key: it
+// shares the other record's copy, and the older version stays.
+func TestProtocolVersionedRecordAfterAnothersMoveShares(t *testing.T) {
+	t.Parallel()
+	w := newFaultWorld(t)
+	s3test.EnableVersioning(t, w.SDK, w.Source)
+	older := []byte("the older version")
+	s3test.PutObject(t, w.SDK, w.Source, "v/shared.bin", older)
+	body := testworld.Body("current", 400)
+	first := w.AddFile(t, "v/shared.bin", body, true, 0)
+	second := w.AddSharedRow(t, first, true)
+	run(t, w.Runner(t, w.Config("owner-a")))
+	a, b := ruleRecord(t, w.Env, first), ruleRecord(t, w.Env, second)
+	if a.State != reconcile.StateInTrash || b.State != reconcile.StateInTrash || a.TrashKey != b.TrashKey {
+		t.Errorf("records %s at %q and %s at %q: want both in_trash, sharing one copy", a.State, a.TrashKey, b.State, b.TrashKey)
+	}
+	wantObject(t, w.Env, w.Trash, a.TrashKey, body, "the shared copy")
+	wantObject(t, w.Env, w.Source, "v/shared.bin", older, "the older version, current again")
+	if n := w.sent("CopyObject", w.Trash, w.Config("x").TrashKeys.Render(second, w.Source, "v/shared.bin")); n != 0 {
+		t.Errorf("%d copies to the second record's own trash key: the older version was taken for its file", n)
+	}
+}
+
+// A row naming the trash bucket itself is failed at once, whatever the
+// batch: nothing in the trash bucket is copied or deleted for it.
+func TestProtocolRowNamingTheTrashBucketFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	w := newFaultWorld(t)
+	body := testworld.Body("a copy", 300)
+	moved := w.AddFile(t, "real.pdf", body, true, 0)
+	run(t, w.Runner(t, w.Config("owner-a")))
+	copyKey := ruleRecord(t, w.Env, moved).TrashKey
+	bad := dbtest.InsertFile(t, w.DB, w.Trash, copyKey, true)
+	other := w.AddFile(t, "other.pdf", testworld.Body("other", 300), true, 0)
+	run(t, w.Runner(t, w.Config("owner-a")))
+	if rec := ruleRecord(t, w.Env, bad); rec.State != reconcile.StateFailed || !strings.Contains(rec.LastError, "trash bucket") {
+		t.Errorf("record of the row naming the trash bucket %s (%q), want failed saying so", rec.State, rec.LastError)
+	}
+	if n := w.deletes(w.Trash, copyKey); n != 0 {
+		t.Errorf("%d deletes of the trash copy %s, want none", n, copyKey)
+	}
+	wantObject(t, w.Env, w.Trash, copyKey, body, "the other record's trash copy")
+	if rec := ruleRecord(t, w.Env, other); rec.State != reconcile.StateInTrash {
+		t.Errorf("the batch's other record %s (%q), want in_trash", rec.State, rec.LastError)
+	}
+}
+
+// A first move never overwrites what is at its trash key (If-None-Match on
+// the copy): the object there stays, the record fails saying so, the
+// source stays.
+func TestProtocolFreshMoveNeverOverwritesItsTrashKey(t *testing.T) {
+	t.Parallel()
+	w := newFaultWorld(t)
+	body := testworld.Body("fresh", 300)
+	id := w.AddFile(t, "fresh/doc.txt", body, true, 0)
+	key := w.Config("x").TrashKeys.Render(id, w.Source, "fresh/doc.txt")
+	planted := []byte("something else was here first")
+	s3test.PutObject(t, w.SDK, w.Trash, key, planted)
+	run(t, w.Runner(t, w.Config("owner-a")))
+	wantObject(t, w.Env, w.Trash, key, planted, "the object at the trash key")
+	wantObject(t, w.Env, w.Source, "fresh/doc.txt", body, "the source")
+	if rec := ruleRecord(t, w.Env, id); rec.State != reconcile.StateFailed || !strings.Contains(rec.LastError, "never overwrites") {
+		t.Errorf("record %s (%q), want failed: a trash copy is never overwritten", rec.State, rec.LastError)
+	}
+}
+
+// An error the server gives for one object inside a DeleteObjects answer is
+// that object's failure, never its delete: the record stays copied.
+func TestProtocolErrorInsideDeleteObjectsIsNoDelete(t *testing.T) {
+	t.Parallel()
+	w := newFaultWorld(t)
+	refused := w.AddFile(t, "b/refused.bin", testworld.Body("refused", 300), true, 0)
+	for _, k := range []string{"b/one.bin", "b/two.bin"} {
+		w.AddFile(t, k, testworld.Body(k, 300), true, 0)
+	}
+	var edited atomic.Bool
+	w.setRule(func(r *http.Request) s3test.Fault {
+		if b, _ := s3test.BucketKey(r); s3test.Operation(r) != "DeleteObjects" || b != w.Source {
+			return s3test.Fault{}
+		}
+		// The server keeps this one (its ETag no longer matches), and the
+		// answer says InternalError for it instead of PreconditionFailed.
+		s3test.PutObject(t, w.SDK, w.Source, "b/refused.bin", []byte("rewritten"))
+		return s3test.Fault{EditResponse: func(resp *http.Response) {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if bytes.Contains(body, []byte("PreconditionFailed")) {
+				edited.Store(true)
+			}
+			body = bytes.ReplaceAll(body, []byte("PreconditionFailed"), []byte("InternalError"))
+			resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+			resp.Header.Del("Content-Length")
+		}}
+	})
+	w.Forget(refused)
+	sum := run(t, w.Runner(t, noRetry(w.Config("owner-a"))))
+	if !edited.Load() {
+		t.Fatalf("no DeleteObjects answer carried a per-object error (requests %v)", w.ft.Requests())
+	}
+	if rec := ruleRecord(t, w.Env, refused); rec.State != reconcile.StateCopied {
+		t.Errorf("record %s (%q): a per-object InternalError was taken for a delete; want copied, retried later", rec.State, rec.LastError)
+	}
+	if sum.Counts.Moved != 2 || sum.Counts.Retrying != 1 {
+		t.Errorf("counts %+v: want two moved and one retried", sum.Counts)
+	}
 }
