@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -15,24 +16,45 @@ type RecordLister interface {
 	Records(ctx context.Context, after int64, limit int) ([]Record, error)
 }
 
+// AuditResult is what the audit concluded of one record's object.
+type AuditResult string
+
+const (
+	// AuditOK: the object is where the record says, and it is what was
+	// recorded (its size and ETag or checksum).
+	AuditOK AuditResult = "ok"
+	// AuditProblem: the object is not where the record says, or other
+	// bytes are there.
+	AuditProblem AuditResult = "problem"
+	// AuditUnverifiable: an object is where the record says, but nothing
+	// was recorded of it to compare it with: it may be the file or not.
+	AuditUnverifiable AuditResult = "unverifiable"
+	// auditSkipped: the record's outcome is a loss already recorded.
+	auditSkipped AuditResult = "skipped"
+)
+
 // AuditSummary counts what an audit looked at and what it found wrong.
 type AuditSummary struct {
-	Checked   int
-	Skipped   int // records whose outcome is already recorded as a loss (missing, expired)
-	Problems  int
-	Unchecked int // records whose objects S3 did not answer for (neither found nor absent)
+	Checked      int // records found intact, or found wrong (Problems)
+	Skipped      int // records whose outcome is already recorded as a loss (missing, expired)
+	Problems     int
+	Unverifiable int // records whose object exists with nothing recorded to compare it with
+	Unchecked    int // records whose objects S3 did not answer for (neither found nor absent)
 }
 
 // Audit checks the invariant against S3 itself: for every record, the
-// object exists intact (the recorded size and ETag or checksum) in the
-// source bucket or at its trash key, never in neither. Each problem is
-// passed to report, with the record; Audit changes nothing. A record whose
+// object exists intact (the recorded size and ETag or checksum; on a
+// versioned source, the recorded version) in the source bucket or at its
+// trash key, never in neither, and a restored object is still the file the
+// restore put back. Each problem, and each record whose object exists but
+// could not be compared with anything recorded (unverifiable), is passed to
+// report, with the record; Audit changes nothing. A record whose
 // object S3 did not answer for (a transient error: an outage, timeouts) is
 // not a problem found but a check not made: it is counted Unchecked, and
 // Audit returns an error naming the first such failure. A refusal (access
 // denied, a key the server will not take) is a problem.
 func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trashBucket string, concurrency int,
-	report func(Record, string)) (AuditSummary, error) {
+	report func(rec Record, result AuditResult, detail string)) (AuditSummary, error) {
 	var (
 		sum     AuditSummary
 		mu      sync.Mutex
@@ -54,7 +76,7 @@ func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trash
 		after = recs[len(recs)-1].ID
 		for _, rec := range recs {
 			workers.Go(func() {
-				problem, lookErr, skipped := auditRecord(ctx, objects, trashBucket, rec)
+				v, lookErr := auditRecord(ctx, objects, trashBucket, rec)
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -68,13 +90,16 @@ func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trash
 					// it will not take): a problem to look into.
 					sum.Checked++
 					sum.Problems++
-					report(rec, "cannot look at the object: "+lookErr.Error())
-				case skipped:
+					report(rec, AuditProblem, "cannot look at the object: "+lookErr.Error())
+				case v.result == auditSkipped:
 					sum.Skipped++
-				case problem != "":
+				case v.result == AuditProblem:
 					sum.Checked++
 					sum.Problems++
-					report(rec, problem)
+					report(rec, AuditProblem, v.detail)
+				case v.result == AuditUnverifiable:
+					sum.Unverifiable++
+					report(rec, AuditUnverifiable, v.detail)
 				default:
 					sum.Checked++
 				}
@@ -91,72 +116,178 @@ func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trash
 	return sum, nil
 }
 
-// auditRecord returns what is wrong with rec's object ("" when nothing), or
-// the error that kept it from looking.
-func auditRecord(ctx context.Context, objects ObjectStore, trashBucket string, rec Record) (problem string, lookErr error, skipped bool) {
+// verdict is what the audit concluded of one record, and why.
+type verdict struct {
+	result AuditResult
+	detail string
+}
+
+// sighting is what one look found at a place the record's object may be.
+type sighting struct {
+	intact  bool   // what was recorded is there
+	unknown bool   // an object is there, with nothing recorded to compare it with
+	detail  string // why it is not intact: other bytes, nothing recorded, a version gone
+}
+
+// auditRecord says what is true of rec's object, or returns the error that
+// kept it from looking.
+func auditRecord(ctx context.Context, objects ObjectStore, trashBucket string, rec Record) (verdict, error) {
 	switch rec.State {
 	case StateMissing, StateExpired:
-		return "", nil, true
+		return verdict{result: auditSkipped}, nil
 	case StateRestored:
-		// The restored object where it was put. Its bytes may have changed
-		// since (the file is the LMS's again); it must exist.
-		key := cmp.Or(rec.RestoredKey, rec.Source.Key)
-		_, err := objects.Head(ctx, rec.Source.Bucket, key)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			return fmt.Sprintf("restored: s3://%s/%s, where the restore put the object, does not exist", rec.Source.Bucket, key), nil, false
-		case err != nil:
-			return "", fmt.Errorf("look at s3://%s/%s: %w", rec.Source.Bucket, key, err), false
-		}
-		return "", nil, false
+		return auditRestored(ctx, objects, rec)
 	}
 	// A trash copy must hold what was recorded of the copy itself (its own
-	// size and ETag or checksum; the source's for a copy not yet
-	// verified); a source only has to exist (the user may have replaced
-	// the file before it was moved).
-	identity, trashKey := rec.Source, rec.TrashKey
+	// size and ETag or checksum; the source's for a copy not yet verified).
+	identity, trashKey := recordedIdentity(rec), rec.TrashKey
 	if rec.Copy.ETag != "" {
-		identity, trashKey = rec.Copy, cmp.Or(rec.Copy.Key, rec.TrashKey)
-	}
-	look := func(bucket, key string, verify bool) (found bool, problem string, err error) {
-		if key == "" {
-			return false, "", nil
-		}
-		obj, err := objects.Head(ctx, bucket, key)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			return false, "", nil
-		case err != nil:
-			return false, "", fmt.Errorf("look at s3://%s/%s: %w", bucket, key, err)
-		case verify && identity.ETag != "" && verifyCopy(identity, obj) != nil:
-			return false, fmt.Sprintf("s3://%s/%s differs from what was recorded: %v", bucket, key, verifyCopy(identity, obj)), nil
-		}
-		return true, "", nil
+		trashKey = cmp.Or(rec.Copy.Key, rec.TrashKey)
 	}
 	if rec.Copy.Bucket != "" {
 		trashBucket = rec.Copy.Bucket // where the copy was made
 	}
-	inTrash, trashProblem, trashErr := look(trashBucket, trashKey, true)
-	if inTrash {
-		return "", nil, false
+	trash, trashErr := lookAtCopy(ctx, objects, trashBucket, trashKey, identity)
+	if trashErr == nil && trash.intact {
+		return verdict{result: AuditOK}, nil
 	}
+	seen := []sighting{trash}
 	// A source is deleted only once its copy is verified: from in_trash on,
 	// the trash copy is the object.
 	if !slices.Contains(InTrashStates(), rec.State) && rec.State != StateOrphaned {
-		inSource, _, srcErr := look(rec.Source.Bucket, rec.Source.Key, false)
-		if inSource {
-			return "", nil, false
+		src, err := lookAtSource(ctx, objects, rec)
+		switch {
+		case err != nil:
+			return verdict{}, err
+		case src.intact:
+			return verdict{result: AuditOK}, nil
 		}
-		if srcErr != nil {
-			return "", srcErr, false
-		}
+		seen = append(seen, src)
 	}
 	if trashErr != nil {
-		return "", trashErr, false
+		return verdict{}, trashErr
 	}
-	if trashProblem != "" {
-		return trashProblem, nil, false
+	var details []string
+	unknown := false
+	for _, s := range seen {
+		unknown = unknown || s.unknown
+		if s.detail != "" {
+			details = append(details, s.detail)
+		}
 	}
-	return fmt.Sprintf("%s: neither s3://%s/%s nor s3://%s/%s holds the object", rec.State,
-		rec.Source.Bucket, rec.Source.Key, trashBucket, trashKey), nil, false
+	if unknown {
+		return verdict{result: AuditUnverifiable, detail: strings.Join(details, "; ")}, nil
+	}
+	problem := fmt.Sprintf("%s: neither s3://%s/%s nor s3://%s/%s holds the object", rec.State,
+		rec.Source.Bucket, rec.Source.Key, trashBucket, trashKey)
+	if len(details) > 0 {
+		problem += " (" + strings.Join(details, "; ") + ")"
+	}
+	return verdict{result: AuditProblem, detail: problem}, nil
+}
+
+// recordedIdentity is what rec's object must match: the verified copy's own
+// size and ETag or checksum, else the source as recorded (the restore
+// checks its copies back against the same).
+func recordedIdentity(rec Record) Object {
+	if rec.Copy.ETag != "" {
+		return rec.Copy
+	}
+	return rec.Source
+}
+
+// auditRestored checks that the object a restore put back is still the file
+// it restored.
+func auditRestored(ctx context.Context, objects ObjectStore, rec Record) (verdict, error) {
+	bucket, key := rec.Source.Bucket, cmp.Or(rec.RestoredKey, rec.Source.Key)
+	obj, err := objects.Head(ctx, bucket, key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return verdict{result: AuditProblem, detail: fmt.Sprintf("restored: s3://%s/%s, where the restore put the object, does not exist", bucket, key)}, nil
+	case err != nil:
+		return verdict{}, fmt.Errorf("look at s3://%s/%s: %w", bucket, key, err)
+	}
+	identity := recordedIdentity(rec)
+	if identity.ETag == "" {
+		return verdict{result: AuditUnverifiable, detail: fmt.Sprintf("restored: s3://%s/%s exists, but nothing was recorded of the file to compare it with", bucket, key)}, nil
+	}
+	if err := verifyCopy(identity, obj); err != nil {
+		return verdict{result: AuditProblem, detail: fmt.Sprintf("restored: s3://%s/%s holds other bytes than the file restored there (%v); "+
+			"if the LMS has written the file since, that is its newer version", bucket, key, err)}, nil
+	}
+	return verdict{result: AuditOK}, nil
+}
+
+// lookAtCopy looks for the trash copy at bucket/key, to hold identity.
+func lookAtCopy(ctx context.Context, objects ObjectStore, bucket, key string, identity Object) (sighting, error) {
+	if key == "" {
+		return sighting{}, nil
+	}
+	obj, err := objects.Head(ctx, bucket, key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return sighting{}, nil
+	case err != nil:
+		return sighting{}, fmt.Errorf("look at s3://%s/%s: %w", bucket, key, err)
+	case identity.ETag == "":
+		return sighting{unknown: true, detail: fmt.Sprintf("s3://%s/%s exists, but nothing was recorded of the copy to compare it with", bucket, key)}, nil
+	}
+	if err := verifyCopy(identity, obj); err != nil {
+		return sighting{detail: fmt.Sprintf("s3://%s/%s differs from what was recorded: %v", bucket, key, err)}, nil
+	}
+	return sighting{intact: true}, nil
+}
+
+// lookAtSource looks for the recorded source. On a versioned bucket that is
+// the recorded version: once it is deleted, an older version is current
+// again, and it is another file.
+func lookAtSource(ctx context.Context, objects ObjectStore, rec Record) (sighting, error) {
+	src := rec.Source
+	where := fmt.Sprintf("s3://%s/%s", src.Bucket, src.Key)
+	if src.VersionID != "" {
+		obj, err := objects.HeadVersion(ctx, src.Bucket, src.Key, src.VersionID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return lookAtCurrent(ctx, objects, src)
+		case err != nil:
+			return sighting{}, fmt.Errorf("look at version %s of %s: %w", src.VersionID, where, err)
+		case src.ETag != "" && !sameVersion(src, obj):
+			return sighting{detail: fmt.Sprintf("version %s of %s is not what was recorded (ETag %q, %d bytes; recorded: ETag %q, %d bytes)",
+				src.VersionID, where, obj.ETag, obj.Size, src.ETag, src.Size)}, nil
+		}
+		return sighting{intact: true}, nil
+	}
+	obj, err := objects.Head(ctx, src.Bucket, src.Key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return sighting{}, nil
+	case err != nil:
+		return sighting{}, fmt.Errorf("look at %s: %w", where, err)
+	case rec.State == StatePending || rec.State == StateShared:
+		// Not copied yet: the file at the key is the row's, whatever an
+		// earlier attempt read of it; the next attempt reads it again.
+		return sighting{intact: true}, nil
+	case src.ETag == "":
+		return sighting{unknown: true, detail: where + " exists, but nothing was recorded of the trashed file to compare it with"}, nil
+	}
+	if err := verifyCopy(src, obj); err != nil {
+		return sighting{detail: fmt.Sprintf("%s holds other bytes than the trashed file: %v", where, err)}, nil
+	}
+	return sighting{intact: true}, nil
+}
+
+// lookAtCurrent is the source's sighting when its recorded version is gone:
+// intact only if the key's current version holds the same bytes.
+func lookAtCurrent(ctx context.Context, objects ObjectStore, src Object) (sighting, error) {
+	gone := fmt.Sprintf("version %s of s3://%s/%s is gone", src.VersionID, src.Bucket, src.Key)
+	cur, err := objects.Head(ctx, src.Bucket, src.Key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return sighting{detail: gone}, nil
+	case err != nil:
+		return sighting{}, fmt.Errorf("look at s3://%s/%s: %w", src.Bucket, src.Key, err)
+	case src.ETag != "" && verifyCopy(src, cur) == nil:
+		return sighting{intact: true}, nil
+	}
+	return sighting{detail: fmt.Sprintf("%s; the key's current version %s (ETag %q, %d bytes) is another file", gone, cur.VersionID, cur.ETag, cur.Size)}, nil
 }

@@ -29,6 +29,7 @@ type S3 interface {
 	LifecycleKeeper
 	Restorer
 	UploadAborter
+	VersionLister
 }
 
 // Discoverer finds trashed LMS rows that trashd has no record of.
@@ -174,6 +175,23 @@ type Restorer interface {
 // BucketChecker checks a bucket exists and the credentials reach it.
 type BucketChecker interface {
 	CheckBucket(ctx context.Context, bucket string) error
+}
+
+// VersionLister lists what a versioned key holds: a restore that copied
+// over an older version looks at what lies beneath its copy.
+type VersionLister interface {
+	// KeyVersions returns up to limit of the versions and delete markers
+	// of exactly bucket/key, newest first.
+	KeyVersions(ctx context.Context, bucket, key string, limit int) ([]KeyVersion, error)
+}
+
+// KeyVersion is one version of a key, or a delete marker.
+type KeyVersion struct {
+	VersionID    string
+	DeleteMarker bool
+	Size         int64
+	ETag         string // without the surrounding quotes
+	LastModified time.Time
 }
 
 // CopyReport is what the response to a single CopyObject says of the copy

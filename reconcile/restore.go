@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -293,11 +294,15 @@ func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 			// again (trashd deleted exactly the trashed version): that is
 			// no newer file of the LMS's, and the trashed file goes back
 			// on top of it. The older version stays as a version.
+			older := existing
 			if err := r.copyTo(ctx, trash, key, true); err != nil {
 				return Event{}, fmt.Errorf("copy back over the older version at s3://%s/%s: %w", rec.Source.Bucket, key, err)
 			}
 			if existing, err = r.r.s3.Head(ctx, rec.Source.Bucket, key); err != nil {
 				return Event{}, err
+			}
+			if verifyCopy(trash, existing) == nil {
+				note = r.whatLiesBeneath(ctx, existing, older)
 			}
 		}
 		if verifyCopy(trash, existing) == nil { // ours: copied now, or before a crash
@@ -328,6 +333,62 @@ func (r *restorer) olderVersionResurfaced(cur Object) bool {
 	src := r.rec.Source
 	return cur.VersionID != "" && src.VersionID != "" && cur.VersionID != src.VersionID &&
 		!src.LastModified.IsZero() && !cur.LastModified.IsZero() && !cur.LastModified.After(src.LastModified)
+}
+
+// versionsToBeneath is how many of a key's newest versions a restore over
+// an older version looks through for the one it copied over: the copy
+// back, and what the LMS wrote in the moment between its HEAD and the copy.
+const versionsToBeneath = 8
+
+// whatLiesBeneath looks, after a copy back over the older version that a
+// HEAD saw at a versioned key, at the version right beneath the restored
+// one: the copy is not conditioned on the older version (If-Match on a
+// copy's destination is not proven on the server at hand), so a file the
+// LMS wrote between the HEAD and the copy is covered by the restored one.
+// Versioning keeps it, as a noncurrent version; the returned note names it
+// and how to bring it back ("" when the older version lies right beneath).
+func (r *restorer) whatLiesBeneath(ctx context.Context, restored, older Object) string {
+	bucket, key := r.rec.Source.Bucket, r.rec.Source.Key
+	versions, err := r.r.s3.KeyVersions(ctx, bucket, key, versionsToBeneath)
+	if err != nil {
+		r.log.Warn("restored over an older version, but what lies beneath could not be listed", "older_version", older.VersionID, "err", err)
+		return fmt.Sprintf("restored over the older version %s; the versions beneath could not be listed (%v): look at the key's versions for a file the LMS wrote since", older.VersionID, err)
+	}
+	i := slices.IndexFunc(versions, func(v KeyVersion) bool { return v.VersionID == restored.VersionID })
+	if i < 0 {
+		r.log.Warn("restored over an older version, but the restored version is not among the key's newest", "restored_version", restored.VersionID)
+		return fmt.Sprintf("restored as version %s over the older version %s, but the restored version is not among the key's %d newest: look at the key's versions for files the LMS wrote since",
+			restored.VersionID, older.VersionID, len(versions))
+	}
+	var between []string
+	newest := "" // the newest file the LMS wrote in between
+	for _, v := range versions[i+1:] {
+		if v.VersionID == older.VersionID {
+			if len(between) == 0 {
+				return ""
+			}
+			r.log.Warn("the LMS wrote the key between the restore's look and its copy: its file is kept beneath the restored one",
+				"older_version", older.VersionID, "beneath", between)
+			note := fmt.Sprintf("restored over the older version %s, but the LMS wrote the key in between, and beneath the restored file lie (newest first): %s",
+				older.VersionID, strings.Join(between, ", "))
+			if newest != "" {
+				note += fmt.Sprintf("; versioning keeps them: to make the LMS's file current again, copy version %s onto the key (CopyObject from s3://%s/%s?versionId=%s)",
+					newest, bucket, key, newest)
+			}
+			return note
+		}
+		if v.DeleteMarker {
+			between = append(between, "delete marker "+v.VersionID)
+			continue
+		}
+		if newest == "" {
+			newest = v.VersionID
+		}
+		between = append(between, fmt.Sprintf("version %s (%d bytes, ETag %q, %s)", v.VersionID, v.Size, v.ETag, v.LastModified.UTC().Format(time.RFC3339)))
+	}
+	r.log.Warn("restored over an older version, which is not among the versions right beneath", "older_version", older.VersionID)
+	return fmt.Sprintf("restored over the older version %s, which is not among the %d versions right beneath the restored one: the LMS wrote the key in between; "+
+		"look at the key's versions (they are kept) for its file", older.VersionID, len(versions)-i-1)
 }
 
 // targets are the keys a copy back may use, in order: the original key,

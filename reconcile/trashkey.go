@@ -39,35 +39,125 @@ const (
 // S3 keeps as written but which tools and the console treat as paths. A key
 // of any length fits: Render hashes {key} when the result would pass S3's
 // 1,024 bytes, so a template is refused only when even that form could not
-// fit.
+// fit. The rendered id must be delimited (idDelimited), so that no two rows,
+// and no two lives of one row, ever render the same key.
 func ParseKeyTemplate(s string) (KeyTemplate, error) {
+	if err := checkKeyTemplate(s); err != nil {
+		return KeyTemplate{}, err
+	}
+	if !idDelimited(s) {
+		return KeyTemplate{}, fmt.Errorf("trash key template %q does not delimit {id}, so two rows can get one trash key "+
+			"(under {id}{key}, row 1 with key 01/x.txt and row 10 with key 1/x.txt both render 101/x.txt): "+
+			"put right after {id} a character no id contains (such as / - or _; not a digit, nor the . that a later life adds, as in 42.1) with no {key} before {id}, "+
+			"or right before {id} (such as / or _) with no {key} after it; for example %q", s, delimitedExample(s))
+	}
+	return KeyTemplate{raw: s}, nil
+}
+
+// checkKeyTemplate is ParseKeyTemplate without the check of {id}'s
+// delimiters.
+func checkKeyTemplate(s string) error {
 	if !strings.Contains(s, "{id}") {
-		return KeyTemplate{}, fmt.Errorf("trash key template %q must contain {id}, so that two rows with the same key never share a trash key", s)
+		return fmt.Errorf("trash key template %q must contain {id}, so that two rows with the same key never share a trash key", s)
 	}
 	for _, p := range placeholder.FindAllString(s, -1) {
 		switch p {
 		case "{id}", "{bucket}", "{key}":
 		default:
-			return KeyTemplate{}, fmt.Errorf("trash key template %q: unknown placeholder %s (allowed: {id}, {bucket}, {key})", s, p)
+			return fmt.Errorf("trash key template %q: unknown placeholder %s (allowed: {id}, {bucket}, {key})", s, p)
 		}
 	}
 	if strings.HasPrefix(s, "/") {
-		return KeyTemplate{}, fmt.Errorf("trash key template %q must not start with /", s)
+		return fmt.Errorf("trash key template %q must not start with /", s)
 	}
 	for i, seg := range strings.Split(s, "/") {
 		switch seg {
 		case "":
-			return KeyTemplate{}, fmt.Errorf("trash key template %q has an empty path segment (segment %d: a doubled or trailing /); write each / between two names", s, i+1)
+			return fmt.Errorf("trash key template %q has an empty path segment (segment %d: a doubled or trailing /); write each / between two names", s, i+1)
 		case ".", "..":
-			return KeyTemplate{}, fmt.Errorf("trash key template %q has a %q path segment; use a name", s, seg)
+			return fmt.Errorf("trash key template %q has a %q path segment; use a name", s, seg)
 		}
 	}
 	worst := len(placeholder.ReplaceAllString(s, "")) +
 		maxIDLen*strings.Count(s, "{id}") + maxBucketLen*strings.Count(s, "{bucket}") + hashedKeyLen*strings.Count(s, "{key}")
 	if worst > MaxKeyLen {
-		return KeyTemplate{}, fmt.Errorf("trash key template %q can render keys of %d bytes even with {key} hashed, over S3's %d; shorten its text", s, worst, MaxKeyLen)
+		return fmt.Errorf("trash key template %q can render keys of %d bytes even with {key} hashed, over S3's %d; shorten its text", s, worst, MaxKeyLen)
 	}
-	return KeyTemplate{raw: s}, nil
+	return nil
+}
+
+// idDelimited reports whether every key t renders tells which row and life
+// it belongs to. The rendered id is digits, with a leading "-" when
+// negative and ".N" in a later life (RenderLife), and {key} and {bucket}
+// can hold digits, "-" and "." too: "{id}{key}" renders row 1's "01/x.txt"
+// and row 10's "1/x.txt" as the same "101/x.txt", and "{id}.{key}" row 42's
+// second life of "x" as its first of "1.x". The id can be read off the key
+// from its start when nothing before it varies but a {bucket} ended by "/"
+// (no bucket name holds one) and it ends the template or is followed by a
+// character that cannot continue it; or, the same way, from the key's end.
+func idDelimited(s string) bool {
+	first, last := strings.Index(s, "{id}"), strings.LastIndex(s, "{id}")
+	return readableFromStart(s[:first], s[first+len("{id}"):]) || readableFromEnd(s[:last], s[last+len("{id}"):])
+}
+
+// readableFromStart: before {id} only literal text and {bucket}s ended by
+// "/"; right after it, the end or a literal that is neither a digit nor the
+// "." of a later life ("-" can only begin an id).
+func readableFromStart(before, after string) bool {
+	for _, loc := range placeholder.FindAllStringIndex(before, -1) {
+		if before[loc[0]:loc[1]] != "{bucket}" || !strings.HasPrefix(before[loc[1]:], "/") {
+			return false
+		}
+	}
+	if after == "" {
+		return true
+	}
+	if loc := placeholder.FindStringIndex(after); loc != nil && loc[0] == 0 {
+		return false
+	}
+	return !strings.ContainsRune("0123456789.", rune(after[0]))
+}
+
+// readableFromEnd: after {id} only literal text and {bucket}s that "/"
+// begins; right before it, the start or a literal that no rendered id holds
+// (not a digit, "." or "-").
+func readableFromEnd(before, after string) bool {
+	for _, loc := range placeholder.FindAllStringIndex(after, -1) {
+		if after[loc[0]:loc[1]] != "{bucket}" || !strings.HasSuffix(after[:loc[0]], "/") {
+			return false
+		}
+	}
+	if before == "" {
+		return true
+	}
+	if loc := placeholder.FindAllStringIndex(before, -1); len(loc) > 0 && loc[len(loc)-1][1] == len(before) {
+		return false
+	}
+	return !strings.ContainsRune("0123456789.-", rune(before[len(before)-1]))
+}
+
+// delimitedExample is a template close to s that ParseKeyTemplate accepts,
+// for the message that refuses s.
+func delimitedExample(s string) string {
+	for _, c := range []string{
+		strings.Replace(s, "{id}.", "{id}/", 1),
+		strings.Replace(s, "{id}", "{id}/", 1),
+		replaceLast(replaceLast(s, ".{id}", "/{id}"), "-{id}", "/{id}"),
+		replaceLast(s, "{id}", "/{id}"),
+	} {
+		if c != s && checkKeyTemplate(c) == nil && idDelimited(c) {
+			return c
+		}
+	}
+	return DefaultKeyTemplate
+}
+
+func replaceLast(s, old, new string) string {
+	i := strings.LastIndex(s, old)
+	if i < 0 {
+		return s
+	}
+	return s[:i] + new + s[i+len(old):]
 }
 
 // String returns the template as configured.

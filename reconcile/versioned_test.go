@@ -70,7 +70,7 @@ func (w *versionedWorld) check(t *testing.T) {
 		t.Errorf("the record describes a %d-byte source, want v2's %d bytes", size, len(w.v2))
 	}
 	problems := 0
-	sum, err := reconcile.Audit(t.Context(), env.Store, env.S3, env.Trash, 4, func(r reconcile.Record, p string) {
+	sum, err := reconcile.Audit(t.Context(), env.Store, env.S3, env.Trash, 4, func(r reconcile.Record, _ reconcile.AuditResult, p string) {
 		problems++
 		t.Errorf("audit: record %d: %s", r.ID, p)
 	})

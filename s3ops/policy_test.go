@@ -37,6 +37,9 @@ var opActions = map[string][]string{
 	"GetBucketLifecycleConfiguration": {"s3:GetLifecycleConfiguration"},
 	"PutBucketLifecycleConfiguration": {"s3:PutLifecycleConfiguration"},
 	"RestoreObject":                   {"s3:RestoreObject"},
+	// A restore over an older version of a versioned source key, to see
+	// what lies beneath its copy.
+	"ListObjectVersions": {"s3:ListBucketVersions"},
 }
 
 type statement struct {

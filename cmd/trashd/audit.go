@@ -13,8 +13,10 @@ func auditCommand() command {
 	return command{
 		name:    "audit",
 		summary: "check that every recorded object exists intact in the source or the trash bucket",
-		about: "Check the invariant against S3 itself: every record's object exists intact in the source bucket\n" +
-			"or at its trash key, and every restored object where the restore put it. Changes nothing.\n" +
+		about: "Check the invariant against S3 itself: every record's object exists intact (its recorded size and ETag\n" +
+			"or checksum; on a versioned source, its recorded version) in the source bucket or at its trash key,\n" +
+			"and every restored object is still the file the restore put back. A record whose object exists but\n" +
+			"has nothing recorded to compare it with is listed as unverifiable. Changes nothing.\n" +
 			"Exit 3 when it found problems, 1 when it could not look (S3 or the database unreachable).",
 		args: "[--json]",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
@@ -27,7 +29,9 @@ func auditCommand() command {
 }
 
 // runAudit checks the invariant against S3: every record's object exists
-// intact in the source bucket or at its trash key. It changes nothing.
+// intact in the source bucket or at its trash key. It changes nothing. An
+// unverifiable record is listed, not counted a problem: nothing says its
+// object is wrong, only that nothing can say it is right.
 func runAudit(ctx context.Context, c *cli, asJSON bool) error {
 	cfg, sqlDB, store, err := loadStore(ctx, c)
 	if err != nil {
@@ -44,15 +48,20 @@ func runAudit(ctx context.Context, c *cli, asJSON bool) error {
 	}
 	doc := auditDoc{Findings: []auditFinding{}}
 	sum, err := reconcile.Audit(ctx, store, client, cfg.Reconcile.TrashBucket, cfg.Reconcile.Concurrency,
-		func(rec reconcile.Record, problem string) {
+		func(rec reconcile.Record, result reconcile.AuditResult, detail string) {
 			if asJSON {
-				doc.Findings = append(doc.Findings, auditFinding{LMSID: rec.LMSID, RecordID: rec.ID, State: string(rec.State), Problem: problem})
+				doc.Findings = append(doc.Findings, auditFinding{LMSID: rec.LMSID, RecordID: rec.ID, State: string(rec.State),
+					Result: string(result), Problem: detail})
 				return
 			}
-			fmt.Fprintf(c.stdout, "LMS row %d (record %d): %s\n", rec.LMSID, rec.ID, escapeLine(problem))
+			if result == reconcile.AuditUnverifiable {
+				detail = "unverifiable: " + detail
+			}
+			fmt.Fprintf(c.stdout, "LMS row %d (record %d): %s\n", rec.LMSID, rec.ID, escapeLine(detail))
 		})
 	if asJSON {
 		doc.Checked, doc.Problems, doc.Skipped, doc.Unchecked = sum.Checked, sum.Problems, sum.Skipped, sum.Unchecked
+		doc.Unverifiable = sum.Unverifiable
 		if err != nil {
 			doc.Error = err.Error()
 		}
@@ -72,8 +81,9 @@ func runAudit(ctx context.Context, c *cli, asJSON bool) error {
 }
 
 func printAuditSummary(w io.Writer, sum reconcile.AuditSummary) {
-	fmt.Fprintf(w, "audit: %d records checked, %d problems; %d skipped (missing, expired or restored: their outcome is recorded)",
-		sum.Checked, sum.Problems, sum.Skipped)
+	fmt.Fprintf(w, "audit: %d records checked, %d problems, %d unverifiable (an object with nothing recorded to compare it with); "+
+		"%d skipped (missing or expired: their outcome is recorded)",
+		sum.Checked, sum.Problems, sum.Unverifiable, sum.Skipped)
 	if sum.Unchecked > 0 {
 		fmt.Fprintf(w, "; %d not checked (S3 did not answer)", sum.Unchecked)
 	}

@@ -166,18 +166,22 @@ func toCostDoc(r reconcile.CostReport) *costDoc {
 }
 
 type auditDoc struct {
-	Checked   int            `json:"checked"`
-	Problems  int            `json:"problems"`
-	Skipped   int            `json:"skipped"`
-	Unchecked int            `json:"unchecked"`
-	Findings  []auditFinding `json:"findings"`
-	Error     string         `json:"error,omitempty"`
+	Checked      int            `json:"checked"`
+	Problems     int            `json:"problems"`
+	Unverifiable int            `json:"unverifiable"`
+	Skipped      int            `json:"skipped"`
+	Unchecked    int            `json:"unchecked"`
+	Findings     []auditFinding `json:"findings"`
+	Error        string         `json:"error,omitempty"`
 }
 
+// auditFinding is one problem or unverifiable record; Problem says what
+// was found, whichever Result it is.
 type auditFinding struct {
 	LMSID    int64  `json:"lms_id"`
 	RecordID int64  `json:"record_id"`
 	State    string `json:"state"`
+	Result   string `json:"result"` // "problem" or "unverifiable"
 	Problem  string `json:"problem"`
 }
 
