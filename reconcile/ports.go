@@ -139,6 +139,11 @@ type CopyOptions struct {
 	// destination key exists (If-None-Match: *), so that a restore never
 	// overwrites a file the LMS has put there since.
 	NoOverwrite bool
+	// IfMatch, when set, replaces only an object with this ETag at the
+	// destination (If-Match on the copy, or on the completion of a copy in
+	// parts): a restore over an older version never covers a file written
+	// since it looked.
+	IfMatch string
 	// OnUpload, when set, is called with the upload ID of a multipart copy
 	// as soon as the upload exists, before any part is copied, so that the
 	// ID can be recorded and the upload aborted (UploadAborter) if the

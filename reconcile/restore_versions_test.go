@@ -17,48 +17,63 @@ import (
 	"trashd/s3ops/s3test"
 )
 
-// A restore over the older version that a versioned key shows again cannot
-// make its copy conditional on that version: an upload of the LMS's between
-// the restore's HEAD and its copy is covered by the restored file. The
-// upload stays a version, and the record's note names it and how to bring
-// it back; without one, the restore notes nothing.
-func TestRestoreOverOlderVersionNamesAnUploadBeneath(t *testing.T) {
+// A restore over the older version that a versioned key shows again copies
+// on condition of exactly that version's ETag (If-Match): an upload of the
+// LMS's between the restore's HEAD and its copy is never covered. An upload
+// of the same bytes passes the condition (an ETag names bytes, not a
+// version); it is then kept beneath the restored file as a version, and the
+// record's note names it and how to bring it back. Without an upload the
+// restore notes nothing.
+func TestRestoreOverOlderVersionNeverCoversAnUpload(t *testing.T) {
 	t.Parallel()
-	for _, upload := range []bool{false, true} {
-		t.Run(fmt.Sprintf("upload=%v", upload), func(t *testing.T) {
+	for _, upload := range []string{"none", "same bytes", "other bytes"} {
+		t.Run(upload, func(t *testing.T) {
 			t.Parallel()
-			v3 := testworld.Body("v3 the LMS uploads", 555)
 			var armed, uploaded atomic.Bool
-			var v3Version atomic.Pointer[string]
+			var v3, v3Version atomic.Pointer[string]
 			w := newVersionedWorld(t, func(w *versionedWorld) s3test.Rule {
 				return func(r *http.Request) s3test.Fault {
-					if upload && armed.Load() && request("CopyObject", w.env.Source, w.key)(r) && uploaded.CompareAndSwap(false, true) {
+					if upload != "none" && armed.Load() && request("CopyObject", w.env.Source, w.key)(r) && uploaded.CompareAndSwap(false, true) {
 						// The copy waits while the LMS uploads.
-						out, err := w.env.SDK.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(w.env.Source), Key: aws.String(w.key), Body: bytes.NewReader(v3)})
+						body := testworld.Body("v3 the LMS uploads", 555)
+						if upload == "same bytes" {
+							body = w.v1
+						}
+						out, err := w.env.SDK.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(w.env.Source), Key: aws.String(w.key), Body: bytes.NewReader(body)})
 						if err != nil {
 							t.Errorf("the LMS's upload: %v", err)
 							return s3test.Fault{}
 						}
+						b := string(body)
+						v3.Store(&b)
 						v3Version.Store(out.VersionId)
 					}
 					return s3test.Fault{}
 				}
 			})
 			env := w.env
-			r := env.Runner(t, env.Config("owner-a"))
+			r := env.Runner(t, noRetry(env.Config("owner-a")))
 			run(t, r)
 			w.check(t)
 			env.Untrash(t, w.id)
 			armed.Store(true)
-			if sum := run(t, r); sum.Counts.Restored != 1 {
-				t.Fatalf("restore pass %+v: want restored", sum.Counts)
-			}
+			sum := run(t, r)
 			rec := ruleRecord(t, env, w.id)
-			if rec.State != reconcile.StateRestored || rec.RestoredKey != w.key {
-				t.Fatalf("record %s at %q: want restored at the original key", rec.State, rec.RestoredKey)
+			if upload == "other bytes" {
+				if !uploaded.Load() {
+					t.Fatal("the LMS's upload was not made while the copy back waited")
+				}
+				wantObject(t, env, env.Source, w.key, []byte(*v3.Load()), "the LMS's upload, current at the key")
+				if rec.State == reconcile.StateRestored {
+					t.Errorf("record restored at %q over the LMS's upload", rec.RestoredKey)
+				}
+				return
+			}
+			if sum.Counts.Restored != 1 || rec.State != reconcile.StateRestored || rec.RestoredKey != w.key {
+				t.Fatalf("restore pass %+v, record %s at %q (%q): want restored at the original key", sum.Counts, rec.State, rec.RestoredKey, rec.LastError)
 			}
 			wantObject(t, env, env.Source, w.key, w.v2, "the restored file, current at the key")
-			if !upload {
+			if upload == "none" {
 				if rec.LastError != "" {
 					t.Errorf("restored right over the older version, with a note: %q", rec.LastError)
 				}
@@ -71,7 +86,7 @@ func TestRestoreOverOlderVersionNamesAnUploadBeneath(t *testing.T) {
 			if !strings.Contains(rec.LastError, "version "+id+" (") || !strings.Contains(rec.LastError, "copy version "+id+" onto the key") {
 				t.Errorf("note %q: want it to name the LMS's version %s beneath, and how to bring it back", rec.LastError, id)
 			}
-			if got := versionBytes(t, env, env.Source, w.key, id); !bytes.Equal(got, v3) {
+			if got := versionBytes(t, env, env.Source, w.key, id); !bytes.Equal(got, w.v1) {
 				t.Errorf("the LMS's upload, version %s, holds %d other bytes", id, len(got))
 			}
 		})

@@ -120,6 +120,9 @@ func copyObjectInput(src reconcile.Object, dstBucket, dstKey string, opts reconc
 	if opts.NoOverwrite {
 		in.IfNoneMatch = aws.String("*")
 	}
+	if opts.IfMatch != "" {
+		in.IfMatch = quote(opts.IfMatch)
+	}
 	if src.Checksum.Algorithm != "" && !composite(src.Checksum) {
 		// S3 copies the source's algorithm by default; asking for it
 		// explicitly keeps the copy comparable on servers that would not.

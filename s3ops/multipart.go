@@ -108,6 +108,9 @@ func (c *Client) complete(ctx context.Context, cl call, bucket, key string, uplo
 	if opts.NoOverwrite {
 		in.IfNoneMatch = aws.String("*")
 	}
+	if opts.IfMatch != "" {
+		in.IfMatch = quote(opts.IfMatch)
+	}
 	_, err := c.s3.CompleteMultipartUpload(ctx, in)
 	if opts.NoOverwrite && (errorCode(err) == "PreconditionFailed" || httpStatus(err) == 412) {
 		return fmt.Errorf("%s: %w: s3://%s/%s is taken, and the copy does not overwrite: %w", cl.op, ErrDestinationExists, bucket, key, err)

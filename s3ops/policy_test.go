@@ -161,12 +161,13 @@ func TestIAMPolicyConditions(t *testing.T) {
 	var trashActions []string
 	for _, s := range readPolicy(t) {
 		if grants(s, "s3:PutObject", source) {
-			// New keys only; the parts of a multipart copy carry no
-			// conditional header and create nothing, so they are let
-			// through by s3:ObjectCreationOperation (AWS, "Enforce
-			// conditional writes on Amazon S3 buckets").
-			if s.Condition["Null"]["s3:if-none-match"] != "false" && s.Condition["Bool"]["s3:ObjectCreationOperation"] != "false" {
-				t.Errorf("%s grants s3:PutObject on the source without requiring If-None-Match (or excluding object creation): %+v", s.Sid, s.Condition)
+			// New keys, or over exactly the version a restore saw; the
+			// parts of a multipart copy carry no conditional header and
+			// create nothing, so they are let through by
+			// s3:ObjectCreationOperation (AWS, "Enforce conditional
+			// writes on Amazon S3 buckets").
+			if s.Condition["Null"]["s3:if-none-match"] != "false" && s.Condition["Null"]["s3:if-match"] != "false" && s.Condition["Bool"]["s3:ObjectCreationOperation"] != "false" {
+				t.Errorf("%s grants s3:PutObject on the source without requiring If-None-Match or If-Match (or excluding object creation): %+v", s.Sid, s.Condition)
 			}
 		}
 		if grants(s, "s3:DeleteObject", source) && s.Condition["Null"]["s3:if-match"] != "false" {
