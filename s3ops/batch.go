@@ -75,7 +75,8 @@ func (c *Client) CopyOnce(ctx context.Context, src reconcile.Object, dstBucket, 
 // (AWS and SeaweedFS answer NoSuchKey), and reconcile.ErrBatchFailed with
 // the request's own error for every object of a request that failed as a
 // whole (its not found or precondition failed are the request's, not the
-// objects'). After a 501 the Client sends no more DeleteObjects.
+// objects'; a request its send guard stopped also wraps
+// reconcile.ErrStale). After a 501 the Client sends no more DeleteObjects.
 func (c *Client) DeleteBatch(ctx context.Context, bucket string, objs []reconcile.Object) []error {
 	errs := make([]error, len(objs))
 	for start := 0; start < len(objs); start += MaxDeleteBatch {
@@ -109,8 +110,14 @@ func (c *Client) deleteBatch(ctx context.Context, bucket string, objs []reconcil
 	fail := func(err error) {
 		// The request's error says nothing of any one object: not
 		// found, precondition failed and the like are the request's, so
-		// they are not passed on as the objects' own.
-		err = fmt.Errorf("%s: %w: %v", cl.op, reconcile.ErrBatchFailed, err)
+		// they are not passed on as the objects' own. A stale guard's is
+		// kept reachable: nothing was sent, and the caller must fence
+		// again before it sends anything.
+		if errors.Is(err, reconcile.ErrStale) {
+			err = fmt.Errorf("%s: %w: %w", cl.op, reconcile.ErrBatchFailed, err)
+		} else {
+			err = fmt.Errorf("%s: %w: %v", cl.op, reconcile.ErrBatchFailed, err)
+		}
 		for i := range errs {
 			if errs[i] == nil {
 				errs[i] = err
