@@ -83,8 +83,10 @@ func probeKey() string {
 // a small object, asks DeleteObjects to delete it on condition of another
 // ETag, and looks whether it is still there; then it removes it. A server
 // that deleted it anyway would delete a source overwritten since its copy,
-// so batched deletes are used only where the answer is yes. Without
-// ConditionalDelete there is nothing to honour: false.
+// so batched deletes are used only where the answer is yes. A server that
+// refuses the per-object ETag (501, or MalformedXML from one whose schema
+// predates it) gets false too, without an error. Without ConditionalDelete
+// there is nothing to honour: false.
 func (c *Client) BatchConditions(ctx context.Context, bucket string) (bool, error) {
 	if !c.opts.ConditionalDelete {
 		return false, nil
@@ -128,6 +130,10 @@ func (c *Client) probeBatchConditions(ctx context.Context, bucket string) (bool,
 		return false, nil
 	case notImplemented(err):
 		return false, nil // the server does not do per-object conditions
+	case errorCode(err) == "MalformedXML":
+		// A server that predates per-object conditions finds an ETag
+		// element its schema does not have, and refuses the request.
+		return false, nil
 	case errors.Is(err, reconcile.ErrPermanent), errors.Is(err, reconcile.ErrTransient):
 		return false, err
 	default:
