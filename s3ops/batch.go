@@ -25,9 +25,6 @@ var (
 	_ reconcile.BatchDeleter     = (*Client)(nil)
 )
 
-// MaxDeleteBatch is the most keys one DeleteObjects request takes.
-const MaxDeleteBatch = 1000
-
 // CopyOnce copies src to dstBucket/dstKey in one CopyObject, as Copy does
 // for a source it copies whole, and returns what the response says of the
 // copy: its ETag (for a single-part, unencrypted or SSE-S3 source, the

@@ -15,6 +15,9 @@ import (
 	"trashd/reconcile"
 )
 
+// MaxDeleteBatch is the most keys one DeleteObjects request takes.
+const MaxDeleteBatch = 1000
+
 // DeleteBatch deletes exactly objs, all in bucket, in DeleteObjects
 // requests of up to MaxDeleteBatch keys: each object by its VersionID, else
 // (with ConditionalDelete) on condition of its ETag, the per-object form of
