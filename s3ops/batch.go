@@ -24,9 +24,6 @@ var (
 	_ reconcile.ObjectStore = (*Client)(nil)
 )
 
-// MaxDeleteBatch is the most keys one DeleteObjects request takes.
-const MaxDeleteBatch = 1000
-
 // CopyOnce copies src to dstBucket/dstKey in one CopyObject, as Copy does
 // for a source it copies whole, and returns what the response says of the
 // copy: its ETag (for a single-part, unencrypted or SSE-S3 source, the
@@ -64,100 +61,6 @@ func (c *Client) CopyOnce(ctx context.Context, src reconcile.Object, dstBucket, 
 	return rep, nil
 }
 
-// DeleteBatch deletes exactly objs, all in bucket, in DeleteObjects
-// requests of up to MaxDeleteBatch keys: each object by its VersionID, else
-// (with ConditionalDelete) on condition of its ETag, the per-object form of
-// Delete's If-Match. Each request is sent once, as Delete's is. It returns
-// one error per object: nil for one deleted (or, by version, already gone),
-// reconcile.ErrPreconditionFailed for one whose ETag no longer matched,
-// reconcile.ErrNotFound for a conditional delete of a key that is gone
-// (AWS and SeaweedFS answer NoSuchKey), and reconcile.ErrBatchFailed with
-// the request's own error for every object of a request that failed as a
-// whole (its not found or precondition failed are the request's, not the
-// objects'). After a 501 the Client sends no more DeleteObjects.
-func (c *Client) DeleteBatch(ctx context.Context, bucket string, objs []reconcile.Object) []error {
-	errs := make([]error, len(objs))
-	for start := 0; start < len(objs); start += MaxDeleteBatch {
-		end := min(start+MaxDeleteBatch, len(objs))
-		c.deleteBatch(ctx, bucket, objs[start:end], errs[start:end])
-	}
-	return errs
-}
-
-func (c *Client) deleteBatch(ctx context.Context, bucket string, objs []reconcile.Object, errs []error) {
-	cl := call{
-		op:      fmt.Sprintf("delete %d objects in s3://%s", len(objs), bucket),
-		buckets: []string{bucket},
-		allow:   fmt.Sprintf("s3:DeleteObject and s3:DeleteObjectVersion on arn:aws:s3:::%s/*", bucket),
-	}
-	ids := make([]types.ObjectIdentifier, len(objs))
-	type want struct{ key, version string }
-	at := make(map[want][]int, len(objs))
-	for i, o := range objs {
-		ids[i] = types.ObjectIdentifier{Key: aws.String(o.Key)}
-		switch {
-		case o.Bucket != bucket:
-			errs[i] = fmt.Errorf("%s: s3://%s/%s is in another bucket", cl.op, o.Bucket, o.Key)
-		case o.VersionID != "":
-			ids[i].VersionId = aws.String(o.VersionID)
-		case c.opts.ConditionalDelete && o.ETag != "":
-			ids[i].ETag = quote(o.ETag)
-		}
-		at[want{o.Key, o.VersionID}] = append(at[want{o.Key, o.VersionID}], i)
-	}
-	fail := func(err error) {
-		// The request's error says nothing of any one object: not
-		// found, precondition failed and the like are the request's, so
-		// they are not passed on as the objects' own.
-		err = fmt.Errorf("%s: %w: %v", cl.op, reconcile.ErrBatchFailed, err)
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = err
-			}
-		}
-	}
-	if c.noBatch.Load() {
-		fail(errors.New("the server does not implement DeleteObjects"))
-		return
-	}
-	out, err := c.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{
-		Bucket: aws.String(bucket),
-		Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(false)},
-	}, sendOnce)
-	if err != nil {
-		if notImplemented(err) {
-			c.noBatch.Store(true)
-		}
-		fail(mapError(cl, err))
-		return
-	}
-	answered := make([]bool, len(objs))
-	answer := func(key, version string, e error) {
-		for _, i := range at[want{key, version}] {
-			if errs[i] == nil && !answered[i] {
-				errs[i], answered[i] = e, true
-			}
-		}
-	}
-	for _, d := range out.Deleted {
-		answer(aws.ToString(d.Key), aws.ToString(d.VersionId), nil)
-	}
-	for _, e := range out.Errors {
-		key, version := aws.ToString(e.Key), aws.ToString(e.VersionId)
-		ocl := objectCall("delete", bucket, key, "s3:DeleteObject and s3:DeleteObjectVersion")
-		err := mapError(ocl, &smithy.GenericAPIError{Code: aws.ToString(e.Code), Message: aws.ToString(e.Message)})
-		if version != "" && errors.Is(err, reconcile.ErrNotFound) {
-			err = nil // a version already gone: what was asked, as Delete
-		}
-		answer(key, version, err)
-	}
-	for i := range objs {
-		if errs[i] == nil && !answered[i] {
-			errs[i] = fmt.Errorf("%s: %w: the response says nothing of s3://%s/%s", cl.op, reconcile.ErrTransient, bucket, objs[i].Key)
-		}
-	}
-}
-
 // probePrefix is where BatchConditions puts its probe objects in the trash
 // bucket, beside the copies but never one of them (trash keys start with
 // the record's id). Each probe has a key of its own: processes probing at
@@ -176,8 +79,10 @@ func probeKey() string {
 // a small object, asks DeleteObjects to delete it on condition of another
 // ETag, and looks whether it is still there; then it removes it. A server
 // that deleted it anyway would delete a source overwritten since its copy,
-// so batched deletes are used only where the answer is yes. Without
-// ConditionalDelete there is nothing to honour: false.
+// so batched deletes are used only where the answer is yes. A server that
+// refuses the per-object ETag (501, or MalformedXML from one whose schema
+// predates it) gets false too, without an error. Without ConditionalDelete
+// there is nothing to honour: false.
 func (c *Client) BatchConditions(ctx context.Context, bucket string) (bool, error) {
 	if !c.opts.ConditionalDelete {
 		return false, nil
@@ -221,6 +126,10 @@ func (c *Client) probeBatchConditions(ctx context.Context, bucket string) (bool,
 		return false, nil
 	case notImplemented(err):
 		return false, nil // the server does not do per-object conditions
+	case errorCode(err) == "MalformedXML":
+		// A server that predates per-object conditions finds an ETag
+		// element its schema does not have, and refuses the request.
+		return false, nil
 	case errors.Is(err, reconcile.ErrPermanent), errors.Is(err, reconcile.ErrTransient):
 		return false, err
 	default:

@@ -212,3 +212,31 @@ func TestBatchConditions(t *testing.T) {
 		t.Errorf("without ConditionalDelete: %v, %v; want false", ok, err)
 	}
 }
+
+// TestBatchConditionsRefusedButDeleted: a server that refuses the probe's
+// delete in words (a per-object PreconditionFailed) but deleted the object
+// anyway, as one that dropped the per-object ETag would, gets false: the
+// probe looks whether the object is still there before it believes a
+// refusal.
+func TestBatchConditionsRefusedButDeleted(t *testing.T) {
+	t.Parallel()
+	b := setup(t, conditional)
+	c, _ := faulty(t, func(r *http.Request) s3test.Fault {
+		if s3test.Operation(r) != "DeleteObjects" {
+			return s3test.Fault{}
+		}
+		var answer s3test.DeleteResult
+		for _, o := range s3test.DeleteObjectsOf(r) {
+			// What the server does with the request once the ETag is
+			// dropped from it: an unconditional delete.
+			if _, err := b.s3.DeleteObject(r.Context(), &s3.DeleteObjectInput{Bucket: &b.trash, Key: &o.Key}); err != nil {
+				t.Errorf("delete %q as a server without the condition would: %v", o.Key, err)
+			}
+			answer.Errors = append(answer.Errors, s3test.AWSPreconditionFailed(o.Key))
+		}
+		return s3test.Fault{EditResponse: s3test.Respond(http.StatusOK, answer.Body())}
+	})
+	if ok, err := c.BatchConditions(t.Context(), b.trash); ok || err != nil {
+		t.Errorf("BatchConditions: %v, %v; want false without an error", ok, err)
+	}
+}

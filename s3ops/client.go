@@ -219,6 +219,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		if o.HTTPClient != nil {
 			so.HTTPClient = o.HTTPClient
 		}
+		so.APIOptions = append(so.APIOptions, guardSends)
 		if o.Observe != nil {
 			so.APIOptions = append(so.APIOptions, observeOperations(o.Observe))
 		}

@@ -21,4 +21,8 @@
 // original SDK error still reachable through errors.As, and with a message
 // that says what to fix (errors.go). The SDK's standard retryer runs first;
 // ErrTransient is what is left after its attempts.
+//
+// A request whose context carries a send guard (reconcile.WithSendGuard)
+// asks it after signing and again once the transport has a connection for
+// it, and is not sent if the guard answers stale (sendguard.go).
 package s3ops

@@ -50,12 +50,14 @@ func (c call) part(n int32, total int) call {
 //
 // A context.Canceled is the caller's own cancellation (shutdown), not the
 // server's fault: it comes back with the operation named but no sentinel, so
-// the runner sees it as an interruption rather than a failure.
+// the runner sees it as an interruption rather than a failure. So does a
+// request its send guard stopped (reconcile.ErrStale): nothing was sent, and
+// taking it for transient would have it retried without a fresh fence.
 func mapError(c call, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, reconcile.ErrStale) {
 		return fmt.Errorf("%s: %w", c.op, err)
 	}
 	sentinel, reason := classify(c, err)

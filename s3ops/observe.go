@@ -53,7 +53,8 @@ const (
 // pick the reconcile sentinel for a Client's errors (errors.go):
 //
 //   - nil is ClassOK;
-//   - the caller's own cancellation (shutdown) is ClassCanceled, not the
+//   - the caller's own cancellation (shutdown), and a request its send
+//     guard stopped unsent (reconcile.ErrStale), are ClassCanceled, not the
 //     server's fault;
 //   - otherwise the sentinel's class: not_found, precondition_failed,
 //     archived, transient or permanent;
@@ -63,7 +64,7 @@ func ErrorClass(err error) string {
 	if err == nil {
 		return ClassOK
 	}
-	if errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, reconcile.ErrStale) {
 		return ClassCanceled
 	}
 	// A Client's error already carries its sentinel; a raw SDK error gets

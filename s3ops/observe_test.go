@@ -147,6 +147,9 @@ func TestErrorClass(t *testing.T) {
 		{nil, s3ops.ClassOK},
 		{context.Canceled, s3ops.ClassCanceled},
 		{fmt.Errorf("head: %w", context.Canceled), s3ops.ClassCanceled},
+		// Stopped unsent by its send guard: the caller's choice, as a
+		// cancellation is, and not worth a retry.
+		{fmt.Errorf("operation error S3: DeleteObject: %w", reconcile.ErrStale), s3ops.ClassCanceled},
 		{context.DeadlineExceeded, s3ops.ClassTransient},
 		{&smithy.GenericAPIError{Code: "NoSuchKey"}, s3ops.ClassNotFound},
 		{&smithy.GenericAPIError{Code: "PreconditionFailed"}, s3ops.ClassPreconditionFailed},

@@ -22,10 +22,12 @@ type Fault struct {
 	// would; the request never reaches the server.
 	Err error
 	// Status answers with this HTTP status and an S3 error body with Code
-	// (and Message) without reaching the server.
+	// (and Message) without reaching the server; with Body, with Body as
+	// it is instead (a 200 DeleteObjects answer, an AWS error verbatim).
 	Status  int
 	Code    string
 	Message string
+	Body    string
 	// LoseResponse passes the request to the server, throws its response
 	// away and fails the round trip with this error: a connection that
 	// broke after the server had applied the request, so that the SDK
@@ -129,11 +131,15 @@ func closeBody(r *http.Request) {
 	}
 }
 
-// errorResponse is the response S3 would send for f: an XML error body, or
-// none for HEAD.
+// errorResponse is the response S3 would send for f: f.Body or an XML error
+// body, or none for HEAD.
 func errorResponse(r *http.Request, f Fault) *http.Response {
 	body := ""
-	if r.Method != http.MethodHead {
+	switch {
+	case r.Method == http.MethodHead:
+	case f.Body != "":
+		body = f.Body
+	default:
 		body = ErrorBody(f.Code, f.Message)
 	}
 	h := make(http.Header)

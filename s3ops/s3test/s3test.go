@@ -2,9 +2,11 @@
 // server that scripts/dev-up.sh starts (SeaweedFS): clients configured from
 // TRASHD_TEST_S3_*, throwaway buckets, objects uploaded in one piece or in
 // parts, and fault injection layered over the real server (FaultTransport in
-// the client, Proxy in front of the server). Import it only from _test files
-// and the development programs under scripts/ (s3proxy names operations with
-// Operation), never from trashd itself.
+// the client, Proxy in front of the server, Wire beneath the client's
+// transport to see what really went out; AWS's own answers in aws.go).
+// Import it only from _test files and the development programs under
+// scripts/ (s3proxy names operations with Operation), never from trashd
+// itself.
 package s3test
 
 import (
