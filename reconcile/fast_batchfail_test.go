@@ -4,15 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"trashd/db/dbtest"
 	"trashd/internal/testworld"
 	"trashd/reconcile"
 	"trashd/s3ops/s3test"
@@ -94,98 +88,6 @@ func TestFastVersionedWithoutDeleteObjects(t *testing.T) {
 	for _, key := range keys {
 		if rec := ruleRecord(t, w.Env, w.lmsID(t, key)); rec.State == reconcile.StateFailed {
 			t.Errorf("%s: failed (%q); DeleteObject by version would have moved it", key, rec.LastError)
-		}
-	}
-}
-
-// Every delete of a batch goes only while its fence and the LMS's answer
-// are fresh, however the deletes are grouped: with the S3 workers busy
-// (here with a record handed to the move of one object), one-by-one deletes
-// and DeleteObjects of versioned buckets go together, each checked right
-// before it is sent. An LMS row untrashed meanwhile keeps its object.
-func TestFastBatchDeleteAfterWaitIsStale(t *testing.T) {
-	t.Parallel()
-	const attempt = 0
-	w := newFaultWorld(t)
-	// H is handed off at its copy and holds the only S3 worker; U is
-	// unversioned (deleted one by one: the server has no batched
-	// conditions); each V is in a versioned bucket of its own.
-	hKey, uKey := fmt.Sprintf("h/%d", attempt), fmt.Sprintf("u/%d", attempt)
-	w.AddFile(t, hKey, testworld.Body(hKey, 300), true, 0)
-	w.AddFile(t, uKey, testworld.Body(uKey, 300), true, 0)
-	type vfile struct {
-		bucket, key string
-		id          int64
-	}
-	var vs []vfile
-	for i := range 3 {
-		b := s3test.NewBucket(t, w.SDK, "ver")
-		s3test.EnableVersioning(t, w.SDK, b)
-		key := fmt.Sprintf("v/%d", i)
-		s3test.PutObject(t, w.SDK, b, key, testworld.Body(b+key, 300))
-		vs = append(vs, vfile{b, key, dbtest.InsertFile(t, w.DB, b, key, true)})
-	}
-	versioned := map[string]bool{}
-	for _, v := range vs {
-		versioned[v.bucket] = true
-	}
-	var (
-		copiedH, headsH atomic.Int32
-		mu              sync.Mutex
-		untrashedAt     time.Time
-		lateDeletes     []string
-	)
-	w.setRule(func(r *http.Request) s3test.Fault {
-		b, k := s3test.BucketKey(r)
-		op := s3test.Operation(r)
-		switch {
-		case op == "DeleteObjects" && b == w.Trash:
-			// the probe: no batched conditions here
-			return s3test.Fault{Status: http.StatusNotImplemented, Code: "NotImplemented", Message: "no"}
-		case op == "CopyObject" && r.Header.Get("X-Amz-Copy-Source") != "" && copiedH.Load() == 0 &&
-			(r.Header.Get("X-Amz-Copy-Source") == w.Source+"/"+hKey || r.Header.Get("X-Amz-Copy-Source") == "/"+w.Source+"/"+hKey):
-			copiedH.Add(1)
-			return s3test.Fault{Status: http.StatusBadRequest, Code: "InvalidRequest", Message: "hand it off"}
-		case op == "HeadObject" && b == w.Source && k == hKey && headsH.Add(1) == 2:
-			// The move of one object's HEAD of H: hold the worker 3 s, and
-			// untrash every V row after 1.5 s (the lane has asked the LMS
-			// by then and waits for the worker).
-			time.Sleep(1500 * time.Millisecond)
-			for _, v := range vs {
-				dbtest.SetTrashed(t, w.DB, v.id, false)
-			}
-			mu.Lock()
-			untrashedAt = time.Now()
-			mu.Unlock()
-			time.Sleep(1500 * time.Millisecond)
-		case op == "DeleteObjects" && versioned[b]:
-			mu.Lock()
-			if !untrashedAt.IsZero() {
-				lateDeletes = append(lateDeletes, b)
-			}
-			mu.Unlock()
-		}
-		return s3test.Fault{}
-	})
-	cfg := w.Config("owner-a")
-	cfg.Concurrency = 1
-	cfg.Lease = 4 * time.Second
-	_, err := w.Runner(t, cfg).Run(passCtx(t), reconcile.TriggerManual)
-	if copiedH.Load() == 0 {
-		t.Fatalf("H's copy was never refused (copy source header format?); err %v", err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	// A delete of a versioned source goes before its row is untrashed or
-	// not at all: none may be sent after.
-	for _, late := range lateDeletes {
-		t.Errorf("a DeleteObjects of s3://%s was sent after its LMS row was untrashed", late)
-	}
-	for _, v := range vs {
-		out, lerr := w.SDK.ListObjectVersions(t.Context(), &s3.ListObjectVersionsInput{Bucket: aws.String(v.bucket), Prefix: aws.String(v.key)})
-		testworld.Must(t, lerr)
-		if len(out.Versions) == 0 && len(lateDeletes) > 0 {
-			t.Errorf("s3://%s/%s: its only version is gone", v.bucket, v.key)
 		}
 	}
 }
