@@ -23,7 +23,7 @@ type LeaseClock interface {
 }
 
 // realTimers is an Elapsed clock with the timers of package time. Those do
-// not count a suspend: a timer may fire late, and the holder then reads the
+// not count a suspend: a timer may fire late, and the hold then reads the
 // lease's age on the clock, which does.
 type realTimers struct{ elapsed Elapsed }
 

@@ -15,9 +15,9 @@ type Config struct {
 	Host         string      // recorded with each run
 	BatchSize    int         // LMS rows read per discovery query
 	Concurrency  int         // objects moved at once
-	// MoveBatch is how many records a claim takes for the fast path
-	// (fastmove.go), which moves them together: one statement and one
-	// DeleteObjects for many objects. 1 moves every record on its own.
+	// MoveBatch is how many records a claim takes (movebatch.go), which
+	// are moved together: one statement and one DeleteObjects for many
+	// objects. 1 moves batches of one, on the same protocol.
 	MoveBatch     int
 	Lease         time.Duration
 	MaxAttempts   int

@@ -280,7 +280,7 @@ func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 			// A refused copy means the key was taken since the HEAD — or,
 			// when an SDK retry follows a lost response, taken by this very
 			// copy: the HEAD below tells which.
-			err = r.copyTo(ctx, trash, key, false)
+			err = r.copyTo(ctx, trash, key, nil)
 			if err != nil && !errors.Is(err, ErrPreconditionFailed) {
 				return Event{}, fmt.Errorf("copy back to s3://%s/%s: %w", rec.Source.Bucket, key, err)
 			}
@@ -295,7 +295,10 @@ func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 			// no newer file of the LMS's, and the trashed file goes back
 			// on top of it. The older version stays as a version.
 			older := existing
-			if err := r.copyTo(ctx, trash, key, true); err != nil {
+			// Over exactly that version (If-Match): an upload of the
+			// LMS's since the HEAD is never covered where the server
+			// honours the condition, and is named below where not.
+			if err := r.copyTo(ctx, trash, key, &older); err != nil {
 				return Event{}, fmt.Errorf("copy back over the older version at s3://%s/%s: %w", rec.Source.Bucket, key, err)
 			}
 			if existing, err = r.r.s3.Head(ctx, rec.Source.Bucket, key); err != nil {
@@ -398,13 +401,14 @@ func (r *restorer) targets() []string {
 }
 
 // copyTo copies the trash copy back to key, never over an object there
-// (overOlderVersion: but over the older version of a versioned key that
-// olderVersionResurfaced found, which stays as a version). A
+// (over: but over exactly that object, If-Match on its ETag: the older
+// version of a versioned key that olderVersionResurfaced found, which stays
+// as a version). A
 // copy in parts is recorded before its parts are copied, so that a crash
 // leaves nothing that a later attempt would not abort.
-func (r *restorer) copyTo(ctx context.Context, trash Object, key string, overOlderVersion bool) error {
+func (r *restorer) copyTo(ctx context.Context, trash Object, key string, over *Object) error {
 	opts := CopyOptions{
-		NoOverwrite: !overOlderVersion,
+		NoOverwrite: over == nil,
 		// STANDARD said outright: some servers keep the source's
 		// (archive) class on a copy that names none.
 		StorageClass: "STANDARD",
@@ -416,6 +420,9 @@ func (r *restorer) copyTo(ctx context.Context, trash Object, key string, overOld
 			r.rec.Upload = up
 			return nil
 		},
+	}
+	if over != nil {
+		opts.IfMatch = over.ETag
 	}
 	err := r.r.s3.Copy(ctx, trash, r.rec.Source.Bucket, key, opts)
 	if r.rec.Upload.ID != "" && err == nil {

@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"bytes"
+	"crypto/md5"
 	"fmt"
 	"io"
 	"net/http"
@@ -30,9 +31,13 @@ func TestRestoreOverOlderVersionNeverCoversAnUpload(t *testing.T) {
 		t.Run(upload, func(t *testing.T) {
 			t.Parallel()
 			var armed, uploaded atomic.Bool
-			var v3, v3Version atomic.Pointer[string]
+			var v3, v3Version, ifMatch atomic.Pointer[string]
 			w := newVersionedWorld(t, func(w *versionedWorld) s3test.Rule {
 				return func(r *http.Request) s3test.Fault {
+					if armed.Load() && request("CopyObject", w.env.Source, w.key)(r) {
+						h := r.Header.Get("If-Match")
+						ifMatch.CompareAndSwap(nil, &h)
+					}
 					if upload != "none" && armed.Load() && request("CopyObject", w.env.Source, w.key)(r) && uploaded.CompareAndSwap(false, true) {
 						// The copy waits while the LMS uploads.
 						body := testworld.Body("v3 the LMS uploads", 555)
@@ -59,13 +64,23 @@ func TestRestoreOverOlderVersionNeverCoversAnUpload(t *testing.T) {
 			armed.Store(true)
 			sum := run(t, r)
 			rec := ruleRecord(t, env, w.id)
+			v1ETag := `"` + fmt.Sprintf("%x", md5.Sum(w.v1)) + `"`
+			if got := ifMatch.Load(); got == nil || *got != v1ETag {
+				t.Errorf("the copy over the older version carries If-Match %q, want %s: the older version's ETag", deref(got), v1ETag)
+			}
 			if upload == "other bytes" {
-				if !uploaded.Load() {
+				if !uploaded.Load() || v3Version.Load() == nil {
 					t.Fatal("the LMS's upload was not made while the copy back waited")
 				}
+				id := *v3Version.Load()
+				if got := versionBytes(t, env, env.Source, w.key, id); !bytes.Equal(got, []byte(*v3.Load())) {
+					t.Errorf("the LMS's upload, version %s, holds %d other bytes", id, len(got))
+				}
+				// Refused by If-Match: the LMS's file is current, and the
+				// restore is tried again later (it then goes beside it).
 				wantObject(t, env, env.Source, w.key, []byte(*v3.Load()), "the LMS's upload, current at the key")
 				if rec.State == reconcile.StateRestored {
-					t.Errorf("record restored at %q over the LMS's upload", rec.RestoredKey)
+					t.Errorf("record restored at %q over the LMS's upload (%q)", rec.RestoredKey, rec.LastError)
 				}
 				return
 			}
@@ -150,4 +165,11 @@ func countKey(out *s3.ListObjectVersionsOutput, key string) int {
 		}
 	}
 	return n
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "<no request>"
+	}
+	return *s
 }

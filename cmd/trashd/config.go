@@ -61,7 +61,7 @@ type env struct {
 	IfNoneMatch        string `envconfig:"TRASHD_S3_IF_NONE_MATCH" opt:"S3.NoOverwriteByHead" desc:"the server honours If-None-Match on copies (AWS since 2025-10); false: trashd checks a copy's destination with HEAD first, a weaker guard"`
 	BatchSize          string `envconfig:"TRASHD_BATCH_SIZE" opt:"Reconcile.BatchSize" desc:"LMS rows read per discovery query"`
 	Concurrency        string `envconfig:"TRASHD_CONCURRENCY" opt:"Reconcile.Concurrency" desc:"objects moved at once"`
-	MoveBatch          string `envconfig:"TRASHD_MOVE_BATCH" opt:"Reconcile.MoveBatch" desc:"records moved together: one statement and one DeleteObjects for many objects (1: each on its own)"`
+	MoveBatch          string `envconfig:"TRASHD_MOVE_BATCH" opt:"Reconcile.MoveBatch" desc:"records moved together: one statement and one DeleteObjects for many objects (1: batches of one, on the same protocol)"`
 	Lease              string `envconfig:"TRASHD_LEASE" opt:"Reconcile.Lease" desc:"how long a claim on an object lasts without renewal"`
 	MaxAttempts        string `envconfig:"TRASHD_MAX_ATTEMPTS" opt:"Reconcile.MaxAttempts" desc:"attempts before an object is recorded failed"`
 	BackoffBase        string `envconfig:"TRASHD_BACKOFF_BASE" opt:"Reconcile.BackoffBase" desc:"first retry delay after a transient error"`
