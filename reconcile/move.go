@@ -124,31 +124,31 @@ func (m *mover) try(ctx context.Context) (Event, error) {
 		// the delete of the recorded version is left.
 		return m.fromVerifiedCopy(ctx)
 	}
-	if ev, waits, err := m.awaitEarlierMove(ctx); waits || err != nil {
+	if ev, waits, err := m.awaitMoves(ctx, m.h, m.log, m.rec); waits || err != nil {
 		return ev, err
 	}
 	return m.fromSource(ctx)
 }
 
-// awaitEarlierMove puts off this record's move while another record of the
-// same object is to be moved first (a lower id) or is between its copy and
-// in_trash (any id: it may be deleting the source right now). Several
+// awaitMoves puts rec off, released for a moment, while another record of
+// the same object is to be moved first (a lower id) or is between its copy
+// and in_trash (any id: it may be deleting the source right now). Several
 // trashed rows naming one object share one trash copy, made by the first;
 // the others take it once it is there (adoptCopyOf), and none settles on
-// missing, or on an older version made current, meanwhile.
-func (m *mover) awaitEarlierMove(ctx context.Context) (Event, bool, error) {
-	earlier, err := m.r.store.EarlierMoves(ctx, []Record{m.rec})
-	other, found := earlier[m.rec.ID]
+// missing, on an older version made current, or (a restore that finds its
+// bytes at the key) on restored, meanwhile.
+func (p *pass) awaitMoves(ctx context.Context, h *hold, log *slog.Logger, rec Record) (Event, bool, error) {
+	earlier, err := p.r.store.EarlierMoves(ctx, []Record{rec})
+	other, found := earlier[rec.ID]
 	if err != nil || !found {
 		return Event{}, false, err
 	}
-	wait := min(m.r.cfg.BackoffBase, time.Second)
-	step := Step{To: m.rec.State, Error: m.rec.LastError, RetryIn: wait, Release: true}
-	if err := m.h.recordOne(ctx, m.rec, step); err != nil {
+	wait := min(p.r.cfg.BackoffBase, time.Second)
+	if err := h.recordOne(ctx, rec, Step{To: rec.State, Error: rec.LastError, RetryIn: wait, Release: true}); err != nil {
 		return Event{}, false, err
 	}
-	m.log.Debug("waits for the move of another row naming the same object", "with_lms_id", other)
-	return Event{Record: m.rec, Outcome: OutcomeRetrying}, true, nil
+	log.Debug("waits for the move of another row naming the same object", "with_lms_id", other)
+	return Event{Record: rec, Outcome: OutcomeRetrying}, true, nil
 }
 
 // keepIfShared leaves the object where it is, recording the record shared,
@@ -204,7 +204,7 @@ func (m *mover) fromSource(ctx context.Context) (Event, error) {
 		}
 		// Nor while another record of the object may be deleting the
 		// trashed version right now (copied, its delete not recorded).
-		if ev, waits, err := m.awaitEarlierMove(ctx); waits || err != nil {
+		if ev, waits, err := m.awaitMoves(ctx, m.h, m.log, m.rec); waits || err != nil {
 			return ev, err
 		}
 	}
@@ -354,7 +354,7 @@ func (m *mover) sourceGone(ctx context.Context) (Event, error) {
 	if ev, ok, err := m.adoptCopyOf(ctx, false); ok || err != nil {
 		return ev, err
 	}
-	if ev, waits, err := m.awaitEarlierMove(ctx); waits || err != nil {
+	if ev, waits, err := m.awaitMoves(ctx, m.h, m.log, m.rec); waits || err != nil {
 		return ev, err
 	}
 	where := fmt.Sprintf("s3://%s/%s", rec.Source.Bucket, rec.Source.Key)

@@ -169,7 +169,7 @@ func (r *restorer) try(ctx context.Context) (Event, error) {
 			// in_trash, and may be deleting it right now: then not
 			// restored yet (that move asks the LMS again after its
 			// delete, and brings the object back for this row).
-			if ev, waits, err := r.awaitMoves(ctx); waits || err != nil {
+			if ev, waits, err := r.awaitMoves(ctx, r.h, r.log, r.rec); waits || err != nil {
 				return ev, err
 			}
 			if err := r.removeTrashCopy(ctx); err != nil {
@@ -196,22 +196,6 @@ func (r *restorer) try(ctx context.Context) (Event, error) {
 		}
 	}
 	return r.copyBack(ctx)
-}
-
-// awaitMoves puts the restore off while another record of the same object
-// is to be moved or between its copy and in_trash.
-func (r *restorer) awaitMoves(ctx context.Context) (Event, bool, error) {
-	earlier, err := r.r.store.EarlierMoves(ctx, []Record{r.rec})
-	other, found := earlier[r.rec.ID]
-	if err != nil || !found {
-		return Event{}, false, err
-	}
-	wait := min(r.r.cfg.BackoffBase, time.Second)
-	if err := r.h.recordOne(ctx, r.rec, Step{To: r.rec.State, Error: r.rec.LastError, RetryIn: wait, Release: true}); err != nil {
-		return Event{}, false, err
-	}
-	r.log.Info("the restore waits for the move of another row naming the same object", "with_lms_id", other)
-	return Event{Record: r.rec, Outcome: OutcomeRetrying}, true, nil
 }
 
 // trashKey is where the record's trash copy is: the verified copy's key,
