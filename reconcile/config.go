@@ -34,6 +34,16 @@ type Config struct {
 	SharedRecheck time.Duration
 	Mass          MassLimits
 	Archive       ArchiveConfig
+	// Forbid names conditions never to rely on, whatever a probe finds, and
+	// the setting that forbids each (for reports): a way to forbid a
+	// feature, never to assert one.
+	Forbid map[Condition]string
+	// DeleteAfterHead accepts, for a source bucket that proves no If-Match
+	// on DeleteObject and keeps no versions, an unconditional delete right
+	// after a HEAD that finds exactly the copied object: a file written in
+	// the round trip between the two would be lost. Without it trashd
+	// deletes no source there.
+	DeleteAfterHead bool
 }
 
 // Defaults, in one place: cmd derives its environment's defaults from them.

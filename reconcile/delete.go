@@ -23,6 +23,7 @@ import (
 type deletion struct {
 	id  int64
 	obj Object // exactly what to delete: its version, or on condition of its ETag
+	how deleteHow
 }
 
 // liveRowError is a source delete not sent because an untrashed LMS row
@@ -38,10 +39,9 @@ func (e *liveRowError) Error() string {
 // a *liveRowError when sources is set and an untrashed LMS row names the
 // object (nothing sent), ErrStale when the fence went stale before the
 // request could go, the lease's error when it was lost, else what S3 said
-// (ErrPreconditionFailed, ErrNotFound, ErrBatchFailed, ...). batched: the
-// server honours the per-object ETag of DeleteObjects, so that objects of
-// one bucket go in one request; versions always may.
-func (h *hold) guardedDelete(dels []deletion, sources, batched bool) []error {
+// (ErrPreconditionFailed, ErrNotFound, ErrBatchFailed, ...). Each goes as
+// its how says (deletePath): the batched ones of a bucket in one request.
+func (h *hold) guardedDelete(dels []deletion, sources bool) []error {
 	errs := make([]error, len(dels))
 	pending := func() []int {
 		var at []int
@@ -101,7 +101,7 @@ func (h *hold) guardedDelete(dels []deletion, sources, batched bool) []error {
 			return fail(pending(), fmt.Errorf("%w: the database answers too slowly for a delete to follow its answers safely", ErrTransient))
 		}
 	}
-	h.send(dels, errs, pending(), asked, batched)
+	h.send(dels, errs, pending(), asked)
 	return errs
 }
 
@@ -117,11 +117,12 @@ func (h *hold) left(at []int, dels []deletion, asked time.Duration) time.Duratio
 	return left
 }
 
-// send sends the deletes at: one DeleteObjects per bucket where batched (or
-// for versions), else one DeleteObject each, all at once. The deletes do not
-// wait for the pass's S3 workers: there are at most a batch of them, and
-// waiting would age their fences.
-func (h *hold) send(dels []deletion, errs []error, at []int, asked time.Duration, batched bool) {
+// send sends the deletes at: one DeleteObjects per bucket for those that may
+// go batched, else one DeleteObject each, all at once; one without a
+// proven condition right after a HEAD that finds exactly it. The deletes do
+// not wait for the pass's S3 workers: there are at most a batch of them,
+// and waiting would age their fences.
+func (h *hold) send(dels []deletion, errs []error, at []int, asked time.Duration) {
 	guarded := func(parent context.Context, at []int) (context.Context, context.CancelFunc, bool) {
 		left := h.left(at, dels, asked)
 		if left <= 0 {
@@ -138,7 +139,7 @@ func (h *hold) send(dels []deletion, errs []error, at []int, asked time.Duration
 	byBucket := map[string][]int{}
 	var single []int
 	for _, i := range at {
-		if o := dels[i].obj; batched || o.VersionID != "" {
+		if o := dels[i].obj; dels[i].how == deleteBatched {
 			byBucket[o.Bucket] = append(byBucket[o.Bucket], i)
 		} else {
 			single = append(single, i)
@@ -176,7 +177,7 @@ func (h *hold) send(dels []deletion, errs []error, at []int, asked time.Duration
 				return
 			}
 			defer cancel()
-			errs[i] = h.p.r.s3.Delete(ctx, dels[i].obj)
+			errs[i] = h.deleteOne(ctx, dels[i])
 		})
 	}
 	wg.Wait()
@@ -187,6 +188,26 @@ func (h *hold) send(dels []deletion, errs []error, at []int, asked time.Duration
 			}
 		}
 	}
+}
+
+// deleteOne sends one DeleteObject: by version or on condition of the ETag,
+// or, without a proven condition, unconditionally right after a HEAD that
+// finds exactly the object (a changed object answers ErrPreconditionFailed,
+// as If-Match would).
+func (h *hold) deleteOne(ctx context.Context, d deletion) error {
+	if d.how != deleteAfterHead || d.obj.VersionID != "" {
+		return h.p.r.s3.Delete(ctx, d.obj)
+	}
+	cur, err := h.p.r.s3.Head(ctx, d.obj.Bucket, d.obj.Key)
+	switch {
+	case err != nil:
+		return err
+	case !sameVersion(cur, d.obj):
+		return fmt.Errorf("%w: s3://%s/%s holds another object (ETag %q) than the one to delete (%q)", ErrPreconditionFailed, d.obj.Bucket, d.obj.Key, cur.ETag, d.obj.ETag)
+	}
+	unconditional := d.obj
+	unconditional.ETag = ""
+	return h.p.r.s3.Delete(ctx, unconditional)
 }
 
 // deleted is what became of one copied source sent to deleteCopied.
@@ -215,16 +236,31 @@ type deleted struct {
 //     LMS storing the same file again) gets it back at once, copied from
 //     the verified trash copy without overwriting anything.
 func (p *pass) deleteCopied(h *hold, items []*item) []deleted {
-	dels := make([]deletion, len(items))
-	for i, it := range items {
-		dels[i] = deletion{it.rec.ID, it.src}
-	}
-	errs := h.guardedDelete(dels, true, p.batchDeletes())
 	out := make([]deleted, len(items))
+	errs := make([]error, len(items))
+	var dels []deletion
+	var at []int
+	for i, it := range items {
+		caps, err := p.r.conds.of(h.ctx, it.src.Bucket)
+		how := deleteIfMatch
+		if err == nil {
+			how, err = p.deletePath(caps, it.src, true)
+		}
+		if err != nil {
+			// Never sent: the record stays copied, its source in place.
+			out[i].err = err
+			continue
+		}
+		dels, at = append(dels, deletion{id: it.rec.ID, obj: it.src, how: how}), append(at, i)
+	}
+	for k, err := range h.guardedDelete(dels, true) {
+		errs[at[k]] = err
+	}
 	var refused sync.WaitGroup
 	for i, err := range errs {
 		var live *liveRowError
 		switch {
+		case out[i].err != nil:
 		case err == nil:
 		case errors.Is(err, ErrNotFound) && !errors.Is(err, ErrBatchFailed):
 			items[i].log.Info("source already deleted")
@@ -292,7 +328,10 @@ func (p *pass) bringBack(h *hold, it *item, lmsID int64) deleted {
 	ctx := h.ctxOf(it.rec.ID)
 	src := it.src
 	it.log.Warn("an LMS row came to name the object as it was deleted: copying it back", "shared_with", lmsID)
-	err := p.r.s3.Copy(ctx, it.copy, src.Bucket, src.Key, CopyOptions{NoOverwrite: true, StorageClass: "STANDARD"})
+	opts, err := p.copyGuard(ctx, src.Bucket, CopyOptions{NoOverwrite: true, StorageClass: "STANDARD"})
+	if err == nil {
+		err = p.r.s3.Copy(ctx, it.copy, src.Bucket, src.Key, opts)
+	}
 	if err != nil && !errors.Is(err, ErrPreconditionFailed) {
 		it.log.Error("the object could not be copied back for the LMS row that names it", "shared_with", lmsID, "err", err)
 		return deleted{note: fmt.Sprintf("LMS row %d came to name s3://%s/%s as it was deleted, and copying it back from the trash failed (%v): "+

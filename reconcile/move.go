@@ -209,6 +209,10 @@ func (m *mover) fromSource(ctx context.Context) (Event, error) {
 		}
 	}
 
+	if err := m.refusesDeletes(ctx, src); err != nil {
+		// Nothing is copied that could never be deleted from its source.
+		return Event{}, err
+	}
 	trashKey := m.r.cfg.TrashKeys.RenderLife(rec.LMSID, rec.Life, rec.Source.Bucket, rec.Source.Key)
 	if err := m.h.recordOne(ctx, *rec, Step{To: StatePending, Source: &src, TrashKey: trashKey}); err != nil {
 		return Event{}, err
@@ -238,7 +242,11 @@ func (m *mover) fromSource(ctx context.Context) (Event, error) {
 func (m *mover) copyToTrash(ctx context.Context, src Object, trashKey string) (Object, error) {
 	opts := m.copyOptions()
 	opts.NoOverwrite = true
-	err := m.r.s3.Copy(ctx, src, m.r.cfg.TrashBucket, trashKey, opts)
+	opts, err := m.copyGuard(ctx, m.r.cfg.TrashBucket, opts)
+	if err != nil {
+		return Object{}, err
+	}
+	err = m.r.s3.Copy(ctx, src, m.r.cfg.TrashBucket, trashKey, opts)
 	if err != nil && !errors.Is(err, ErrPreconditionFailed) && !errors.Is(err, ErrNotFound) {
 		return Object{}, fmt.Errorf("copy to s3://%s/%s: %w", m.r.cfg.TrashBucket, trashKey, err)
 	}

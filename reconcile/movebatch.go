@@ -285,8 +285,9 @@ func (b *batchMove) inParallel(items []*item, step func(*item) bool) []*item {
 // missing, archived or unreadable source, a failed HEAD), and starts again
 // from HEAD.
 func (b *batchMove) headOne(it *item) bool {
-	src, err := b.r.s3.Head(b.h.ctxOf(it.rec.ID), it.rec.Source.Bucket, it.rec.Source.Key)
-	if err != nil || !src.Readable() || b.halted() {
+	ctx := b.h.ctxOf(it.rec.ID)
+	src, err := b.r.s3.Head(ctx, it.rec.Source.Bucket, it.rec.Source.Key)
+	if err != nil || !src.Readable() || b.halted() || b.refusesDeletes(ctx, src) != nil {
 		return false
 	}
 	it.src = src
@@ -329,9 +330,14 @@ func (b *batchMove) notAdopting(items []*item) []*item {
 // response does not prove).
 func (b *batchMove) copyOne(it *item) bool {
 	rec, src, trashKey := it.rec, it.src, it.rec.TrashKey
+	ctx := b.h.ctxOf(rec.ID)
 	opts := b.copyOptions()
 	opts.NoOverwrite = true
-	rep, err := b.r.s3.CopyOnce(b.h.ctxOf(rec.ID), src, b.r.cfg.TrashBucket, trashKey, opts)
+	opts, err := b.copyGuard(ctx, b.r.cfg.TrashBucket, opts)
+	if err != nil {
+		return false
+	}
+	rep, err := b.r.s3.CopyOnce(ctx, src, b.r.cfg.TrashBucket, trashKey, opts)
 	if err != nil {
 		it.log.Debug("the one-request copy did not go through; moving it alone", "err", err)
 		return false

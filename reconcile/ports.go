@@ -25,6 +25,7 @@ type Store interface {
 // S3 is everything the runner needs from S3.
 type S3 interface {
 	ObjectStore
+	ConditionProber
 	BucketChecker
 	LifecycleKeeper
 	Restorer
@@ -124,11 +125,6 @@ type ObjectStore interface {
 	// ErrBatchFailed for every object of a request that failed as a whole.
 	// Each request is sent once, under the send guard, as Delete's.
 	DeleteBatch(ctx context.Context, bucket string, objs []Object) []error
-	// BatchConditions reports whether the server honours the per-object
-	// ETag of a batched delete, probed once in bucket (the trash bucket)
-	// with an object of its own. Without it, unversioned sources are
-	// deleted one by one with If-Match.
-	BatchConditions(ctx context.Context, bucket string) (bool, error)
 }
 
 // CopyOptions adjust one copy.
@@ -139,6 +135,13 @@ type CopyOptions struct {
 	// destination key exists (If-None-Match: *), so that a restore never
 	// overwrites a file the LMS has put there since.
 	NoOverwrite bool
+	// NoOverwriteByHead: the destination's server does not prove that it
+	// honours If-None-Match (on the copy, or on the completion of a copy
+	// in parts): the destination is HEADed first (and again right before a
+	// copy in parts completes), and the copy fails with ErrPreconditionFailed
+	// when something is there. A weaker guard: a file written between the
+	// HEAD and the copy is overwritten. The header is still sent.
+	NoOverwriteByHead bool
 	// IfMatch, when set, replaces only an object with this ETag at the
 	// destination (If-Match on the copy, or on the completion of a copy in
 	// parts): a restore over an older version never covers a file written

@@ -408,7 +408,11 @@ func (r *restorer) copyTo(ctx context.Context, trash Object, key string, over *O
 	if over != nil {
 		opts.IfMatch = over.ETag
 	}
-	err := r.r.s3.Copy(ctx, trash, r.rec.Source.Bucket, key, opts)
+	opts, err := r.copyGuard(ctx, r.rec.Source.Bucket, opts)
+	if err != nil {
+		return err
+	}
+	err = r.r.s3.Copy(ctx, trash, r.rec.Source.Bucket, key, opts)
 	if r.rec.Upload.ID != "" && err == nil {
 		if werr := r.h.recordOne(ctx, r.rec, Step{To: r.rec.State, Error: r.rec.LastError, ClearUpload: true}); werr != nil {
 			return werr
@@ -526,7 +530,17 @@ func (r *restorer) removeTrashCopy(ctx context.Context) error {
 		r.log.Warn("the object at the trash key is not the recorded copy; it is left alone", "trash_key", key, "err", err)
 		return nil
 	}
-	if err := r.h.guardedDelete([]deletion{{r.rec.ID, trash}}, false, false)[0]; err != nil && !errors.Is(err, ErrNotFound) {
+	caps, err := r.r.conds.of(ctx, trash.Bucket)
+	if err != nil {
+		return err
+	}
+	// The trash copy is trashd's own: without a proven If-Match it goes
+	// right after the HEAD above (deletePath).
+	how, err := r.deletePath(caps, trash, false)
+	if err != nil {
+		return err
+	}
+	if err := r.h.guardedDelete([]deletion{{id: r.rec.ID, obj: trash, how: how}}, false)[0]; err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("remove the trash copy s3://%s/%s: %w", trash.Bucket, trash.Key, err)
 	}
 	return nil

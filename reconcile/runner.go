@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -52,6 +51,9 @@ type Runner struct {
 	events    func(Event)
 	current   atomic.Pointer[tracker]        // the running pass, if any
 	lifecycle atomic.Pointer[LifecycleState] // the last lifecycle check
+	// conds: what each bucket honours, probed when first needed.
+	conds        conditions
+	onConditions func(Capabilities)
 }
 
 // Option adjusts a Runner.
@@ -77,7 +79,8 @@ func NewRunner(store Store, s3 S3, cfg Config, log *slog.Logger, opts ...Option)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Runner{store: store, s3: s3, cfg: cfg, log: log, now: time.Now, leases: realTimers{BootClock}, events: func(Event) {}}
+	r := &Runner{store: store, s3: s3, cfg: cfg, log: log, now: time.Now, leases: realTimers{BootClock}, events: func(Event) {}, onConditions: func(Capabilities) {}}
+	r.conds.r = r
 	for _, o := range opts {
 		o(r)
 	}
@@ -183,15 +186,6 @@ func (r *Runner) pass(ctx context.Context, id int64, t *tracker) (Summary, error
 	defer r.beat(work, id, log)()
 	r.abandonLapsedRuns(work, log)
 	p := &pass{r: r, log: log, stop: ctx, work: work, progress: t, outage: newOutage(r.cfg.Concurrency, r.cfg.Mass.Allow)}
-	// Probed when a first delete is due: a pass with nothing to move sends
-	// nothing.
-	p.batchDeletes = sync.OnceValue(func() bool {
-		ok, err := r.s3.BatchConditions(p.stop, r.cfg.TrashBucket)
-		if err != nil {
-			p.log.Warn("deletes go one by one", "err", err)
-		}
-		return ok
-	})
 	runErr := p.run()
 
 	t.setPhase(PhaseDone)
@@ -266,8 +260,6 @@ type pass struct {
 	work     context.Context // for steps in flight: done when the grace runs out
 	progress *tracker
 	outage   *outage
-	// batchDeletes: the server honours DeleteObjects' per-object ETag.
-	batchDeletes func() bool
 }
 
 // stopping reports whether the pass has been asked to stop.

@@ -38,7 +38,7 @@ func (c *Client) CopyOnce(ctx context.Context, src reconcile.Object, dstBucket, 
 		return reconcile.CopyReport{}, fmt.Errorf("%s: %w: the source's ETag is not known, so the copy cannot be made conditional on it: HEAD the source first", cl.op, reconcile.ErrPermanent)
 	case c.inParts(src):
 		return reconcile.CopyReport{}, fmt.Errorf("%s: %w", cl.op, reconcile.ErrNeedsParts)
-	case opts.NoOverwrite && c.opts.NoOverwriteByHead:
+	case opts.NoOverwrite && c.byHead(opts):
 		// Only the server's own If-None-Match makes one request enough.
 		return reconcile.CopyReport{}, fmt.Errorf("%s: %w: the server does not refuse a copy over an existing object by itself", cl.op, reconcile.ErrNeedsParts)
 	}

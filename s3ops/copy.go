@@ -34,7 +34,7 @@ func (c *Client) Copy(ctx context.Context, src reconcile.Object, dstBucket, dstK
 	if src.ETag == "" {
 		return fmt.Errorf("%s: %w: the source's ETag is not known, so the copy cannot be made conditional on it: HEAD the source first", cl.op, reconcile.ErrPermanent)
 	}
-	if opts.NoOverwrite && c.opts.NoOverwriteByHead {
+	if opts.NoOverwrite && c.byHead(opts) {
 		if err := c.checkFree(ctx, cl, dstBucket, dstKey); err != nil {
 			return err
 		}
@@ -139,4 +139,11 @@ func copyCall(src reconcile.Object, dstBucket, dstKey string) call {
 		allow: fmt.Sprintf("s3:GetObject, s3:GetObjectVersion and s3:GetObjectTagging on arn:aws:s3:::%s/* "+
 			"and s3:PutObject and s3:PutObjectTagging on arn:aws:s3:::%s/*", src.Bucket, dstBucket),
 	}
+}
+
+// byHead reports whether a copy with NoOverwrite checks its destination with
+// HEAD first: the caller says the server does not prove If-None-Match
+// (opts.NoOverwriteByHead), or the Client was built so.
+func (c *Client) byHead(opts reconcile.CopyOptions) bool {
+	return c.opts.NoOverwriteByHead || opts.NoOverwriteByHead
 }

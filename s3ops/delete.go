@@ -62,8 +62,8 @@ func (c *Client) Delete(ctx context.Context, obj reconcile.Object) error {
 		// bytes written since the copy: that is the operator's call, not
 		// ours (or enable versioning, and deletes name the version).
 		return mapError(cl, fmt.Errorf("%w: the server does not support conditional deletes (If-Match), and the bucket is not versioned: "+
-			"set TRASHD_CONDITIONAL_DELETE=false to delete without the condition (a file overwritten between copy and delete "+
-			"would then be lost), or enable versioning on the bucket: %w", reconcile.ErrPermanent, err))
+			"enable versioning on the bucket (deletes then name the version), or accept a HEAD right before each delete instead "+
+			"(TRASHD_S3_DELETE_AFTER_HEAD=true: a file overwritten in that round trip would be lost); `trashd doctor` shows what the server honours: %w", reconcile.ErrPermanent, err))
 	}
 	return mapError(cl, err)
 }

@@ -194,8 +194,8 @@ func TestDeleteWithoutConditionalSupport(t *testing.T) {
 	// Unversioned: no delete without the condition, and a message that says
 	// what to choose.
 	err := b.client.Delete(t.Context(), obj)
-	if !errors.Is(err, reconcile.ErrPermanent) || !strings.Contains(err.Error(), "TRASHD_CONDITIONAL_DELETE") {
-		t.Fatalf("Delete = %v, want a permanent error naming TRASHD_CONDITIONAL_DELETE", err)
+	if !errors.Is(err, reconcile.ErrPermanent) || !strings.Contains(err.Error(), "TRASHD_S3_DELETE_AFTER_HEAD") {
+		t.Fatalf("Delete = %v, want a permanent error naming TRASHD_S3_DELETE_AFTER_HEAD", err)
 	}
 	if _, err := b.client.Head(t.Context(), b.src, "a.txt"); err != nil {
 		t.Fatalf("object gone after a refused delete: %v", err)

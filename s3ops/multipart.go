@@ -78,7 +78,7 @@ func (c *Client) copyParts(ctx context.Context, cl call, src reconcile.Object, d
 	}
 
 	completed, err := c.copyEachPart(ctx, cl, src, dstBucket, dstKey, up.UploadId, parts)
-	if err == nil && opts.NoOverwrite && c.opts.NoOverwriteByHead {
+	if err == nil && opts.NoOverwrite && c.byHead(opts) {
 		// The parts may have taken minutes; look again right before
 		// they become the object.
 		err = c.checkFree(ctx, cl, dstBucket, dstKey)

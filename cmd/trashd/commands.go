@@ -59,6 +59,7 @@ func commands() []command {
 		restoreCommand(),
 		retryCommand(),
 		auditCommand(),
+		doctorCommand(),
 		configCommand(),
 		versionCommand(),
 	}

@@ -57,8 +57,8 @@ type env struct {
 	MultipartThreshold string `envconfig:"TRASHD_MULTIPART_THRESHOLD" opt:"S3.MultipartThreshold" desc:"objects above this are copied in parts (at most 5GiB)"`
 	PartSize           string `envconfig:"TRASHD_PART_SIZE" opt:"S3.PartSize" desc:"part size for part copies of single-part sources (5MiB to 5GiB)"`
 	PartConcurrency    string `envconfig:"TRASHD_PART_CONCURRENCY" opt:"S3.PartConcurrency" desc:"parts copied at once for one object"`
-	ConditionalDelete  string `envconfig:"TRASHD_CONDITIONAL_DELETE" opt:"S3.ConditionalDelete" desc:"delete the source only if its ETag is unchanged (If-Match)"`
-	IfNoneMatch        string `envconfig:"TRASHD_S3_IF_NONE_MATCH" opt:"S3.NoOverwriteByHead" desc:"the server honours If-None-Match on copies (AWS since 2025-10); false: trashd checks a copy's destination with HEAD first, a weaker guard"`
+	S3Forbid           string `envconfig:"TRASHD_S3_FORBID" opt:"Reconcile.Forbid" desc:"conditions trashd never relies on, whatever its probe of a bucket finds: a comma-separated list of copy_if_none_match, complete_if_none_match, copy_source_if_match, delete_if_match, batch_delete_etag (empty: each as the probe proves it)"`
+	DeleteAfterHead    string `envconfig:"TRASHD_S3_DELETE_AFTER_HEAD" opt:"Reconcile.DeleteAfterHead" desc:"true: on a source bucket that proves no If-Match on DeleteObject and keeps no versions, delete a source right after a HEAD that finds exactly the copied object (a file written in that round trip would be lost); false: trashd moves nothing out of such a bucket"`
 	BatchSize          string `envconfig:"TRASHD_BATCH_SIZE" opt:"Reconcile.BatchSize" desc:"LMS rows read per discovery query"`
 	Concurrency        string `envconfig:"TRASHD_CONCURRENCY" opt:"Reconcile.Concurrency" desc:"objects moved at once"`
 	MoveBatch          string `envconfig:"TRASHD_MOVE_BATCH" opt:"Reconcile.MoveBatch" desc:"records moved together: one statement and one DeleteObjects for many objects (1: batches of one, on the same protocol)"`
@@ -136,8 +136,7 @@ func defaultEnv() env {
 		MultipartThreshold: size(s3ops.DefaultMultipartThreshold),
 		PartSize:           size(s3ops.DefaultPartSize),
 		PartConcurrency:    itoa(s3ops.DefaultPartConcurrency),
-		ConditionalDelete:  "true",
-		IfNoneMatch:        "true",
+		DeleteAfterHead:    "false",
 		BatchSize:          itoa(reconcile.DefaultBatchSize),
 		Concurrency:        itoa(reconcile.DefaultConcurrency),
 		MoveBatch:          itoa(reconcile.DefaultMoveBatch),

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"fmt"
+	"slices"
+	"strings"
+
 	"trashd/reconcile"
 )
 
@@ -34,8 +38,32 @@ func parseReconcile(p *problems, e env) reconcile.Config {
 			Share:    p.float("TRASHD_MASS_CHANGE_SHARE", e.MassChangeShare, "a share above 0 and at most 1, such as 0.1"),
 			Override: "TRASHD_ALLOW_MASS_CHANGE=true for the service (unset it after), or `trashd reconcile --allow-mass-change` for one pass",
 		},
-		Archive: parseArchive(p, e),
+		Archive:         parseArchive(p, e),
+		Forbid:          parseForbid(p, e.S3Forbid),
+		DeleteAfterHead: p.bool("TRASHD_S3_DELETE_AFTER_HEAD", e.DeleteAfterHead),
 	}
+}
+
+// parseForbid reads TRASHD_S3_FORBID: conditions never to rely on.
+func parseForbid(p *problems, v string) map[reconcile.Condition]string {
+	out := map[reconcile.Condition]string{}
+	for _, name := range strings.Split(v, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		cond := reconcile.Condition(name)
+		if !slices.Contains(reconcile.Conditions(), cond) {
+			var all []string
+			for _, c := range reconcile.Conditions() {
+				all = append(all, string(c))
+			}
+			p.add("TRASHD_S3_FORBID", fmt.Sprintf("%q is no condition trashd relies on; use any of %s", name, strings.Join(all, ", ")))
+			continue
+		}
+		out[cond] = "TRASHD_S3_FORBID"
+	}
+	return out
 }
 
 // parseArchive reads the variables of the lifecycle rule, transitions and

@@ -29,8 +29,9 @@ func parseS3(p *problems, e env) s3ops.Options {
 		MultipartThreshold:   p.bytes("TRASHD_MULTIPART_THRESHOLD", e.MultipartThreshold),
 		PartSize:             p.bytes("TRASHD_PART_SIZE", e.PartSize),
 		PartConcurrency:      p.int("TRASHD_PART_CONCURRENCY", e.PartConcurrency),
-		ConditionalDelete:    p.bool("TRASHD_CONDITIONAL_DELETE", e.ConditionalDelete),
-		NoOverwriteByHead:    !p.bool("TRASHD_S3_IF_NONE_MATCH", e.IfNoneMatch),
-		RetryMaxAttempts:     s3ops.DefaultRetryMaxAttempts,
+		// Conditions are sent where the probe of a bucket proves them
+		// (reconcile decides, per bucket and object).
+		ConditionalDelete: true,
+		RetryMaxAttempts:  s3ops.DefaultRetryMaxAttempts,
 	}
 }

@@ -14,10 +14,23 @@ type unknownVariable struct {
 }
 
 func (u unknownVariable) String() string {
+	if why, ok := removedVariables[u.Name]; ok {
+		return fmt.Sprintf("%s is set but is no longer a trashd variable (it is ignored; unset it): %s", u.Name, why)
+	}
 	if u.Closest != "" {
 		return fmt.Sprintf("%s is set but is not a trashd variable: did you mean %s? (it is ignored; rename or unset it)", u.Name, u.Closest)
 	}
 	return fmt.Sprintf("%s is set but is not a trashd variable (it is ignored; see `trashd config` for the variables, and unset it)", u.Name)
+}
+
+// removedVariables are variables that declared a server feature, which
+// trashd now probes per bucket instead: say so, and what replaced them.
+var removedVariables = map[string]string{
+	"TRASHD_S3_IF_NONE_MATCH": "trashd probes each bucket for If-None-Match on copies and HEADs the destination first where it is not proven; " +
+		"to forbid relying on it anyway, set TRASHD_S3_FORBID=copy_if_none_match,complete_if_none_match",
+	"TRASHD_CONDITIONAL_DELETE": "trashd probes each bucket for If-Match on DeleteObject and the per-object ETag of DeleteObjects; " +
+		"to forbid relying on them, set TRASHD_S3_FORBID=delete_if_match,batch_delete_etag; to delete sources of an unversioned bucket " +
+		"without a proven condition, set TRASHD_S3_DELETE_AFTER_HEAD=true",
 }
 
 // toolPrefixes and toolVariables are TRASHD_ variables of the project's

@@ -48,6 +48,9 @@ type metrics struct {
 	ineligible       prometheus.Gauge
 	classBytes       *prometheus.GaugeVec
 
+	conditions      *prometheus.GaugeVec
+	conditionsProbe *prometheus.GaugeVec
+
 	mu          sync.Mutex
 	stateLabels map[string]bool // states backlog last reported, to drop those gone
 }
@@ -179,8 +182,29 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "trashd_trash_bytes",
 		Help: "Bytes in the trash bucket by storage class, as trashd's records know them.",
 	}, []string{"storage_class"})
-	reg.MustRegister(m.lifecycleInPlace, m.overdue, m.ineligible, m.classBytes)
+	m.conditions = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "trashd_s3_condition_honoured",
+		Help: "Per bucket and condition trashd relies on (copy_if_none_match, complete_if_none_match, copy_source_if_match, delete_if_match, batch_delete_etag): 1 when the last probe proved the server honours it, 0 when it does not or the probe could not tell (trashd then takes the documented fallback, or refuses; `trashd doctor`).",
+	}, []string{"bucket", "condition"})
+	m.conditionsProbe = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "trashd_s3_conditions_probe_timestamp_seconds",
+		Help: "When each bucket's conditions were last probed (at least once a day while the service runs), as a Unix time.",
+	}, []string{"bucket"})
+	reg.MustRegister(m.lifecycleInPlace, m.overdue, m.ineligible, m.classBytes, m.conditions, m.conditionsProbe)
 	return m
+}
+
+// probed records a bucket's probed conditions; pass it to
+// reconcile.WithConditionsObserver.
+func (m *metrics) probed(c reconcile.Capabilities) {
+	for _, cond := range reconcile.Conditions() {
+		v := 0.0
+		if c.Honours(cond) {
+			v = 1
+		}
+		m.conditions.WithLabelValues(c.Bucket, string(cond)).Set(v)
+	}
+	m.conditionsProbe.WithLabelValues(c.Bucket).Set(float64(c.ProbedAt.UnixNano()) / 1e9)
 }
 
 // NewRegistry returns a registry with the Go runtime and process collectors,

@@ -98,7 +98,7 @@ func Run(ctx context.Context, o Options) error {
 		return &ConfigError{err}
 	}
 	rcfg := o.Reconcile
-	runner, err := reconcile.NewRunner(o.Store, client, rcfg, log, reconcile.WithEvents(m.object))
+	runner, err := reconcile.NewRunner(o.Store, client, rcfg, log, reconcile.WithEvents(m.object), reconcile.WithConditionsObserver(m.probed))
 	if err != nil {
 		closeListeners()
 		return &ConfigError{err}
