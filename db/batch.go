@@ -15,49 +15,76 @@ var (
 	_ reconcile.Sharing  = (*Store)(nil)
 )
 
-// LiveRows is LiveRow for many objects: for each object an untrashed LMS
-// row names, the smallest such row's id. The LMS table is asked once per
-// bucket kind and chunk, by the key column's collation (so that its index
-// serves); the rows it returns are then matched byte for byte, as LiveRow's
-// query does in SQL.
+// LiveRows returns, for each of objs that an untrashed LMS row names, the
+// smallest such row's id: such an object is still in use (LMSs that
+// deduplicate by content let many rows name one object) and must stay where
+// it is. A row names an object when its key column equals the key byte for
+// byte and its bucket is the object's: its bucket column, or DefaultBucket
+// when that column is NULL or empty or there is no bucket column.
+//
+// The LMS table is asked once per chunk of keys, by the key column's
+// collation, so that its index serves; but a collation may be case- or
+// accent-insensitive and pad with spaces, while S3 keys are bytes ("a.pdf",
+// "A.pdf" and "a.pdf " are three objects), so the rows it returns are then
+// matched byte for byte here. A plain SELECT outside a transaction is a
+// consistent, non-locking read: trashd never locks the LMS's rows. With
+// UniqueKeys nothing is asked.
 func (s *Store) LiveRows(ctx context.Context, objs []reconcile.ObjectRef) (map[reconcile.ObjectRef]int64, error) {
 	out := map[reconcile.ObjectRef]int64{}
-	if s.live.skip {
+	if s.lms.UniqueKeys {
 		return out, nil
 	}
-	var keys []string
 	want := map[reconcile.ObjectRef]bool{}
+	byBucket := map[string][]string{}
 	for _, o := range objs {
 		if s.lms.BucketColumn == "" && o.Bucket != s.lms.DefaultBucket {
 			continue // every row is in the default bucket
 		}
 		if !want[o] {
 			want[o] = true
-			keys = append(keys, o.Key)
+			byBucket[o.Bucket] = append(byBucket[o.Bucket], o.Key)
 		}
 	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
-	for chunk := range slices.Chunk(keys, maxBatchRows) {
-		if err := s.liveRows(ctx, chunk, want, out); err != nil {
-			return nil, fmt.Errorf("look for untrashed rows of %s naming %d objects: %w", s.lms.Table, len(objs), err)
+	for bucket, keys := range byBucket {
+		slices.Sort(keys)
+		for chunk := range slices.Chunk(keys, maxBatchRows) {
+			if err := s.liveRows(ctx, bucket, chunk, want, out); err != nil {
+				return nil, fmt.Errorf("look for untrashed rows of %s naming %d objects: %w", s.lms.Table, len(objs), err)
+			}
 		}
 	}
 	return out, nil
 }
 
-func (s *Store) liveRows(ctx context.Context, keys []string, want map[reconcile.ObjectRef]bool, out map[reconcile.ObjectRef]int64) error {
-	bucket := "NULL"
+// liveRowsQuery is LiveRows' query for keys in bucket: by the key column's
+// collation and the bucket (the default bucket: also a NULL or exactly
+// empty bucket column), so that an index on the key, or on the bucket and
+// the key, serves it; the rows it returns are matched byte for byte after.
+func (s *Store) liveRowsQuery(bucket string, keys []string) (string, []any) {
+	args := make([]any, 0, len(keys)+1)
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	b := "NULL"
+	where := ""
 	if s.lms.BucketColumn != "" {
-		bucket = "l." + quote(s.lms.BucketColumn)
+		b = "l." + quote(s.lms.BucketColumn)
+		if bucket == s.lms.DefaultBucket {
+			// `= ''` lets an index on (bucket, key) serve; LENGTH keeps
+			// out a bucket of spaces, which PAD SPACE would let in.
+			where = " AND (" + b + " IS NULL OR (" + b + " = '' AND LENGTH(" + b + ") = 0) OR " + b + " = ?)"
+		} else {
+			where = " AND " + b + " = ?"
+		}
+		args = append(args, bucket)
 	}
-	query := "SELECT l." + quote(s.lms.IDColumn) + ", l." + quote(s.lms.KeyColumn) + ", " + bucket +
+	return "SELECT l." + quote(s.lms.IDColumn) + ", l." + quote(s.lms.KeyColumn) + ", " + b +
 		" FROM " + quote(s.lms.Table) + " AS l WHERE l." + quote(s.lms.KeyColumn) + " IN (" + placeholders(len(keys)) + ")" +
-		" AND " + s.lms.untrashedSQL("l")
-	args := make([]any, len(keys))
-	for i, k := range keys {
-		args[i] = k
-	}
+		where + " AND " + s.lms.untrashedSQL("l"), args
+}
+
+func (s *Store) liveRows(ctx context.Context, bucket string, keys []string, want map[reconcile.ObjectRef]bool, out map[reconcile.ObjectRef]int64) error {
+	query, args := s.liveRowsQuery(bucket, keys)
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
@@ -71,8 +98,8 @@ func (s *Store) liveRows(ctx context.Context, keys []string, want map[reconcile.
 		if err := rows.Scan(&id, &key, &bucket); err != nil {
 			return err
 		}
-		// As ScanTrashed and LiveRow: a NULL or exactly empty bucket is
-		// the default bucket.
+		// As ScanTrashed: a NULL or exactly empty bucket is the default
+		// bucket.
 		ref := reconcile.ObjectRef{Bucket: cmp.Or(bucket.String, s.lms.DefaultBucket), Key: key.String}
 		if !key.Valid || !want[ref] {
 			continue

@@ -7,9 +7,11 @@ import (
 	"trashd/reconcile"
 )
 
-// LiveQuery is the query LiveRow runs for bucket and key, for tests that
-// EXPLAIN it.
-func (s *Store) LiveQuery(bucket, key string) (string, []any) { return s.liveQuery(bucket, key) }
+// LiveRowsQuery is the query LiveRows runs for keys in bucket, for tests
+// that EXPLAIN it.
+func (s *Store) LiveRowsQuery(bucket string, keys ...string) (string, []any) {
+	return s.liveRowsQuery(bucket, keys)
+}
 
 // BinlogProblem is binlogProblem, for a table test of the servers it refuses.
 var BinlogProblem = binlogProblem

@@ -8,19 +8,29 @@ import (
 
 	"trashd/db"
 	"trashd/db/dbtest"
+	"trashd/reconcile"
 )
 
-// wantLive checks LiveRow(bucket, key) against the wanted id; 0: none.
+// liveRow asks LiveRows about the one object bucket/key.
+func liveRow(t *testing.T, store *db.Store, bucket, key string) (int64, bool, error) {
+	t.Helper()
+	ref := reconcile.ObjectRef{Bucket: bucket, Key: key}
+	got, err := store.LiveRows(t.Context(), []reconcile.ObjectRef{ref})
+	id, found := got[ref]
+	return id, found, err
+}
+
+// wantLive checks LiveRows for bucket/key against the wanted id; 0: none.
 func wantLive(t *testing.T, store *db.Store, bucket, key string, want int64) {
 	t.Helper()
-	id, found, err := store.LiveRow(t.Context(), bucket, key)
+	id, found, err := liveRow(t, store, bucket, key)
 	switch {
 	case err != nil:
-		t.Errorf("LiveRow(%q, %q) = %v", bucket, key, err)
+		t.Errorf("LiveRows(%q, %q) = %v", bucket, key, err)
 	case want == 0 && found:
-		t.Errorf("LiveRow(%q, %q) = row %d, want none", bucket, key, id)
+		t.Errorf("LiveRows(%q, %q) = row %d, want none", bucket, key, id)
 	case want != 0 && (!found || id != want):
-		t.Errorf("LiveRow(%q, %q) = %d, %v; want row %d", bucket, key, id, found, want)
+		t.Errorf("LiveRows(%q, %q) = %d, %v; want row %d", bucket, key, id, found, want)
 	}
 }
 
@@ -80,7 +90,7 @@ func TestLiveRowFlagValues(t *testing.T) {
 				trashed[r.Key] = true
 			}
 			for key, wantLive := range live {
-				_, found, err := store.LiveRow(t.Context(), "only", key)
+				_, found, err := liveRow(t, store, "only", key)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -155,9 +165,6 @@ func TestLiveRowUniqueKeys(t *testing.T) {
 	lms.UniqueKeys = true
 	store := newStore(t, sqlDB, lms)
 	wantLive(t, store, "b", "shared", 0)
-	if q, _ := store.LiveQuery("b", "shared"); q != "" {
-		t.Errorf("LiveQuery with UniqueKeys = %q, want none", q)
-	}
 }
 
 // The question comes before every delete: it must use the index, never read
@@ -194,7 +201,7 @@ func TestLiveRowUsesIndex(t *testing.T) {
 				buckets = append(buckets, "other")
 			}
 			for _, bucket := range buckets {
-				query, args := store.LiveQuery(bucket, "k/007")
+				query, args := store.LiveRowsQuery(bucket, "k/007", "k/011")
 				// type index would be a read of the whole index.
 				plan := explain(t, sqlDB, query, args...)
 				if plan["key"] != "by_object" || plan["type"] != "ref" && plan["type"] != "range" {

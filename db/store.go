@@ -26,13 +26,12 @@ type Store struct {
 	db       *sql.DB
 	lms      LMSTable
 	scan     *scanner
-	live     liveSQL
 	warnings []string
 }
 
 // NewStore validates lms, checks in information_schema that its table and
 // columns exist with fitting types, that its id names one row, that an index
-// serves LiveRow (unless lms.UniqueKeys) and that trashd's tables are
+// serves LiveRows (unless lms.UniqueKeys) and that trashd's tables are
 // migrated, and returns a Store. All problems found in one step are reported
 // together; problems that only make trashd slow are in Warnings.
 func NewStore(ctx context.Context, sqlDB *sql.DB, lms LMSTable) (*Store, error) {
@@ -66,7 +65,6 @@ func NewStore(ctx context.Context, sqlDB *sql.DB, lms LMSTable) (*Store, error) 
 		db:       sqlDB,
 		lms:      lms,
 		scan:     newScanner(lms),
-		live:     newLiveSQL(lms, schema),
 		warnings: schema.warnings,
 	}, nil
 }

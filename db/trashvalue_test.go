@@ -43,12 +43,12 @@ func TestTrashKindValue(t *testing.T) {
 		key  string
 		live int64 // 0: none
 	}{{"shared/key", available}, {"alone/key", 0}, {"null/key", nullRow}, {"other/key", other}} {
-		id, found, err := store.LiveRow(ctx, lms.DefaultBucket, tc.key)
+		id, found, err := liveRow(t, store, lms.DefaultBucket, tc.key)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if found != (tc.live != 0) || (found && id != tc.live) {
-			t.Errorf("LiveRow(%s) = %d, %v; want %d (a NULL or other value is live)", tc.key, id, found, tc.live)
+			t.Errorf("LiveRows(%s) = %d, %v; want %d (a NULL or other value is live)", tc.key, id, found, tc.live)
 		}
 	}
 }
