@@ -99,3 +99,56 @@ func TestFenceAgeCountsFromTheSend(t *testing.T) {
 		})
 	}
 }
+
+// A lease found lost by the renewal that freshens the fence before a delete
+// stops the delete: the renewal's answer is never taken for a fence.
+func TestFenceLostAtTheRenewalBeforeTheDelete(t *testing.T) {
+	t.Parallel()
+	w := newFaultWorld(t)
+	id := w.AddFile(t, "fence/stolen.txt", testworld.Body("stolen", 300), true, 0)
+	other := w.AddFile(t, "fence/kept.txt", testworld.Body("kept", 300), true, 0)
+	cfg := w.Config("owner-a")
+	clock := newHandClock()
+	r, proxy := proxiedRunner(t, w, cfg, clock)
+	var (
+		mu             sync.Mutex
+		copied, stolen bool
+	)
+	proxy.SetRule(func(c dbtest.Command) dbtest.Action {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case strings.HasPrefix(c.SQL, "UPDATE trash_objects") && strings.Contains(c.SQL, "'copied'") && !copied:
+			// The copied write takes a third of the lease: the fence
+			// before the delete must be renewed.
+			copied = true
+			clock.advance(cfg.Lease * 3 / 10)
+		case copied && !stolen && strings.HasPrefix(c.SQL, "UPDATE trash_objects SET lease_expires_at"):
+			// Meanwhile another host took one record over.
+			stolen = true
+			_, err := w.DB.Exec("UPDATE trash_objects SET lease_token = 'another-host' WHERE lms_id = ?", id)
+			testworld.Must(t, err)
+		}
+		return dbtest.Action{}
+	})
+	sum, err := r.Run(passCtx(t), reconcile.TriggerManual)
+	testworld.Must(t, err)
+	mu.Lock()
+	defer mu.Unlock()
+	if !stolen {
+		t.Fatal("no renewal before the delete passed the proxy")
+	}
+	if n := w.deletes(w.Source, "fence/stolen.txt"); n != 0 {
+		t.Errorf("%d deletes of a source whose lease the renewal found lost, want none", n)
+	}
+	if rec := ruleRecord(t, w.Env, id); rec.Token != "another-host" || rec.State != reconcile.StateCopied {
+		t.Errorf("record %s, token %q: want copied, left to the other host", rec.State, rec.Token)
+	}
+	if rec := ruleRecord(t, w.Env, other); rec.State != reconcile.StateInTrash {
+		t.Errorf("the other record %s (%q), want in_trash", rec.State, rec.LastError)
+	}
+	if sum.Counts.Moved != 1 {
+		t.Errorf("counts %+v: want one moved", sum.Counts)
+	}
+	w.CheckInvariant(t)
+}
