@@ -17,7 +17,7 @@ build: ## build bin/trashd
 	$(GO) build -ldflags "-X main.Version=$(VERSION)" -o $(BIN) ./cmd/trashd
 
 .PHONY: dev-up
-dev-up: ## start MariaDB and SeaweedFS on 127.0.0.1 (installs and builds what is missing)
+dev-up: ## start MariaDB and SeaweedFS on 127.0.0.1, build versitygw, check moto (installs and builds what is missing)
 	scripts/dev-up.sh
 
 .PHONY: dev-down

@@ -3,6 +3,10 @@
 #   - MariaDB on :3306 (installed from Debian's packages and started if absent),
 #   - SeaweedFS `weed mini` with its S3 API on :$TRASHD_DEV_S3_PORT (default 8333),
 #     built once by build-weed.sh, started with a fresh data dir each time.
+# and readies the two S3 servers that each test package starts for itself
+# (s3ops/s3test): versitygw, built once by build-versitygw.sh, and moto,
+# which must be installed for python3 (it is checked, and installed from
+# Debian's packages where Debian has it).
 # Writes the settings to $TRASHD_DEV_DIR/env (default .dev/env) for `source`.
 # Safe to run again, in any order with make demo, test and bench (which runs it
 # only when no dev servers answer): it stops the SeaweedFS it started last time
@@ -47,6 +51,9 @@ mariadb --protocol=tcp -h127.0.0.1 -uroot -e 'CREATE DATABASE IF NOT EXISTS test
 
 # --- SeaweedFS ---------------------------------------------------------------
 weed=$(scripts/build-weed.sh)
+# The tests start versitygw themselves; built here, before anything is
+# started, so that a build that fails leaves nothing half up.
+versitygw=$(scripts/build-versitygw.sh)
 
 # Stop the SeaweedFS started last time and wait until it has exited and its
 # S3, master, volume, filer and admin ports (and their gRPC ports) are free:
@@ -95,10 +102,53 @@ fi
 s3curl -X DELETE "http://127.0.0.1:$s3_port/$probe/probe" >/dev/null || true
 s3curl -X DELETE "http://127.0.0.1:$s3_port/$probe" >/dev/null || true
 
+# --- moto (the tests start it) -----------------------------------------------
+# The version the tests check, declared once, in s3test.
+moto_version=$(sed -n 's/^const MotoVersion = "\(.*\)"$/\1/p' s3ops/s3test/moto.go)
+[ -n "$moto_version" ] || { log "no MotoVersion in s3ops/s3test/moto.go"; exit 1; }
+# has_moto PYTHON: PYTHON runs moto's server at the version the tests expect.
+has_moto() {
+	[ "$("$1" -c 'import importlib.metadata as md, moto.server, flask, flask_cors; print(md.version("moto"))' 2>/dev/null)" = "$moto_version" ]
+}
+find_moto() {
+	for py in "$(command -v python3 || true)" /usr/bin/python3; do
+		if [ -n "$py" ] && has_moto "$py"; then
+			# The interpreter itself, not a pyenv shim that picks one by
+			# the directory it runs in.
+			"$py" -c 'import sys; print(sys.executable)'
+			return 0
+		fi
+	done
+	return 1
+}
+if ! python=$(find_moto); then
+	python=
+	candidate=$(apt-cache policy python3-moto 2>/dev/null | sed -n 's/^ *Candidate: //p')
+	if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
+		as_root apt-get update -qq
+		candidate=$(apt-cache policy python3-moto 2>/dev/null | sed -n 's/^ *Candidate: //p')
+	fi
+	if [ -n "$candidate" ] && [ "$candidate" != "(none)" ]; then
+		log "installing moto from Debian's packages (python3-moto $candidate)"
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-moto python3-flask python3-flask-cors >/dev/null || true
+		python=$(find_moto) || python=
+	fi
+fi
+if [ -z "$python" ]; then
+	# Not fatal: SeaweedFS and the demo need no moto; the tests on moto fail
+	# and say the same.
+	log "WARNING: moto $moto_version is not installed for python3, and Debian's packages have no python3-moto at that version:"
+	log "WARNING: install it with pip install 'moto[server]==$moto_version'; until then every test on moto fails"
+fi
+
 cat >"$dev/env" <<ENV
 export TRASHD_TEST_MYSQL_DSN='root@tcp(127.0.0.1:3306)/'
 export TRASHD_TEST_S3_ENDPOINT='http://127.0.0.1:$s3_port'
 export TRASHD_TEST_S3_ACCESS_KEY='$access_key'
 export TRASHD_TEST_S3_SECRET_KEY='$secret_key'
+export TRASHD_TEST_VERSITYGW='$versitygw'
 ENV
-log "ready: MariaDB on 127.0.0.1:3306, S3 on http://127.0.0.1:$s3_port (settings in $dev/env)"
+if [ -n "$python" ]; then
+	echo "export TRASHD_TEST_PYTHON='$python'" >>"$dev/env"
+fi
+log "ready: MariaDB on 127.0.0.1:3306, S3 on http://127.0.0.1:$s3_port, versitygw built${python:+, moto in $python} (settings in $dev/env)"

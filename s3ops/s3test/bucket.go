@@ -23,7 +23,10 @@ func NewBucket(tb testing.TB, c *s3.Client, prefix string) string {
 	name := BucketName(prefix)
 	if _, err := c.CreateBucket(tb.Context(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		if unreachable(err) {
-			tb.Fatalf("S3 test server not reachable at %s: run scripts/dev-up.sh (make test does): %v", Endpoint(), err)
+			// The client may be moto's or versitygw's, which Servers
+			// started; SeaweedFS is the one a developer starts by hand.
+			tb.Fatalf("S3 test server not reachable at %s (SeaweedFS: run scripts/dev-up.sh, as make test does): %v",
+				aws.ToString(c.Options().BaseEndpoint), err)
 		}
 		tb.Fatalf("create bucket %s: %v", name, err)
 	}

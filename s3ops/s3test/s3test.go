@@ -1,20 +1,19 @@
 // Package s3test helps tests in any package talk to the real S3-compatible
-// server that scripts/dev-up.sh starts (SeaweedFS): clients configured from
-// TRASHD_TEST_S3_*, throwaway buckets, objects uploaded in one piece or in
-// parts, and fault injection layered over the real server (FaultTransport in
-// the client, Proxy in front of the server, Wire beneath the client's
-// transport to see what really went out; AWS's own answers in aws.go).
-// Import it only from _test files and the development programs under
-// scripts/ (s3proxy names operations with Operation), never from trashd
-// itself.
+// servers: SeaweedFS, which scripts/dev-up.sh starts (clients configured
+// from TRASHD_TEST_S3_*), and moto and versitygw, which a test package
+// starts once for itself (Servers, from its TestMain). It makes throwaway
+// buckets, objects uploaded in one piece or in parts, and fault injection
+// layered over the real server (FaultTransport in the client, Proxy in
+// front of the server, Wire beneath the client's transport to see what
+// really went out; AWS's own answers in aws.go). Import it only from _test
+// files and the development programs under scripts/ (s3proxy names
+// operations with Operation), never from trashd itself.
 package s3test
 
 import (
 	"cmp"
 	"os"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"trashd/s3ops"
 )
@@ -29,23 +28,14 @@ const (
 
 // Options returns client options for the test server named by
 // TRASHD_TEST_S3_ENDPOINT, TRASHD_TEST_S3_ACCESS_KEY and
-// TRASHD_TEST_S3_SECRET_KEY (dev-up's values when unset): path-style,
-// checksums only when required, static credentials.
+// TRASHD_TEST_S3_SECRET_KEY (dev-up's values when unset): SeaweedFS, with
+// OptionsFor's settings.
 func Options(tb testing.TB) s3ops.Options {
 	tb.Helper()
-	return s3ops.Options{
-		Region:               Region,
-		Endpoint:             Endpoint(),
-		PathStyle:            true,
-		ChecksumWhenRequired: true,
-		Credentials: credentials.NewStaticCredentialsProvider(
-			cmp.Or(os.Getenv("TRASHD_TEST_S3_ACCESS_KEY"), DefaultAccessKey),
-			cmp.Or(os.Getenv("TRASHD_TEST_S3_SECRET_KEY"), DefaultSecretKey),
-			""),
-	}
+	return OptionsFor(tb, SeaweedFS())
 }
 
-// Endpoint is the test server's S3 endpoint.
+// Endpoint is SeaweedFS's S3 endpoint (TRASHD_TEST_S3_ENDPOINT, dev-up's when unset).
 func Endpoint() string {
 	return cmp.Or(os.Getenv("TRASHD_TEST_S3_ENDPOINT"), DefaultEndpoint)
 }
