@@ -34,7 +34,7 @@ type loggedRequest struct {
 }
 
 func (l *requestLog) see(r *http.Request) {
-	if isProbe(r) {
+	if s3test.IsProbe(r) {
 		return
 	}
 	b, k := s3test.BucketKey(r)
@@ -63,22 +63,6 @@ func (l *requestLog) of(op, bucket, key string) []loggedRequest {
 		}
 	}
 	return out
-}
-
-// isProbe reports whether r is a request of a probe of the server's
-// conditions (every key it names is under the probe prefix).
-func isProbe(r *http.Request) bool {
-	_, k := s3test.BucketKey(r)
-	if objs := s3test.DeleteObjectsOf(r); len(objs) > 0 {
-		for _, o := range objs {
-			if !strings.HasPrefix(o.Key, reconcile.ProbePrefix) {
-				return false
-			}
-		}
-		return true
-	}
-	return strings.HasPrefix(k, reconcile.ProbePrefix) || strings.Contains(r.Header.Get("X-Amz-Copy-Source"), reconcile.ProbePrefix) ||
-		strings.Contains(r.URL.RawQuery, "prefix="+strings.TrimSuffix(reconcile.ProbePrefix, "/"))
 }
 
 func loggingWorld(t *testing.T) (*faultWorld, *requestLog) {

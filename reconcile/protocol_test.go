@@ -518,7 +518,7 @@ func TestProtocolErrorInsideDeleteObjectsIsNoDelete(t *testing.T) {
 	}
 	var edited atomic.Bool
 	w.setRule(func(r *http.Request) s3test.Fault {
-		if b, _ := s3test.BucketKey(r); s3test.Operation(r) != "DeleteObjects" || b != w.Source || isProbe(r) {
+		if b, _ := s3test.BucketKey(r); s3test.Operation(r) != "DeleteObjects" || b != w.Source || s3test.IsProbe(r) {
 			return s3test.Fault{}
 		}
 		// The server keeps this one (its ETag no longer matches), and the

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"trashd/reconcile"
 )
 
 // A Fault is what FaultTransport (or a held Proxy request) does with one
@@ -347,8 +350,27 @@ func Deletes(bucket, key string) func(*http.Request) bool {
 	}
 }
 
-// IsDelete reports whether r deletes objects: DeleteObject or DeleteObjects.
+// IsDelete reports whether r deletes objects, a probe's aside: DeleteObject
+// or DeleteObjects.
 func IsDelete(r *http.Request) bool {
 	op := Operation(r)
-	return op == "DeleteObject" || op == "DeleteObjects"
+	return (op == "DeleteObject" || op == "DeleteObjects") && !IsProbe(r)
+}
+
+// IsProbe reports whether r is a request of a probe of the server's
+// conditions: every key it names, or the copy source or listing prefix it
+// names, is under reconcile.ProbePrefix.
+func IsProbe(r *http.Request) bool {
+	if objs := DeleteObjectsOf(r); len(objs) > 0 {
+		for _, o := range objs {
+			if !strings.HasPrefix(o.Key, reconcile.ProbePrefix) {
+				return false
+			}
+		}
+		return true
+	}
+	_, k := BucketKey(r)
+	src, _ := url.PathUnescape(r.Header.Get("X-Amz-Copy-Source"))
+	return strings.HasPrefix(k, reconcile.ProbePrefix) || strings.Contains(src, "/"+reconcile.ProbePrefix) ||
+		strings.HasPrefix(r.URL.Query().Get("prefix"), strings.TrimSuffix(reconcile.ProbePrefix, "/"))
 }
