@@ -29,6 +29,11 @@ const (
 	MaxPartSize int64 = 5 << 30
 	// MaxParts is the most parts one multipart upload may have.
 	MaxParts = 10000
+	// MaxObjectSize is the largest object a multipart copy can make:
+	// 10,000 parts of 5 GiB, 53.7 TB. AWS raised its object size limit
+	// from 5 TB to what it calls 50 TB in December 2025, and documents
+	// that the true bound is this product.
+	MaxObjectSize = MaxParts * MaxPartSize
 )
 
 // Defaults for the zero values of Options.
