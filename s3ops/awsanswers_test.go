@@ -113,3 +113,28 @@ func TestCopyPartsAWSConditionFailed(t *testing.T) {
 		t.Errorf("a refused copy left an object: %v", err)
 	}
 }
+
+// TestProbeAWSConditionFailed: AWS's refusals of each condition, played
+// in place of SeaweedFS's, are refusals to the probe: every condition
+// Honoured, since the objects stay as they were.
+func TestProbeAWSConditionFailed(t *testing.T) {
+	t.Parallel()
+	seed, bucket := probeBucket(t, false)
+	c := newProber(t, func(r *http.Request) s3test.Fault {
+		for cond, req := range probeRequest {
+			if req.match(r) {
+				if cond == reconcile.CondBatchDeleteETag {
+					return s3test.Fault{EditResponse: refusedInWords(cond, r)}
+				}
+				return s3test.AWSConditionFailed(req.header)
+			}
+		}
+		return s3test.Fault{}
+	})
+	caps, err := c.ProbeConditions(t.Context(), bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertAnswers(t, caps, nil)
+	assertNothingLeft(t, seed, bucket)
+}

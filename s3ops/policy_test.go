@@ -31,9 +31,10 @@ var opActions = map[string][]string{
 	// Checked per key, as DeleteObject (the s3:if-match condition
 	// included: AWS, "Enforce conditional deletes").
 	"DeleteObjects": {"s3:DeleteObject", "s3:DeleteObjectVersion"},
-	// The probe of the server's batched delete conditions, in the trash
-	// bucket.
+	// The probe of the server's conditions puts objects of its own, and
+	// lists them to remove what an earlier probe left (probe.go).
 	"PutObject":                       {"s3:PutObject"},
+	"ListObjectsV2":                   {"s3:ListBucket"},
 	"GetBucketLifecycleConfiguration": {"s3:GetLifecycleConfiguration"},
 	"PutBucketLifecycleConfiguration": {"s3:PutLifecycleConfiguration"},
 	"RestoreObject":                   {"s3:RestoreObject"},
