@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"trashd/reconcile"
+	"trashd/s3ops"
 	"trashd/s3ops/s3test"
 )
 
@@ -63,4 +64,77 @@ func TestDeleteBatchAWSMalformedXML(t *testing.T) {
 	if len(left.Contents) != 0 {
 		t.Errorf("the probe left %d objects behind", len(left.Contents))
 	}
+}
+
+// TestCopyAWSConditionFailed plays AWS's 412 to a CopyObject with
+// If-None-Match: * in place of SeaweedFS's: the copy fails with
+// ErrPreconditionFailed, and not ErrDestinationExists, since one 412
+// answers both of CopyObject's conditions (the source's ETag too); Copy and
+// CopyOnce alike.
+func TestCopyAWSConditionFailed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	src := b.put(t, "doc.pdf", []byte("the trashed file"))
+	s3test.PutObject(t, b.s3, b.trash, "taken", []byte("a verified copy"))
+	c, ft := faulty(t, s3test.When(s3test.Match("CopyObject", "taken"), s3test.AWSConditionFailed("If-None-Match")))
+	noOverwrite := reconcile.CopyOptions{NoOverwrite: true}
+	errs := map[string]error{"Copy": c.Copy(t.Context(), src, b.trash, "taken", noOverwrite)}
+	_, errs["CopyOnce"] = c.CopyOnce(t.Context(), src, b.trash, "taken", noOverwrite)
+	for name, err := range errs {
+		if !errors.Is(err, reconcile.ErrPreconditionFailed) || errors.Is(err, s3ops.ErrDestinationExists) {
+			t.Errorf("%s: %v, want ErrPreconditionFailed and not ErrDestinationExists", name, err)
+		}
+	}
+	if n := requestsOf(ft, "CopyObject"); n != 2 {
+		t.Errorf("%d CopyObject requests, want 2 (no retry of a 412)", n)
+	}
+	if got := string(s3test.Get(t, b.s3, b.trash, "taken")); got != "a verified copy" {
+		t.Errorf("the destination holds %q", got)
+	}
+}
+
+// TestCopyPartsAWSConditionFailed plays AWS's 412 to the
+// CompleteMultipartUpload with If-None-Match: * of a copy in parts, whose
+// only condition it is: ErrDestinationExists, and the upload aborted.
+func TestCopyPartsAWSConditionFailed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	s3test.PutMultipart(t, b.s3, b.src, "big.bin", s3test.RandomBytes(11<<20), 5<<20)
+	src := b.head(t, b.src, "big.bin")
+	c, _ := faulty(t, s3test.When(s3test.Match("CompleteMultipartUpload", "taken"), s3test.AWSConditionFailed("If-None-Match")))
+	err := c.Copy(t.Context(), src, b.trash, "taken", reconcile.CopyOptions{NoOverwrite: true})
+	if !errors.Is(err, s3ops.ErrDestinationExists) {
+		t.Errorf("Copy: %v, want ErrDestinationExists", err)
+	}
+	if uploads := s3test.Uploads(t, b.s3, b.trash); len(uploads) != 0 {
+		t.Errorf("uploads %q left behind", uploads)
+	}
+	if _, err := b.client.Head(t.Context(), b.trash, "taken"); !errors.Is(err, reconcile.ErrNotFound) {
+		t.Errorf("a refused copy left an object: %v", err)
+	}
+}
+
+// TestProbeAWSConditionFailed: AWS's refusals of each condition, played
+// in place of SeaweedFS's, are refusals to the probe: every condition
+// Honoured, since the objects stay as they were.
+func TestProbeAWSConditionFailed(t *testing.T) {
+	t.Parallel()
+	seed, bucket := probeBucket(t, false)
+	c := newProber(t, func(r *http.Request) s3test.Fault {
+		for cond, req := range probeRequest {
+			if req.match(r) {
+				if cond == reconcile.CondBatchDeleteETag {
+					return s3test.Fault{EditResponse: refusedInWords(cond, r)}
+				}
+				return s3test.AWSConditionFailed(req.header)
+			}
+		}
+		return s3test.Fault{}
+	})
+	caps, err := c.ProbeConditions(t.Context(), bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertAnswers(t, caps, nil)
+	assertNothingLeft(t, seed, bucket)
 }

@@ -29,6 +29,11 @@ const (
 	MaxPartSize int64 = 5 << 30
 	// MaxParts is the most parts one multipart upload may have.
 	MaxParts = 10000
+	// MaxObjectSize is the largest object a multipart copy can make:
+	// 10,000 parts of 5 GiB, 53.7 TB. AWS raised its object size limit
+	// from 5 TB to what it calls 50 TB in December 2025, and documents
+	// that the true bound is this product.
+	MaxObjectSize = MaxParts * MaxPartSize
 )
 
 // Defaults for the zero values of Options.
@@ -91,6 +96,9 @@ type Options struct {
 	// included (observe.go). It is called from the requesting goroutine and
 	// must be quick and safe for concurrent use: metrics, not I/O.
 	Observe func(op string, err error, d time.Duration)
+	// Now is the clock that dates a probe's answers
+	// (reconcile.Capabilities.ProbedAt); nil is time.Now.
+	Now func() time.Time
 }
 
 // withDefaults fills the zero values.
@@ -99,6 +107,9 @@ func (o Options) withDefaults() Options {
 	o.PartSize = cmp.Or(o.PartSize, DefaultPartSize)
 	o.PartConcurrency = cmp.Or(o.PartConcurrency, DefaultPartConcurrency)
 	o.RetryMaxAttempts = cmp.Or(o.RetryMaxAttempts, DefaultRetryMaxAttempts)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	return o
 }
 
@@ -158,9 +169,10 @@ type Client struct {
 }
 
 var (
-	_ reconcile.ObjectStore   = (*Client)(nil)
-	_ reconcile.BucketChecker = (*Client)(nil)
-	_ reconcile.UploadAborter = (*Client)(nil)
+	_ reconcile.ObjectStore     = (*Client)(nil)
+	_ reconcile.BucketChecker   = (*Client)(nil)
+	_ reconcile.UploadAborter   = (*Client)(nil)
+	_ reconcile.ConditionProber = (*Client)(nil)
 )
 
 // New builds a Client from o, filling defaults and validating them. It loads

@@ -3,9 +3,11 @@
 // the object that was copied, checks that the buckets it needs are
 // reachable, keeps trashd's rule in the trash bucket's lifecycle
 // configuration (merging it with the other rules, lifecycle.go) and asks S3
-// to restore archived objects (restore.go). It implements
-// reconcile.ObjectStore, BucketChecker, LifecycleKeeper, Restorer and
-// UploadAborter.
+// to restore archived objects (restore.go), and probes which of the
+// conditional requests a move relies on a bucket's server honours, with
+// objects of its own (probe.go). It implements reconcile.ObjectStore,
+// BucketChecker, LifecycleKeeper, Restorer, UploadAborter and
+// ConditionProber.
 //
 // Every copy is chosen so that it can be proven equal to its source later by
 // comparing the two HEADs: a single CopyObject where S3 keeps the source's

@@ -54,7 +54,10 @@ func TestFixedLayout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			parts := fixedLayout(tt.size, tt.partSize)
+			parts, err := fixedLayout(tt.size, tt.partSize)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if len(parts) != tt.wantParts || parts[len(parts)-1] != tt.wantLast {
 				t.Fatalf("fixedLayout(%d, %d): %d parts, last %+v; want %d, last %+v", tt.size, tt.partSize, len(parts), parts[len(parts)-1], tt.wantParts, tt.wantLast)
 			}
@@ -69,6 +72,58 @@ func TestFixedLayout(t *testing.T) {
 				t.Errorf("parts cover %d bytes, want %d", next, tt.size)
 			}
 		})
+	}
+}
+
+// TestFixedLayoutUpTo50TB: a new layout keeps within S3's limits for
+// every size up to the largest object S3 takes (50 TB in AWS's words,
+// 10,000 parts of 5 GiB in fact): at most 10,000 parts, each at most 5 GiB
+// and, but the last, at least 5 MiB, with parts of at least
+// ceil(size / 10,000), covering the size exactly. A larger size is refused.
+func TestFixedLayoutUpTo50TB(t *testing.T) {
+	const gib, tib = 1 << 30, 1 << 40
+	tests := []struct {
+		name      string
+		size      int64
+		wantParts int
+	}{
+		{"0 B", 0, 1},
+		{"5 GiB", 5 * gib, 20},
+		{"5 GiB + 1", 5*gib + 1, 21},
+		{"5 TiB", 5 * tib, 9987},
+		{"50 TB", 50_000_000_000_000, 9999},
+		{"10,000 parts of 5 GiB", MaxObjectSize, MaxParts},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parts, err := fixedLayout(tt.size, DefaultPartSize)
+			if err != nil {
+				t.Fatalf("fixedLayout(%d): %v", tt.size, err)
+			}
+			if len(parts) != tt.wantParts || len(parts) > MaxParts {
+				t.Errorf("%d parts, want %d (at most %d)", len(parts), tt.wantParts, MaxParts)
+			}
+			least := (tt.size + MaxParts - 1) / MaxParts
+			var next int64
+			for i, p := range parts {
+				last := i == len(parts)-1
+				switch {
+				case p.n != int32(i+1) || p.first != next:
+					t.Fatalf("part %d = %+v: not numbered in order or not contiguous", i, p)
+				case p.size() > MaxPartSize:
+					t.Fatalf("part %d = %+v: %d bytes, more than 5 GiB", i, p, p.size())
+				case !last && (p.size() < MinPartSize || p.size() < least):
+					t.Fatalf("part %d = %+v: %d bytes, less than 5 MiB or ceil(size / 10,000) = %d", i, p, p.size(), least)
+				}
+				next = p.last + 1
+			}
+			if next != tt.size {
+				t.Errorf("parts cover %d bytes, want %d", next, tt.size)
+			}
+		})
+	}
+	if _, err := fixedLayout(MaxObjectSize+1, DefaultPartSize); err == nil {
+		t.Errorf("fixedLayout of one byte more than 10,000 parts of 5 GiB: no error")
 	}
 }
 

@@ -212,12 +212,17 @@ func (c *Client) AbortUpload(ctx context.Context, bucket, key, uploadID string) 
 }
 
 // layout splits src into parts: a multipart source's own layout, so that
-// the copy's ETag comes out the same, or PartSize parts.
+// the copy's ETag comes out the same (it already keeps within S3's limits),
+// or a new layout of PartSize parts, grown for a large source.
 func (c *Client) layout(ctx context.Context, cl call, src reconcile.Object) ([]part, error) {
 	if n := etagParts(src.ETag); n > 0 {
 		return c.mirrorLayout(ctx, cl, src, n)
 	}
-	return fixedLayout(src.Size, c.opts.PartSize), nil
+	parts, err := fixedLayout(src.Size, c.opts.PartSize)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", cl.op, reconcile.ErrPermanent, err)
+	}
+	return parts, nil
 }
 
 // mirrorLayout reads the size of each of src's n parts (HEAD with
@@ -255,17 +260,23 @@ func (c *Client) mirrorLayout(ctx context.Context, cl call, src reconcile.Object
 }
 
 // fixedLayout splits size bytes into parts of partSize, grown where needed
-// to stay within S3's 10,000 parts (5 TiB / 10,000 is about 525 MiB, within
-// the 5 GiB part limit).
-func fixedLayout(size, partSize int64) []part {
+// to stay within S3's 10,000 parts: to ceil(size / 10,000) rounded up to a
+// MiB, which is at most 5 GiB (MaxPartSize, itself a whole number of MiB)
+// for any size up to MaxObjectSize. A 50 TB object gets parts of 4,769 MiB.
+// A larger size cannot be copied in parts at all. partSize is within S3's
+// part limits (Options.Validate).
+func fixedLayout(size, partSize int64) ([]part, error) {
+	if size > MaxObjectSize {
+		return nil, fmt.Errorf("%d bytes is more than %d parts of %s can hold (%d bytes), the most S3 takes", size, MaxParts, sizeText(MaxPartSize), MaxObjectSize)
+	}
 	if least := (size + MaxParts - 1) / MaxParts; least > partSize {
-		partSize = (least + 1<<20 - 1) &^ (1<<20 - 1) // round up to a MiB
+		partSize = (least + 1<<20 - 1) &^ (1<<20 - 1)
 	}
 	var parts []part
 	for off, n := int64(0), int32(1); off < size || n == 1; off, n = off+partSize, n+1 {
 		parts = append(parts, part{n: n, first: off, last: min(off+partSize, size) - 1})
 	}
-	return parts
+	return parts, nil
 }
 
 // headSource HEADs exactly src's version, on condition of its ETag, and

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"trashd/reconcile"
 )
 
 // opActions are the IAM actions each S3 operation trashd calls needs (AWS,
@@ -31,9 +33,10 @@ var opActions = map[string][]string{
 	// Checked per key, as DeleteObject (the s3:if-match condition
 	// included: AWS, "Enforce conditional deletes").
 	"DeleteObjects": {"s3:DeleteObject", "s3:DeleteObjectVersion"},
-	// The probe of the server's batched delete conditions, in the trash
-	// bucket.
+	// The probe of the server's conditions puts objects of its own, and
+	// lists them to remove what an earlier probe left (probe.go).
 	"PutObject":                       {"s3:PutObject"},
+	"ListObjectsV2":                   {"s3:ListBucket"},
 	"GetBucketLifecycleConfiguration": {"s3:GetLifecycleConfiguration"},
 	"PutBucketLifecycleConfiguration": {"s3:PutLifecycleConfiguration"},
 	"RestoreObject":                   {"s3:RestoreObject"},
@@ -41,6 +44,10 @@ var opActions = map[string][]string{
 	// what lies beneath its copy.
 	"ListObjectVersions": {"s3:ListBucketVersions"},
 }
+
+// probeActions are what the probe of the conditions needs on its own
+// objects in every bucket it probes: the trash bucket and the sources.
+var probeActions = []string{"s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"}
 
 type statement struct {
 	Sid       string
@@ -184,5 +191,36 @@ func TestIAMPolicyConditions(t *testing.T) {
 		if !slices.Contains(trashActions, a) {
 			t.Errorf("the trash bucket lacks %s: restores from a versioned trash bucket would fail with AccessDenied", a)
 		}
+	}
+}
+
+// The probe of the conditions has statements of its own, in both buckets:
+// unconditional writes and deletes on its own prefix and nowhere else, and
+// the listing of that prefix alone (versions too, for a versioned bucket).
+func TestIAMPolicyProbe(t *testing.T) {
+	t.Parallel()
+	var probeARNs, buckets []string
+	for _, b := range []string{"LMS-SOURCE-BUCKET", "LMS-TRASH-BUCKET"} {
+		probeARNs = append(probeARNs, "arn:aws:s3:::"+b+"/"+reconcile.ProbePrefix+"*")
+		buckets = append(buckets, "arn:aws:s3:::"+b)
+	}
+	var objects, lists int
+	for _, s := range readPolicy(t) {
+		onProbe := slices.ContainsFunc(s.Resource, func(r string) bool { return strings.Contains(r, reconcile.ProbePrefix) })
+		if onProbe {
+			objects++
+			if !slices.Equal(s.Action, probeActions) || !slices.Equal(s.Resource, probeARNs) || s.Condition != nil {
+				t.Errorf("%s: %v on %v, %v; want exactly %v on %v", s.Sid, s.Action, s.Resource, s.Condition, probeActions, probeARNs)
+			}
+		}
+		if prefix, ok := s.Condition["StringEquals"]["s3:prefix"]; ok {
+			lists++
+			if prefix != reconcile.ProbePrefix || !slices.Equal(s.Action, []string{"s3:ListBucket", "s3:ListBucketVersions"}) || !slices.Equal(s.Resource, buckets) {
+				t.Errorf("%s: %v on %v for the prefix %q; want listing %s in %v", s.Sid, s.Action, s.Resource, prefix, reconcile.ProbePrefix, buckets)
+			}
+		}
+	}
+	if objects != 1 || lists != 1 {
+		t.Errorf("%d statements on the probe's objects and %d listing them, want one of each", objects, lists)
 	}
 }

@@ -31,3 +31,20 @@ var AWSMalformedXML = Fault{
 		`<RequestId>4442587FB7D0A2F9</RequestId>` +
 		`<HostId>s3test+fixture+host+id+0000000000000000000000000000000000000000=</HostId></Error>`,
 }
+
+// AWSConditionFailed is AWS's 412 answer to a request whose condition did
+// not hold, naming the condition as AWS does in its <Condition> element:
+// "If-None-Match" for a CopyObject, PutObject or CompleteMultipartUpload
+// onto a key that exists, "If-Match" for a DeleteObject or a write over an
+// ETag that no longer matches. It never reaches the server.
+func AWSConditionFailed(condition string) Fault {
+	return Fault{
+		Status: http.StatusPreconditionFailed,
+		Body: `<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+			`<Error><Code>PreconditionFailed</Code>` +
+			`<Message>` + AWSPreconditionFailedMessage + `</Message>` +
+			`<Condition>` + condition + `</Condition>` +
+			`<RequestId>5F1A2B3C4D5E6F70</RequestId>` +
+			`<HostId>s3test+fixture+host+id+0000000000000000000000000000000000000000=</HostId></Error>`,
+	}
+}
