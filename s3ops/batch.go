@@ -55,7 +55,8 @@ func (c *Client) CopyOnce(ctx context.Context, src reconcile.Object, dstBucket, 
 
 // BatchConditions reports, once per bucket for the life of the Client,
 // whether the server honours the per-object ETag of DeleteObjects: the
-// batch_delete_etag answer of ProbeConditions. A server that deleted the
+// batch_delete_etag answer of ProbeConditions, probed alone (the probe's
+// object put, its batched delete refused, a HEAD, its removal). A server that deleted the
 // probe's object anyway would delete a source overwritten since its copy,
 // so batched deletes are used only where the answer is Honoured; one that
 // refuses the per-object ETag (501, MalformedXML) or could not be probed
@@ -70,7 +71,7 @@ func (c *Client) BatchConditions(ctx context.Context, bucket string) (bool, erro
 	if ok, done := c.probed[bucket]; done {
 		return ok, nil
 	}
-	caps, err := c.ProbeConditions(ctx, bucket)
+	caps, err := c.probeConditions(ctx, bucket, []reconcile.Condition{reconcile.CondBatchDeleteETag})
 	if err != nil {
 		return false, fmt.Errorf("probe whether s3://%s honours the conditions of batched deletes: %w", bucket, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -239,4 +240,25 @@ func TestBatchConditionsRefusedButDeleted(t *testing.T) {
 	if ok, err := c.BatchConditions(t.Context(), b.trash); ok || err != nil {
 		t.Errorf("BatchConditions: %v, %v; want false without an error", ok, err)
 	}
+}
+
+// TestBatchConditionsProbesItsConditionAlone: BatchConditions probes only
+// the per-object ETag of DeleteObjects, in five requests on its own keys:
+// a pass's counts of copies and HEADs see none of it.
+func TestBatchConditionsProbesItsConditionAlone(t *testing.T) {
+	t.Parallel()
+	seed, bucket := probeBucket(t, false)
+	var o observer
+	c := newProber(t, nil, conditional, o.set)
+	if ok, err := c.BatchConditions(t.Context(), bucket); !ok || err != nil {
+		t.Fatalf("BatchConditions: %v, %v; want true", ok, err)
+	}
+	want := []string{"PutObject ok", "DeleteObjects ok", "HeadObject ok", "ListObjectsV2 ok", "DeleteObjects ok"}
+	if got := o.take(t); !slices.Equal(got, want) {
+		t.Errorf("requests %q, want %q", got, want)
+	}
+	if ok, err := c.BatchConditions(t.Context(), bucket); !ok || err != nil || len(o.take(t)) != 0 {
+		t.Errorf("BatchConditions again: %v, %v, or requests sent; want the answer remembered", ok, err)
+	}
+	assertNothingLeft(t, seed, bucket)
 }

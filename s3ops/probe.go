@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -50,61 +51,73 @@ const probeWrongETag = "00000000000000000000000000000000"
 // every condition that was not judged. The IAM actions it needs on
 // bucket/.trashd-probe/* are in systemd/iam-policy.json.
 func (c *Client) ProbeConditions(ctx context.Context, bucket string) (reconcile.Capabilities, error) {
+	return c.probeConditions(ctx, bucket, reconcile.Conditions())
+}
+
+// probeConditions probes the conditions of only on bucket, as
+// ProbeConditions does, and answers for those alone.
+func (c *Client) probeConditions(ctx context.Context, bucket string, only []reconcile.Condition) (reconcile.Capabilities, error) {
 	caps := reconcile.Capabilities{
 		Bucket:   bucket,
 		ProbedAt: c.opts.Now(),
 		Answers:  make(map[reconcile.Condition]reconcile.Answer),
 		Why:      make(map[reconcile.Condition]string),
 	}
+	want := func(cond reconcile.Condition) bool { return slices.Contains(only, cond) }
+	judged := func(cond reconcile.Condition, t attempt) { caps.Answers[cond], caps.Why[cond] = judge(t) }
+	notProbed := func(err error, conds ...reconcile.Condition) {
+		if err == nil {
+			return
+		}
+		for _, cond := range conds {
+			if _, done := caps.Answers[cond]; !done && want(cond) {
+				caps.Answers[cond], caps.Why[cond] = reconcile.Unknown, "not probed: "+err.Error()
+			}
+		}
+	}
+
 	p := &probe{c: c, bucket: bucket, dir: reconcile.ProbePrefix + randomName() + "/"}
 	a, err := p.put(ctx, "a")
 	if err != nil {
 		err = fmt.Errorf("probe the conditions of s3://%s: %w", bucket, err)
-		unknown(&caps, err, reconcile.Conditions()...)
+		notProbed(err, only...)
 		return caps, err
 	}
 	defer p.cleanUp(ctx)
 	caps.Versioned = p.versioned
 
-	if b, err := p.put(ctx, "b"); err != nil {
-		unknown(&caps, err, reconcile.CondCopyIfNoneMatch, reconcile.CondCompleteIfNoneMatch)
-	} else {
-		t := p.copyOver(ctx, a, b)
-		caps.Answers[reconcile.CondCopyIfNoneMatch], caps.Why[reconcile.CondCopyIfNoneMatch] = judge(t)
-		if b, err = p.ready(ctx, t); err != nil {
-			unknown(&caps, err, reconcile.CondCompleteIfNoneMatch)
-		} else {
-			t = p.completeOver(ctx, a, b)
-			caps.Answers[reconcile.CondCompleteIfNoneMatch], caps.Why[reconcile.CondCompleteIfNoneMatch] = judge(t)
+	if want(reconcile.CondCopyIfNoneMatch) || want(reconcile.CondCompleteIfNoneMatch) {
+		b, err := p.put(ctx, "b")
+		if err == nil && want(reconcile.CondCopyIfNoneMatch) {
+			t := p.copyOver(ctx, a, b)
+			judged(reconcile.CondCopyIfNoneMatch, t)
+			b, err = p.ready(ctx, t)
 		}
+		if err == nil && want(reconcile.CondCompleteIfNoneMatch) {
+			judged(reconcile.CondCompleteIfNoneMatch, p.completeOver(ctx, a, b))
+		}
+		notProbed(err, reconcile.CondCopyIfNoneMatch, reconcile.CondCompleteIfNoneMatch)
 	}
-
-	t := p.copyStale(ctx, a)
-	caps.Answers[reconcile.CondCopySourceIfMatch], caps.Why[reconcile.CondCopySourceIfMatch] = judge(t)
-
-	t = p.deleteStale(ctx, a)
-	caps.Answers[reconcile.CondDeleteIfMatch], caps.Why[reconcile.CondDeleteIfMatch] = judge(t)
-	// A server that deleted a against its condition leaves nothing for
-	// the batched delete to refuse: put it back first.
-	if a, err = p.ready(ctx, t); err != nil {
-		unknown(&caps, err, reconcile.CondBatchDeleteETag)
-	} else {
-		t = p.batchStale(ctx, a)
-		caps.Answers[reconcile.CondBatchDeleteETag], caps.Why[reconcile.CondBatchDeleteETag] = judge(t)
+	if want(reconcile.CondCopySourceIfMatch) {
+		judged(reconcile.CondCopySourceIfMatch, p.copyStale(ctx, a))
 	}
+	if want(reconcile.CondDeleteIfMatch) {
+		t := p.deleteStale(ctx, a)
+		judged(reconcile.CondDeleteIfMatch, t)
+		// A server that deleted a against its condition leaves nothing
+		// for the batched delete to refuse: put it back first.
+		a, err = p.ready(ctx, t)
+	}
+	if err == nil && want(reconcile.CondBatchDeleteETag) {
+		judged(reconcile.CondBatchDeleteETag, p.batchStale(ctx, a))
+	}
+	notProbed(err, reconcile.CondBatchDeleteETag)
 
 	if err := ctx.Err(); err != nil {
 		// Answers cut short by the caller say nothing of the server.
 		return caps, fmt.Errorf("probe the conditions of s3://%s: %w", bucket, err)
 	}
 	return caps, nil
-}
-
-// unknown answers Unknown for conds, because of err.
-func unknown(caps *reconcile.Capabilities, err error, conds ...reconcile.Condition) {
-	for _, cond := range conds {
-		caps.Answers[cond], caps.Why[cond] = reconcile.Unknown, "not probed: "+err.Error()
-	}
 }
 
 // probe is one run of ProbeConditions on one bucket.
