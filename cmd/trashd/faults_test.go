@@ -66,6 +66,9 @@ func newS3Tap(tb testing.TB) *s3Tap {
 		tap.inflight.Add(1)
 		defer tap.inflight.Add(-1)
 		desc := r.Method + " " + s3test.Describe(r)
+		if s3test.IsProbe(r) {
+			desc += probeStep
+		}
 		var a tapAction
 		if rule := tap.rule.Load(); rule != nil {
 			a = (*rule)(desc)
@@ -307,3 +310,6 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// probeStep marks a tapped request of a probe of the server's conditions.
+const probeStep = " (probe)"

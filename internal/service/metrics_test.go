@@ -40,7 +40,7 @@ func TestMetricsAfterPass(t *testing.T) {
 
 	before := time.Now()
 	m.passStarted(reconcile.TriggerManual)
-	sum, err := env.Runner(t, env.Config("metrics-test"), reconcile.WithEvents(m.object)).Run(t.Context(), reconcile.TriggerManual)
+	sum, err := env.Runner(t, env.Config("metrics-test"), reconcile.WithEvents(m.object), reconcile.WithConditionsObserver(m.probed)).Run(t.Context(), reconcile.TriggerManual)
 	m.passFinished(sum, err)
 	if err != nil {
 		t.Fatalf("pass: %v", err)
@@ -83,30 +83,33 @@ func TestMetricsAfterPass(t *testing.T) {
 		{"trashd_records_leased", nil, 0},
 		// The preflight checks both buckets; each file is read and copied
 		// in one request, the copies proven by the responses, and the
-		// five sources deleted in one DeleteObjects. The probe of the
-		// server's batched delete conditions puts an object in the trash
-		// bucket, asks DeleteObjects to delete it on another ETag, HEADs
-		// it and deletes it. The missing row is HEADed by the batch, then
-		// by the move alone, which looks at the trash key its life renders
-		// (a copy may be there though nothing records it) and once more at
-		// the source (missing is terminal: recorded after a second look).
+		// five sources deleted in one DeleteObjects. The source bucket and
+		// the trash bucket are each probed once for the conditions a move
+		// relies on (s3ops' ProbeConditions: 17 requests on a server that
+		// honours them all: two puts, the five refused requests, four
+		// HEADs of objects still there and one of a copy that must not
+		// exist, a copy in parts created, copied, refused and aborted, a
+		// listing and one DeleteObjects to clean up). The missing row is
+		// HEADed by the batch, then by the move alone, which looks at the
+		// trash key its life renders (a copy may be there though nothing
+		// records it) and once more at the source (missing is terminal:
+		// recorded after a second look).
 		{"trashd_s3_requests_total", []string{"operation", "HeadBucket", "result", "ok"}, 3}, // both buckets, then the source bucket of the missing row
-		{"trashd_s3_requests_total", []string{"operation", "HeadObject", "result", "ok"}, 6},
-		{"trashd_s3_requests_total", []string{"operation", "HeadObject", "result", "not_found"}, 4},
+		{"trashd_s3_requests_total", []string{"operation", "HeadObject", "result", "ok"}, 5 + 2*4},
+		{"trashd_s3_requests_total", []string{"operation", "HeadObject", "result", "not_found"}, 4 + 2*1},
 		{"trashd_s3_requests_total", []string{"operation", "CopyObject", "result", "ok"}, 5},
-		{"trashd_s3_requests_total", []string{"operation", "PutObject", "result", "ok"}, 1},
-		{"trashd_s3_requests_total", []string{"operation", "DeleteObjects", "result", "ok"}, 2},
-		{"trashd_s3_requests_total", []string{"operation", "DeleteObject", "result", "ok"}, 1},
+		{"trashd_s3_requests_total", []string{"operation", "PutObject", "result", "ok"}, 2 * 2},
+		{"trashd_s3_requests_total", []string{"operation", "DeleteObjects", "result", "ok"}, 1 + 2*2},
 	} {
 		if v := seriesValue(t, got, c.name, c.labels...); v != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, v, c.want)
 		}
 	}
-	if n := histogramCount(t, got, "trashd_s3_request_duration_seconds", "operation", "CopyObject"); n != 5 {
-		t.Errorf("trashd_s3_request_duration_seconds{operation=CopyObject} count = %d, want 5", n)
+	if n := histogramCount(t, got, "trashd_s3_request_duration_seconds", "operation", "CopyObject"); n != 5+2*2 {
+		t.Errorf("trashd_s3_request_duration_seconds{operation=CopyObject} count = %d, want 5 and the probes' 4", n)
 	}
-	if n := histogramCount(t, got, "trashd_s3_request_duration_seconds", "operation", "HeadObject"); n != 10 {
-		t.Errorf("trashd_s3_request_duration_seconds{operation=HeadObject} count = %d, want 10", n)
+	if n := histogramCount(t, got, "trashd_s3_request_duration_seconds", "operation", "HeadObject"); n != 9+2*5 {
+		t.Errorf("trashd_s3_request_duration_seconds{operation=HeadObject} count = %d, want 9 and the probes' 10", n)
 	}
 	if n := histogramCount(t, got, "trashd_pass_duration_seconds", "status", "ok"); n != 1 {
 		t.Errorf("trashd_pass_duration_seconds{status=ok} count = %d, want 1", n)
@@ -115,6 +118,18 @@ func TestMetricsAfterPass(t *testing.T) {
 		ts := seriesValue(t, got, name)
 		if ts < float64(before.UnixNano())/1e9 || ts > float64(after.UnixNano())/1e9 {
 			t.Errorf("%s = %v, want between %v and %v", name, ts, before, after)
+		}
+	}
+
+	// Both buckets were probed: SeaweedFS honours every condition.
+	for _, bucket := range []string{env.Trash, env.Source} {
+		for _, cond := range reconcile.Conditions() {
+			if v := seriesValue(t, got, "trashd_s3_condition_honoured", "bucket", bucket, "condition", string(cond)); v != 1 {
+				t.Errorf("trashd_s3_condition_honoured{bucket=%s, condition=%s} = %v, want 1", bucket, cond, v)
+			}
+		}
+		if ts := seriesValue(t, got, "trashd_s3_conditions_probe_timestamp_seconds", "bucket", bucket); ts < float64(before.UnixNano())/1e9 {
+			t.Errorf("%s probed at %v, before the pass began", bucket, ts)
 		}
 	}
 

@@ -361,13 +361,14 @@ func IsDelete(r *http.Request) bool {
 // conditions: every key it names, or the copy source or listing prefix it
 // names, is under reconcile.ProbePrefix.
 func IsProbe(r *http.Request) bool {
-	if objs := DeleteObjectsOf(r); len(objs) > 0 {
+	if Operation(r) == "DeleteObjects" {
+		objs := DeleteObjectsOf(r)
 		for _, o := range objs {
 			if !strings.HasPrefix(o.Key, reconcile.ProbePrefix) {
 				return false
 			}
 		}
-		return true
+		return len(objs) > 0
 	}
 	_, k := BucketKey(r)
 	src, _ := url.PathUnescape(r.Header.Get("X-Amz-Copy-Source"))
