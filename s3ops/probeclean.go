@@ -3,6 +3,7 @@ package s3ops
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -28,6 +29,22 @@ const probeCleanupTimeout = 30 * time.Second
 type probeEntry struct {
 	id       types.ObjectIdentifier
 	modified time.Time
+	size     int64 // -1 for a delete marker
+}
+
+// probeKey matches the keys a probe writes: its run's random name, then
+// "a", "b" or "c". Under the prefix, nothing else is ever removed: an LMS
+// file, or a trash copy whose template starts with {key}, may be there too.
+var probeKey = regexp.MustCompile(`^` + regexp.QuoteMeta(reconcile.ProbePrefix) + `[0-9a-f]{16}/[abc]$`)
+
+// probeSize is the size of every object a probe writes ("trashd probe a",
+// or a copy of it).
+const probeSize = int64(len("trashd probe a"))
+
+// leftover reports whether e is what a probe killed midway left behind: a
+// probe's key, and a probe's size (or a delete marker).
+func (e probeEntry) leftover() bool {
+	return probeKey.MatchString(aws.ToString(e.id.Key)) && (e.size == probeSize || e.size < 0)
 }
 
 // cleanUp removes this run's objects, every version and delete marker of
@@ -58,8 +75,8 @@ func (p *probe) doomed(ctx context.Context) []types.ObjectIdentifier {
 		}
 	}
 	for _, e := range entries {
-		own := strings.HasPrefix(aws.ToString(e.id.Key), p.dir)
-		old := !now.IsZero() && e.modified.Before(now.Add(-probeLeftoverAge))
+		own := strings.HasPrefix(aws.ToString(e.id.Key), p.dir) && e.leftover()
+		old := !now.IsZero() && e.modified.Before(now.Add(-probeLeftoverAge)) && e.leftover()
 		if own || old {
 			ids = append(ids, e.id)
 		}
@@ -78,10 +95,10 @@ func (p *probe) list(ctx context.Context) ([]probeEntry, error) {
 			return nil, mapError(p.listCall("s3:ListBucketVersions"), err)
 		}
 		for _, v := range out.Versions {
-			entries = append(entries, probeEntry{types.ObjectIdentifier{Key: v.Key, VersionId: v.VersionId}, aws.ToTime(v.LastModified)})
+			entries = append(entries, probeEntry{types.ObjectIdentifier{Key: v.Key, VersionId: v.VersionId}, aws.ToTime(v.LastModified), aws.ToInt64(v.Size)})
 		}
 		for _, m := range out.DeleteMarkers {
-			entries = append(entries, probeEntry{types.ObjectIdentifier{Key: m.Key, VersionId: m.VersionId}, aws.ToTime(m.LastModified)})
+			entries = append(entries, probeEntry{types.ObjectIdentifier{Key: m.Key, VersionId: m.VersionId}, aws.ToTime(m.LastModified), -1})
 		}
 		return entries, nil
 	}
@@ -90,7 +107,7 @@ func (p *probe) list(ctx context.Context) ([]probeEntry, error) {
 		return nil, mapError(p.listCall("s3:ListBucket"), err)
 	}
 	for _, o := range out.Contents {
-		entries = append(entries, probeEntry{types.ObjectIdentifier{Key: o.Key}, aws.ToTime(o.LastModified)})
+		entries = append(entries, probeEntry{types.ObjectIdentifier{Key: o.Key}, aws.ToTime(o.LastModified), aws.ToInt64(o.Size)})
 	}
 	return entries, nil
 }
