@@ -173,7 +173,7 @@ func (p *pass) refusesDeletes(ctx context.Context, src Object) error {
 	if err != nil {
 		return err
 	}
-	_, err = p.deletePath(caps, src, true)
+	_, err = p.deletePath(caps, exactly(src), true)
 	return err
 }
 

@@ -190,6 +190,18 @@ func (h *hold) send(dels []deletion, errs []error, at []int, asked time.Duration
 	}
 }
 
+// exactly is obj as a delete names it: by its version, but not by the
+// version "null", which a bucket whose versioning is suspended gives every
+// write, so that it names whatever was written last at the key (a file the
+// LMS wrote after the copy): that one is deleted on condition of its ETag,
+// as on an unversioned bucket.
+func exactly(obj Object) Object {
+	if obj.VersionID == "null" {
+		obj.VersionID = ""
+	}
+	return obj
+}
+
 // deleteOne sends one DeleteObject: by version or on condition of the ETag,
 // or, without a proven condition, unconditionally right after a HEAD that
 // finds exactly the object (a changed object answers ErrPreconditionFailed,
@@ -241,17 +253,18 @@ func (p *pass) deleteCopied(h *hold, items []*item) []deleted {
 	var dels []deletion
 	var at []int
 	for i, it := range items {
-		caps, err := p.r.conds.of(h.ctx, it.src.Bucket)
+		obj := exactly(it.src)
+		caps, err := p.r.conds.of(h.ctx, obj.Bucket)
 		how := deleteIfMatch
 		if err == nil {
-			how, err = p.deletePath(caps, it.src, true)
+			how, err = p.deletePath(caps, obj, true)
 		}
 		if err != nil {
 			// Never sent: the record stays copied, its source in place.
 			out[i].err = err
 			continue
 		}
-		dels, at = append(dels, deletion{id: it.rec.ID, obj: it.src, how: how}), append(at, i)
+		dels, at = append(dels, deletion{id: it.rec.ID, obj: obj, how: how}), append(at, i)
 	}
 	for k, err := range h.guardedDelete(dels, true) {
 		errs[at[k]] = err
@@ -265,7 +278,7 @@ func (p *pass) deleteCopied(h *hold, items []*item) []deleted {
 		case errors.Is(err, ErrNotFound) && !errors.Is(err, ErrBatchFailed):
 			items[i].log.Info("source already deleted")
 		case errors.As(err, &live):
-			out[i].shared = sharedStep(p.r.cfg, live.lmsID, nil)
+			refused.Go(func() { out[i] = p.keepForLiveRow(h, items[i], live.lmsID) })
 		case errors.Is(err, ErrPreconditionFailed) && !errors.Is(err, ErrBatchFailed):
 			refused.Go(func() { out[i] = p.refusedDelete(h, items[i]) })
 		default:
@@ -332,12 +345,20 @@ func (p *pass) bringBack(h *hold, it *item, lmsID int64) deleted {
 	if err == nil {
 		err = p.r.s3.Copy(ctx, it.copy, src.Bucket, src.Key, opts)
 	}
+	if err != nil && !errors.Is(err, ErrPreconditionFailed) && !errors.Is(err, ErrPermanent) && !errors.Is(err, ErrArchived) {
+		// Tried again: the record stays copied, and its next attempt finds
+		// the source gone and the row live, and copies it back again.
+		return deleted{err: fmt.Errorf("%w: copy the object back for LMS row %d, which names it: %w", ErrTransient, lmsID, err)}
+	}
 	if err != nil && !errors.Is(err, ErrPreconditionFailed) {
 		it.log.Error("the object could not be copied back for the LMS row that names it", "shared_with", lmsID, "err", err)
 		return deleted{note: fmt.Sprintf("LMS row %d came to name s3://%s/%s as it was deleted, and copying it back from the trash failed (%v): "+
 			"the bytes are in the trash copy s3://%s/%s; copy them back by hand", lmsID, src.Bucket, src.Key, err, it.copy.Bucket, it.copy.Key)}
 	}
 	cur, err := p.r.s3.Head(ctx, src.Bucket, src.Key)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return deleted{err: fmt.Errorf("look at the object copied back for LMS row %d: %w", lmsID, err)}
+	}
 	if err == nil {
 		err = verifyCopy(it.copy, cur)
 	}
@@ -346,6 +367,24 @@ func (p *pass) bringBack(h *hold, it *item, lmsID int64) deleted {
 			lmsID, src.Bucket, src.Key, err, it.copy.Bucket, it.copy.Key)}
 	}
 	return deleted{shared: sharedStep(p.r.cfg, lmsID, &cur)}
+}
+
+// keepForLiveRow is what becomes of a source whose delete was not sent
+// because an untrashed row names the object: it stays, and the record is
+// shared — unless the source is gone already (an earlier attempt's delete
+// took effect, and the row came since), when the row gets the object back
+// from the verified trash copy.
+func (p *pass) keepForLiveRow(h *hold, it *item, lmsID int64) deleted {
+	// Whatever is at the key stays: the trashed bytes, or another object
+	// (the row's own), with the trashed bytes safe in the trash.
+	_, err := p.r.s3.HeadVersion(h.ctxOf(it.rec.ID), it.src.Bucket, it.src.Key, it.src.VersionID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return p.bringBack(h, it, lmsID)
+	case err != nil:
+		return deleted{err: fmt.Errorf("look at the source an untrashed row names: %w", err)}
+	}
+	return deleted{shared: sharedStep(p.r.cfg, lmsID, nil)}
 }
 
 // sharedStep records a record shared with LMS row lmsID, which keeps the

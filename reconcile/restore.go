@@ -186,6 +186,11 @@ func (r *restorer) try(ctx context.Context) (Event, error) {
 				return Event{}, cerr
 			}
 			if !ok {
+				// Not while another record of the object may be between
+				// its delete and in_trash: its copy is this row's then.
+				if ev, waits, err := r.awaitMoves(ctx, r.h, r.log, r.rec); waits || err != nil {
+					return ev, err
+				}
 				return Event{}, fmt.Errorf("%w: the source s3://%s/%s is gone and no record holds a copy of it", ErrPermanent, rec.Source.Bucket, rec.Source.Key)
 			}
 			r.log.Info("the object is in the trash under another row's key: restoring from there", "trash_key", other.Copy.Key, "with_lms_id", other.LMSID)
@@ -536,11 +541,12 @@ func (r *restorer) removeTrashCopy(ctx context.Context) error {
 	}
 	// The trash copy is trashd's own: without a proven If-Match it goes
 	// right after the HEAD above (deletePath).
-	how, err := r.deletePath(caps, trash, false)
+	obj := exactly(trash)
+	how, err := r.deletePath(caps, obj, false)
 	if err != nil {
 		return err
 	}
-	if err := r.h.guardedDelete([]deletion{{id: r.rec.ID, obj: trash, how: how}}, false)[0]; err != nil && !errors.Is(err, ErrNotFound) {
+	if err := r.h.guardedDelete([]deletion{{id: r.rec.ID, obj: obj, how: how}}, false)[0]; err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("remove the trash copy s3://%s/%s: %w", trash.Bucket, trash.Key, err)
 	}
 	return nil
