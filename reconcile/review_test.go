@@ -1,7 +1,14 @@
 package reconcile_test
 
 import (
+	"bytes"
 	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"trashd/internal/testworld"
@@ -48,4 +55,75 @@ func TestReviewResumedCopiedRecordBringsTheObjectBackForANewLiveRow(t *testing.T
 		}
 	}
 	w.CheckInvariant(t)
+}
+
+// A trash key template that puts {key} first ("{key}/{id}" is accepted)
+// renders a source key under the probe's prefix as a trash key under it too:
+// ".trashd-probe/notes.txt" is moved to ".trashd-probe/notes.txt/1" in the
+// trash bucket. The probe of the trash bucket takes whatever lies under its
+// prefix for a killed probe's leftovers once it is an hour old, and deletes
+// it, every version: here the verified trash copy of a file whose source
+// is gone, its record in_trash. (The same holds in a source bucket for an
+// LMS file under that prefix.) The listing is edited to make the copy an
+// hour old, as an hour passing would.
+func TestReviewProbeCleanupNeverDeletesATrashCopy(t *testing.T) {
+	t.Parallel()
+	w := newFaultWorld(t)
+	const key = ".trashd-probe/notes.txt"
+	body := testworld.Body("probe-prefix", 600)
+	id := w.AddFile(t, key, body, true, 0)
+	cfg := w.Config("owner-a")
+	tmpl, err := reconcile.ParseKeyTemplate("{key}/{id}")
+	testworld.Must(t, err)
+	cfg.TrashKeys = tmpl
+	r := w.Runner(t, cfg)
+	run(t, r)
+	rec := ruleRecord(t, w.Env, id)
+	if rec.State != reconcile.StateInTrash || !strings.HasPrefix(rec.TrashKey, reconcile.ProbePrefix) {
+		t.Fatalf("record %s at trash key %q (%q), want in_trash under %s", rec.State, rec.TrashKey, rec.LastError, reconcile.ProbePrefix)
+	}
+	wantObject(t, w.Env, w.Trash, rec.TrashKey, body, "the trash copy after the move")
+
+	var aged atomic.Bool
+	w.setRule(func(r *http.Request) s3test.Fault {
+		if b, _ := s3test.BucketKey(r); b != w.Trash || !strings.HasPrefix(s3test.Operation(r), "List") || s3test.Operation(r) == "ListMultipartUploads" {
+			return s3test.Fault{}
+		}
+		return s3test.Fault{EditResponse: func(resp *http.Response) {
+			raw, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Errorf("read the listing: %v", err)
+			}
+			edited := olderEntry(raw, rec.TrashKey)
+			if !bytes.Equal(edited, raw) {
+				aged.Store(true)
+			}
+			resp.Body = io.NopCloser(bytes.NewReader(edited))
+			resp.ContentLength = int64(len(edited))
+			resp.Header.Set("Content-Length", strconv.Itoa(len(edited)))
+		}}
+	})
+	// `trashd doctor`, or the daily probe of the trash bucket.
+	if _, err := r.Conditions(t.Context(), w.Trash); err != nil {
+		t.Fatalf("probe the trash bucket: %v", err)
+	}
+	if !aged.Load() {
+		t.Fatal("the probe's listing never named the trash copy")
+	}
+	wantObject(t, w.Env, w.Trash, rec.TrashKey, body, "the verified trash copy of a record in_trash, after a probe of the trash bucket")
+	w.CheckInvariant(t)
+}
+
+// olderEntry rewrites, in a listing, the LastModified of the entries for key
+// to the year 2000, long before the probe's own objects.
+func olderEntry(listing []byte, key string) []byte {
+	entry := regexp.MustCompile(`(?s)<(Contents|Version)>.*?</(Contents|Version)>`)
+	stamp := regexp.MustCompile(`<LastModified>[^<]*</LastModified>`)
+	return entry.ReplaceAllFunc(listing, func(e []byte) []byte {
+		if !bytes.Contains(e, []byte("<Key>"+key+"</Key>")) {
+			return e
+		}
+		return stamp.ReplaceAll(e, []byte("<LastModified>2000-01-01T00:00:00.000Z</LastModified>"))
+	})
 }
