@@ -127,3 +127,45 @@ func olderEntry(listing []byte, key string) []byte {
 		return stamp.ReplaceAll(e, []byte("<LastModified>2000-01-01T00:00:00.000Z</LastModified>"))
 	})
 }
+
+// Two rows name one object. Row A was trashed while row B still used it
+// (A: shared, no copy of its own); then B is trashed and B's move copies
+// the object and deletes the source, but its answer is lost: B stays
+// copied, between its copy and in_trash, its verified copy the object's
+// only bytes. Now the user restores A. A's restore finds the source gone
+// and, with no trash key of its own and no record whose source delete is
+// recorded, settles restore_failed, which is final — though B's copy holds
+// the object and B, resumed, is the one that would give it back. A restore
+// must wait for a record of its object between copy and in_trash, as a
+// move does.
+func TestReviewRestoreWaitsForAnotherRecordBetweenCopyAndInTrash(t *testing.T) {
+	t.Parallel()
+	w := newFaultWorld(t)
+	const key = "hash/cc/dd/pair"
+	body := testworld.Body("restore-waits", 650)
+	a := w.AddFile(t, key, body, true, 0)
+	b := w.AddSharedRow(t, a, false)
+	cfg := noRetry(w.Config("owner-a"))
+	run(t, w.Runner(t, cfg))
+	if rec := ruleRecord(t, w.Env, a); rec.State != reconcile.StateShared {
+		t.Fatalf("row A after the first pass: %s (%q), want shared", rec.State, rec.LastError)
+	}
+
+	w.TrashRow(t, b)
+	w.setRule(s3test.When(s3test.Deletes(w.Source, key), s3test.Fault{LoseResponse: errors.New("connection reset after the delete")}))
+	run(t, w.Runner(t, cfg))
+	if rec := ruleRecord(t, w.Env, b); rec.State != reconcile.StateCopied || rec.TrashETag == "" {
+		t.Fatalf("row B after its move: %s (%q), want copied with its copy recorded", rec.State, rec.LastError)
+	}
+	wantNoObject(t, w.Env, w.Source, key, "B's delete took effect")
+
+	// The user restores A; B's retry is not due yet (an hour's backoff).
+	w.setRule(nil)
+	w.Untrash(t, a)
+	run(t, w.Runner(t, cfg))
+	if rec := ruleRecord(t, w.Env, a); rec.State == reconcile.StateRestoreFailed {
+		t.Errorf("row A's restore settled %s (%q) while row B's verified copy, between its copy and in_trash, holds the object",
+			rec.State, rec.LastError)
+	}
+	wantObject(t, w.Env, w.Trash, ruleRecord(t, w.Env, b).TrashKey, body, "B's verified copy")
+}
