@@ -169,3 +169,47 @@ func TestReviewRestoreWaitsForAnotherRecordBetweenCopyAndInTrash(t *testing.T) {
 	}
 	wantObject(t, w.Env, w.Trash, ruleRecord(t, w.Env, b).TrashKey, body, "B's verified copy")
 }
+
+// A content-addressed LMS stores the same file again while the source is
+// being deleted: the look at the LMS right after the delete finds the new
+// row, and the object is to be copied back from the verified trash copy.
+// That copy back meets one transient S3 error (503): the record is then
+// recorded in_trash with a note asking an operator to copy the bytes back
+// by hand, and no later pass ever tries again — the live row names an
+// empty key for good, its only bytes in a trash copy that the lifecycle
+// rule archives (and may expire). A failed copy back must be retried like
+// any transient failure of the move.
+func TestReviewBringBackAfterATransientErrorIsRetried(t *testing.T) {
+	t.Parallel()
+	w := newFaultWorld(t)
+	const key = "hash/ee/ff/again"
+	body := testworld.Body("bring-back", 720)
+	id := w.AddFile(t, key, body, true, 0)
+	var inserted atomic.Bool
+	var live atomic.Int64
+	w.setRule(func(r *http.Request) s3test.Fault {
+		if s3test.Deletes(w.Source, key)(r) && inserted.CompareAndSwap(false, true) {
+			// Between the last look before the delete and the delete.
+			live.Store(w.AddSharedRow(t, id, false))
+		}
+		if request("CopyObject", w.Source, key)(r) {
+			return serviceUnavailable
+		}
+		return s3test.Fault{}
+	})
+	run(t, w.Runner(t, w.Config("owner-a")))
+	if !inserted.Load() {
+		t.Fatal("no delete of the source was sent")
+	}
+	if w.sent("CopyObject", w.Source, key) == 0 {
+		t.Fatal("the object was never copied back for the new row")
+	}
+	first := ruleRecord(t, w.Env, id)
+
+	w.setRule(nil)
+	makeDue(t, w.Env)
+	run(t, w.Runner(t, w.Config("owner-b")))
+	wantObject(t, w.Env, w.Source, key, body, "the object LMS row "+itoa(live.Load())+" names, after a later pass (the first left the record "+
+		string(first.State)+": "+first.LastError+")")
+	w.CheckInvariant(t)
+}
