@@ -163,7 +163,25 @@ func (m *mover) keepIfShared(ctx context.Context) (Event, bool, error) {
 	if !found {
 		return Event{}, false, nil
 	}
-	return m.recordShared(ctx, lms, nil)
+	if m.rec.Copy.ETag == "" {
+		return m.recordShared(ctx, lms, nil)
+	}
+	// A verified copy is recorded: an earlier attempt's delete may have
+	// taken effect, and the row come since; it then gets the object back.
+	it := &item{rec: m.rec, log: m.log, src: m.rec.Source, copy: m.rec.Copy}
+	it.copy.Bucket = trashBucketOf(m.rec, m.r.cfg)
+	switch d := m.keepForLiveRow(m.h, it, lms); {
+	case d.err != nil:
+		return Event{}, false, d.err
+	case d.shared != nil:
+		return m.recordShared(ctx, lms, d.shared.Source)
+	default:
+		if err := m.h.recordOne(ctx, m.rec, Step{To: StateInTrash, Error: d.note, Release: true}); err != nil {
+			return Event{}, false, err
+		}
+		m.rec.State = StateInTrash
+		return Event{Record: m.rec, Outcome: OutcomeMoved, Bytes: m.rec.Copy.Size}, true, nil
+	}
 }
 
 // recordShared records the record shared with LMS row lms (the object at

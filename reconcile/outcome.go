@@ -104,6 +104,14 @@ func (p *pass) settleInTrash(ctx context.Context, log *slog.Logger, rec Record) 
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return Event{}, false, true
 	}
+	// Not in_trash while an untrashed row names the gone object: that row
+	// waits for it to come back, which a failure says.
+	ref := ObjectRef{rec.Source.Bucket, rec.Source.Key}
+	if live, err := p.r.store.LiveRows(ctx, []ObjectRef{ref}); err != nil {
+		return Event{}, false, true
+	} else if _, ok := live[ref]; ok {
+		return Event{}, false, false
+	}
 	if err := p.r.store.Record(ctx, rec, Step{To: StateInTrash, Release: true}); err != nil {
 		return Event{}, false, true
 	}
