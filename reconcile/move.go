@@ -217,12 +217,14 @@ func (m *mover) fromSource(ctx context.Context) (Event, error) {
 		// made current: that is not the trashed file. (On an unversioned
 		// bucket an object at the key after such a move is a new upload,
 		// the row's own.)
-		if ev, ok, err := m.adoptCopyOf(ctx, true); ok || err != nil {
+		// Nor while another record of the object may be deleting the
+		// trashed version right now (copied, its delete not recorded):
+		// asked first, so that a move recorded in_trash between the two
+		// questions is adopted, never missed by both.
+		if ev, waits, err := m.awaitMoves(ctx, m.h, m.log, m.rec); waits || err != nil {
 			return ev, err
 		}
-		// Nor while another record of the object may be deleting the
-		// trashed version right now (copied, its delete not recorded).
-		if ev, waits, err := m.awaitMoves(ctx, m.h, m.log, m.rec); waits || err != nil {
+		if ev, ok, err := m.adoptCopyOf(ctx, true); ok || err != nil {
 			return ev, err
 		}
 	}
@@ -377,10 +379,12 @@ func (m *mover) deleteSource(ctx context.Context, src, copy Object) (Event, erro
 // and in_trash and nothing is at any trash key of the record's.
 func (m *mover) sourceGone(ctx context.Context) (Event, error) {
 	rec := &m.rec
-	if ev, ok, err := m.adoptCopyOf(ctx, false); ok || err != nil {
+	// The wait first, then the adoption: a move recorded in_trash between
+	// the two questions is adopted, never missed by both.
+	if ev, waits, err := m.awaitMoves(ctx, m.h, m.log, m.rec); waits || err != nil {
 		return ev, err
 	}
-	if ev, waits, err := m.awaitMoves(ctx, m.h, m.log, m.rec); waits || err != nil {
+	if ev, ok, err := m.adoptCopyOf(ctx, false); ok || err != nil {
 		return ev, err
 	}
 	where := fmt.Sprintf("s3://%s/%s", rec.Source.Bucket, rec.Source.Key)

@@ -180,17 +180,17 @@ func (r *restorer) try(ctx context.Context) (Event, error) {
 			return Event{}, err
 		case errors.Is(err, ErrNotFound) && r.trashKey() == "":
 			// Another row naming the same object may have moved it: its
-			// copy is this row's too.
+			// copy is this row's too — once that move is recorded; not
+			// while it is between its delete and in_trash (asked first, so
+			// that a move recorded between the two questions is found).
+			if ev, waits, err := r.awaitMoves(ctx, r.h, r.log, r.rec); waits || err != nil {
+				return ev, err
+			}
 			other, ok, cerr := r.r.store.CopyOf(ctx, rec.Source.Bucket, rec.Source.Key, rec.ID)
 			if cerr != nil {
 				return Event{}, cerr
 			}
 			if !ok {
-				// Not while another record of the object may be between
-				// its delete and in_trash: its copy is this row's then.
-				if ev, waits, err := r.awaitMoves(ctx, r.h, r.log, r.rec); waits || err != nil {
-					return ev, err
-				}
 				return Event{}, fmt.Errorf("%w: the source s3://%s/%s is gone and no record holds a copy of it", ErrPermanent, rec.Source.Bucket, rec.Source.Key)
 			}
 			r.log.Info("the object is in the trash under another row's key: restoring from there", "trash_key", other.Copy.Key, "with_lms_id", other.LMSID)
