@@ -116,12 +116,15 @@ func (w *serverWorld) wantProbed(t *testing.T, bucket string) {
 // TestServersMove: a pass moves three trashed files and leaves a live one,
 // on each server, on an unversioned source bucket and a versioned one. The
 // requests follow what the probe found: where If-None-Match on copies is
-// not honoured (moto, versitygw), the trash key is HEADed before its copy;
-// where the per-object ETag of DeleteObjects is not (moto, versitygw), each
-// source goes in a DeleteObject of its own with If-Match; on a versioned
-// source, by the version copied. The files really moved, byte for byte,
-// the live one really stayed, the audit finds every record intact, and
-// the status counts them in_trash.
+// not honoured (moto, versitygw), the trash key is HEADed before its copy
+// and each object moves alone, its source deleted by a DeleteObject of its
+// own with If-Match (TestServersDeleteWithoutBatchedETag isolates the
+// batch's fallback); where everything is honoured (SeaweedFS), the sources
+// go in one DeleteObjects with their ETags; on a versioned source, by the
+// version copied. The files really moved, byte for byte, the live one
+// really stayed, an object already at a trash key was not overwritten (the
+// record failed), the audit finds every record intact, and the status
+// counts them.
 func TestServersMove(t *testing.T) {
 	t.Parallel()
 	servers.Each(t, func(t *testing.T, srv s3test.Server) {
@@ -152,10 +155,22 @@ func testServerMove(t *testing.T, srv s3test.Server, versioned bool) {
 	live := testworld.Body("live", 300)
 	w.AddFile(t, "live.txt", live, false, 0)
 	cfg := w.Config("owner-" + srv.Name)
+	// Something already at a trash key: never overwritten, whether the
+	// server refuses the copy or trashd looks first.
+	taken := w.AddFile(t, "taken.txt", testworld.Body("taken", 300), true, 0)
+	takenKey := cfg.TrashKeys.Render(taken, w.Source, "taken.txt")
+	planted := []byte("already at the trash key")
+	s3test.PutObject(t, w.SDK, w.Trash, takenKey, planted)
 	sum := run(t, w.runner(t, cfg))
-	if sum.Counts.Moved != 3 || sum.Counts.Failed != 0 || sum.Counts.Retrying != 0 {
-		t.Fatalf("pass %+v: want the 3 trashed files moved", sum.Counts)
+	if sum.Counts.Moved != 3 || sum.Counts.Failed != 1 || sum.Counts.Retrying != 0 {
+		t.Errorf("pass %+v: want the 3 trashed files moved, the one with its trash key taken failed", sum.Counts)
 	}
+	wantObject(t, w.Env, w.Trash, takenKey, planted, "the object that was at the trash key first")
+	if rec := ruleRecord(t, w.Env, taken); rec.State != reconcile.StateFailed || !strings.Contains(rec.LastError, "never overwrites") {
+		t.Errorf("record of the taken trash key %s (%q), want failed: a trash copy is never overwritten", rec.State, rec.LastError)
+	}
+	wantObject(t, w.Env, w.Source, "taken.txt", testworld.Body("taken", 300), "the source of the record that failed")
+	w.Forget(taken) // its trash key holds what was planted there
 	w.wantProbed(t, w.Source)
 	w.wantProbed(t, w.Trash)
 
@@ -198,7 +213,7 @@ func testServerMove(t *testing.T, srv s3test.Server, versioned bool) {
 			}
 		default:
 			if len(dels) != 1 || dels[0].ifMatch == "" {
-				t.Errorf("%s: the source deleted by %+v, want a DeleteObject of its own with If-Match (%s ignores the ETag of DeleteObjects)", key, all[0], srv.Name)
+				t.Errorf("%s: the source deleted by %+v, want a DeleteObject of its own with If-Match (%s does not honour the ETag of DeleteObjects)", key, all[0], srv.Name)
 			}
 		}
 	}
@@ -208,8 +223,8 @@ func testServerMove(t *testing.T, srv s3test.Server, versioned bool) {
 	}
 	w.CheckInvariant(t)
 
-	if sum, found := audit(t, w.Env); sum.Checked != 3 || sum.Problems != 0 || sum.Unverifiable != 0 || sum.Unchecked != 0 {
-		t.Errorf("audit %+v %v: want the 3 records checked and intact", sum, found)
+	if sum, found := audit(t, w.Env); sum.Checked != 4 || sum.Problems != 0 || sum.Unverifiable != 0 || sum.Unchecked != 0 {
+		t.Errorf("audit %+v %v: want the 4 records checked and intact (3 in the trash, 1 in its source)", sum, found)
 	}
 	st, err := w.Store.Status(t.Context())
 	testworld.Must(t, err)
@@ -217,8 +232,11 @@ func testServerMove(t *testing.T, srv s3test.Server, versioned bool) {
 	if i < 0 || st.States[i].Count != 3 || st.States[i].Bytes != 3*700 {
 		t.Errorf("status %+v: want 3 records of 700 bytes in_trash", st.States)
 	}
-	if len(st.Runs) != 1 || st.Runs[0].Counts.Moved != 3 || st.Runs[0].Error != "" {
-		t.Errorf("status runs %+v: want the one pass, 3 moved, no error", st.Runs)
+	if j := slices.IndexFunc(st.States, func(c db.StateCount) bool { return c.State == reconcile.StateFailed }); j < 0 || st.States[j].Count != 1 {
+		t.Errorf("status %+v: want 1 record failed", st.States)
+	}
+	if len(st.Runs) != 1 || st.Runs[0].Counts.Moved != 3 || st.Runs[0].Counts.Failed != 1 {
+		t.Errorf("status runs %+v: want the one pass, 3 moved, 1 failed", st.Runs)
 	}
 }
 
@@ -297,5 +315,66 @@ func TestServersSourceChangedDuringCopy(t *testing.T) {
 		if n := len(w.log.of("DeleteObject", w.Source, "changing.doc")) + len(w.log.of("DeleteObjects", w.Source, "changing.doc")); n != 0 {
 			t.Errorf("%d deletes of the source, want none", n)
 		}
+	})
+}
+
+// TestServersDeleteWithoutBatchedETag isolates the fallback for the
+// per-object ETag of DeleteObjects. On moto and versitygw every move goes
+// alone (their copies need a HEAD first, which the batch's one-request copy
+// does not do), and a batch of one is deleted alone anyway; so here the
+// fault layer refuses the probe's copy over an existing key, as a server
+// honouring If-None-Match on copies would, and the moves go as a batch.
+// Where the server honours the per-object ETag (SeaweedFS) the sources go
+// in one DeleteObjects, each with its ETag; where it does not (moto,
+// versitygw), each goes in a DeleteObject of its own, with If-Match. One
+// source is overwritten by the LMS right before its delete: the server
+// itself must refuse that delete, and the new file stays.
+func TestServersDeleteWithoutBatchedETag(t *testing.T) {
+	t.Parallel()
+	servers.Each(t, func(t *testing.T, srv s3test.Server) {
+		w := newServerWorld(t, srv)
+		rewritten := testworld.Body("rewritten "+srv.Name, 400)
+		rewrite := s3test.Once(s3test.Deletes(w.Source, "batch/c"))
+		w.setRule(func(r *http.Request) s3test.Fault {
+			w.log.see(r)
+			switch {
+			case s3test.IsProbe(r) && s3test.Operation(r) == "CopyObject" && r.Header.Get("If-None-Match") == "*":
+				return s3test.Fault{Status: http.StatusPreconditionFailed, Code: "PreconditionFailed", Message: "At least one of the pre-conditions you specified did not hold"}
+			case rewrite(r):
+				putBehind(t, w.Env, w.Source, "batch/c", rewritten)
+			}
+			return s3test.Fault{}
+		})
+		keys := []string{"batch/a", "batch/b", "batch/c"}
+		ids := map[string]int64{}
+		for _, k := range keys {
+			ids[k] = w.AddFile(t, k, testworld.Body(srv.Name+k, 400), true, 0)
+		}
+		w.Forget(ids["batch/c"])
+		if sum := run(t, w.runner(t, w.Config("owner-"+srv.Name))); sum.Counts.Moved != 3 {
+			t.Fatalf("pass %+v: want 3 moved", sum.Counts)
+		}
+		for _, k := range keys {
+			dels, batched := w.log.of("DeleteObject", w.Source, k), w.log.of("DeleteObjects", w.Source, k)
+			if srv.Honours(reconcile.CondBatchDeleteETag) {
+				if len(batched) != 1 || batched[0].ifMatch == "" || len(dels) != 0 {
+					t.Errorf("%s: deletes %+v %+v, want it in a DeleteObjects with its ETag", k, batched, dels)
+				}
+				continue
+			}
+			if len(dels) != 1 || dels[0].ifMatch == "" || len(batched) != 0 {
+				t.Errorf("%s: deletes %+v %+v, want one DeleteObject with If-Match, no DeleteObjects (%s ignores its ETag)", k, dels, batched, srv.Name)
+			}
+		}
+		for _, k := range keys[:2] {
+			wantNoObject(t, w.Env, w.Source, k, k+": the source")
+		}
+		wantObject(t, w.Env, w.Source, "batch/c", rewritten, "the file the LMS wrote after the copy")
+		rec := ruleRecord(t, w.Env, ids["batch/c"])
+		wantObject(t, w.Env, w.Trash, rec.TrashKey, testworld.Body(srv.Name+"batch/c", 400), "the trash copy of the file overwritten")
+		if rec.State != reconcile.StateInTrash || !strings.Contains(rec.LastError, "overwritten") {
+			t.Errorf("record of the overwritten file %s (%q), want in_trash with a note that the new file was left", rec.State, rec.LastError)
+		}
+		w.CheckInvariant(t)
 	})
 }
