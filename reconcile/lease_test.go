@@ -94,6 +94,7 @@ func TestPassLeaseDeadlineStopsTheWorker(t *testing.T) {
 	defer close(release)
 	env := testworld.New(t, func(o *s3ops.Options) {
 		o.HTTPClient = s3test.NewFaultTransport(func(r *http.Request) s3test.Fault {
+			// The probe's own copies pass: it runs before the moves.
 			if r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") != "" && !s3test.IsProbe(r) {
 				select {
 				case held <- r:

@@ -270,6 +270,15 @@ func (r *restorer) copyBack(ctx context.Context) (Event, error) {
 			// when an SDK retry follows a lost response, taken by this very
 			// copy: the HEAD below tells which.
 			err = r.copyTo(ctx, trash, key, nil)
+			if errors.Is(err, ErrArchived) {
+				// The restored copy HEAD saw is gone (it expired
+				// between the two) and the server refused the copy
+				// as of an archived object (InvalidObjectState, or
+				// ObjectNotInActiveTierError, AWS's code for a
+				// copy): it needs a restore again, not a retry.
+				r.log.Info("the copy back was refused as of an archived object: restoring it again", "err", err)
+				return r.requestRestore(ctx, trash)
+			}
 			if err != nil && !errors.Is(err, ErrPreconditionFailed) {
 				return Event{}, fmt.Errorf("copy back to s3://%s/%s: %w", rec.Source.Bucket, key, err)
 			}

@@ -32,6 +32,12 @@ type faultWorld struct {
 
 func newFaultWorld(t *testing.T, opts ...func(*s3ops.Options)) *faultWorld {
 	t.Helper()
+	return newFaultWorldOn(t, s3test.SeaweedFS(), opts...)
+}
+
+// newFaultWorldOn is newFaultWorld with the buckets on server.
+func newFaultWorldOn(t *testing.T, server s3test.Server, opts ...func(*s3ops.Options)) *faultWorld {
+	t.Helper()
 	w := &faultWorld{}
 	w.ft = s3test.NewFaultTransport(func(r *http.Request) s3test.Fault {
 		if rule := w.rule.Load(); rule != nil {
@@ -40,7 +46,7 @@ func newFaultWorld(t *testing.T, opts ...func(*s3ops.Options)) *faultWorld {
 		return s3test.Fault{}
 	})
 	viaFaults := func(o *s3ops.Options) { o.HTTPClient = w.ft.Client() }
-	w.Env = testworld.New(t, append([]func(*s3ops.Options){viaFaults}, opts...)...)
+	w.Env = testworld.NewOn(t, server, append([]func(*s3ops.Options){viaFaults}, opts...)...)
 	return w
 }
 

@@ -13,14 +13,15 @@ import (
 	"trashd/s3ops/s3test"
 )
 
-// holdCopies returns client options that hold every CopyObject until release
-// is closed; copying is closed when the first one arrives.
+// holdCopies returns client options that hold every CopyObject of a move
+// until release is closed; copying is closed when the first one arrives.
 func holdCopies() (opt func(*s3ops.Options), copying <-chan struct{}, release chan struct{}) {
 	release = make(chan struct{})
 	arrived := make(chan struct{})
 	var once sync.Once
 	opt = func(o *s3ops.Options) {
 		o.HTTPClient = s3test.NewFaultTransport(func(req *http.Request) s3test.Fault {
+			// The probe's own copies pass: it runs before the moves.
 			if req.Method == http.MethodPut && req.Header.Get("X-Amz-Copy-Source") != "" && !s3test.IsProbe(req) {
 				once.Do(func() { close(arrived) })
 				return s3test.Fault{Release: release}

@@ -9,11 +9,17 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"trashd/s3ops/s3test"
 )
 
 // trashdBin is the real binary, built once; process tests run it the way
 // operators do.
 var trashdBin string
+
+// servers are this package's moto and versitygw, started by the first test
+// that asks and stopped after the last.
+var servers s3test.Servers
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "trashd-bin-")
@@ -28,7 +34,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build trashd:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := servers.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -39,6 +39,8 @@ type Env struct {
 	SDK       *s3.Client
 	Source    string // source bucket
 	Trash     string // trash bucket
+	// Server is the S3 server the buckets are on (SeaweedFS for New).
+	Server s3test.Server
 
 	checker *s3ops.Client // without the test's faults, for CheckInvariant
 	mu      sync.Mutex
@@ -54,14 +56,23 @@ type file struct {
 	exists    bool // an object was uploaded for the row
 }
 
-// New sets up a fresh database, LMS table and buckets for tb. opts adjust
-// the S3 options (a lowered multipart threshold, a fault-injecting client)
-// before the client is built.
+// New sets up a fresh database, LMS table and buckets for tb, on
+// SeaweedFS. opts adjust the S3 options (a lowered multipart threshold, a
+// fault-injecting client) before the client is built.
 func New(tb testing.TB, opts ...func(*s3ops.Options)) *Env {
+	tb.Helper()
+	return NewOn(tb, s3test.SeaweedFS(), opts...)
+}
+
+// NewOn is New with the buckets on server: moto or versitygw from the test
+// package's s3test.Servers, say. CheckInvariant reads objects back, so call
+// it only while no copy it would read is archived (on a server with
+// FeatureArchive).
+func NewOn(tb testing.TB, server s3test.Server, opts ...func(*s3ops.Options)) *Env {
 	tb.Helper()
 	sqlDB, dbOpts := dbtest.Migrated(tb)
 	lms := dbtest.CreateFiles(tb, sqlDB, "flag")
-	s3opts := s3test.Options(tb)
+	s3opts := s3test.OptionsFor(tb, server)
 	// Conditional deletes on, as production defaults them.
 	s3opts.ConditionalDelete = true
 	checker := s3test.NewClient(tb, s3opts)
@@ -70,7 +81,7 @@ func New(tb testing.TB, opts ...func(*s3ops.Options)) *Env {
 		o(&s3opts)
 	}
 	e := &Env{
-		DB: sqlDB, DBOptions: dbOpts, S3Options: s3opts, SDK: sdk, checker: checker,
+		DB: sqlDB, DBOptions: dbOpts, S3Options: s3opts, SDK: sdk, checker: checker, Server: server,
 		S3:     s3test.NewClient(tb, s3opts),
 		Source: s3test.NewBucket(tb, sdk, "src"),
 		Trash:  s3test.NewBucket(tb, sdk, "trash"),

@@ -187,8 +187,9 @@ func xmlEscape(s string) string {
 
 // Operation names the S3 operation of a request to a path-style endpoint,
 // from its method, query and headers: "HeadObject", "CopyObject",
-// "UploadPartCopy", "DeleteObject", "DeleteObjects", ... ("" when it is
-// none of those this package's tests and scripts/s3proxy look for).
+// "UploadPartCopy", "DeleteObject", "DeleteObjects", "RestoreObject", ...
+// ("" when it is none of those this package's tests and scripts/s3proxy
+// look for).
 func Operation(r *http.Request) string {
 	q := r.URL.Query()
 	bucket, key := BucketKey(r)
@@ -224,6 +225,8 @@ func Operation(r *http.Request) string {
 		return "CreateMultipartUpload"
 	case r.Method == http.MethodPost && q.Has("uploadId"):
 		return "CompleteMultipartUpload"
+	case r.Method == http.MethodPost && q.Has("restore"):
+		return "RestoreObject"
 	case r.Method == http.MethodPut && q.Has("uploadId") && copying:
 		return "UploadPartCopy"
 	case r.Method == http.MethodPut && q.Has("uploadId"):

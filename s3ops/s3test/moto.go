@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"trashd/reconcile"
 )
 
 // MotoVersion is the moto the tests are written against: its answers (which
@@ -52,6 +54,12 @@ func startMoto(ctx context.Context, ports func() (int, error)) (*Process, error)
 	}
 	p.Server.AccessKey, p.Server.SecretKey, p.Server.Region = motoAccessKey, motoSecretKey, Region
 	p.Server.Features = []Feature{FeatureStorageClass, FeatureArchive, FeatureLifecycleConfig, FeatureVersioning}
+	// moto 5.2.1 copies over an existing key despite If-None-Match: *,
+	// copies a source whatever x-amz-copy-source-if-match names, and
+	// deletes an object in DeleteObjects whatever its <ETag> names
+	// (reporting it Deleted); it honours If-None-Match on
+	// CompleteMultipartUpload and If-Match on DeleteObject.
+	p.Server.Ignores = []reconcile.Condition{reconcile.CondCopyIfNoneMatch, reconcile.CondCopySourceIfMatch, reconcile.CondBatchDeleteETag}
 	return p, nil
 }
 

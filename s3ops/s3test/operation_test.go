@@ -26,7 +26,8 @@ func TestOperation(t *testing.T) {
 		{"PUT", "/b/k", "b/src", "CopyObject"},
 		{"PUT", "/b/k?partNumber=1&uploadId=u", "b/src", "UploadPartCopy"},
 		{"DELETE", "/b/k", "", "DeleteObject"},
-		{"POST", "/b/k?restore", "", ""},
+		{"POST", "/b/k?restore", "", "RestoreObject"},
+		{"POST", "/b/k?select", "", ""},
 	}
 	for _, tt := range tests {
 		r := httptest.NewRequest(tt.method, tt.target, http.NoBody)

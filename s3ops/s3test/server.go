@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"trashd/reconcile"
 	"trashd/s3ops"
 )
 
@@ -24,6 +25,11 @@ type Server struct {
 	// rely on; TestServersHaveTheirFeatures holds each server to its list,
 	// both ways.
 	Features []Feature
+	// Ignores are the conditions the server is known not to honour: what
+	// s3ops.ProbeConditions finds there (TestProbeConditionsOnEachServer,
+	// in s3ops, holds each server to its list, both ways). Tests on it
+	// expect trashd's fallback for each of them.
+	Ignores []reconcile.Condition
 }
 
 // Feature is a part of AWS's S3 behaviour that not every test server has.
@@ -57,6 +63,9 @@ const (
 // Has reports whether s has feature f.
 func (s Server) Has(f Feature) bool { return slices.Contains(s.Features, f) }
 
+// Honours reports whether s honours cond, as its probe finds.
+func (s Server) Honours(cond reconcile.Condition) bool { return !slices.Contains(s.Ignores, cond) }
+
 // SkipUnless skips the test, naming the server and the feature, when
 // server lacks feature: a test never passes on a server it could not run
 // on.
@@ -81,6 +90,7 @@ func SeaweedFS() Server {
 		// is answered 501: the Glacier emulation layer in front of it
 		// brings both.
 		Features: []Feature{FeatureStorageClass, FeatureVersioning},
+		// SeaweedFS honours every condition.
 	}
 }
 

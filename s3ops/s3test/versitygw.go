@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"trashd/reconcile"
 )
 
 const (
@@ -56,6 +58,12 @@ func startVersityGW(ctx context.Context, ports func() (int, error)) (*Process, e
 	// The posix backend reports every object as STANDARD and answers
 	// lifecycle configuration with NotImplemented.
 	p.Server.Features = []Feature{FeatureVersioning}
+	// versitygw v1.8.0 copies over an existing key despite If-None-Match:
+	// *, and deletes an object in DeleteObjects whatever its <ETag> names
+	// (its issue 2112); it honours If-None-Match on
+	// CompleteMultipartUpload, x-amz-copy-source-if-match and If-Match on
+	// DeleteObject.
+	p.Server.Ignores = []reconcile.Condition{reconcile.CondCopyIfNoneMatch, reconcile.CondBatchDeleteETag}
 	return p, nil
 }
 
