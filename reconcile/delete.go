@@ -128,7 +128,9 @@ func (h *hold) send(dels []deletion, errs []error, at []int, asked time.Duration
 		if left <= 0 {
 			return nil, nil, false
 		}
-		ctx, cancel := context.WithTimeout(parent, left)
+		// Written whole within what is left, or not at all; the answer
+		// may take longer (bounded all the same), as the delete is out.
+		ctx, cancel := context.WithTimeout(WithSendBy(parent, time.Now().Add(left)), left+h.lease/freshShare)
 		return WithSendGuard(ctx, func() error {
 			if h.left(at, dels, asked) <= 0 {
 				return fmt.Errorf("%w: a fence or the LMS's answer is older than a quarter of the %s lease", ErrStale, h.lease)

@@ -547,3 +547,34 @@ func TestProtocolErrorInsideDeleteObjectsIsNoDelete(t *testing.T) {
 		t.Errorf("counts %+v: want two moved and one retried", sum.Counts)
 	}
 }
+
+// A delete sent in time whose answer comes late is a delete: the deadline
+// of a fence bounds the sending, and cutting off the wait for the answer
+// would only make a done delete look failed.
+func TestProtocolDeleteSentInTimeAnsweredLate(t *testing.T) {
+	t.Parallel()
+	w := newFaultWorld(t)
+	id := w.AddFile(t, "late/answer.bin", testworld.Body("late answer", 300), true, 0)
+	cfg := w.Config("owner-a")
+	cfg.Lease = 2 * time.Second
+	var answered atomic.Int32
+	w.setRule(func(r *http.Request) s3test.Fault {
+		if b, _ := s3test.BucketKey(r); s3test.IsDelete(r) && b == w.Source {
+			return s3test.Fault{EditResponse: func(*http.Response) {
+				// The server answers only once the fence is half the
+				// lease old.
+				<-time.After(cfg.Lease / 2)
+				answered.Add(1)
+			}}
+		}
+		return s3test.Fault{}
+	})
+	sum := run(t, w.Runner(t, noRetry(cfg)))
+	if answered.Load() == 0 {
+		t.Fatal("no delete was sent")
+	}
+	if rec := ruleRecord(t, w.Env, id); rec.State != reconcile.StateInTrash || sum.Counts.Moved != 1 {
+		t.Errorf("record %s (%q), counts %+v: want in_trash, moved by the delete that was sent in time", rec.State, rec.LastError, sum.Counts)
+	}
+	w.CheckInvariant(t)
+}

@@ -250,8 +250,13 @@ func TestRuleRestoreHoldsLeaseToTheEnd(t *testing.T) {
 			w.setRule(func(req *http.Request) s3test.Fault {
 				switch {
 				case request("DeleteObject", w.Trash, trashKey)(req):
-					tok := ruleRecord(t, w.Env, id).Token
-					tokenAtDelete.Store(&tok)
+					// Read once the delete is sent (a read before it would
+					// hold the delete past its short fence): the lease is
+					// still held then, as the record is written after.
+					return s3test.Fault{EditResponse: func(*http.Response) {
+						tok := ruleRecord(t, w.Env, id).Token
+						tokenAtDelete.Store(&tok)
+					}}
 				case tc.slow && s3test.Operation(req) == "UploadPartCopy":
 					// The parts take one and a half leases: the lease
 					// must be renewed meanwhile.

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // ErrStale marks a request that was not sent because the fence it relied on
@@ -25,4 +26,21 @@ func WithSendGuard(ctx context.Context, check func() error) context.Context {
 func SendGuard(ctx context.Context) func() error {
 	check, _ := ctx.Value(sendGuardKey{}).(func() error)
 	return check
+}
+
+type sendByKey struct{}
+
+// WithSendBy returns ctx carrying the time by which a request must have
+// been written whole to its connection: the S3 adapter stops one that is
+// not (waiting for a connection, or held on the way) with ErrStale. Once
+// written, the request's answer may take longer: the delete is out, and
+// cutting off the wait for its answer would only make it look failed.
+func WithSendBy(ctx context.Context, by time.Time) context.Context {
+	return context.WithValue(ctx, sendByKey{}, by)
+}
+
+// SendBy is the time WithSendBy put on ctx, if any.
+func SendBy(ctx context.Context) (time.Time, bool) {
+	by, ok := ctx.Value(sendByKey{}).(time.Time)
+	return by, ok
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http/httptrace"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/aws/smithy-go/middleware"
 
@@ -48,7 +50,24 @@ func sendGuarded(ctx context.Context, in middleware.FinalizeInput, next middlewa
 		mu    sync.Mutex
 		stale error
 	)
+	var written atomic.Bool
+	if by, ok := reconcile.SendBy(ctx); ok {
+		// Not written whole by then (a connection waited for, a request
+		// held on the way): stopped, as stale.
+		timer := time.AfterFunc(time.Until(by), func() {
+			if written.Load() {
+				return
+			}
+			err := fmt.Errorf("%w: the request was not sent by its deadline", reconcile.ErrStale)
+			mu.Lock()
+			stale = err
+			mu.Unlock()
+			cancel(err)
+		})
+		defer timer.Stop()
+	}
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { written.Store(true) },
 		GotConn: func(info httptrace.GotConnInfo) {
 			err := askGuard(check)
 			if err == nil {
