@@ -14,7 +14,8 @@ if [[ -n "${PROMTOOL:-}" ]]; then
 	exit 0
 fi
 
-cache="${TRASHD_PROMTOOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/trashd/promtool}"
+home=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
+cache="${TRASHD_PROMTOOL_CACHE:-${XDG_CACHE_HOME:-$home/.cache}/trashd/promtool}"
 bin="$cache/usr/bin/promtool"
 if [[ -x "$bin" ]] && "$bin" --version >/dev/null 2>&1; then
 	echo "$bin"
