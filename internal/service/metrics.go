@@ -178,7 +178,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.brakeTrips.WithLabelValues(b)
 	}
 	for _, o := range []reconcile.Outcome{reconcile.OutcomeMoved, reconcile.OutcomeMissing, reconcile.OutcomeFailed,
-		reconcile.OutcomeRetrying, reconcile.OutcomeInterrupted, reconcile.OutcomeShared} {
+		reconcile.OutcomeRetrying, reconcile.OutcomeInterrupted, reconcile.OutcomeShared,
+		reconcile.OutcomeRestored, reconcile.OutcomeRestoring} {
 		m.objects.WithLabelValues(string(o))
 	}
 	m.lifecycleInPlace = prometheus.NewGaugeVec(prometheus.GaugeOpts{
