@@ -80,8 +80,17 @@ func TestTextfileAfterPasses(t *testing.T) {
 	}
 
 	// The second run adds to the counters of the first and replaces the
-	// gauges; nothing is left of the temporary file.
+	// gauges, through a new file renamed over the old one (node_exporter
+	// may read the old at any moment: writing it in place would show it
+	// half written); nothing is left of the temporary file.
+	before, err := os.Stat(path)
+	testworld.Must(t, err)
 	pass(2)
+	after, err := os.Stat(path)
+	testworld.Must(t, err)
+	if os.SameFile(before, after) {
+		t.Errorf("%s was rewritten in place, not replaced by a rename", path)
+	}
 	got = readProm(t, path)
 	for _, c := range []struct {
 		name   string
