@@ -25,9 +25,10 @@ dev-down: ## stop the SeaweedFS that dev-up started
 	scripts/dev-down.sh
 
 .PHONY: test
-test: dev-up ## start the local servers and run every test (go vet, the systemd unit, dev-up's port waiting, go test -race)
+test: dev-up ## start the local servers and run every test (go vet, the systemd unit, the alert rules, dev-up's port waiting, go test -race)
 	$(GO) vet ./...
 	scripts/check-systemd.sh
+	scripts/check-alerts.sh
 	scripts/stop-weed-test.sh
 	set -a && source $(DEV_ENV) && $(GO) test -race -count=1 -timeout 30m ./...
 
@@ -35,6 +36,10 @@ test: dev-up ## start the local servers and run every test (go vet, the systemd 
 check-systemd: ## systemd-analyze verify and security (exposure at most 1.5) of systemd/trashd.service
 	scripts/check-systemd.sh
 	scripts/stop-weed-test.sh
+
+.PHONY: check-alerts
+check-alerts: ## promtool check and test of ops/prometheus/alerts.yml (fetches promtool from Debian's prometheus package on first use)
+	scripts/check-alerts.sh
 
 .PHONY: install
 install: build ## install trashd as a systemd service (as root; DESTDIR=, PREFIX= for packages)

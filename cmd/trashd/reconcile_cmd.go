@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"trashd/db"
+	"trashd/internal/service"
 	"trashd/reconcile"
 )
 
 func reconcileCommand() command {
 	return command{
 		name:    "reconcile",
-		args:    "[--dry-run [--json]] [--allow-mass-change]",
+		args:    "[--dry-run [--json]] [--allow-mass-change] [--textfile PATH]",
 		summary: "run one pass now (--dry-run: report what would move, change nothing)",
 		about: "Run one pass now, with a live progress line on a terminal, and print what happened.\n" +
 			"Exit 0 when every object the pass took up was moved, restored or left shared; 3 when some failed,\n" +
@@ -24,17 +25,21 @@ func reconcileCommand() command {
 			dryRun := fs.Bool("dry-run", false, "report what would move, restore and orphan, check the buckets, and change nothing")
 			asJSON := fs.Bool("json", false, "with --dry-run: print one JSON document instead (the shape is in docs/operations.md)")
 			allowMass := fs.Bool("allow-mass-change", false, "let this pass through the mass-change brake (far more discoveries, restores or orphanings than a normal day)")
+			textfile := fs.String("textfile", "", "after the pass, write its metrics in Prometheus's text format to `PATH` (a .prom file in node_exporter's textfile directory), atomically, adding to the counters already there")
 			return func(ctx context.Context, c *cli, _ []string) error {
 				if *asJSON && !*dryRun {
 					return operandErr("reconcile: --json goes with --dry-run (a pass prints its progress and summary; `trashd status --json` reads the result)")
 				}
-				return runReconcile(ctx, c, *dryRun, *allowMass, *asJSON)
+				if *textfile != "" && *dryRun {
+					return operandErr("reconcile: --textfile goes with a pass, not with --dry-run (a dry run changes nothing and has no metrics)")
+				}
+				return runReconcile(ctx, c, *dryRun, *allowMass, *asJSON, *textfile)
 			}
 		},
 	}
 }
 
-func runReconcile(ctx context.Context, c *cli, dryRun, allowMass, asJSON bool) error {
+func runReconcile(ctx context.Context, c *cli, dryRun, allowMass, asJSON bool, textfile string) error {
 	cfg, err := loadConfig(c.stderr)
 	if err != nil {
 		return err
@@ -44,9 +49,18 @@ func runReconcile(ctx context.Context, c *cli, dryRun, allowMass, asJSON bool) e
 	var statements db.Statements
 	var requests atomic.Int64
 	cfg.DB.Statements = &statements
+	var metrics *service.Textfile
+	var runnerOpts []reconcile.Option
+	if textfile != "" {
+		metrics = service.NewTextfile(textfile, &statements)
+		runnerOpts = metrics.Options()
+	}
 	observe := cfg.S3.Observe
 	cfg.S3.Observe = func(op string, err error, d time.Duration) {
 		requests.Add(1)
+		if metrics != nil {
+			metrics.ObserveS3(op, err, d)
+		}
 		if observe != nil {
 			observe(op, err, d)
 		}
@@ -61,21 +75,34 @@ func runReconcile(ctx context.Context, c *cli, dryRun, allowMass, asJSON bool) e
 	if allowMass {
 		cfg.Reconcile.Mass.Allow = true
 	}
-	runner, _, err := newRunner(ctx, cfg, cfg.S3, store, log)
+	runner, _, err := newRunner(ctx, cfg, cfg.S3, store, log, runnerOpts...)
 	if err != nil {
 		return err
 	}
 	if dryRun {
 		return previewPass(ctx, runner, store, cfg.Reconcile, c, asJSON)
 	}
+	if metrics != nil {
+		metrics.PassStarted(reconcile.TriggerManual)
+	}
 	h, err := runner.Start(ctx, reconcile.TriggerManual)
 	if err != nil {
+		if metrics != nil {
+			// A pass that could not even start is one the alerts must see.
+			metrics.PassFinished(reconcile.Summary{Trigger: reconcile.TriggerManual, Status: reconcile.RunError}, err)
+			writeTextfile(ctx, c, metrics, store, runner, cfg)
+		}
 		return err
 	}
 	newProgressDisplay(c, log, cfg.ProgressInterval).follow(h, runner.Current)
 	sum, err := h.Wait()
 	printSummary(c.stdout, sum)
 	printSent(c.stdout, sum, requests.Load(), statements.Load())
+	var written error
+	if metrics != nil {
+		metrics.PassFinished(sum, err)
+		written = writeTextfile(ctx, c, metrics, store, runner, cfg)
+	}
 	if err != nil {
 		return fmt.Errorf("the pass could not run: %w", err)
 	}
@@ -83,7 +110,23 @@ func runReconcile(ctx context.Context, c *cli, dryRun, allowMass, asJSON bool) e
 		fmt.Fprintln(c.stdout)
 		printStatus(c.stdout, st)
 	}
-	return passResult(sum)
+	if res := passResult(sum); res != nil || written == nil {
+		return res
+	}
+	return withCode(codeFailure, written)
+}
+
+// writeTextfile writes a one-shot pass's metrics, after the pass and even
+// when it could not run: that is what the alerts are for. An interrupted
+// pass (Ctrl-C, SIGTERM) still gets its bookkeeping time.
+func writeTextfile(ctx context.Context, c *cli, metrics *service.Textfile, store *db.Store, runner *reconcile.Runner, cfg Config) error {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := metrics.Write(wctx, store, runner, cfg.Reconcile.Archive.OverdueQuery()); err != nil {
+		fmt.Fprintf(c.stderr, "trashd: reconcile --textfile: %v\n", err)
+		return fmt.Errorf("the metrics were not all written: %w", err)
+	}
+	return nil
 }
 
 // passResult is the outcome of a pass that ran, as an error for its exit

@@ -27,6 +27,7 @@ type metrics struct {
 	lastPassSuccess prometheus.Gauge
 	passDuration    *prometheus.HistogramVec
 	passes          *prometheus.CounterVec
+	brakeTrips      *prometheus.CounterVec
 
 	objects          *prometheus.CounterVec
 	movedBytes       prometheus.Counter
@@ -54,6 +55,12 @@ type metrics struct {
 	mu          sync.Mutex
 	stateLabels map[string]bool // states backlog last reported, to drop those gone
 }
+
+// The values of trashd_brake_trips_total's brake label.
+const (
+	brakeMassChange = "mass_change"
+	brakeOutage     = "outage"
+)
 
 // passStatuses are the values of the status label: reconcile's end states
 // of a pass (never "running").
@@ -88,6 +95,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "trashd_passes_total",
 			Help: "Passes finished, by status: ok, failed (some objects were recorded failed), interrupted (shutdown) or error (the pass could not run: a bucket or the database).",
 		}, []string{"status"}),
+		brakeTrips: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trashd_brake_trips_total",
+			Help: "Passes a brake stopped, by brake: mass_change (far more discoveries, restores or orphanings than a normal day, or many missing sources in a row: nothing was changed) " +
+				"or outage (S3 failing as a whole: the pass stopped claiming). Each is also a pass with status error; the log and `trashd reconcile --dry-run` say which numbers tripped it.",
+		}, []string{"brake"}),
 
 		objects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trashd_objects_total",
@@ -147,7 +159,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		stateLabels: map[string]bool{},
 	}
 	reg.MustRegister(
-		m.passesStarted, m.lastPassStart, m.lastPassSuccess, m.passDuration, m.passes,
+		m.passesStarted, m.lastPassStart, m.lastPassSuccess, m.passDuration, m.passes, m.brakeTrips,
 		m.objects, m.movedBytes, m.leasesLost, m.verifyMismatches,
 		m.s3Requests, m.s3Duration,
 		m.records, m.recordBytes, m.oldestPending, m.due, m.backingOff, m.leased,
@@ -162,8 +174,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.passes.WithLabelValues(string(s))
 		m.passDuration.WithLabelValues(string(s))
 	}
+	for _, b := range []string{brakeMassChange, brakeOutage} {
+		m.brakeTrips.WithLabelValues(b)
+	}
 	for _, o := range []reconcile.Outcome{reconcile.OutcomeMoved, reconcile.OutcomeMissing, reconcile.OutcomeFailed,
-		reconcile.OutcomeRetrying, reconcile.OutcomeInterrupted, reconcile.OutcomeShared} {
+		reconcile.OutcomeRetrying, reconcile.OutcomeInterrupted, reconcile.OutcomeShared,
+		reconcile.OutcomeRestored, reconcile.OutcomeRestoring} {
 		m.objects.WithLabelValues(string(o))
 	}
 	m.lifecycleInPlace = prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -207,6 +223,15 @@ func (m *metrics) probed(c reconcile.Capabilities) {
 	m.conditionsProbe.WithLabelValues(c.Bucket).Set(float64(c.ProbedAt.UnixNano()) / 1e9)
 }
 
+// countStatements exposes what a pool sent to MySQL (db.Options.Statements)
+// as trashd_db_statements_total.
+func countStatements(reg prometheus.Registerer, s *db.Statements) {
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "trashd_db_statements_total",
+		Help: "SQL statements this instance sent to MySQL, as the server's Questions counter counts them (queries, statements, START TRANSACTION, COMMIT, ROLLBACK). Divided by trashd_objects_total{outcome=\"moved\"}: the database cost of a move.",
+	}, func() float64 { return float64(s.Load()) }))
+}
+
 // NewRegistry returns a registry with the Go runtime and process collectors,
 // for the daemon's /metrics; newMetrics adds trashd's own to it.
 func NewRegistry() *prometheus.Registry {
@@ -245,6 +270,15 @@ func (m *metrics) passFinished(s reconcile.Summary, err error) {
 	}
 	m.passes.WithLabelValues(string(status)).Inc()
 	m.passDuration.WithLabelValues(string(status)).Observe(d.Seconds())
+	// The brakes stop a pass with status error like an unreachable bucket
+	// does; an operator must tell them apart, because a brake waits for a
+	// decision, not for a server to come back.
+	switch {
+	case errors.Is(err, reconcile.ErrMassChange):
+		m.brakeTrips.WithLabelValues(brakeMassChange).Inc()
+	case errors.Is(err, reconcile.ErrOutage):
+		m.brakeTrips.WithLabelValues(brakeOutage).Inc()
+	}
 	if status == reconcile.RunOK || status == reconcile.RunFailed {
 		m.lastPassSuccess.SetToCurrentTime()
 	}

@@ -84,10 +84,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	m := newMetrics(reg)
 	if o.Statements != nil {
-		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "trashd_db_statements_total",
-			Help: "SQL statements this instance sent to MySQL, as the server's Questions counter counts them (queries, statements, START TRANSACTION, COMMIT, ROLLBACK). Divided by trashd_objects_total{outcome=\"moved\"}: the database cost of a move.",
-		}, func() float64 { return float64(o.Statements.Load()) }))
+		countStatements(reg, o.Statements)
 	}
 
 	s3opts := o.S3
