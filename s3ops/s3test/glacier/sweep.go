@@ -259,6 +259,13 @@ func (s *Server) mayTransition(p predicates, class string, size int64, minSize s
 // itself with the new storage class, keeping metadata and tags, only if o
 // is still the object that was listed.
 func (s *Server) transition(ctx context.Context, bucket string, o object, b birth, class, rule string) (birth, bool, error) {
+	// The LastModified reads give back after the transition is the one a
+	// HEAD gives now: SeaweedFS's listings and HEADs can differ by a
+	// second at a second's edge.
+	original := o.lastModified
+	if h, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(o.key), IfMatch: aws.String(`"` + o.etag + `"`)}); err == nil && h.LastModified != nil {
+		original = *h.LastModified
+	}
 	out, err := s.client.CopyObject(ctx, &s3.CopyObjectInput{
 		Bucket:            aws.String(bucket),
 		Key:               aws.String(o.key),
@@ -287,7 +294,7 @@ func (s *Server) transition(ctx context.Context, bucket string, o object, b birt
 		}
 	}
 	// Reads of the object show the LastModified it had, as S3's do.
-	s.rememberTransition(objectVersion{bucket, o.key, normalVersion(aws.ToString(out.VersionId))}, b.etag, o.lastModified, b.lastModified)
+	s.rememberTransition(objectVersion{bucket, o.key, normalVersion(aws.ToString(out.VersionId))}, b.etag, original, b.lastModified)
 	return b, true, nil
 }
 
