@@ -32,6 +32,18 @@ type probed struct {
 // than CapabilitiesTTL. A probe that failed as a whole is tried again on
 // the next call.
 func (c *conditions) of(ctx context.Context, bucket string) (Capabilities, error) {
+	pr := c.start(ctx, bucket)
+	select {
+	case <-pr.done:
+		return pr.caps, pr.err
+	case <-ctx.Done():
+		return Capabilities{}, ctx.Err()
+	}
+}
+
+// start returns bucket's answers as they stand, a probe of it started when
+// they are missing or stale.
+func (c *conditions) start(ctx context.Context, bucket string) *probed {
 	c.mu.Lock()
 	if c.byBucket == nil {
 		c.byBucket = map[string]*probed{}
@@ -52,12 +64,7 @@ func (c *conditions) of(ctx context.Context, bucket string) (Capabilities, error
 		go c.probe(context.WithoutCancel(ctx), bucket, pr, old)
 	}
 	c.mu.Unlock()
-	select {
-	case <-pr.done:
-		return pr.caps, pr.err
-	case <-ctx.Done():
-		return Capabilities{}, ctx.Err()
-	}
+	return pr
 }
 
 func (c *conditions) probe(ctx context.Context, bucket string, pr, old *probed) {
