@@ -32,18 +32,6 @@ type probed struct {
 // than CapabilitiesTTL. A probe that failed as a whole is tried again on
 // the next call.
 func (c *conditions) of(ctx context.Context, bucket string) (Capabilities, error) {
-	pr := c.start(ctx, bucket)
-	select {
-	case <-pr.done:
-		return pr.caps, pr.err
-	case <-ctx.Done():
-		return Capabilities{}, ctx.Err()
-	}
-}
-
-// start returns bucket's answers as they stand, a probe of it started when
-// they are missing or stale.
-func (c *conditions) start(ctx context.Context, bucket string) *probed {
 	c.mu.Lock()
 	if c.byBucket == nil {
 		c.byBucket = map[string]*probed{}
@@ -64,7 +52,12 @@ func (c *conditions) start(ctx context.Context, bucket string) *probed {
 		go c.probe(context.WithoutCancel(ctx), bucket, pr, old)
 	}
 	c.mu.Unlock()
-	return pr
+	select {
+	case <-pr.done:
+		return pr.caps, pr.err
+	case <-ctx.Done():
+		return Capabilities{}, ctx.Err()
+	}
 }
 
 func (c *conditions) probe(ctx context.Context, bucket string, pr, old *probed) {

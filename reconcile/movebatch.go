@@ -53,14 +53,6 @@ type item struct {
 func (p *pass) moveBatch(recs []Record, claimedAt time.Duration, workers *pool, l *lanes) {
 	b := &batchMove{pass: p, h: p.holdLeases(recs, claimedAt), pool: workers, lanes: l}
 	defer b.h.close()
-	// The buckets' conditions are needed at the first HEAD and the first
-	// copy: probed now, side by side, while the batch asks the LMS.
-	p.r.conds.start(p.work, p.r.cfg.TrashBucket)
-	for _, rec := range recs {
-		if p.checkRow(rec) == nil {
-			p.r.conds.start(p.work, rec.Source.Bucket)
-		}
-	}
 
 	items := make([]*item, 0, len(recs))
 	for _, rec := range recs {
