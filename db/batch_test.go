@@ -165,7 +165,7 @@ func TestEarlierMovesAsEarlierMove(t *testing.T) {
 	}
 	hits := 0
 	for _, r := range recs {
-		lms, found, err := store.EarlierMove(t.Context(), r.Source.Bucket, r.Source.Key, r.ID)
+		lms, found, err := earlierMove(t, store, r.Source.Bucket, r.Source.Key, r.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -251,7 +251,7 @@ func TestRenewLease(t *testing.T) {
 	discover(t, store, sqlDB, "src", 1)
 	rec := claim(t, store, "h", 1)[0]
 
-	if err := store.RenewLease(t.Context(), rec, time.Hour); err != nil {
+	if err := renewLease(t, store, rec, time.Hour); err != nil {
 		t.Fatalf("RenewLease: %v", err)
 	}
 	var inHour bool
@@ -264,13 +264,13 @@ func TestRenewLease(t *testing.T) {
 
 	// Expired but not taken over: still held.
 	expireLeases(t, sqlDB)
-	if err := store.RenewLease(t.Context(), rec, time.Minute); err != nil {
+	if err := renewLease(t, store, rec, time.Minute); err != nil {
 		t.Fatalf("RenewLease of an expired, untaken lease: %v", err)
 	}
 	// Taken over: lost.
 	expireLeases(t, sqlDB)
 	claim(t, store, "other", 1)
-	if err := store.RenewLease(t.Context(), rec, time.Minute); !errors.Is(err, reconcile.ErrLeaseLost) {
+	if err := renewLease(t, store, rec, time.Minute); !errors.Is(err, reconcile.ErrLeaseLost) {
 		t.Fatalf("RenewLease after takeover = %v, want ErrLeaseLost", err)
 	}
 }

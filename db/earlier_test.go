@@ -67,7 +67,7 @@ func TestEarlierMoveWaitsForADeleteUnderWay(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, rec := range recs {
-		lmsID, found, err := store.EarlierMove(ctx, rec.Source.Bucket, rec.Source.Key, rec.ID)
+		lmsID, found, err := earlierMove(t, store, rec.Source.Bucket, rec.Source.Key, rec.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -127,3 +127,17 @@ func readLater(t *testing.T, sqlDB *sql.DB, id int64) laterRow {
 	}
 	return r
 }
+
+// earlierMove asks EarlierMoves about the one record id of bucket/key.
+func earlierMove(t *testing.T, store *db.Store, bucket, key string, id int64) (int64, bool, error) {
+	t.Helper()
+	waits, err := store.EarlierMoves(t.Context(), []reconcile.Record{{ID: id, Source: reconcile.Object{Bucket: bucket, Key: key}}})
+	lmsID, found := waits[id]
+	return lmsID, found, err
+}
+
+// renewLease renews the one lease of rec with RenewLeases.
+func renewLease(t *testing.T, store *db.Store, rec reconcile.Record, d time.Duration) error {
+	t.Helper()
+	return store.RenewLeases(t.Context(), []reconcile.Record{rec}, d)[0]
+}

@@ -211,17 +211,10 @@ func (s *Store) AdoptCopy(ctx context.Context, rec, other reconcile.Record, step
 	return nil
 }
 
-// RenewLease extends rec's lease to d from now by the database clock;
-// reconcile.ErrLeaseLost if it is no longer held. A lease that expired but
-// was not taken over is still held: its token is unchanged. It is
-// RenewLeases of one.
-func (s *Store) RenewLease(ctx context.Context, rec reconcile.Record, d time.Duration) error {
-	return s.RenewLeases(ctx, []reconcile.Record{rec}, d)[0]
-}
-
 // RenewLeases extends the leases of recs to d from now by the database
-// clock, in one fenced UPDATE per chunk, as RenewLease does each: one error
-// per record, reconcile.ErrLeaseLost for a lease no longer held.
+// clock, in one fenced UPDATE per chunk: one error per record,
+// reconcile.ErrLeaseLost for a lease no longer held. A lease that expired
+// but was not taken over is still held: its token is unchanged.
 func (s *Store) RenewLeases(ctx context.Context, recs []reconcile.Record, d time.Duration) []error {
 	errs := make([]error, len(recs))
 	if d < time.Microsecond {

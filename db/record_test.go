@@ -115,7 +115,7 @@ func TestRecordFencedByToken(t *testing.T) {
 	if err := store.Release(t.Context(), stale); !errors.Is(err, reconcile.ErrLeaseLost) {
 		t.Errorf("Release with a stale token = %v, want ErrLeaseLost", err)
 	}
-	if err := store.RenewLease(t.Context(), stale, time.Hour); !errors.Is(err, reconcile.ErrLeaseLost) {
+	if err := renewLease(t, store, stale, time.Hour); !errors.Is(err, reconcile.ErrLeaseLost) {
 		t.Errorf("RenewLease with a stale token = %v, want ErrLeaseLost", err)
 	}
 	if after := readObject(t, sqlDB, stale.ID); after != before {

@@ -130,17 +130,6 @@ func (s *Store) CopyHolders(ctx context.Context, trashKey string, except int64) 
 	return n, nil
 }
 
-// EarlierMove returns the LMS row of the record that the move of record id,
-// of bucket/key, waits for, if there is one: EarlierMoves of one.
-func (s *Store) EarlierMove(ctx context.Context, bucket, key string, id int64) (int64, bool, error) {
-	waits, err := s.EarlierMoves(ctx, []reconcile.Record{{ID: id, Source: reconcile.Object{Bucket: bucket, Key: key}}})
-	if err != nil {
-		return 0, false, err
-	}
-	lmsID, found := waits[id]
-	return lmsID, found, nil
-}
-
 // EarlierMoves returns, for each record of recs whose move must wait, the
 // LMS row of the lowest-id other record O of the same object (bucket and
 // key, byte for byte) that it waits for. O is not being restored, and

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -53,40 +52,8 @@ func (c *Client) CopyOnce(ctx context.Context, src reconcile.Object, dstBucket, 
 	return rep, nil
 }
 
-// BatchConditions reports, once per bucket for the life of the Client,
-// whether the server honours the per-object ETag of DeleteObjects: the
-// batch_delete_etag answer of ProbeConditions, probed alone (the probe's
-// object put, its batched delete refused, a HEAD, its removal). A server that deleted the
-// probe's object anyway would delete a source overwritten since its copy,
-// so batched deletes are used only where the answer is Honoured; one that
-// refuses the per-object ETag (501, MalformedXML) or could not be probed
-// gets false without an error. Without ConditionalDelete there is nothing
-// to honour: false, and nothing sent.
-func (c *Client) BatchConditions(ctx context.Context, bucket string) (bool, error) {
-	if !c.opts.ConditionalDelete {
-		return false, nil
-	}
-	c.probeMu.Lock()
-	defer c.probeMu.Unlock()
-	if ok, done := c.probed[bucket]; done {
-		return ok, nil
-	}
-	caps, err := c.probeConditions(ctx, bucket, []reconcile.Condition{reconcile.CondBatchDeleteETag})
-	if err != nil {
-		return false, fmt.Errorf("probe whether s3://%s honours the conditions of batched deletes: %w", bucket, err)
-	}
-	ok := caps.Honours(reconcile.CondBatchDeleteETag)
-	if c.probed == nil {
-		c.probed = map[string]bool{}
-	}
-	c.probed[bucket] = ok
-	return ok, nil
-}
-
-// probeState is the Client's memory of BatchConditions' answers, and of a
-// server that does not implement DeleteObjects at all.
+// probeState is the Client's memory of a server that does not implement
+// DeleteObjects at all.
 type probeState struct {
-	probeMu sync.Mutex
-	probed  map[string]bool
 	noBatch atomic.Bool
 }

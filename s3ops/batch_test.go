@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"trashd/reconcile"
+	"trashd/s3ops"
 	"trashd/s3ops/s3test"
 )
 
@@ -171,15 +171,15 @@ func TestDeleteBatchVersions(t *testing.T) {
 	}
 }
 
-// TestBatchConditions: SeaweedFS honours the per-object ETag, and the probe
+// TestBatchConditions: the probe finds that SeaweedFS honours the per-object ETag, and the probe
 // leaves nothing behind; a server that refuses the feature (501) or says it
 // deleted against the condition gets false, so deletes go one by one.
 func TestBatchConditions(t *testing.T) {
 	t.Parallel()
 	b := setup(t, conditional)
-	ok, err := b.client.BatchConditions(t.Context(), b.trash)
+	ok, err := batchETag(t, b.client, b.trash)
 	if err != nil || !ok {
-		t.Fatalf("BatchConditions: %v, %v; want true", ok, err)
+		t.Fatalf("batch_delete_etag: %v, %v; want honoured", ok, err)
 	}
 	left, err := b.s3.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: &b.trash})
 	if err != nil {
@@ -204,14 +204,18 @@ func TestBatchConditions(t *testing.T) {
 		o := s3test.Options(t)
 		o.ConditionalDelete, o.HTTPClient = true, s3test.NewFaultTransport(rule).Client()
 		c := s3test.NewClient(t, o)
-		if ok, err := c.BatchConditions(t.Context(), b.trash); err != nil || ok {
-			t.Errorf("a server that %s the condition: BatchConditions %v, %v; want false", name, ok, err)
+		if ok, err := batchETag(t, c, b.trash); err != nil || ok {
+			t.Errorf("a server that %s the condition: batch_delete_etag %v, %v; want not honoured", name, ok, err)
 		}
 	}
-	o := s3test.Options(t)
-	if ok, err := s3test.NewClient(t, o).BatchConditions(t.Context(), b.trash); err != nil || ok {
-		t.Errorf("without ConditionalDelete: %v, %v; want false", ok, err)
-	}
+}
+
+// batchETag is what the probe of bucket finds of the per-object ETag of
+// DeleteObjects.
+func batchETag(t *testing.T, c *s3ops.Client, bucket string) (bool, error) {
+	t.Helper()
+	caps, err := c.ProbeConditions(t.Context(), bucket)
+	return caps.Honours(reconcile.CondBatchDeleteETag), err
 }
 
 // TestBatchConditionsRefusedButDeleted: a server that refuses the probe's
@@ -237,28 +241,7 @@ func TestBatchConditionsRefusedButDeleted(t *testing.T) {
 		}
 		return s3test.Fault{EditResponse: s3test.Respond(http.StatusOK, answer.Body())}
 	})
-	if ok, err := c.BatchConditions(t.Context(), b.trash); ok || err != nil {
-		t.Errorf("BatchConditions: %v, %v; want false without an error", ok, err)
+	if ok, err := batchETag(t, c, b.trash); ok || err != nil {
+		t.Errorf("batch_delete_etag: %v, %v; want not honoured, without an error", ok, err)
 	}
-}
-
-// TestBatchConditionsProbesItsConditionAlone: BatchConditions probes only
-// the per-object ETag of DeleteObjects, in five requests on its own keys:
-// a pass's counts of copies and HEADs see none of it.
-func TestBatchConditionsProbesItsConditionAlone(t *testing.T) {
-	t.Parallel()
-	seed, bucket := probeBucket(t, false)
-	var o observer
-	c := newProber(t, nil, conditional, o.set)
-	if ok, err := c.BatchConditions(t.Context(), bucket); !ok || err != nil {
-		t.Fatalf("BatchConditions: %v, %v; want true", ok, err)
-	}
-	want := []string{"PutObject ok", "DeleteObjects ok", "HeadObject ok", "ListObjectsV2 ok", "DeleteObjects ok"}
-	if got := o.take(t); !slices.Equal(got, want) {
-		t.Errorf("requests %q, want %q", got, want)
-	}
-	if ok, err := c.BatchConditions(t.Context(), bucket); !ok || err != nil || len(o.take(t)) != 0 {
-		t.Errorf("BatchConditions again: %v, %v, or requests sent; want the answer remembered", ok, err)
-	}
-	assertNothingLeft(t, seed, bucket)
 }
