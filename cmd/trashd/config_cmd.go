@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -34,10 +33,7 @@ func configCommand() command {
 // variable that is set but unknown. It fails (code 2) when the configuration
 // is invalid or a variable is unknown (a misspelt one is otherwise ignored).
 func runConfig(stdout io.Writer, asJSON bool) error {
-	e, err := readEnv()
-	if err != nil {
-		return configErr(err)
-	}
+	e := readEnv()
 	type variable struct {
 		Name   string `json:"name"`
 		Value  string `json:"value"`
@@ -48,7 +44,7 @@ func runConfig(stdout io.Writer, asJSON bool) error {
 	vars := make([]variable, 0, len(table)+len(e.unknown))
 	for _, v := range table {
 		val, src := e.value(v), "default"
-		if _, set := os.LookupEnv(v.Name); set {
+		if e.isSet(v.Name) {
 			src = "environment"
 		}
 		if secret(v.Name) && val != "" {

@@ -19,16 +19,12 @@ func defaults(t *testing.T) env {
 			os.Unsetenv(name)
 		}
 	}
-	e, err := readEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return readEnv()
 }
 
 func TestParseDefaults(t *testing.T) {
 	e := defaults(t)
-	e.TrashBucket, e.SourceBucket = "trash", "files"
+	e.vars["TRASHD_TRASH_BUCKET"], e.vars["TRASHD_SOURCE_BUCKET"] = "trash", "files"
 	cfg, err := parse(e)
 	if err != nil {
 		t.Fatalf("parse(defaults) = %v", err)
@@ -43,18 +39,18 @@ func TestParseDefaults(t *testing.T) {
 
 func TestParseReportsEveryProblem(t *testing.T) {
 	e := defaults(t)
-	e.MySQLPort = "70000"
-	e.Concurrency = "many"
-	e.Lease = "soon"
-	e.MultipartThreshold = "6GiB"
-	e.LMSTable = "files; DROP TABLE files"
-	e.LMSKeyColumn = "1key"
-	e.S3Checksums = "sometimes"
-	e.TrashKeyTemplate = "{key}"
-	e.S3Endpoint = "localhost:8333"
-	e.StorageClass = "STANDARD_IA"
-	e.ExpirationDays = "10"
-	e.RestoreTier = "Instant"
+	e.vars["TRASHD_MYSQL_PORT"] = "70000"
+	e.vars["TRASHD_CONCURRENCY"] = "many"
+	e.vars["TRASHD_LEASE"] = "soon"
+	e.vars["TRASHD_MULTIPART_THRESHOLD"] = "6GiB"
+	e.vars["TRASHD_LMS_TABLE"] = "files; DROP TABLE files"
+	e.vars["TRASHD_LMS_KEY_COLUMN"] = "1key"
+	e.vars["TRASHD_S3_CHECKSUMS"] = "sometimes"
+	e.vars["TRASHD_TRASH_KEY_TEMPLATE"] = "{key}"
+	e.vars["TRASHD_S3_ENDPOINT"] = "localhost:8333"
+	e.vars["TRASHD_STORAGE_CLASS"] = "STANDARD_IA"
+	e.vars["TRASHD_EXPIRATION_DAYS"] = "10"
+	e.vars["TRASHD_RESTORE_TIER"] = "Instant"
 	_, err := parse(e)
 	if err == nil {
 		t.Fatal("parse accepted a bad configuration")
@@ -72,9 +68,9 @@ func TestParseReportsEveryProblem(t *testing.T) {
 
 func TestParsePasswordFile(t *testing.T) {
 	e := defaults(t)
-	e.TrashBucket, e.SourceBucket = "trash", "files"
-	e.MySQLPasswordFile = filepath.Join(t.TempDir(), "pw")
-	if err := os.WriteFile(e.MySQLPasswordFile, []byte("s3cret\n"), 0o600); err != nil {
+	e.vars["TRASHD_TRASH_BUCKET"], e.vars["TRASHD_SOURCE_BUCKET"] = "trash", "files"
+	e.vars["TRASHD_MYSQL_PASSWORD_FILE"] = filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(e.vars["TRASHD_MYSQL_PASSWORD_FILE"], []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := parse(e)
@@ -84,7 +80,7 @@ func TestParsePasswordFile(t *testing.T) {
 	if cfg.DB.Password != "s3cret" {
 		t.Errorf("password = %q, want the file's first line", cfg.DB.Password)
 	}
-	e.MySQLPasswordFile = filepath.Join(t.TempDir(), "absent")
+	e.vars["TRASHD_MYSQL_PASSWORD_FILE"] = filepath.Join(t.TempDir(), "absent")
 	if _, err := parse(e); err == nil || !strings.Contains(err.Error(), "TRASHD_MYSQL_PASSWORD_FILE") {
 		t.Errorf("a missing password file: %v, want an error naming TRASHD_MYSQL_PASSWORD_FILE", err)
 	}
