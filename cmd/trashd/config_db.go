@@ -13,12 +13,12 @@ import (
 // db.Options.Validate and db.LMSTable.Validate check them.
 func dbVariables() []variable {
 	return []variable{
-		{Name: "TRASHD_MYSQL_HOST", Default: db.DefaultHost, Desc: "MySQL host", Opt: "DB.Host", parse: parseMySQLHost},
+		{Name: "TRASHD_MYSQL_HOST", Default: db.DefaultHost, Desc: "MySQL host name or address, reached over TCP (a unix socket path is refused)", Opt: "DB.Host", parse: parseMySQLHost},
 		intVar("TRASHD_MYSQL_PORT", db.DefaultPort, "MySQL port", func(c *Config) *int { return &c.DB.Port }),
 		stringVar("TRASHD_MYSQL_USER", "trashd", "MySQL user", func(c *Config) *string { return &c.DB.User }),
-		stringVar("TRASHD_MYSQL_PASSWORD", "", "", func(c *Config) *string { return &c.DB.Password }),
+		stringVar("TRASHD_MYSQL_PASSWORD", "", "MySQL password (prefer the `_FILE` form)", func(c *Config) *string { return &c.DB.Password }),
 		// After TRASHD_MYSQL_PASSWORD, whose value it replaces and checks.
-		{Name: "TRASHD_MYSQL_PASSWORD_FILE", Desc: "", parse: parsePasswordFile},
+		{Name: "TRASHD_MYSQL_PASSWORD_FILE", Desc: "file holding the MySQL password, e.g. a systemd credential; an empty file is refused", parse: parsePasswordFile},
 		stringVar("TRASHD_MYSQL_DATABASE", "lms", "database holding the LMS table and trashd's tables", func(c *Config) *string { return &c.DB.Database }),
 		stringVar("TRASHD_MYSQL_TLS", db.DefaultTLS, "`auto`: verified TLS to any host but a loopback one (`127.0.0.1`, `::1`, `localhost`), none on loopback; `true`: verified TLS; `false`: none; `skip-verify` and `preferred` check no certificate (and `preferred` falls back to plaintext), so neither protects the password from a machine in the path", func(c *Config) *string { return &c.DB.TLS }),
 		intVar("TRASHD_MYSQL_MAX_OPEN_CONNS", db.DefaultMaxOpenConns, "connection pool size (a batch uses one connection at a time; objects moved one by one use one each while they write)", func(c *Config) *int { return &c.DB.MaxOpenConns }),
@@ -31,10 +31,10 @@ func dbVariables() []variable {
 		stringVar("TRASHD_LMS_TABLE", "files", "the LMS table of files (only ever read)", func(c *Config) *string { return &c.LMS.Table }),
 		stringVar("TRASHD_LMS_ID_COLUMN", "id", "its integer primary key", func(c *Config) *string { return &c.LMS.IDColumn }),
 		stringVar("TRASHD_LMS_KEY_COLUMN", "s3_key", "its object key column", func(c *Config) *string { return &c.LMS.KeyColumn }),
-		stringVar("TRASHD_LMS_BUCKET_COLUMN", "", "", func(c *Config) *string { return &c.LMS.BucketColumn }),
+		stringVar("TRASHD_LMS_BUCKET_COLUMN", "", "its source bucket column; empty: every row is in `TRASHD_SOURCE_BUCKET`", func(c *Config) *string { return &c.LMS.BucketColumn }),
 		stringVar("TRASHD_LMS_TRASH_COLUMN", "trashed", "its trash flag column", func(c *Config) *string { return &c.LMS.TrashColumn }),
 		stringVar("TRASHD_LMS_TRASH_KIND", db.TrashFlag, "`flag` (non-zero means trashed), `timestamp` (non-NULL means trashed) or `value` (one of `TRASHD_LMS_TRASH_VALUES` means trashed)", func(c *Config) *string { return &c.LMS.TrashKind }),
-		{Name: "TRASHD_LMS_TRASH_VALUES", Desc: "", Opt: "LMS.TrashValues",
+		{Name: "TRASHD_LMS_TRASH_VALUES", Desc: "with `TRASHD_LMS_TRASH_KIND=value`: the trash column's values that mean trashed, comma-separated (Canvas: `deleted`); NULL and every other value mean live", Opt: "LMS.TrashValues",
 			parse: func(_ *problems, v string, c *Config) { c.LMS.TrashValues = splitValues(v) }},
 		boolVar("TRASHD_LMS_UNIQUE_KEYS", false, "`true`: an object is moved even if another LMS row names it (declare that no two rows share an object); `false` needs an index on the key column", func(c *Config) *bool { return &c.LMS.UniqueKeys }),
 	}

@@ -21,15 +21,15 @@ const (
 func s3Variables() []variable {
 	return []variable{
 		{Name: "TRASHD_S3_REGION", Default: "us-east-1", Desc: "AWS region", Opt: "S3.Region", parse: parseRegion},
-		{Name: "TRASHD_S3_ENDPOINT", Desc: "", Opt: "S3.Endpoint", parse: parseEndpoint},
+		{Name: "TRASHD_S3_ENDPOINT", Desc: "S3 endpoint URL, the server only (`http://127.0.0.1:8333`; a bucket goes in `TRASHD_SOURCE_BUCKET` and `TRASHD_TRASH_BUCKET`, never in its path); empty means AWS", Opt: "S3.Endpoint", parse: parseEndpoint},
 		boolVar("TRASHD_S3_PATH_STYLE", false, "path-style addressing (S3-compatible servers)", func(c *Config) *bool { return &c.S3.PathStyle }),
 		{Name: "TRASHD_S3_CHECKSUMS", Default: checksumsWhenSupported, Desc: "request checksums and response validation: `when_supported` (AWS) or `when_required` (S3-compatible servers)", Opt: "S3.ChecksumWhenRequired",
 			parse: func(p *problems, v string, c *Config) {
 				c.S3.ChecksumWhenRequired = p.oneOf("TRASHD_S3_CHECKSUMS", v, checksumsWhenSupported, checksumsWhenRequired) == checksumsWhenRequired
 			}},
-		{Name: "TRASHD_SOURCE_BUCKET", Desc: "", Opt: "Reconcile.SourceBucket,LMS.DefaultBucket",
+		{Name: "TRASHD_SOURCE_BUCKET", Desc: "the source bucket of rows without a bucket column", Opt: "Reconcile.SourceBucket,LMS.DefaultBucket",
 			parse: func(_ *problems, v string, c *Config) { c.Reconcile.SourceBucket, c.LMS.DefaultBucket = v, v }},
-		stringVar("TRASHD_TRASH_BUCKET", "", "", func(c *Config) *string { return &c.Reconcile.TrashBucket }),
+		stringVar("TRASHD_TRASH_BUCKET", "", "the trash bucket (required)", func(c *Config) *string { return &c.Reconcile.TrashBucket }),
 		{Name: "TRASHD_TRASH_KEY_TEMPLATE", Default: reconcile.DefaultKeyTemplate, Desc: "the trash key: `{id}` (LMS row id, required), `{bucket}`, `{key}`; a result over 1,024 bytes uses `sha256-<hex of the key>` for `{key}`. `{id}` must be delimited so that no two rows share a key: followed by a character no id holds (`/`, `-`, `_`; not a digit or `.`) with no `{key}` before it, or preceded by one (`/`, `_`) with no `{key}` after it (`{id}{key}` and `{id}.{key}` are refused). A row trashed again after a restore renders `{id}` as `ID.N` (its Nth life), so that a copy an earlier life left for another row is never reused or removed", Opt: "Reconcile.TrashKeys",
 			parse: func(p *problems, v string, c *Config) {
 				tmpl, err := reconcile.ParseKeyTemplate(v)
@@ -41,7 +41,7 @@ func s3Variables() []variable {
 		bytesVar("TRASHD_MULTIPART_THRESHOLD", s3ops.DefaultMultipartThreshold, "objects above this are copied in parts (at most 5GiB, S3's CopyObject limit)", func(c *Config) *int64 { return &c.S3.MultipartThreshold }),
 		bytesVar("TRASHD_PART_SIZE", s3ops.DefaultPartSize, "part size when a checksummed single-part source is copied in parts (5MiB to 5GiB)", func(c *Config) *int64 { return &c.S3.PartSize }),
 		intVar("TRASHD_PART_CONCURRENCY", s3ops.DefaultPartConcurrency, "parts copied at once for one object", func(c *Config) *int { return &c.S3.PartConcurrency }),
-		{Name: "TRASHD_S3_FORBID", Desc: "", Opt: "Reconcile.Forbid", parse: parseForbid},
+		{Name: "TRASHD_S3_FORBID", Desc: "conditions trashd never relies on, whatever its probe of a bucket finds: a comma-separated list of `copy_if_none_match`, `complete_if_none_match`, `copy_source_if_match`, `delete_if_match`, `batch_delete_etag` (see [What the S3 server must honour](#what-the-s3-server-must-honour))", Opt: "Reconcile.Forbid", parse: parseForbid},
 		boolVar("TRASHD_S3_DELETE_AFTER_HEAD", false, "`true`: on a source bucket that proves no `If-Match` on DeleteObject and keeps no versions, delete a source right after a HEAD that finds exactly the copied object (a file written in that round trip would be lost); `false`: nothing is moved out of such a bucket", func(c *Config) *bool { return &c.Reconcile.DeleteAfterHead }),
 	}
 }
