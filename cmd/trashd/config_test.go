@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// defaults returns the environment as envconfig fills it with no TRASHD_
+// defaults returns the environment as readEnv reads it with no TRASHD_
 // variable set.
 func defaults(t *testing.T) env {
 	t.Helper()

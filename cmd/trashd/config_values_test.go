@@ -109,7 +109,7 @@ func TestParseDefaultsAreThePackagesConstants(t *testing.T) {
 	}
 }
 
-// Every opt tag names a real field under Config, and every field is set
+// Every row's Opt names a real field under Config, and every field is set
 // by at most one variable: the table is the one place that ties them.
 func TestEveryVariableNamesAnOptionField(t *testing.T) {
 	t.Parallel()
@@ -195,7 +195,7 @@ func TestConfigReportsUnknownVariables(t *testing.T) {
 	}
 }
 
-// Only the TRASHD_ form of a variable counts: envconfig would otherwise also
+// Only the TRASHD_ form of a variable counts: a prefix-based reader would also
 // read LEASE or SCHEDULE, which other software may set.
 func TestReadEnvIgnoresUnprefixedNames(t *testing.T) {
 	defaults(t)
