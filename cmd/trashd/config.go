@@ -1,10 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kelseyhightower/envconfig"
 
 	"trashd/db"
 	"trashd/reconcile"
@@ -43,12 +47,28 @@ func (e env) isSet(name string) bool {
 
 // readEnv reads every variable of the table by its exact name: an unprefixed
 // LEASE, MYSQL_HOST or SCHEDULE, which other software may set, is never
-// read.
+// read. envconfig reads them into a struct made from the table (one *string
+// field per variable, tagged with its name, so that a variable set to "" is
+// told apart from one not set): the table stays the one declaration.
 func readEnv() env {
 	e := env{vars: map[string]string{}, aws: map[string]string{}}
-	for _, v := range variables() {
-		if s, ok := os.LookupEnv(v.Name); ok {
-			e.vars[v.Name] = s
+	vars := variables()
+	fields := make([]reflect.StructField, len(vars))
+	for i, v := range vars {
+		fields[i] = reflect.StructField{
+			Name: fmt.Sprintf("V%d", i), Type: reflect.TypeFor[*string](),
+			Tag: reflect.StructTag(fmt.Sprintf(`envconfig:%q`, v.Name)),
+		}
+	}
+	read := reflect.New(reflect.StructOf(fields))
+	// Every field is a string: envconfig cannot fail to parse one, and the
+	// values are parsed (and every bad one reported) by parse.
+	if err := envconfig.Process("", read.Interface()); err != nil {
+		panic(fmt.Sprintf("envconfig over the table of variables: %v", err))
+	}
+	for i, v := range vars {
+		if s := read.Elem().Field(i).Interface().(*string); s != nil {
+			e.vars[v.Name] = *s
 		}
 	}
 	for _, name := range awsVariables {
