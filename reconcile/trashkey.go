@@ -193,3 +193,97 @@ func (t KeyTemplate) RenderLife(id int64, life int, bucket, key string) string {
 	r = strings.NewReplacer("{id}", ids, "{bucket}", bucket, "{key}", "sha256-"+hex.EncodeToString(sum[:]))
 	return r.Replace(tmpl)
 }
+
+// CanStartWith reports whether some key t renders starts with prefix, so
+// that a lifecycle rule filtered on prefix can match trash copies. It
+// reasons over the template's literal text and what each placeholder can
+// render: {id} a row id ("-" or a digit, then digits and the "." of a later
+// life), {bucket} a bucket name (lower-case letters, digits, "." and "-"),
+// {key} anything, so that once {key} is reached every rest of the prefix
+// fits.
+func (t KeyTemplate) CanStartWith(prefix string) bool {
+	tmpl := t.raw
+	if tmpl == "" {
+		tmpl = DefaultKeyTemplate
+	}
+	type part struct {
+		lit  string // literal text, or "" for a placeholder
+		name string // the placeholder: "{id}", "{bucket}" or "{key}"
+	}
+	var parts []part
+	rest := tmpl
+	for rest != "" {
+		loc := placeholder.FindStringIndex(rest)
+		if loc == nil {
+			parts = append(parts, part{lit: rest})
+			break
+		}
+		if loc[0] > 0 {
+			parts = append(parts, part{lit: rest[:loc[0]]})
+		}
+		parts = append(parts, part{name: rest[loc[0]:loc[1]]})
+		rest = rest[loc[1]:]
+	}
+	// fits reports whether c can be the n-th character (from 0) a
+	// placeholder renders.
+	fits := func(name string, n int, c byte) bool {
+		digit := c >= '0' && c <= '9'
+		switch name {
+		case "{id}":
+			return digit || (n == 0 && c == '-') || (n > 0 && c == '.')
+		case "{bucket}":
+			return digit || (c >= 'a' && c <= 'z') || (n > 0 && (c == '.' || c == '-'))
+		}
+		return true
+	}
+	// A state is a position in the template: a part, and how far into it
+	// the prefix has gone (characters of a literal, or of a placeholder's
+	// rendering, capped at 1: what matters is only whether it rendered
+	// any).
+	type state struct{ part, at int }
+	// closure adds the states reached without reading a character: past
+	// a finished literal, past a placeholder that rendered something.
+	closure := func(states map[state]bool) {
+		for changed := true; changed; {
+			changed = false
+			for s := range states {
+				if s.part >= len(parts) {
+					continue
+				}
+				p := parts[s.part]
+				if (p.name == "" && s.at == len(p.lit)) || (p.name != "" && s.at > 0) {
+					if next := (state{s.part + 1, 0}); !states[next] {
+						states[next], changed = true, true
+					}
+				}
+			}
+		}
+	}
+	states := map[state]bool{{0, 0}: true}
+	closure(states)
+	for i := 0; i < len(prefix); i++ {
+		next := map[state]bool{}
+		for s := range states {
+			if s.part >= len(parts) {
+				continue // the key has ended
+			}
+			p := parts[s.part]
+			switch {
+			case p.name == "{key}":
+				return true // {key} renders whatever the prefix still needs
+			case p.name != "":
+				if fits(p.name, s.at, prefix[i]) {
+					next[state{s.part, 1}] = true
+				}
+			case s.at < len(p.lit) && p.lit[s.at] == prefix[i]:
+				next[state{s.part, s.at + 1}] = true
+			}
+		}
+		if len(next) == 0 {
+			return false
+		}
+		closure(next)
+		states = next
+	}
+	return true
+}

@@ -21,11 +21,7 @@ import (
 // loadConfig reads and parses the environment; the error lists every
 // problem (code 2). Warnings (unknown TRASHD_ variables) go to stderr.
 func loadConfig(stderr io.Writer) (Config, error) {
-	e, err := readEnv()
-	if err != nil {
-		return Config{}, configErr(err)
-	}
-	cfg, err := parse(e)
+	cfg, err := parse(readEnv())
 	if err != nil {
 		return Config{}, configErr(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -34,27 +33,24 @@ func configCommand() command {
 // variable that is set but unknown. It fails (code 2) when the configuration
 // is invalid or a variable is unknown (a misspelt one is otherwise ignored).
 func runConfig(stdout io.Writer, asJSON bool) error {
-	e, err := readEnv()
-	if err != nil {
-		return configErr(err)
-	}
-	type variable struct {
+	e := readEnv()
+	type row struct {
 		Name   string `json:"name"`
 		Value  string `json:"value"`
 		Source string `json:"source"` // default, environment, or unknown (set, but not a trashd variable)
 	}
 	table := variables()
 	sort.Slice(table, func(i, j int) bool { return table[i].Name < table[j].Name })
-	vars := make([]variable, 0, len(table)+len(e.unknown))
+	vars := make([]row, 0, len(table)+len(e.unknown))
 	for _, v := range table {
 		val, src := e.value(v), "default"
-		if _, set := os.LookupEnv(v.Name); set {
+		if e.isSet(v.Name) {
 			src = "environment"
 		}
 		if secret(v.Name) && val != "" {
 			val = "(redacted)"
 		}
-		vars = append(vars, variable{v.Name, val, src})
+		vars = append(vars, row{v.Name, val, src})
 	}
 	var problems []string
 	_, perr := parse(e)
@@ -65,7 +61,7 @@ func runConfig(stdout io.Writer, asJSON bool) error {
 		}
 	}
 	for _, u := range e.unknown {
-		vars = append(vars, variable{u.Name, "(unknown: ignored)", "unknown"})
+		vars = append(vars, row{u.Name, "(unknown: ignored)", "unknown"})
 		problems = append(problems, u.String())
 	}
 	if asJSON {
@@ -73,8 +69,8 @@ func runConfig(stdout io.Writer, asJSON bool) error {
 			problems = []string{}
 		}
 		if err := writeJSONDoc(stdout, struct {
-			Variables []variable `json:"variables"`
-			Problems  []string   `json:"problems"`
+			Variables []row    `json:"variables"`
+			Problems  []string `json:"problems"`
 		}{vars, problems}); err != nil {
 			return err
 		}

@@ -1,105 +1,36 @@
 package main
 
 import (
-	"fmt"
-	"slices"
 	"strings"
+	"time"
 
 	"trashd/reconcile"
 )
 
-// parseReconcile reads the variables of a pass, the buckets and the archive;
-// reconcile.Config.Validate checks them.
-func parseReconcile(p *problems, e env) reconcile.Config {
-	tmpl, err := reconcile.ParseKeyTemplate(e.TrashKeyTemplate)
-	if err != nil {
-		p.add("TRASHD_TRASH_KEY_TEMPLATE", err.Error())
-	}
-	return reconcile.Config{
-		TrashBucket:   e.TrashBucket,
-		TrashKeys:     tmpl,
-		SourceBucket:  e.SourceBucket,
-		Owner:         owner(),
-		Host:          hostname(),
-		BatchSize:     p.int("TRASHD_BATCH_SIZE", e.BatchSize),
-		Concurrency:   p.int("TRASHD_CONCURRENCY", e.Concurrency),
-		MoveBatch:     p.int("TRASHD_MOVE_BATCH", e.MoveBatch),
-		Lease:         p.duration("TRASHD_LEASE", e.Lease),
-		MaxAttempts:   p.int("TRASHD_MAX_ATTEMPTS", e.MaxAttempts),
-		BackoffBase:   p.duration("TRASHD_BACKOFF_BASE", e.BackoffBase),
-		BackoffMax:    p.duration("TRASHD_BACKOFF_MAX", e.BackoffMax),
-		SourceRetries: reconcile.DefaultSourceRetries,
-		Grace:         p.duration("TRASHD_SHUTDOWN_GRACE", e.ShutdownGrace),
-		FailAfter:     p.duration("TRASHD_FAIL_AFTER", e.FailAfter),
-		SharedRecheck: p.duration("TRASHD_SHARED_RECHECK", e.SharedRecheck),
-		Mass: reconcile.MassLimits{
-			Allow:    p.bool("TRASHD_ALLOW_MASS_CHANGE", e.AllowMassChange),
-			Count:    p.int("TRASHD_MASS_CHANGE_COUNT", e.MassChangeCount),
-			Share:    p.float("TRASHD_MASS_CHANGE_SHARE", e.MassChangeShare, "a share above 0 and at most 1, such as 0.1"),
-			Override: "TRASHD_ALLOW_MASS_CHANGE=true for the service (unset it after), or `trashd reconcile --allow-mass-change` for one pass",
-		},
-		Archive:         parseArchive(p, e),
-		Forbid:          parseForbid(p, e.S3Forbid),
-		DeleteAfterHead: p.bool("TRASHD_S3_DELETE_AFTER_HEAD", e.DeleteAfterHead),
-	}
-}
-
-// parseForbid reads TRASHD_S3_FORBID: conditions never to rely on.
-func parseForbid(p *problems, v string) map[reconcile.Condition]string {
-	out := map[reconcile.Condition]string{}
-	for _, name := range strings.Split(v, ",") {
-		name = strings.TrimSpace(name)
-		if name == "" {
-			continue
-		}
-		cond := reconcile.Condition(name)
-		if !slices.Contains(reconcile.Conditions(), cond) {
-			var all []string
-			for _, c := range reconcile.Conditions() {
-				all = append(all, string(c))
-			}
-			p.add("TRASHD_S3_FORBID", fmt.Sprintf("%q is no condition trashd relies on; use any of %s", name, strings.Join(all, ", ")))
-			continue
-		}
-		out[cond] = "TRASHD_S3_FORBID"
-	}
-	return out
-}
-
-// parseArchive reads the variables of the lifecycle rule, transitions and
-// restores.
-func parseArchive(p *problems, e env) reconcile.ArchiveConfig {
-	return reconcile.ArchiveConfig{
-		Rule: reconcile.LifecycleRule{
-			ID:                  e.LifecycleRuleID,
-			Prefix:              e.LifecyclePrefix,
-			TransitionDays:      p.int("TRASHD_TRANSITION_DAYS", e.TransitionDays),
-			StorageClass:        e.StorageClass,
-			ExpirationDays:      p.int("TRASHD_EXPIRATION_DAYS", e.ExpirationDays),
-			AbortIncompleteDays: p.int("TRASHD_ABORT_UPLOADS_DAYS", e.AbortUploadsDays),
-			MinSize:             p.bytes("TRASHD_TRANSITION_MIN_SIZE", e.TransitionMinSize),
-		},
-		Mode:          e.ArchiveMode,
-		LifecycleMode: e.LifecycleMode,
-		Grace:         p.duration("TRASHD_TRANSITION_GRACE", e.TransitionGrace),
-		ChecksPerPass: p.int("TRASHD_TRANSITION_CHECKS", e.TransitionChecks),
-		RestoreDays:   p.int("TRASHD_RESTORE_DAYS", e.RestoreDays),
-		RestoreTier:   e.RestoreTier,
-		RestorePoll:   p.duration("TRASHD_RESTORE_POLL", e.RestorePoll),
-		DayLength:     p.duration("TRASHD_LIFECYCLE_DAY_LENGTH", e.LifecycleDayLength),
-		// Checked by ArchiveConfig.Validate.
-		ExpeditedFallback: e.ExpeditedFallback,
-	}
-}
-
-// parsePrices reads the TRASHD_PRICE_* variables; reconcile.Prices.Validate
-// checks them.
-func parsePrices(p *problems, e env) reconcile.Prices {
-	const what = "a price in USD per GB-month, such as 0.0036"
-	return reconcile.Prices{
-		"STANDARD":     p.float("TRASHD_PRICE_STANDARD", e.PriceStandard, what),
-		"GLACIER_IR":   p.float("TRASHD_PRICE_GLACIER_IR", e.PriceGlacierIR, what),
-		"GLACIER":      p.float("TRASHD_PRICE_GLACIER", e.PriceGlacier, what),
-		"DEEP_ARCHIVE": p.float("TRASHD_PRICE_DEEP_ARCHIVE", e.PriceDeepArchive, what),
+// passVariables are the variables of a pass: its batches, leases, retries,
+// the mass-change brake and the logs; reconcile.Config.Validate checks them.
+func passVariables() []variable {
+	return []variable{
+		intVar("TRASHD_BATCH_SIZE", reconcile.DefaultBatchSize, "trashed LMS rows recorded per discovery batch (each batch is read in as many bounded range statements as it takes)", func(c *Config) *int { return &c.Reconcile.BatchSize }),
+		intVar("TRASHD_CONCURRENCY", reconcile.DefaultConcurrency, "S3 requests of moves in flight at once (docs/operations.md says how to size it)", func(c *Config) *int { return &c.Reconcile.Concurrency }),
+		intVar("TRASHD_MOVE_BATCH", reconcile.DefaultMoveBatch, "records moved together: their state written in one statement, their sources deleted in one DeleteObjects (1: batches of one, on the same protocol)", func(c *Config) *int { return &c.Reconcile.MoveBatch }),
+		durationVar("TRASHD_LEASE", reconcile.DefaultLease, "how long a claim on an object lasts without renewal (renewed every third of it while working); at least 10s and 3 × the sum of the three MySQL timeouts", func(c *Config) *time.Duration { return &c.Reconcile.Lease }),
+		intVar("TRASHD_MAX_ATTEMPTS", reconcile.DefaultMaxAttempts, "attempts before an object is recorded failed", func(c *Config) *int { return &c.Reconcile.MaxAttempts }),
+		durationVar("TRASHD_BACKOFF_BASE", reconcile.DefaultBackoffBase, "first retry delay after a transient error (doubles per attempt, with jitter)", func(c *Config) *time.Duration { return &c.Reconcile.BackoffBase }),
+		durationVar("TRASHD_BACKOFF_MAX", reconcile.DefaultBackoffMax, "longest retry delay", func(c *Config) *time.Duration { return &c.Reconcile.BackoffMax }),
+		durationVar("TRASHD_FAIL_AFTER", reconcile.DefaultFailAfter, "an object is recorded `failed` only once `TRASHD_MAX_ATTEMPTS` attempts in a row failed **and** it has been failing this long (an outage of minutes uses up nothing)", func(c *Config) *time.Duration { return &c.Reconcile.FailAfter }),
+		durationVar("TRASHD_SHARED_RECHECK", reconcile.DefaultSharedCheck, "how long a `shared` object (an untrashed LMS row still uses it) waits before a pass looks again", func(c *Config) *time.Duration { return &c.Reconcile.SharedRecheck }),
+		boolVar("TRASHD_ALLOW_MASS_CHANGE", false, "`true` lets every pass of the service through the mass-change brake; set it for one deliberate run, then unset it (`serve` warns at start while it is set)", func(c *Config) *bool { return &c.Reconcile.Mass.Allow }),
+		intVar("TRASHD_MASS_CHANGE_COUNT", reconcile.DefaultMassCount, "the brake: a pass stops before changing anything if its discoveries, restores or orphanings exceed this many **and** `TRASHD_MASS_CHANGE_SHARE`", func(c *Config) *int { return &c.Reconcile.Mass.Count }),
+		floatVar("TRASHD_MASS_CHANGE_SHARE", reconcile.DefaultMassShare, "the brake's share: of the LMS table's rows (discoveries, rows trashed again) or of the files in the trash (restores, orphanings)", "a share above 0 and at most 1, such as 0.1",
+			func(c *Config) *float64 { return &c.Reconcile.Mass.Share }),
+		{Name: "TRASHD_LOG_LEVEL", Default: "info", Desc: "`debug`, `info`, `warn` or `error`", Opt: "LogLevel",
+			parse: func(p *problems, v string, c *Config) {
+				c.LogLevel = p.oneOf("TRASHD_LOG_LEVEL", strings.ToLower(v), "debug", "info", "warn", "error")
+			}},
+		{Name: "TRASHD_LOG_FORMAT", Default: "auto", Desc: "`auto` (text on a terminal, else JSON), `json` or `text`; logs go to stderr, a command's result to stdout", Opt: "LogFormat",
+			parse: func(p *problems, v string, c *Config) {
+				c.LogFormat = p.oneOf("TRASHD_LOG_FORMAT", strings.ToLower(v), "auto", "json", "text")
+			}},
 	}
 }

@@ -42,7 +42,7 @@ var (
 )
 
 // unknownVariables lists the TRASHD_ variables in environ (os.Environ's
-// form) that are not in env's table, in name order.
+// form) that are not in the table of variables, in name order.
 func unknownVariables(environ []string) []unknownVariable {
 	var known []string
 	for _, v := range variables() {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"trashd/reconcile"
 )
@@ -18,24 +20,64 @@ type problems struct {
 	// unreadable are the variables whose value did not parse at all: the
 	// options' Validate would only repeat them with the zero value.
 	unreadable map[string]bool
+	// crlf: a value ends in a carriage return, as every value of an env
+	// file with CRLF line endings does; said once, after the problems.
+	crlf bool
 }
 
 func (p *problems) add(name, msg string) { p.list = append(p.list, name+": "+msg) }
 
-// unreadableValue reports a value that does not parse as what name holds.
-func (p *problems) unreadableValue(name, v, what string) {
+// refuse reports a value that cannot be used at all: the options' Validate
+// would only repeat it.
+func (p *problems) refuse(name, msg string) {
 	if p.unreadable == nil {
 		p.unreadable = map[string]bool{}
 	}
 	p.unreadable[name] = true
-	p.add(name, fmt.Sprintf("%q is not %s", v, what))
+	p.add(name, msg)
+}
+
+// unreadableValue reports a value that does not parse as what name holds.
+func (p *problems) unreadableValue(name, v, what string) {
+	p.refuse(name, fmt.Sprintf("%q is not %s", v, what))
+}
+
+// controlChars refuses a value with a control character, and reports
+// whether it did. No setting holds one: a "\r" left by a CRLF env file
+// would otherwise end up in trash keys, in the lifecycle rule's id (which
+// then never matches the bucket's, and each --apply adds another rule) or
+// in credentials. A secret's value is never shown.
+func (p *problems) controlChars(name, v string, secret bool) bool {
+	i := strings.IndexFunc(v, unicode.IsControl)
+	if i < 0 {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(v[i:])
+	where := fmt.Sprintf("%q at byte %d", r, i)
+	if r == '\r' && i == len(v)-1 {
+		where = `"\r" (a carriage return) at its end`
+	}
+	if strings.HasSuffix(v, "\r") {
+		p.crlf = true
+	}
+	shown := fmt.Sprintf("%q has", v)
+	if secret {
+		shown = "the value has"
+	}
+	p.refuse(name, fmt.Sprintf("%s a control character, %s; remove it", shown, where))
+	return true
 }
 
 func (p *problems) err() error {
 	if len(p.list) == 0 {
 		return nil
 	}
-	return errors.New("invalid configuration:\n  " + strings.Join(p.list, "\n  "))
+	list := p.list
+	if p.crlf {
+		list = append(list[:len(list):len(list)], "values end in a carriage return (\\r): was the env file saved with CRLF line endings? "+
+			"convert it to LF line endings (dos2unix FILE, or sed -i 's/\\r$//' FILE)")
+	}
+	return errors.New("invalid configuration:\n  " + strings.Join(list, "\n  "))
 }
 
 // fields reports the problems of an options struct's Validate (under

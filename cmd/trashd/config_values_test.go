@@ -49,14 +49,10 @@ func TestParseRefusesValuesThatMakeNoSense(t *testing.T) {
 	} {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
 			e := defaults(t)
-			e.TrashBucket, e.SourceBucket = "trash", "files"
-			for _, v := range variables() {
-				if v.Name == tc.name {
-					reflect.ValueOf(&e).Elem().Field(v.field).SetString(tc.value)
-				}
-			}
+			e.vars["TRASHD_TRASH_BUCKET"], e.vars["TRASHD_SOURCE_BUCKET"] = "trash", "files"
+			e.vars[tc.name] = tc.value
 			if tc.name == "TRASHD_ABORT_UPLOADS_DAYS" {
-				e.TransitionMinSize = "1MiB"
+				e.vars["TRASHD_TRANSITION_MIN_SIZE"] = "1MiB"
 			}
 			_, err := parse(e)
 			if err == nil {
@@ -81,7 +77,7 @@ func TestParseRefusesValuesThatMakeNoSense(t *testing.T) {
 // The defaults are the packages' own constants: one owner per setting.
 func TestParseDefaultsAreThePackagesConstants(t *testing.T) {
 	e := defaults(t)
-	e.TrashBucket, e.SourceBucket = "trash", "files"
+	e.vars["TRASHD_TRASH_BUCKET"], e.vars["TRASHD_SOURCE_BUCKET"] = "trash", "files"
 	cfg, err := parse(e)
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +109,7 @@ func TestParseDefaultsAreThePackagesConstants(t *testing.T) {
 	}
 }
 
-// Every opt tag names a real field under Config, and every field is set
+// Every row's Opt names a real field under Config, and every field is set
 // by at most one variable: the table is the one place that ties them.
 func TestEveryVariableNamesAnOptionField(t *testing.T) {
 	t.Parallel()
@@ -199,18 +195,19 @@ func TestConfigReportsUnknownVariables(t *testing.T) {
 	}
 }
 
-// Only the TRASHD_ form of a variable counts: envconfig would otherwise also
+// Only the TRASHD_ form of a variable counts: a prefix-based reader would also
 // read LEASE or SCHEDULE, which other software may set.
 func TestReadEnvIgnoresUnprefixedNames(t *testing.T) {
 	defaults(t)
 	t.Setenv("LEASE", "1s")
 	t.Setenv("MYSQL_HOST", "elsewhere.example")
-	e, err := readEnv()
-	if err != nil {
-		t.Fatal(err)
+	e := readEnv()
+	if len(e.vars) != 0 {
+		t.Errorf("LEASE and MYSQL_HOST were read: %v", e.vars)
 	}
-	if e.Lease != "5m" || e.MySQLHost != db.DefaultHost {
-		t.Errorf("LEASE and MYSQL_HOST were read: lease %q, host %q", e.Lease, e.MySQLHost)
+	cfg, err := parse(e)
+	if cfg.Reconcile.Lease != reconcile.DefaultLease || cfg.DB.Host != db.DefaultHost {
+		t.Errorf("LEASE and MYSQL_HOST were read: lease %s, host %q (%v)", cfg.Reconcile.Lease, cfg.DB.Host, err)
 	}
 }
 

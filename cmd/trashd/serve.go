@@ -32,6 +32,7 @@ func runServe(ctx context.Context, c *cli, _ []string) error {
 	if err != nil {
 		return err
 	}
+	warnServe(c.stderr, cfg)
 	log := c.logger(cfg.LogLevel, cfg.LogFormat)
 	statements := new(db.Statements)
 	cfg.DB.Statements = statements

@@ -80,14 +80,9 @@ func runTrigger(ctx context.Context, c *cli, wait bool) error {
 // command, without requiring the rest: the service holds those. It prints
 // every problem, and warns of unknown TRASHD_ variables.
 func loadControlConfig(stderr io.Writer) (Config, error) {
-	e, err := readEnv()
+	e := readEnv()
+	cfg, err := parseControl(e)
 	if err != nil {
-		return Config{}, configErr(err)
-	}
-	p := &problems{}
-	var cfg Config
-	parseControl(p, e, &cfg)
-	if err := p.err(); err != nil {
 		return Config{}, configErr(err)
 	}
 	for _, u := range e.unknown {
