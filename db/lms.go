@@ -344,15 +344,27 @@ func (t LMSTable) findTable(ctx context.Context, sqlDB *sql.DB, database string,
 			t.Table, database, folded)
 	}
 	if len(lms) == 0 {
-		return "", fmt.Errorf("LMS table: table %q does not exist in database %q, which has no tables", t.Table, database)
+		return "", tableNotFound{fmt.Errorf("LMS table: table %q does not exist in database %q, which has no tables", t.Table, database)}
 	}
 	const most = 50
 	list := strings.Join(lms[:min(len(lms), most)], ", ")
 	if len(lms) > most {
 		list += fmt.Sprintf(" and %d more", len(lms)-most)
 	}
-	return "", fmt.Errorf("LMS table: table %q does not exist in database %q (its tables: %s)", t.Table, database, list)
+	return "", tableNotFound{fmt.Errorf("LMS table: table %q does not exist in database %q (its tables: %s)", t.Table, database, list)}
 }
+
+// ErrLMSTableNotFound is in the error of a check of the LMS table that found
+// no table of its name in the database, as far as the MySQL user can see:
+// information_schema lists only the tables a user has a privilege on, so a
+// user that migrates trashd's tables, without SELECT on the LMS table, finds
+// none.
+var ErrLMSTableNotFound = errors.New("the LMS table is not among the tables the MySQL user can see")
+
+type tableNotFound struct{ error }
+
+func (e tableNotFound) Unwrap() error      { return e.error }
+func (tableNotFound) Is(target error) bool { return target == ErrLMSTableNotFound }
 
 func queryStrings(ctx context.Context, sqlDB *sql.DB, query string, args ...any) ([]string, error) {
 	rows, err := sqlDB.QueryContext(ctx, query, args...)

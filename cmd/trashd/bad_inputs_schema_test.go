@@ -261,3 +261,30 @@ func checkRowMoved(t *testing.T, env *testworld.Env, r lmsRow) {
 		t.Errorf("row %d: s3://%s/%s is still there", r.id, env.Source, r.key)
 	}
 }
+
+// TestMigrateWithoutLMSGrant: the migrating user of docs/operations.md has
+// no grant on the LMS table, and so sees none; migrate then says nothing
+// about it (the check is for users that can see it), also when the table is
+// a view, which the service user, who can see it, is refused.
+func TestMigrateWithoutLMSGrant(t *testing.T) {
+	t.Parallel()
+	env := testworld.New(t)
+	if _, err := env.DB.ExecContext(t.Context(), "CREATE VIEW files_view AS SELECT * FROM files"); err != nil {
+		t.Fatal(err)
+	}
+	migrating, service := documentedGrants(t)
+	migrator := createDocumentedUser(t, env, migrating)
+	r := trashdQuick(t, time.Minute, with(env.Vars(), migrator...), "migrate")
+	if r.code != 0 || strings.Contains(r.stderr, "LMS table") {
+		t.Errorf("migrate as the migrating user: exit %d, want 0 and nothing about the LMS table\n%s", r.code, r.stderr)
+	}
+	svc := createDocumentedUser(t, env, append(service, "GRANT SELECT ON lms.files_view TO 'trashd'@'%'"))
+	r = trashdQuick(t, time.Minute, with(env.Vars(), append(svc, "TRASHD_LMS_TABLE=files_view")...), "status")
+	if r.code != 2 || !strings.Contains(r.stderr, `table "files_view" is a view`) {
+		t.Errorf("status as the service user over a view: exit %d, want 2 and the view named\n%s", r.code, r.stderr)
+	}
+	r = trashdQuick(t, time.Minute, with(env.Vars(), append(migrator, "TRASHD_LMS_TABLE=files_view")...), "migrate")
+	if r.code != 0 || strings.Contains(r.stderr, "LMS table") {
+		t.Errorf("migrate as the migrating user over a view it cannot see: exit %d, want 0 and nothing about the LMS table\n%s", r.code, r.stderr)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 
@@ -17,6 +18,9 @@ type lmsVerdict struct {
 	Checked  bool     `json:"checked"`           // false: MySQL could not be asked
 	Problem  string   `json:"problem,omitempty"` // why reconcile and serve would refuse it
 	Warnings []string `json:"warnings,omitempty"`
+	// unseen: the MySQL user sees no table of that name (not granted
+	// SELECT on it, or it does not exist).
+	unseen bool
 }
 
 // checkLMSTable checks cfg's LMS table as every command that reads it does
@@ -26,6 +30,7 @@ func checkLMSTable(ctx context.Context, cfg Config, sqlDB *sql.DB) lmsVerdict {
 	warnings, err := db.CheckLMSTable(ctx, sqlDB, cfg.LMS)
 	if err != nil {
 		v.Problem = schemaVars(err).Error()
+		v.unseen = errors.Is(err, db.ErrLMSTableNotFound)
 	}
 	v.Warnings = warnings
 	return v
