@@ -172,9 +172,9 @@ func (s *Store) nextRange(ctx context.Context, after int64, read func(ctx contex
 }
 
 // CountUndiscovered counts the trashed LMS rows that have no record yet and
-// that ScanTrashed from reconcile.BeforeFirstLMSID would find, a bounded range per statement as
-// the scan reads them: one COUNT over a large table would run into the read
-// timeout as the unbounded scan did.
+// that ScanTrashed from reconcile.BeforeFirstLMSID would find, a bounded
+// range per statement as the scan reads them: one COUNT over a large table
+// would run into the read timeout as the unbounded scan did.
 func (s *Store) CountUndiscovered(ctx context.Context) (int, error) {
 	total := 0
 	for after := reconcile.BeforeFirstLMSID; ; {
