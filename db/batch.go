@@ -92,12 +92,13 @@ func (s *Store) liveRows(ctx context.Context, bucket string, keys []string, want
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			id          int64
+			lms         lmsID
 			key, bucket sql.NullString
 		)
-		if err := rows.Scan(&id, &key, &bucket); err != nil {
-			return err
+		if err := rows.Scan(&lms, &key, &bucket); err != nil {
+			return s.idScanError(err)
 		}
+		id := lms.id
 		// As ScanTrashed: a NULL or exactly empty bucket is the default
 		// bucket.
 		ref := reconcile.ObjectRef{Bucket: cmp.Or(bucket.String, s.lms.DefaultBucket), Key: key.String}

@@ -76,7 +76,12 @@ func (t LMSTable) Validate() error {
 			bad(field, "%q is not a plain identifier (letters, digits and _, not starting with a digit, at most 64 characters)", value)
 		}
 	}
-	check("Table", t.Table, true)
+	if db, table, ok := otherDatabase(t.Table); ok {
+		bad("Table", "%q names table %q of database %q: trashd reads the LMS table in the database it connects to, where it keeps its own tables too, and a view there cannot stand in for it (trashd needs the table's keys and indexes): connect to %q (TRASHD_MYSQL_DATABASE=%s) and name the table alone (TRASHD_LMS_TABLE=%s)",
+			t.Table, table, db, db, db, table)
+	} else {
+		check("Table", t.Table, true)
+	}
 	check("IDColumn", t.IDColumn, true)
 	check("KeyColumn", t.KeyColumn, true)
 	check("BucketColumn", t.BucketColumn, false)
@@ -117,6 +122,13 @@ func (t LMSTable) Validate() error {
 	return nil
 }
 
+// otherDatabase splits a table name of the form database.table, which
+// trashd does not accept: it names the table alone, in its own database.
+func otherDatabase(name string) (database, table string, ok bool) {
+	database, table, ok = strings.Cut(name, ".")
+	return database, table, ok && identifier.MatchString(database) && identifier.MatchString(table)
+}
+
 // Column types (information_schema DATA_TYPE) each role accepts. MySQL's
 // BOOLEAN is TINYINT(1), so it is a flag type too.
 var (
@@ -131,6 +143,7 @@ var (
 type column struct {
 	name     string // as the server spells it
 	typ      string // DATA_TYPE, lower case
+	full     string // COLUMN_TYPE, as the server spells it: "bigint(20) unsigned", "enum('0','1')"
 	nullable bool
 	chars    int64  // CHARACTER_MAXIMUM_LENGTH (bytes for binary strings); 0 for other types
 	octets   int64  // CHARACTER_OCTET_LENGTH; 0 for non-strings
@@ -141,6 +154,7 @@ type column struct {
 // tableSchema is what checkSchema learned about the LMS table.
 type tableSchema struct {
 	table    string            // as the server spells it
+	view     bool              // a view, not a base table
 	columns  map[string]column // by lower-case name: column names are case-insensitive
 	indexes  []index           // from information_schema.STATISTICS
 	warnings []string          // problems that make trashd slow, not wrong
@@ -166,6 +180,14 @@ func (t LMSTable) checkSchema(ctx context.Context, sqlDB *sql.DB, database strin
 		return nil, err
 	}
 	schema := &tableSchema{table: table, columns: map[string]column{}}
+	var tableType string
+	if err := sqlDB.QueryRowContext(ctx, `SELECT TABLE_TYPE FROM information_schema.TABLES
+		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, database, table).Scan(&tableType); err != nil {
+		return nil, fmt.Errorf("read the type of table %s: %w", table, err)
+	}
+	// MySQL and MariaDB both say VIEW; a base table is BASE TABLE, or
+	// SYSTEM VERSIONED on MariaDB.
+	schema.view = strings.EqualFold(tableType, "VIEW")
 	names, err := schema.readColumns(ctx, sqlDB, database)
 	if err != nil {
 		return nil, err
@@ -217,6 +239,11 @@ func (t LMSTable) checkSchema(ctx context.Context, sqlDB *sql.DB, database strin
 	var trashOK bool
 	switch t.TrashKind {
 	case TrashFlag:
+		if c, ok := schema.col(t.TrashColumn); ok && !slices.Contains(flagTypes, c.typ) {
+			errs = append(errs, fmt.Errorf("TrashColumn: column %q of table %q is %s, not an integer type, BIT or BOOLEAN, as TrashKind \"flag\" needs%s",
+				c.name, table, c.typeText(), otherKind(c)))
+			break
+		}
 		trashOK = check("TrashColumn", t.TrashColumn, flagTypes, `an integer type, BIT or BOOLEAN, as TrashKind "flag" needs`)
 	case TrashTimestamp:
 		trashOK = check("TrashColumn", t.TrashColumn, timestampTypes, `DATETIME or TIMESTAMP, as TrashKind "timestamp" needs`)
@@ -229,13 +256,22 @@ func (t LMSTable) checkSchema(ctx context.Context, sqlDB *sql.DB, database strin
 	case TrashValue:
 		trashOK = check("TrashColumn", t.TrashColumn, append([]string{"enum"}, stringTypes...), `a string type (CHAR, VARCHAR, TEXT or ENUM), as TrashKind "value" needs`)
 	}
-	if idOK {
+	switch {
+	case schema.view:
+		// A view has no keys or indexes of its own: the checks below
+		// would ask for an index on it, which the server refuses.
+		errs = append(errs, fmt.Errorf("Table: table %q is a view, not a base table: trashd needs the LMS's base table, with %q as its primary key (or a unique key of its own) and an index on %q, keys and indexes that a view does not have; name the table the view reads instead (SHOW CREATE VIEW %s shows it) and grant the MySQL user SELECT on it; if it is in another database, connect to that one (TRASHD_MYSQL_DATABASE), where trashd keeps its own tables beside it",
+			table, t.IDColumn, t.KeyColumn, quote(table)))
+	case idOK:
 		errs = append(errs, t.checkIDUnique(schema))
+		if c, _ := schema.col(t.IDColumn); c.typ == "bigint" {
+			errs = append(errs, checkIDRange(ctx, sqlDB, table, c))
+		}
 	}
-	if keyOK && (bucketOK || t.BucketColumn == "") && !t.UniqueKeys {
+	if !schema.view && keyOK && (bucketOK || t.BucketColumn == "") && !t.UniqueKeys {
 		errs = append(errs, t.checkKeyIndex(schema))
 	}
-	if idOK && trashOK {
+	if !schema.view && idOK && trashOK {
 		if w := t.trashIndexWarning(schema); w != "" {
 			schema.warnings = append(schema.warnings, w)
 		}
@@ -248,7 +284,7 @@ func (t LMSTable) checkSchema(ctx context.Context, sqlDB *sql.DB, database strin
 
 // readColumns fills s.columns and returns the column names in table order.
 func (s *tableSchema) readColumns(ctx context.Context, sqlDB *sql.DB, database string) ([]string, error) {
-	rows, err := sqlDB.QueryContext(ctx, `SELECT c.COLUMN_NAME, c.DATA_TYPE, c.IS_NULLABLE,
+	rows, err := sqlDB.QueryContext(ctx, `SELECT c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE, c.IS_NULLABLE,
 			COALESCE(c.CHARACTER_MAXIMUM_LENGTH, 0), COALESCE(c.CHARACTER_OCTET_LENGTH, 0),
 			COALESCE(c.CHARACTER_SET_NAME, ''), COALESCE(cs.MAXLEN, 1)
 		FROM information_schema.COLUMNS AS c
@@ -262,7 +298,7 @@ func (s *tableSchema) readColumns(ctx context.Context, sqlDB *sql.DB, database s
 	for rows.Next() {
 		var c column
 		var null string
-		if err := rows.Scan(&c.name, &c.typ, &null, &c.chars, &c.octets, &c.charset, &c.maxlen); err != nil {
+		if err := rows.Scan(&c.name, &c.typ, &c.full, &null, &c.chars, &c.octets, &c.charset, &c.maxlen); err != nil {
 			return nil, fmt.Errorf("list the columns of %s: %w", s.table, err)
 		}
 		c.typ = strings.ToLower(c.typ)
@@ -308,15 +344,27 @@ func (t LMSTable) findTable(ctx context.Context, sqlDB *sql.DB, database string,
 			t.Table, database, folded)
 	}
 	if len(lms) == 0 {
-		return "", fmt.Errorf("LMS table: table %q does not exist in database %q, which has no tables", t.Table, database)
+		return "", tableNotFound{fmt.Errorf("LMS table: table %q does not exist in database %q, which has no tables", t.Table, database)}
 	}
 	const most = 50
 	list := strings.Join(lms[:min(len(lms), most)], ", ")
 	if len(lms) > most {
 		list += fmt.Sprintf(" and %d more", len(lms)-most)
 	}
-	return "", fmt.Errorf("LMS table: table %q does not exist in database %q (its tables: %s)", t.Table, database, list)
+	return "", tableNotFound{fmt.Errorf("LMS table: table %q does not exist in database %q (its tables: %s)", t.Table, database, list)}
 }
+
+// ErrLMSTableNotFound is in the error of a check of the LMS table that found
+// no table of its name in the database, as far as the MySQL user can see:
+// information_schema lists only the tables a user has a privilege on, so a
+// user that migrates trashd's tables, without SELECT on the LMS table, finds
+// none.
+var ErrLMSTableNotFound = errors.New("the LMS table is not among the tables the MySQL user can see")
+
+type tableNotFound struct{ error }
+
+func (e tableNotFound) Unwrap() error      { return e.error }
+func (tableNotFound) Is(target error) bool { return target == ErrLMSTableNotFound }
 
 func queryStrings(ctx context.Context, sqlDB *sql.DB, query string, args ...any) ([]string, error) {
 	rows, err := sqlDB.QueryContext(ctx, query, args...)

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,7 +13,9 @@ import (
 // It first checks that this trashd may write (CheckWritable), so that a pass
 // that cannot do its work says why before it claims anything.
 func (s *Store) StartRun(ctx context.Context, trigger reconcile.Trigger, host string) (int64, error) {
-	if err := CheckWritable(ctx, s.db); err != nil {
+	// The LMS may have inserted a row whose id trashd cannot keep since
+	// the Store was made: refused before the run is recorded, as at start.
+	if err := errors.Join(CheckWritable(ctx, s.db), s.checkIDRange(ctx)); err != nil {
 		return 0, fmt.Errorf("start %s run on %s: %w", trigger, host, err)
 	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO trash_runs (run_trigger, host, status, started_at, heartbeat_at)

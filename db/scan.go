@@ -134,21 +134,22 @@ func (s *Store) scanPage(ctx context.Context, after int64, limit int) (rows []re
 // It returns the end of the range, and done when no id above after is left.
 func (s *Store) nextRange(ctx context.Context, after int64, read func(ctx context.Context, lo, hi int64) (cut bool, err error)) (hi int64, done bool, err error) {
 	sc := s.scan
-	var lo sql.NullInt64
-	if err := s.queryRow(ctx, sc.nextSQL, []any{after}, &lo); err != nil {
-		return after, false, fmt.Errorf("scan %s for the next id after %d: %w", s.lms.Table, after, err)
+	var first lmsID
+	if err := s.queryRow(ctx, sc.nextSQL, []any{after}, &first); err != nil {
+		return after, false, fmt.Errorf("scan %s for the next id after %d: %w", s.lms.Table, after, s.idScanError(err))
 	}
-	if !lo.Valid {
+	if !first.valid {
 		return after, true, nil
 	}
+	lo := first.id
 	for {
 		span := sc.span.Load()
-		hi := lo.Int64 + span - 1
-		if lo.Int64 > math.MaxInt64-span+1 {
+		hi := lo + span - 1
+		if lo > math.MaxInt64-span+1 {
 			hi = math.MaxInt64
 		}
 		start := time.Now()
-		cut, err := read(ctx, lo.Int64, hi)
+		cut, err := read(ctx, lo, hi)
 		took := time.Since(start)
 		if err != nil {
 			// A statement that ran out of time is tried again on a smaller
@@ -158,7 +159,7 @@ func (s *Store) nextRange(ctx context.Context, after int64, read func(ctx contex
 				sc.span.CompareAndSwap(span, max(span/4, scanMinSpan))
 				continue
 			}
-			return after, false, fmt.Errorf("scan %s for trashed rows in ids %d to %d: %w", s.lms.Table, lo.Int64, hi, err)
+			return after, false, fmt.Errorf("scan %s for trashed rows in ids %d to %d: %w", s.lms.Table, lo, hi, err)
 		}
 		switch {
 		case took > 2*scanTarget:
@@ -171,12 +172,12 @@ func (s *Store) nextRange(ctx context.Context, after int64, read func(ctx contex
 }
 
 // CountUndiscovered counts the trashed LMS rows that have no record yet and
-// that ScanTrashed from id 0 would find, a bounded range per statement as
-// the scan reads them: one COUNT over a large table would run into the read
-// timeout as the unbounded scan did.
+// that ScanTrashed from reconcile.BeforeFirstLMSID would find, a bounded
+// range per statement as the scan reads them: one COUNT over a large table
+// would run into the read timeout as the unbounded scan did.
 func (s *Store) CountUndiscovered(ctx context.Context) (int, error) {
 	total := 0
-	for after := int64(0); ; {
+	for after := reconcile.BeforeFirstLMSID; ; {
 		hi, done, err := s.nextRange(ctx, after, func(ctx context.Context, lo, hi int64) (bool, error) {
 			ctx, cancel := context.WithTimeout(ctx, s.scan.timeout)
 			defer cancel()

@@ -25,6 +25,7 @@ var (
 type Store struct {
 	db       *sql.DB
 	lms      LMSTable
+	idColumn column // the id column, as information_schema describes it
 	scan     *scanner
 	warnings []string
 }
@@ -35,18 +36,11 @@ type Store struct {
 // migrated, and returns a Store. All problems found in one step are reported
 // together; problems that only make trashd slow are in Warnings.
 func NewStore(ctx context.Context, sqlDB *sql.DB, lms LMSTable) (*Store, error) {
-	if err := lms.Validate(); err != nil {
-		return nil, err
+	schema, lmsErr := checkLMS(ctx, sqlDB, lms)
+	var invalid *lmsInvalid
+	if errors.As(lmsErr, &invalid) {
+		return nil, invalid.err
 	}
-	var database sql.NullString
-	if err := sqlDB.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&database); err != nil {
-		return nil, fmt.Errorf("check the database: %w", err)
-	}
-	if !database.Valid {
-		return nil, errors.New("check the database: the connection has no database selected")
-	}
-
-	schema, lmsErr := lms.checkSchema(ctx, sqlDB, database.String)
 	var migrateErr error
 	current, latest, err := MigrationStatus(ctx, sqlDB)
 	switch {
@@ -61,13 +55,55 @@ func NewStore(ctx context.Context, sqlDB *sql.DB, lms LMSTable) (*Store, error) 
 		return nil, err
 	}
 	lms.Table = schema.table
+	id, _ := schema.col(lms.IDColumn)
 	return &Store{
 		db:       sqlDB,
 		lms:      lms,
+		idColumn: id,
 		scan:     newScanner(lms),
 		warnings: schema.warnings,
 	}, nil
 }
+
+// CheckLMSTable checks lms as NewStore does, without trashd's own tables:
+// for commands that do not read the LMS table themselves (migrate, doctor)
+// but tell the operator whether the others can. It returns the warnings
+// (what makes trashd slow, not wrong).
+func CheckLMSTable(ctx context.Context, sqlDB *sql.DB, lms LMSTable) ([]string, error) {
+	schema, err := checkLMS(ctx, sqlDB, lms)
+	var invalid *lmsInvalid
+	if errors.As(err, &invalid) {
+		return nil, invalid.err
+	}
+	if err != nil {
+		return nil, err
+	}
+	return schema.warnings, nil
+}
+
+// checkLMS validates lms and checks its table in the connection's database.
+// An *lmsInvalid is a problem found before the table was looked at: the
+// configuration itself, or no database selected.
+func checkLMS(ctx context.Context, sqlDB *sql.DB, lms LMSTable) (*tableSchema, error) {
+	if err := lms.Validate(); err != nil {
+		return nil, &lmsInvalid{err}
+	}
+	var database sql.NullString
+	if err := sqlDB.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&database); err != nil {
+		return nil, &lmsInvalid{fmt.Errorf("check the database: %w", err)}
+	}
+	if !database.Valid {
+		return nil, &lmsInvalid{errors.New("check the database: the connection has no database selected")}
+	}
+	return lms.checkSchema(ctx, sqlDB, database.String)
+}
+
+// lmsInvalid is an error of checkLMS that stops NewStore before it checks
+// trashd's own tables.
+type lmsInvalid struct{ err error }
+
+func (e *lmsInvalid) Error() string { return e.err.Error() }
+func (e *lmsInvalid) Unwrap() error { return e.err }
 
 // LMS is the LMS table the Store reads.
 func (s *Store) LMS() LMSTable { return s.lms }

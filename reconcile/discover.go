@@ -31,7 +31,7 @@ func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) 
 		return 0, 0, fmt.Errorf("find restored rows trashed again: %w", err)
 	}
 	var (
-		after int64
+		after = BeforeFirstLMSID // LMS ids may be 0 or negative
 		held  []TrashedRow
 	)
 	record := func(rows []TrashedRow) error {

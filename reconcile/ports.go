@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 )
 
@@ -33,10 +34,16 @@ type S3 interface {
 	VersionLister
 }
 
+// BeforeFirstLMSID is where a scan of the LMS table starts: LMS ids may be
+// 0 or negative, so the scan begins after the smallest int64 (a row whose
+// id is that one is refused with the table, not passed over).
+const BeforeFirstLMSID int64 = math.MinInt64
+
 // Discoverer finds trashed LMS rows that trashd has no record of.
 type Discoverer interface {
 	// ScanTrashed returns up to limit trashed rows with LMS id > after and no
-	// record, in id order (a keyset scan). It changes nothing.
+	// record, in id order (a keyset scan); BeforeFirstLMSID starts at the
+	// first. It changes nothing.
 	ScanTrashed(ctx context.Context, after int64, limit int) ([]TrashedRow, error)
 	// RecordTrashed inserts a pending record for each row; rows that already
 	// have one are left alone. It returns how many it inserted.

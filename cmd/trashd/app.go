@@ -115,7 +115,7 @@ func mysqlHint(err error) error {
 func schemaVars(err error) error {
 	msg := err.Error()
 	for _, f := range []struct{ field, name string }{
-		{"IDColumn", "TRASHD_LMS_ID_COLUMN"}, {"KeyColumn", "TRASHD_LMS_KEY_COLUMN"},
+		{"Table", "TRASHD_LMS_TABLE"}, {"IDColumn", "TRASHD_LMS_ID_COLUMN"}, {"KeyColumn", "TRASHD_LMS_KEY_COLUMN"},
 		{"BucketColumn", "TRASHD_LMS_BUCKET_COLUMN"}, {"TrashColumn", "TRASHD_LMS_TRASH_COLUMN"},
 		{"TrashKind", "TRASHD_LMS_TRASH_KIND"}, {"TrashValues", "TRASHD_LMS_TRASH_VALUES"},
 	} {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -161,6 +162,11 @@ func dispatch(ctx context.Context, args []string, c *cli) error {
 			fmt.Fprint(c.stdout, cmd.help())
 			return nil
 		}
+		if n := negativeOperand(rest); cmd.operands && n != "" {
+			// LMS ids may be negative, and the flag package takes -5 for
+			// a flag.
+			err = fmt.Errorf("%w (a negative LMS row id goes after --: trashd %s -- %s)", err, cmd.name, n)
+		}
 		return &exitError{code: codeUsage, err: fmt.Errorf("%s: %w", cmd.name, err), usage: cmd.help()}
 	}
 	if !cmd.operands && fs.NArg() > 0 {
@@ -173,6 +179,20 @@ func dispatch(ctx context.Context, args []string, c *cli) error {
 		ee.usage = cmd.help()
 	}
 	return err
+}
+
+// negativeOperand is the first of args that is a negative whole number
+// before any --, or "".
+func negativeOperand(args []string) string {
+	for _, a := range args {
+		if a == "--" {
+			return ""
+		}
+		if _, err := strconv.ParseInt(a, 10, 64); err == nil && strings.HasPrefix(a, "-") {
+			return a
+		}
+	}
+	return ""
 }
 
 // operandErr is a mistake in a command's positional arguments (code 2,

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"trashd/db"
 	"trashd/reconcile"
 )
 
@@ -22,8 +23,9 @@ func doctorCommand() command {
 			"of a copy in parts, x-amz-copy-source-if-match, If-Match on DeleteObject, the per-object ETag of\n" +
 			"DeleteObjects) on the trash bucket, the default source bucket and every --bucket, with objects of\n" +
 			"trashd's own under .trashd-probe/ (removed afterwards), and show which path trashd takes because of\n" +
-			"each answer. TRASHD_S3_FORBID marks conditions never to rely on. Exit 3 when a source bucket would\n" +
-			"have its moves refused.",
+			"each answer. TRASHD_S3_FORBID marks conditions never to rely on. Then check the LMS table as\n" +
+			"reconcile and serve do at start. Exit 3 when a source bucket would have its moves refused, 2 when\n" +
+			"the LMS table cannot be used as configured.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 			var buckets bucketList
 			fs.Var(&buckets, "bucket", "another source bucket to probe (repeatable)")
@@ -99,17 +101,38 @@ func runDoctor(ctx context.Context, c *cli, extra []string, asJSON bool) error {
 		}
 		reports = append(reports, rep)
 	}
+	lms := doctorLMS(ctx, cfg, c.stderr)
 	if asJSON {
-		if err := writeJSONDoc(c.stdout, map[string]any{"buckets": reports}); err != nil {
+		if err := writeJSONDoc(c.stdout, map[string]any{"buckets": reports, "lms_table": lms}); err != nil {
 			return err
 		}
 	} else {
 		printDoctor(c.stdout, reports)
 	}
+	lms.printWarnings(c.stderr, false)
+	if err := lms.refusal(); err != nil {
+		if refused > 0 {
+			err = fmt.Errorf("%w; and %d bucket(s) could not be probed or would have their moves refused (see above)", err, refused)
+		}
+		return configErr(err)
+	}
 	if refused > 0 {
 		return objectsErr("%d bucket(s) could not be probed or would have their moves refused (see above)", refused)
 	}
 	return nil
+}
+
+// doctorLMS checks the LMS table as reconcile and serve would at start. A
+// database that cannot be reached is said, not an error: the probes of the
+// buckets stand without it.
+func doctorLMS(ctx context.Context, cfg Config, stderr io.Writer) lmsVerdict {
+	sqlDB, err := db.Open(ctx, cfg.DB)
+	if err != nil {
+		fmt.Fprintf(stderr, "trashd: warning: the LMS table was not checked: %s\n", escapeText(mysqlHint(err).Error()))
+		return lmsVerdict{Table: cfg.LMS.Table}
+	}
+	defer sqlDB.Close()
+	return checkLMSTable(ctx, cfg, sqlDB)
 }
 
 func printDoctor(w io.Writer, reports []doctorBucket) {

@@ -21,7 +21,7 @@ func previewPass(ctx context.Context, runner *reconcile.Runner, store *db.Store,
 		show = 1000
 	}
 	doc := dryRunDoc{New: []newRowDoc{}}
-	var after int64
+	after := reconcile.BeforeFirstLMSID // LMS ids may be 0 or negative
 	discover := 0
 	for {
 		rows, err := store.ScanTrashed(ctx, after, cfg.BatchSize)

@@ -52,6 +52,13 @@ func runMigrate(ctx context.Context, c *cli, args []string) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	fmt.Fprintf(c.stdout, "trashd's tables are at version %d\n", cur)
+	// The migration is done whatever the LMS table is like; but an
+	// operator who migrates before starting the service learns now what
+	// would stop it. The user that migrates needs no grant on the LMS
+	// table (docs/operations.md), and then sees none: nothing to say.
+	if v := checkLMSTable(ctx, cfg, sqlDB); !v.unseen {
+		v.printWarnings(c.stderr, true)
+	}
 	return nil
 }
 

@@ -48,7 +48,7 @@ func runRetry(ctx context.Context, c *cli, o retryOptions, args []string) error 
 		chosen++
 		for _, a := range args {
 			id, err := strconv.ParseInt(a, 10, 64)
-			if err != nil || id <= 0 {
+			if err != nil { // 0 and negative ids are LMS ids like any other
 				return operandErr("retry: %s is not an LMS row id (a whole number)", escapeKey(a))
 			}
 			f.LMSIDs = append(f.LMSIDs, id)
