@@ -28,8 +28,8 @@ func dbVariables() []variable {
 		durationVar("TRASHD_MYSQL_READ_TIMEOUT", db.DefaultIOTimeout, "I/O read timeout (discovery's statements each have a deadline of 5s and read a bounded id range, so a large LMS table does not run into it)", func(c *Config) *time.Duration { return &c.DB.ReadTimeout }),
 		durationVar("TRASHD_MYSQL_WRITE_TIMEOUT", db.DefaultIOTimeout, "I/O write timeout", func(c *Config) *time.Duration { return &c.DB.WriteTimeout }),
 
-		stringVar("TRASHD_LMS_TABLE", "files", "the LMS table of files (only ever read)", func(c *Config) *string { return &c.LMS.Table }),
-		stringVar("TRASHD_LMS_ID_COLUMN", "id", "its integer primary key", func(c *Config) *string { return &c.LMS.IDColumn }),
+		stringVar("TRASHD_LMS_TABLE", "files", "the LMS table of files (only ever read): a base table in `TRASHD_MYSQL_DATABASE`, not a view", func(c *Config) *string { return &c.LMS.Table }),
+		stringVar("TRASHD_LMS_ID_COLUMN", "id", "its integer primary key; ids from -2^63+1 to 2^63-1", func(c *Config) *string { return &c.LMS.IDColumn }),
 		stringVar("TRASHD_LMS_KEY_COLUMN", "s3_key", "its object key column", func(c *Config) *string { return &c.LMS.KeyColumn }),
 		stringVar("TRASHD_LMS_BUCKET_COLUMN", "", "its source bucket column; empty: every row is in `TRASHD_SOURCE_BUCKET`", func(c *Config) *string { return &c.LMS.BucketColumn }),
 		stringVar("TRASHD_LMS_TRASH_COLUMN", "trashed", "its trash flag column", func(c *Config) *string { return &c.LMS.TrashColumn }),
