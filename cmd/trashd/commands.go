@@ -84,7 +84,8 @@ func usage() string {
 	}
 	fmt.Fprintf(tw, "  help\tthis list; `trashd help CMD` or `trashd CMD --help`: one command's flags\n")
 	tw.Flush()
-	b.WriteString("\nConfiguration comes from TRASHD_* environment variables; see the README.\n")
+	b.WriteString("\nConfiguration comes from TRASHD_* environment variables: `trashd config` prints every one with\n" +
+		"its value; the README's configuration table says what each does.\n")
 	return b.String()
 }
 
@@ -130,8 +131,19 @@ func (cmd command) help() string {
 		})
 		tw.Flush()
 	}
+	b.WriteString(configFooter)
 	return b.String()
 }
+
+// configFooter ends every command's help: the variables are too many to
+// list there, and `trashd config` shows each with its value.
+const configFooter = "\nSettings come from TRASHD_* environment variables: `trashd config` prints every one with its value\n" +
+	"and whether it was set or defaulted (the README's configuration table says what each does).\n"
+
+// helpHelp is the usage of help itself (`trashd help help`).
+const helpHelp = "usage: trashd help [COMMAND]\n\n" +
+	"Without COMMAND: every command with a line on what it does. With COMMAND: its usage, what it does\n" +
+	"and its flags, the same as `trashd COMMAND --help`.\n" + configFooter
 
 // run runs the command named by args[0] and returns the exit code; it is
 // the one place that prints a command's error and maps it to a code.
@@ -187,6 +199,11 @@ func runHelp(c *cli, args []string) error {
 		fmt.Fprint(c.stdout, usage())
 		return nil
 	case 1:
+		switch args[0] {
+		case "help", "-h", "--help", "-help":
+			fmt.Fprint(c.stdout, helpHelp)
+			return nil
+		}
 		if cmd, ok := findCommand(args[0]); ok {
 			fmt.Fprint(c.stdout, cmd.help())
 			return nil
