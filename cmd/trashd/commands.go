@@ -118,16 +118,18 @@ func (cmd command) help() string {
 		b.WriteString("\nflags:\n")
 		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 		fs.VisitAll(func(f *flag.Flag) {
-			name := "--" + f.Name
+			name, usage := "--"+f.Name, f.Usage
 			if _, isBool := f.Value.(interface{ IsBoolFlag() bool }); !isBool {
-				arg, _ := flag.UnquoteUsage(f)
+				// A `NAME` in the usage names the argument (flag's own rule).
+				var arg string
+				arg, usage = flag.UnquoteUsage(f)
 				name += " " + arg
 			}
 			def := ""
 			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
 				def = fmt.Sprintf(" (default %s)", f.DefValue)
 			}
-			fmt.Fprintf(tw, "  %s\t%s%s\n", name, f.Usage, def)
+			fmt.Fprintf(tw, "  %s\t%s%s\n", name, usage, def)
 		})
 		tw.Flush()
 	}

@@ -20,16 +20,17 @@ func retryCommand() command {
 		args:     "[--dry-run] (LMS_ROW_ID... | --state failed|missing ... | --all)",
 		summary:  "re-queue failed or missing records for the next pass (--dry-run: only list them)",
 		operands: true,
-		about: "Re-queue failed or missing records: those of the given LMS rows, all of the states given (--state\n" +
-			"failed, --state missing, or both: --state failed,missing), or all. A record\n" +
-			"with a verified trash copy goes back to copied, any other to pending, due now, with its attempts and\n" +
-			"failing time reset; a record without a source bucket picks up TRASHD_SOURCE_BUCKET. The next pass\n" +
-			"(`trashd reconcile`, `trashd trigger` or the schedule) takes them up. Fix the cause first:\n" +
-			"`trashd status --failed` lists each with its reason. Exit 3 when some could not be re-queued.",
+		about: "Re-queue failed or missing records: those of the given LMS rows, all of the states given\n" +
+			"(--state failed, --state missing, or both: --state failed,missing), or all. A record with a verified\n" +
+			"trash copy goes back to copied, any other to pending, due now, with its attempts and failing time\n" +
+			"reset; a record without a source bucket picks up TRASHD_SOURCE_BUCKET. A record a pass is working on\n" +
+			"(its lease held) is left to it. The next pass (`trashd reconcile`, `trashd trigger` or the schedule)\n" +
+			"takes them up. Fix the cause first: `trashd status --failed` lists each with its reason. Exit 3 when\n" +
+			"some could not be re-queued.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 			var o retryOptions
 			fs.BoolVar(&o.dryRun, "dry-run", false, "list what would be re-queued, and change nothing")
-			fs.Var(&o.states, "state", "re-queue every record in this state: failed or missing (repeat it, or separate with commas, for both)")
+			fs.Var(&o.states, "state", "re-queue every record in `STATE`: failed or missing (repeat it, or separate with commas, for both)")
 			fs.BoolVar(&o.all, "all", false, "re-queue every failed and missing record")
 			return func(ctx context.Context, c *cli, args []string) error {
 				return runRetry(ctx, c, o, args)
@@ -123,11 +124,7 @@ func runRetry(ctx context.Context, c *cli, o retryOptions, args []string) error 
 		done, err := store.Retry(ctx, batch, o.dryRun)
 		for _, r := range done {
 			seen[r.LMSID] = true
-			if r.Skip != "" {
-				if note := leaseNote(ctx, store, r.LMSID); note != "" {
-					r.Skip += "; " + note
-				}
-			}
+			r = withLease(ctx, store, r, o.dryRun)
 			printRetried(c.stdout, r, o.dryRun)
 			if r.Skip != "" {
 				skipped++
@@ -191,7 +188,7 @@ func notRetried(ctx context.Context, store *db.Store, lmsID int64) string {
 	rec, err := store.RecordOf(ctx, lmsID)
 	switch {
 	case errors.Is(err, reconcile.ErrNotFound):
-		return fmt.Sprintf("no record for LMS row %d (trashd records a row once it finds it trashed)", lmsID)
+		return fmt.Sprintf("no record for LMS row %d: trashd records a row once a pass finds it trashed", lmsID)
 	case err != nil:
 		return fmt.Sprintf("LMS row %d: %v", lmsID, err)
 	}
@@ -200,4 +197,22 @@ func notRetried(ctx context.Context, store *db.Store, lmsID int64) string {
 		msg += "; " + note
 	}
 	return msg
+}
+
+// withLease says so when a pass holds r's record: re-queueing leaves a
+// leased record to its pass, so a dry run would not re-queue it either, and
+// the store's "changed meanwhile" is the lease, named here with its holder.
+func withLease(ctx context.Context, store *db.Store, r db.Retried, dryRun bool) db.Retried {
+	if r.Skip == "" && !dryRun {
+		return r // re-queued: no pass held it
+	}
+	note := leaseNote(ctx, store, r.LMSID)
+	switch {
+	case note == "":
+	case r.Skip == "" || strings.HasPrefix(r.Skip, "the record changed meanwhile"):
+		r.To, r.Skip = "", note
+	default:
+		r.Skip += "; " + note
+	}
+	return r
 }
