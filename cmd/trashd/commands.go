@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -175,7 +176,7 @@ func dispatch(ctx context.Context, args []string, c *cli) error {
 			fmt.Fprint(c.stdout, cmd.help())
 			return nil
 		}
-		return &exitError{code: codeUsage, err: fmt.Errorf("%s: %w", cmd.name, err), usage: cmd.help()}
+		return &exitError{code: codeUsage, err: fmt.Errorf("%s: %w%s", cmd.name, err, negativeOperand(cmd, rest)), usage: cmd.help()}
 	}
 	if !cmd.operands && fs.NArg() > 0 {
 		return &exitError{code: codeUsage, err: fmt.Errorf("%s takes no arguments, but was given %q",
@@ -213,4 +214,21 @@ func runHelp(c *cli, args []string) error {
 		return &exitError{code: codeUsage, err: fmt.Errorf("help: unknown command %q", args[0]), usage: usage()}
 	}
 	return &exitError{code: codeUsage, err: fmt.Errorf("help takes one command name, but was given %q", strings.Join(args, " ")), usage: usage()}
+}
+
+// negativeOperand is a hint when a command that takes LMS row ids was given
+// a negative one, which the flag package reads as an unknown flag ("-5").
+func negativeOperand(cmd command, args []string) string {
+	if !cmd.operands {
+		return ""
+	}
+	for _, a := range args {
+		if a == "--" {
+			return ""
+		}
+		if _, err := strconv.ParseInt(a, 10, 64); err == nil && strings.HasPrefix(a, "-") {
+			return fmt.Sprintf(" (an LMS row id below 0 goes after --: trashd %s -- %s)", cmd.name, a)
+		}
+	}
+	return ""
 }
