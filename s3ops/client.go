@@ -185,7 +185,12 @@ func New(ctx context.Context, o Options) (*Client, error) {
 
 	loads := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(so *retry.StandardOptions) { so.MaxAttempts = o.RetryMaxAttempts })
+			return retry.NewStandard(func(so *retry.StandardOptions) {
+				so.MaxAttempts = o.RetryMaxAttempts
+				// First, so that the SDK's connection-error rule does not
+				// retry a scheme that can never work.
+				so.Retryables = append([]retry.IsErrorRetryable{neverRetrySchemeMismatch}, so.Retryables...)
+			})
 		}),
 	}
 	if o.Region != "" {

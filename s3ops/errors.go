@@ -110,6 +110,10 @@ func classify(c call, err error) (sentinel error, reason string) {
 	case code == "GlacierExpeditedRetrievalNotAvailable":
 		// A 503 from RestoreObject: no Expedited capacity just now.
 		return reconcile.ErrTransient, "Expedited retrievals are not available now: try again later, or restore with the Standard tier"
+	case schemeMismatch(err) != "":
+		// Before transient: a TLS handshake with a plain-HTTP port fails
+		// the same way however often it is tried.
+		return reconcile.ErrPermanent, schemeMismatch(err)
 	case noCredentials(err):
 		// Before transient: no retry makes credentials appear.
 		return reconcile.ErrPermanent, noCredentialsReason
@@ -135,7 +139,7 @@ func classify(c call, err error) (sentinel error, reason string) {
 	case code == "InvalidBucketName":
 		return reconcile.ErrPermanent, fmt.Sprintf("bucket name %s is not valid", orList(c.buckets))
 	case status >= 400 && status < 500:
-		return reconcile.ErrPermanent, refused(code, status) + keyHint(c.keys)
+		return reconcile.ErrPermanent, refused(code, status) + keyHint(c.keys) + plainRequestToTLS(err, status)
 	case isInvalidParams(err):
 		return reconcile.ErrPermanent, "the request is not valid"
 	}

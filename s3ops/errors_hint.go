@@ -2,6 +2,7 @@ package s3ops
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
@@ -119,4 +121,52 @@ func folderKeyOf(c call, err error) string {
 func isSkewed(err error) bool {
 	_, ok := clockSkew(err)
 	return ok
+}
+
+// schemeMismatch says what is wrong when an https:// endpoint names a port
+// that does not speak TLS, or "" when err is not that. Go's HTTP client
+// reports a plain-HTTP answer to a TLS handshake as http.ErrSchemeMismatch
+// ("server gave HTTP response to HTTPS client"); a transport used without
+// http.Client leaves the tls.RecordHeaderError ("first record does not look
+// like a TLS handshake") it comes from. Neither goes away on a retry.
+func schemeMismatch(err error) string {
+	const plain = "the server answered in plain HTTP, not TLS: the endpoint's port does not speak https: use http:// in TRASHD_S3_ENDPOINT (or turn TLS on at the server)"
+	if errors.Is(err, http.ErrSchemeMismatch) {
+		return plain
+	}
+	var rh tls.RecordHeaderError
+	if !errors.As(err, &rh) {
+		return ""
+	}
+	if string(rh.RecordHeader[:]) == "HTTP/" {
+		return plain
+	}
+	return "the server at the endpoint does not speak TLS (its first bytes are no TLS handshake): check the port in TRASHD_S3_ENDPOINT, and use http:// if the server has no TLS"
+}
+
+// neverRetrySchemeMismatch tells the SDK's retryer not to retry a TLS
+// handshake with a port that does not speak TLS.
+var neverRetrySchemeMismatch = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+	if schemeMismatch(err) != "" {
+		return aws.FalseTernary
+	}
+	return aws.UnknownTernary
+})
+
+// plainRequestToTLS is a hint for a 400 that may be a TLS port's answer to
+// a plain http:// request, "" for any other error: Go's servers answer one
+// with a bare "400 Bad Request" and nginx with "The plain HTTP request was
+// sent to HTTPS port", and neither carries the x-amz-request-id that S3
+// puts on every response.
+func plainRequestToTLS(err error, status int) string {
+	var re *smithyhttp.ResponseError
+	if status != 400 || !errors.As(err, &re) || re.Response == nil || re.Response.Response == nil {
+		return ""
+	}
+	resp := re.Response.Response
+	if resp.Request == nil || resp.Request.URL == nil || resp.Request.URL.Scheme != "http" ||
+		resp.Header.Get("X-Amz-Request-Id") != "" || resp.Header.Get("X-Amz-Id-2") != "" {
+		return ""
+	}
+	return "; the answer has no x-amz-request-id, so it is not S3's: if the endpoint's port speaks TLS, use https:// in TRASHD_S3_ENDPOINT"
 }

@@ -85,7 +85,8 @@ func usage() string {
 	}
 	fmt.Fprintf(tw, "  help\tthis list; `trashd help CMD` or `trashd CMD --help`: one command's flags\n")
 	tw.Flush()
-	b.WriteString("\nConfiguration comes from TRASHD_* environment variables; see the README.\n")
+	b.WriteString("\nConfiguration comes from TRASHD_* environment variables: `trashd config` prints every one with\n" +
+		"its value; the README's configuration table says what each does.\n")
 	return b.String()
 }
 
@@ -118,21 +119,34 @@ func (cmd command) help() string {
 		b.WriteString("\nflags:\n")
 		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 		fs.VisitAll(func(f *flag.Flag) {
-			name := "--" + f.Name
+			name, usage := "--"+f.Name, f.Usage
 			if _, isBool := f.Value.(interface{ IsBoolFlag() bool }); !isBool {
-				arg, _ := flag.UnquoteUsage(f)
+				// A `NAME` in the usage names the argument (flag's own rule).
+				var arg string
+				arg, usage = flag.UnquoteUsage(f)
 				name += " " + arg
 			}
 			def := ""
 			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
 				def = fmt.Sprintf(" (default %s)", f.DefValue)
 			}
-			fmt.Fprintf(tw, "  %s\t%s%s\n", name, f.Usage, def)
+			fmt.Fprintf(tw, "  %s\t%s%s\n", name, usage, def)
 		})
 		tw.Flush()
 	}
+	b.WriteString(configFooter)
 	return b.String()
 }
+
+// configFooter ends every command's help: the variables are too many to
+// list there, and `trashd config` shows each with its value.
+const configFooter = "\nSettings come from TRASHD_* environment variables: `trashd config` prints every one with its value\n" +
+	"and whether it was set or defaulted (the README's configuration table says what each does).\n"
+
+// helpHelp is the usage of help itself (`trashd help help`).
+const helpHelp = "usage: trashd help [COMMAND]\n\n" +
+	"Without COMMAND: every command with a line on what it does. With COMMAND: its usage, what it does\n" +
+	"and its flags, the same as `trashd COMMAND --help`.\n" + configFooter
 
 // run runs the command named by args[0] and returns the exit code; it is
 // the one place that prints a command's error and maps it to a code.
@@ -162,12 +176,7 @@ func dispatch(ctx context.Context, args []string, c *cli) error {
 			fmt.Fprint(c.stdout, cmd.help())
 			return nil
 		}
-		if n := negativeOperand(rest); cmd.operands && n != "" {
-			// LMS ids may be negative, and the flag package takes -5 for
-			// a flag.
-			err = fmt.Errorf("%w (a negative LMS row id goes after --: trashd %s -- %s)", err, cmd.name, n)
-		}
-		return &exitError{code: codeUsage, err: fmt.Errorf("%s: %w", cmd.name, err), usage: cmd.help()}
+		return &exitError{code: codeUsage, err: fmt.Errorf("%s: %w%s", cmd.name, err, negativeOperand(cmd, rest)), usage: cmd.help()}
 	}
 	if !cmd.operands && fs.NArg() > 0 {
 		return &exitError{code: codeUsage, err: fmt.Errorf("%s takes no arguments, but was given %q",
@@ -179,20 +188,6 @@ func dispatch(ctx context.Context, args []string, c *cli) error {
 		ee.usage = cmd.help()
 	}
 	return err
-}
-
-// negativeOperand is the first of args that is a negative whole number
-// before any --, or "".
-func negativeOperand(args []string) string {
-	for _, a := range args {
-		if a == "--" {
-			return ""
-		}
-		if _, err := strconv.ParseInt(a, 10, 64); err == nil && strings.HasPrefix(a, "-") {
-			return a
-		}
-	}
-	return ""
 }
 
 // operandErr is a mistake in a command's positional arguments (code 2,
@@ -207,6 +202,11 @@ func runHelp(c *cli, args []string) error {
 		fmt.Fprint(c.stdout, usage())
 		return nil
 	case 1:
+		switch args[0] {
+		case "help", "-h", "--help", "-help":
+			fmt.Fprint(c.stdout, helpHelp)
+			return nil
+		}
 		if cmd, ok := findCommand(args[0]); ok {
 			fmt.Fprint(c.stdout, cmd.help())
 			return nil
@@ -214,4 +214,21 @@ func runHelp(c *cli, args []string) error {
 		return &exitError{code: codeUsage, err: fmt.Errorf("help: unknown command %q", args[0]), usage: usage()}
 	}
 	return &exitError{code: codeUsage, err: fmt.Errorf("help takes one command name, but was given %q", strings.Join(args, " ")), usage: usage()}
+}
+
+// negativeOperand is a hint when a command that takes LMS row ids was given
+// a negative one, which the flag package reads as an unknown flag ("-5").
+func negativeOperand(cmd command, args []string) string {
+	if !cmd.operands {
+		return ""
+	}
+	for _, a := range args {
+		if a == "--" {
+			return ""
+		}
+		if _, err := strconv.ParseInt(a, 10, 64); err == nil && strings.HasPrefix(a, "-") {
+			return fmt.Sprintf(" (an LMS row id below 0 goes after --: trashd %s -- %s)", cmd.name, a)
+		}
+	}
+	return ""
 }

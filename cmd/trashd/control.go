@@ -47,7 +47,8 @@ func newControlClient(path string) *controlClient {
 	return &controlClient{path: path, http: &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
+			conn, err := d.DialContext(ctx, "unix", path)
+			return conn, controlDialErr(path, err)
 		},
 	}}}
 }
@@ -58,6 +59,10 @@ func (c *controlClient) do(ctx context.Context, method, path string, out any) er
 		return err
 	}
 	resp, err := c.http.Do(req)
+	var denied *socketDenied
+	if errors.As(err, &denied) {
+		return fmt.Errorf("cannot reach trashd serve: %w", denied)
+	}
 	if err != nil {
 		return fmt.Errorf("cannot reach trashd serve at %s: %w (is the service running? is TRASHD_CONTROL_SOCKET right?)", c.path, err)
 	}

@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"strconv"
+	"strings"
 
+	"trashd/db"
 	"trashd/reconcile"
 )
 
@@ -72,6 +74,19 @@ func runRestore(ctx context.Context, c *cli, args []string) error {
 			lmsID, cfg.Reconcile.Archive.RestoreTier)
 		return nil
 	default:
-		return objectsErr("LMS row %d is %s: %s", lmsID, rec.State, rec.LastError)
+		return objectsErr("LMS row %d is %s: %s", lmsID, rec.State, notRestoredReason(ctx, store, lmsID, rec))
 	}
+}
+
+// notRestoredReason says why the restore left rec as it was: its recorded
+// error, a pass that holds its lease, or, when neither, what to do.
+func notRestoredReason(ctx context.Context, store *db.Store, lmsID int64, rec reconcile.Record) string {
+	reason := escapeLine(rec.LastError)
+	if note := leaseNote(ctx, store, lmsID); note != "" {
+		return strings.TrimPrefix(reason+"; "+note, "; ")
+	}
+	if reason == "" {
+		reason = fmt.Sprintf("the restore did not take it up: run `trashd restore %d` again, or let the next pass restore it", lmsID)
+	}
+	return reason
 }

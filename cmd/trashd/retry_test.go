@@ -48,7 +48,7 @@ func TestRetryPicksUpTheSourceBucket(t *testing.T) {
 			t.Errorf("trashd %q: exit %d, want 2 with the usage\n%s", bad, r.code, r.stderr)
 		}
 	}
-	if r := trashd(t, env.Vars(), "retry", "999999"); r.code != 3 || !strings.Contains(r.stderr, "no failed or missing record of LMS rows 999999") {
+	if r := trashd(t, env.Vars(), "retry", "999999"); r.code != 3 || !strings.Contains(r.stderr, "no record for LMS row 999999") {
 		t.Errorf("retry of an unknown row: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
