@@ -14,6 +14,9 @@ type TransitionQuery struct {
 	Age       time.Duration // copies younger than this are not due yet
 	ExpireAge time.Duration // > 0: also archived copies this old, which expiration may have removed
 	Limit     int
+	// Inventory, when a report was used, narrows the in_trash part to what
+	// the report could not confirm.
+	Inventory *InventoryScope
 }
 
 // TransitionCandidate is a record whose transition is to be checked.
@@ -48,6 +51,7 @@ func (p *pass) confirmTransitions() {
 	if a.Rule.ExpirationDays > 0 {
 		q.ExpireAge = time.Duration(a.Rule.ExpirationDays) * a.DayLength
 	}
+	q.Inventory = p.confirmFromInventory(q)
 	recs, err := p.r.store.TransitionCandidates(p.stop, q)
 	if err != nil {
 		p.log.Error("transition check", "err", err)
