@@ -70,3 +70,7 @@ func (s *Server) Advance(ctx context.Context, d time.Duration) error {
 	s.cfg.Clock.Advance(d)
 	return s.Sweep(ctx)
 }
+
+// Now is the time on the layer's clock, for a client that must agree with
+// it (as hosts and S3 agree on real time).
+func (s *Server) Now() time.Time { return s.now() }
