@@ -266,7 +266,7 @@ start_proxy() {
 	local file=$out/proxy-$1.url
 	"$bindir/s3proxy" -target "$endpoint" -delay "$2" -addr-file "$file" >"$out/proxy-$1.out" 2>"$out/proxy-$1.log" &
 	proxy_pid[$1]=$!
-	for _ in $(seq 100); do
+	for _ in $(seq 1200); do # until it listens or exits, at most two minutes on a busy machine
 		[ -s "$file" ] && break
 		kill -0 "${proxy_pid[$1]}" 2>/dev/null || break
 		sleep 0.1
