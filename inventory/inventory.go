@@ -77,6 +77,9 @@ type Report struct {
 	Schema    []string  // fileSchema's field names, in order
 	Files     []File
 	Versioned bool // the schema has VersionId
+	// Skipped are the newer reports Latest passed over because they were
+	// not complete, each as "<date>: what was missing".
+	Skipped []string
 }
 
 // File is one data file of a report, as files[] in manifest.json names it.
@@ -84,28 +87,4 @@ type File struct {
 	Key  string
 	Size int64
 	MD5  string // hex, from MD5checksum
-}
-
-// Latest finds the newest complete report under loc: manifest.json and
-// manifest.checksum present, and the checksum equal to the MD5 of
-// manifest.json. A partial or mismatched report is refused with an error
-// that says what and where.
-func Latest(ctx context.Context, s Store, loc Location) (*Report, error) {
-	panic("todo")
-}
-
-// Rows streams every row of every data file to fn, in manifest order,
-// never holding a file whole. Each file's MD5 is verified before any of
-// its rows are yielded; a mismatch or a missing file returns an error
-// naming the file. An error from fn stops the walk and is returned.
-func (r *Report) Rows(ctx context.Context, s Store, fn func(Row) error) error {
-	panic("todo")
-}
-
-// Write writes a report of rows at loc in format (CSV or Parquet) with
-// schema as fileSchema: the data files, manifest.json and
-// manifest.checksum, in AWS's layout and field names. It is for tests, the
-// emulation and the benchmark.
-func Write(ctx context.Context, s Store, loc Location, created time.Time, format string, schema []string, rows func(yield func(Row) bool)) (*Report, error) {
-	panic("todo")
 }

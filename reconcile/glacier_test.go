@@ -25,20 +25,16 @@ import (
 // shortest a runner accepts.
 const dayLength = reconcile.MinDayLength
 
+// restoreDelay is how long the emulation takes for a restore of the tiers
+// the tests use (Expedited and Standard), on its clock: tests move the
+// clock on by it instead of waiting.
+const restoreDelay = 300 * time.Millisecond
+
 // glacierEnv is a world whose S3 client talks to the Glacier emulation in
-// front of the real server.
+// front of the real server, on a clock of the test's (srv.Advance).
 func glacierEnv(t *testing.T, extra ...func(*s3ops.Options)) (*testworld.Env, *glacier.Server) {
 	t.Helper()
-	opts := s3test.Options(t)
-	creds, err := opts.Credentials.Retrieve(t.Context())
-	testworld.Must(t, err)
-	srv := glacier.Start(t, glacier.Config{
-		Target: s3test.Endpoint(), AccessKey: creds.AccessKeyID, SecretKey: creds.SecretAccessKey,
-		DayLength: dayLength,
-		Restore:   map[string]time.Duration{"Expedited": 50 * time.Millisecond, "Standard": 300 * time.Millisecond, "Bulk": time.Second},
-	})
-	env := testworld.New(t, append([]func(*s3ops.Options){func(o *s3ops.Options) { o.Endpoint = srv.URL }}, extra...)...)
-	return env, srv
+	return glacierEnvWith(t, func(*glacier.Config) {}, extra...)
 }
 
 func archiveConfig(env *testworld.Env, a reconcile.ArchiveConfig) reconcile.Config {
@@ -123,8 +119,8 @@ func TestArchiveLifeInAcceleratedTime(t *testing.T) {
 		t.Fatalf("lifecycle after an enforcing pass: %+v", lc)
 	}
 
-	time.Sleep(2 * dayLength) // a lifecycle day passes on the accelerated clock
-	testworld.Must(t, srv.Sweep(t.Context()))
+	testworld.Must(t, srv.Advance(t.Context(), 2*dayLength)) // a lifecycle day passes, and S3's lifecycle runs
+	ageCopies(t, env, 2*dayLength)                           // in the records too, by the database clock
 	if c := storageClass(t, env, env.Trash, trashKey(t, env, big)); c != "GLACIER" {
 		t.Fatalf("S3 left the big copy in %q", c)
 	}
@@ -164,8 +160,10 @@ func TestArchiveMissingRuleMakesOverdue(t *testing.T) {
 	if lc.Report.InPlace() || !strings.Contains(strings.Join(lc.Report.Drift, " "), "trashd-archive") {
 		t.Errorf("drift %v: want the missing rule named", lc.Report.Drift)
 	}
-	time.Sleep(4 * dayLength) // a day of the rule, a day of rounding, a day of grace
-	testworld.Must(t, srv.Sweep(t.Context()))
+	// A day of the rule, a day of rounding, a day of grace, on S3's clock
+	// and in the record (its copy made that long ago, by the database's).
+	testworld.Must(t, srv.Advance(t.Context(), 4*dayLength))
+	ageCopies(t, env, 4*dayLength)
 	run(t, r)
 	if s := stateOf(t, env, id); s != reconcile.StateInTrash {
 		t.Errorf("state %s, want in_trash", s)
@@ -269,7 +267,7 @@ func TestRestores(t *testing.T) {
 	})
 	t.Run("archived", func(t *testing.T) {
 		t.Parallel()
-		env, _ := glacierEnv(t)
+		env, srv := glacierEnv(t)
 		id := env.AddFile(t, "cold/thesis.pdf", testworld.Body("thesis", 3000), true, 0)
 		cfg := archiveConfig(env, reconcile.ArchiveConfig{Mode: reconcile.ArchiveDirect, LifecycleMode: reconcile.LifecycleOff})
 		r := env.Runner(t, cfg)
@@ -281,13 +279,11 @@ func TestRestores(t *testing.T) {
 		if s := stateOf(t, env, id); s != reconcile.StateRestoring {
 			t.Fatalf("state %s after the first restore pass, want restoring (S3 takes time)", s)
 		}
-		deadline := time.Now().Add(time.Minute)
-		for stateOf(t, env, id) != reconcile.StateRestored {
-			if time.Now().After(deadline) {
-				t.Fatalf("not restored within a minute: %s", stateOf(t, env, id))
-			}
-			time.Sleep(50 * time.Millisecond)
-			run(t, r)
+		// S3 finishes the restore when its clock says so.
+		testworld.Must(t, srv.Advance(t.Context(), restoreDelay))
+		due(t, env)
+		if sum := run(t, r); sum.Counts.Restored != 1 || stateOf(t, env, id) != reconcile.StateRestored {
+			t.Fatalf("pass once S3 restored the copy: %+v, state %s; want it restored", sum.Counts, stateOf(t, env, id))
 		}
 		env.CheckInvariant(t)
 	})
@@ -336,30 +332,36 @@ func glacierEnvWith(t *testing.T, adjust func(*glacier.Config), extra ...func(*s
 	cfg := glacier.Config{
 		Target: s3test.Endpoint(), AccessKey: creds.AccessKeyID, SecretKey: creds.SecretAccessKey,
 		DayLength: dayLength,
-		Restore:   map[string]time.Duration{"Expedited": 50 * time.Millisecond, "Standard": 300 * time.Millisecond, "Bulk": time.Second},
+		Restore:   map[string]time.Duration{"Expedited": 50 * time.Millisecond, "Standard": restoreDelay, "Bulk": time.Second},
 	}
 	adjust(&cfg)
+	cfg.Clock = glacier.NewClock()
 	srv := glacier.Start(t, cfg)
 	env := testworld.New(t, append([]func(*s3ops.Options){func(o *s3ops.Options) { o.Endpoint = srv.URL }}, extra...)...)
 	return env, srv
 }
 
-// restoreWithin runs passes until LMS row id is restored, failing the test
-// after d or when the record ends restore_failed.
-func restoreWithin(t *testing.T, env *testworld.Env, r *reconcile.Runner, id int64, d time.Duration) {
+// restorePasses bounds the passes restoreWithin runs: a restore asked
+// for, refused once (a tier that falls back), asked again and copied back
+// takes three.
+const restorePasses = 5
+
+// restoreWithin runs passes until LMS row id is restored, moving S3's clock
+// on by a restore's time between them, and fails the test after
+// restorePasses passes or when the record ends restore_failed.
+func restoreWithin(t *testing.T, env *testworld.Env, srv *glacier.Server, r *reconcile.Runner, id int64) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
+	for pass := 1; ; pass++ {
 		run(t, r)
 		switch s := stateOf(t, env, id); {
 		case s == reconcile.StateRestored:
 			return
-		case s == reconcile.StateRestoreFailed || time.Now().After(deadline):
+		case s == reconcile.StateRestoreFailed || pass == restorePasses:
 			var msg string
 			testworld.Must(t, env.DB.QueryRow("SELECT COALESCE(last_error, '') FROM trash_objects WHERE lms_id = ?", id).Scan(&msg))
-			t.Fatalf("record %s after %v: %s", s, d, msg)
+			t.Fatalf("record %s after %d passes: %s", s, pass, msg)
 		}
-		time.Sleep(50 * time.Millisecond)
+		testworld.Must(t, srv.Advance(t.Context(), restoreDelay))
 		due(t, env)
 	}
 }
@@ -368,7 +370,7 @@ func restoreWithin(t *testing.T, env *testworld.Env, r *reconcile.Runner, id int
 // fallback tier (Standard) instead of failing.
 func TestRestoreExpeditedFallsBackForDeepArchive(t *testing.T) {
 	t.Parallel()
-	env, _ := glacierEnv(t)
+	env, srv := glacierEnv(t)
 	id := env.AddFile(t, "deep/thesis.pdf", testworld.Body("deep", 2000), true, 0)
 	cfg := archiveConfig(env, reconcile.ArchiveConfig{Mode: reconcile.ArchiveDirect, LifecycleMode: reconcile.LifecycleOff,
 		Rule: reconcile.LifecycleRule{StorageClass: "DEEP_ARCHIVE"}, RestoreTier: "Expedited"})
@@ -377,7 +379,7 @@ func TestRestoreExpeditedFallsBackForDeepArchive(t *testing.T) {
 		t.Fatalf("pass %+v: want the copy archived", sum.Counts)
 	}
 	env.Untrash(t, id)
-	restoreWithin(t, env, r, id, 30*time.Second)
+	restoreWithin(t, env, srv, r, id)
 	env.CheckInvariant(t)
 }
 
@@ -393,7 +395,7 @@ func TestRestoreExpeditedUnavailableFallsBack(t *testing.T) {
 	r := env.Runner(t, cfg)
 	run(t, r)
 	env.Untrash(t, id)
-	restoreWithin(t, env, r, id, 30*time.Second)
+	restoreWithin(t, env, srv, r, id)
 	env.CheckInvariant(t)
 
 	// With the fallback off, the 503 is retried, never another tier.
@@ -413,32 +415,38 @@ func TestRestoreExpeditedUnavailableFallsBack(t *testing.T) {
 // S3 counts a restore's days from the request.
 func TestRestoreExpiredCopyIsRestoredAgain(t *testing.T) {
 	t.Parallel()
-	env, _ := glacierEnvWith(t, func(c *glacier.Config) { c.LingerRestoreHeader = time.Hour })
+	env, srv := glacierEnvWith(t, func(c *glacier.Config) { c.LingerRestoreHeader = time.Hour })
 	id := env.AddFile(t, "cold/expiring.pdf", testworld.Body("expiring", 2000), true, 0)
 	cfg := archiveConfig(env, reconcile.ArchiveConfig{Mode: reconcile.ArchiveDirect, LifecycleMode: reconcile.LifecycleOff,
 		RestoreTier: "Expedited", RestoreDays: 1})
-	r := env.Runner(t, cfg)
+	// The runner reads S3's clock, as a host and S3 agree on real time.
+	r := env.Runner(t, cfg, reconcile.WithClock(srv.Now))
 	run(t, r)
 	env.Untrash(t, id)
 	run(t, r)
 	if s := stateOf(t, env, id); s != reconcile.StateRestoring {
 		t.Fatalf("state %s after the first restore pass, want restoring", s)
 	}
-	// The restore is ready in 50ms and gone a day (100ms, rounded up to
-	// a whole second) after the request: the next pass comes later.
+	// The restore is ready after Expedited's delay and gone a day after
+	// the request (rounded up to a day boundary and a whole second): the
+	// next pass comes after both, on S3's clock.
 	key := trashKey(t, env, id)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		obj, err := env.S3.Head(t.Context(), env.Trash, key)
-		testworld.Must(t, err)
-		if !obj.Restore.Expiry.IsZero() && time.Now().After(obj.Restore.Expiry) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the restore did not expire: %+v", obj.Restore)
-		}
+	testworld.Must(t, srv.Advance(t.Context(), restoreDelay))
+	obj, err := env.S3.Head(t.Context(), env.Trash, key)
+	testworld.Must(t, err)
+	if obj.Restore.Expiry.IsZero() {
+		t.Fatalf("the restore is not done after its delay: %+v", obj.Restore)
+	}
+	if d := obj.Restore.Expiry.Sub(srv.Now()); d >= 0 {
+		testworld.Must(t, srv.Advance(t.Context(), d+time.Millisecond))
+	}
+	obj, err = env.S3.Head(t.Context(), env.Trash, key)
+	testworld.Must(t, err)
+	if obj.Restore.Expiry.IsZero() || !srv.Now().After(obj.Restore.Expiry) {
+		t.Fatalf("the restore did not expire: %+v", obj.Restore)
 	}
 	due(t, env)
-	restoreWithin(t, env, r, id, 30*time.Second)
+	restoreWithin(t, env, srv, r, id)
 	env.CheckInvariant(t)
 }
 
@@ -468,7 +476,7 @@ func TestRestoreFromIntelligentTieringArchive(t *testing.T) {
 	if s := stateOf(t, env, id); s != reconcile.StateRestoring {
 		t.Fatalf("state %s after the first restore pass, want restoring", s)
 	}
-	restoreWithin(t, env, r, id, 30*time.Second)
+	restoreWithin(t, env, srv, r, id)
 	env.CheckInvariant(t)
 }
 

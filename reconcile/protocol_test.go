@@ -562,7 +562,9 @@ func TestProtocolDeleteSentInTimeAnsweredLate(t *testing.T) {
 		if b, _ := s3test.BucketKey(r); s3test.IsDelete(r) && b == w.Source {
 			return s3test.Fault{EditResponse: func(*http.Response) {
 				// The server answers only once the fence is half the
-				// lease old.
+				// lease old. A wait on real time, and its subject: the
+				// delete's send-by time and its context's deadline are
+				// on real time (the SDK's), which no lease clock moves.
 				<-time.After(cfg.Lease / 2)
 				answered.Add(1)
 			}}

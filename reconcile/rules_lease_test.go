@@ -33,8 +33,14 @@ func holdCopy(t *testing.T, w *faultWorld) (arrived <-chan struct{}, release fun
 // its copy to arrive at the fault.
 func startHeld(t *testing.T, w *faultWorld, arrived <-chan struct{}, opts ...reconcile.Option) *reconcile.Handle {
 	t.Helper()
+	return startHeldLease(t, w, arrived, reconcile.MinLease, opts...)
+}
+
+// startHeldLease is startHeld with a lease of lease.
+func startHeldLease(t *testing.T, w *faultWorld, arrived <-chan struct{}, lease time.Duration, opts ...reconcile.Option) *reconcile.Handle {
+	t.Helper()
 	cfg := w.Config("owner-a")
-	cfg.Lease = reconcile.MinLease
+	cfg.Lease = lease
 	h, err := w.Runner(t, cfg, opts...).Start(t.Context(), reconcile.TriggerManual)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
@@ -57,24 +63,39 @@ func TestRuleLeaseRenewedDuringLongCopy(t *testing.T) {
 	w := newFaultWorld(t)
 	id := w.AddFile(t, "long/copy.bin", []byte("a copy that takes long"), true, 0)
 	arrived, release := holdCopy(t, w)
-	h := startHeld(t, w, arrived)
-	held := time.Now()
+	// A lease of an hour: the real time a loaded machine takes between
+	// the steps below is nothing beside it, and only the steps age it.
+	const lease = time.Hour
+	clock := newHandClock()
+	h := startHeldLease(t, w, arrived, lease, reconcile.WithLeaseClock(clock))
 
 	cfg := w.Config("owner-b")
 	cfg.Lease = reconcile.MinLease
 	other := w.RunnerWithoutFaults(t, cfg)
-	passes := 0
-	for time.Since(held) < 5*reconcile.MinLease/2 {
-		if sum := run(t, other); sum.Counts != (reconcile.Counts{}) {
-			t.Fatalf("another host's pass %.1f s into the copy: %+v; want nothing claimed while the first worker renews its lease",
-				time.Since(held).Seconds(), sum.Counts)
+	// Two and a half leases go by, a third of a lease at a time, on both
+	// clocks: the database's (the lease is made a third older, as if that
+	// long had passed) and the worker's (which then fires its renewal).
+	// Without renewals the lease lapses after three thirds, and another
+	// host's pass takes the record.
+	const third = lease / 3
+	for i := range 8 {
+		clock.waitForTimers(t, 1, h.Done()) // the renewal is set: the one before it is sent
+		select {
+		case <-h.Done():
+			t.Fatalf("the pass ended %d thirds of a lease into the held copy", i)
+		default:
 		}
-		passes++
+		execBehind(t, w.Env, "UPDATE trash_objects SET lease_expires_at = lease_expires_at - INTERVAL ? MICROSECOND WHERE lms_id = ?",
+			third.Microseconds(), id)
+		if sum := run(t, other); sum.Counts != (reconcile.Counts{}) {
+			t.Fatalf("another host's pass %d thirds of a lease into the copy: %+v; want nothing claimed while the first worker renews its lease",
+				i, sum.Counts)
+		}
 		var live bool
 		if err := w.DB.QueryRow("SELECT lease_owner = 'owner-a' AND lease_expires_at > NOW(6) FROM trash_objects WHERE lms_id = ?", id).Scan(&live); err != nil || !live {
-			t.Fatalf("%.1f s into the copy the first worker's lease is not live (%v)", time.Since(held).Seconds(), err)
+			t.Fatalf("%d thirds of a lease into the copy the first worker's lease is not live (%v)", i, err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		clock.advance(third)
 	}
 	release()
 	sum, err := h.Wait()
@@ -87,7 +108,6 @@ func TestRuleLeaseRenewedDuringLongCopy(t *testing.T) {
 	if rec := ruleRecord(t, w.Env, id); rec.State != reconcile.StateInTrash {
 		t.Errorf("record %s, want in_trash", rec.State)
 	}
-	t.Logf("%d passes of another host during the held copy", passes)
 	w.CheckInvariant(t)
 }
 

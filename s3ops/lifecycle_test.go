@@ -484,6 +484,9 @@ type glacierBundle struct {
 
 func setupGlacier(t *testing.T, cfg glacier.Config) *glacierBundle {
 	t.Helper()
+	if cfg.Clock == nil {
+		cfg.Clock = glacier.NewClock() // moved on with srv.Advance, not waited for
+	}
 	srv := glacier.Start(t, cfg) // in front of the test server, with its credentials
 
 	puts := new(atomic.Int64)

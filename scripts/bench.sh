@@ -15,7 +15,7 @@
 #   BENCH_LATENCY      the delay added to each S3 request in the latency and
 #                      multi runs (default 15ms; a Go duration, or milliseconds)
 #   BENCH_DISCOVERY    0 skips the discovery benchmark (scripts/benchdisco)
-#   BENCH_KEEP         1 keeps the bench-* buckets afterwards (default: removed)
+#   BENCH_KEEP         1 keeps the bench-* buckets afterwards (default: removed, also when the bench fails)
 #   BENCH_SEED         the seed of keys, sizes and bytes (default 1)
 #
 # Six identical sets of N objects are seeded (same keys, sizes and bytes):
@@ -219,6 +219,11 @@ remove_buckets() {
 		done
 	done
 }
+# A bench that fails or is interrupted removes its buckets too: each bucket
+# takes SeaweedFS volumes, and the dev server has few (BENCH_KEEP=1 keeps
+# them, to look at).
+remove_leftovers() { if [ "${BENCH_KEEP:-0}" != 1 ]; then remove_buckets || true; fi; }
+trap remove_leftovers EXIT
 say "seeding 6 identical sets of $N objects of $SIZE"
 for d in "$database" "${database}_lat" "${database}_multi"; do
 	sql -e "DROP DATABASE IF EXISTS \`$d\`; CREATE DATABASE \`$d\` CHARACTER SET utf8mb4"
@@ -261,7 +266,7 @@ start_proxy() {
 	local file=$out/proxy-$1.url
 	"$bindir/s3proxy" -target "$endpoint" -delay "$2" -addr-file "$file" >"$out/proxy-$1.out" 2>"$out/proxy-$1.log" &
 	proxy_pid[$1]=$!
-	for _ in $(seq 100); do
+	for _ in $(seq 1200); do # until it listens or exits, at most two minutes on a busy machine
 		[ -s "$file" ] && break
 		kill -0 "${proxy_pid[$1]}" 2>/dev/null || break
 		sleep 0.1
@@ -287,6 +292,7 @@ userstat_was=$(sql -e 'SELECT @@global.userstat' 2>/dev/null || true)
 cleanup() {
 	stop_proxies
 	if [ "$userstat_was" = 0 ]; then sql -e 'SET GLOBAL userstat = 0' || true; fi
+	remove_leftovers
 }
 trap cleanup EXIT
 if [ -n "$userstat_was" ] && ! sql -e 'SET GLOBAL userstat = 1' 2>"$out/userstat.log"; then

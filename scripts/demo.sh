@@ -57,7 +57,13 @@ day_length=2s
 	>"$dev/demo-glacier.url" 2>"$dev/demo-glacier.log" &
 glacier_pid=$!
 trap 'kill $glacier_pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do [ -s "$dev/demo-glacier.url" ] && break; sleep 0.1; done
+# Until it has written its URL or exited, however slow the machine (at most
+# two minutes).
+for _ in $(seq 1 1200); do
+	[ -s "$dev/demo-glacier.url" ] && break
+	kill -0 "$glacier_pid" 2>/dev/null || break
+	sleep 0.1
+done
 glacier_url=$(head -n 1 "$dev/demo-glacier.url")
 [ -n "$glacier_url" ] || { say "the Glacier emulation did not start:"; cat "$dev/demo-glacier.log" >&2; exit 1; }
 say "Glacier emulation at $glacier_url (one lifecycle day = $day_length) in front of $TRASHD_TEST_S3_ENDPOINT"

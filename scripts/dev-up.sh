@@ -102,6 +102,21 @@ fi
 s3curl -X DELETE "http://127.0.0.1:$s3_port/$probe/probe" >/dev/null || true
 s3curl -X DELETE "http://127.0.0.1:$s3_port/$probe" >/dev/null || true
 
+# Every bucket takes volumes of its own, and SeaweedFS makes as many as the
+# disk under $dev has room for: say so now if that is few, rather than let
+# uploads fail with 500 in the middle of the tests (s3test checks again
+# before each test process's first bucket).
+weed_master=http://127.0.0.1:9333 # weed mini's master HTTP port
+min_free=${TRASHD_TEST_WEED_MIN_FREE_VOLUMES:-8}
+free=$(curl -sS "$weed_master/dir/status" 2>/dev/null |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["Topology"]["Free"])' 2>/dev/null || true)
+if [ -z "$free" ]; then
+	log "WARNING: SeaweedFS's master ($weed_master/dir/status) did not say how many volumes it has left"
+elif [ "$free" -lt "$min_free" ]; then
+	log "SeaweedFS has $free writable volumes left on a fresh start (the tests want $min_free): the disk under $dev has little room; free some space"
+	exit 1
+fi
+
 # --- moto (the tests start it) -----------------------------------------------
 # The version the tests check, declared once, in s3test.
 moto_version=$(sed -n 's/^const MotoVersion = "\(.*\)"$/\1/p' s3ops/s3test/moto.go)
@@ -147,6 +162,7 @@ export TRASHD_TEST_S3_ENDPOINT='http://127.0.0.1:$s3_port'
 export TRASHD_TEST_S3_ACCESS_KEY='$access_key'
 export TRASHD_TEST_S3_SECRET_KEY='$secret_key'
 export TRASHD_TEST_VERSITYGW='$versitygw'
+export TRASHD_TEST_WEED_MASTER='$weed_master'
 ENV
 if [ -n "$python" ]; then
 	echo "export TRASHD_TEST_PYTHON='$python'" >>"$dev/env"

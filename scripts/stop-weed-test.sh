@@ -31,6 +31,8 @@ while True:
     time.sleep(1)
 PY
 
+held() { [ -n "$(ss -Hltn "( sport = :$1 )")" ]; }
+
 # stand_in PORT ON_TERM [ARGS…] starts a process that listens on PORT and,
 # on SIGTERM, exits after ON_TERM seconds ("ignore": never); ARGS end up in
 # its command line, as SeaweedFS's -dir does. It waits until it listens.
@@ -40,15 +42,16 @@ stand_in() {
 	python3 "$dev/stand_in.py" "$port" "$on_term" "$@" &
 	pids+=($!)
 	disown "$!" # no "Killed" notice when cleanup kills it
-	for _ in $(seq 1 50); do
-		[ -n "$(ss -Hltn "( sport = :$port )")" ] && return 0
+	# However slow the machine: until it listens or has exited.
+	local deadline=$((SECONDS + 120))
+	while [ "$SECONDS" -lt "$deadline" ] && kill -0 "${pids[-1]}" 2>/dev/null; do
+		held "$port" && return 0
 		sleep 0.1
 	done
 	fail "the stand-in did not listen on $port"
 }
 
 stop() { TRASHD_DEV_DIR=$dev TRASHD_DEV_WEED_PORTS="$*" TRASHD_DEV_STOP_WAIT=${STOP_WAIT:-20} TRASHD_DEV_PORT_WAIT=${PORT_WAIT:-30} scripts/stop-weed.sh; }
-held() { [ -n "$(ss -Hltn "( sport = :$1 )")" ]; }
 
 # 1. Ours, slow to exit: stop-weed returns only once it is gone and its
 #    ports are free, so that dev-up can bind them at once.
@@ -82,13 +85,21 @@ kill -0 "$other" 2>/dev/null || fail "stop-weed stopped a process that is not ou
 echo "ok 3: a foreign holder is named and left alone: $(grep -o 'held by pid [0-9]* ([^)]*)' "$dev/err" | head -c 120)"
 
 # 4. A port freed while stop-weed waits (another checkout's dev-down in
-#    progress): it waits, then succeeds.
+#    progress): it waits, then succeeds. The holder exits only once
+#    stop-weed has said whom it waits for, not after a fixed time, so that
+#    a slow machine cannot let it go before stop-weed looked.
 kill "$other"
 p1=$(free_port)
 stand_in "$p1" 0 "--exiting-soon"
 other=${pids[-1]}
-(sleep 1; kill "$other") &
-stop "$p1" 2>"$dev/err" || fail "stop-weed gave up on a port that was freed: $(cat "$dev/err")"
+stop "$p1" 2>"$dev/err" &
+stopper=$!
+until grep -q "waiting for port $p1 " "$dev/err"; do
+	kill -0 "$stopper" 2>/dev/null || break # it ended without waiting: its status says why
+	sleep 0.05
+done
+kill "$other" 2>/dev/null || true
+wait "$stopper" || fail "stop-weed gave up on a port that was freed: $(cat "$dev/err")"
 grep -q "waiting for port $p1 to be free (held by pid $other" "$dev/err" || fail "it did not say what it waited for: $(cat "$dev/err")"
 echo "ok 4: waited for a port being freed by another process"
 echo "stop-weed-test: PASS"

@@ -98,10 +98,11 @@ holder() {
 			done
 		fi
 	fi
-	if [ -n "$pid" ]; then
+	if [ -n "$pid" ] && alive "$pid"; then
 		echo "pid $pid ($(cmdline "$pid"))"
 	else
 		echo "a process this user cannot see (try: sudo ss -ltnp 'sport = :$port')"
+		return 1
 	fi
 }
 
@@ -118,17 +119,24 @@ rm -f "$dev/weed.pid"
 
 # A process that has exited has closed its listening sockets, but one that
 # is still exiting (another checkout's dev-down, say) may hold them briefly.
+# The holder is looked up after the port was seen held, and may exit in
+# between (that is what is being waited for): a holder that cannot be named
+# is only reported if the port is still held after the look-up, else the
+# port is free and the wait is over.
 deadline=$((SECONDS + port_wait))
 for port in "${ports[@]}"; do
 	said=
 	while listening "$port"; do
+		if ! who=$(holder "$port") && ! listening "$port"; then
+			break
+		fi
 		if [ "$SECONDS" -ge "$deadline" ]; then
-			log "port $port on 127.0.0.1 is held by $(holder "$port"), which is not this checkout's SeaweedFS ($dev):" \
+			log "port $port on 127.0.0.1 is held by $who, which is not this checkout's SeaweedFS ($dev):" \
 				"stop it (scripts/dev-down.sh in its checkout, if it is another checkout's), or run with another TRASHD_DEV_S3_PORT if it is the S3 port"
 			exit 1
 		fi
 		if [ -z "$said" ]; then
-			log "waiting for port $port to be free (held by $(holder "$port"))"
+			log "waiting for port $port to be free (held by $who)"
 			said=1
 		fi
 		sleep 0.2

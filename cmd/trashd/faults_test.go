@@ -34,9 +34,10 @@ type s3Tap struct {
 	URL string
 
 	rule     atomic.Pointer[func(req string) tapAction]
-	inflight atomic.Int32
 	mu       sync.Mutex
 	requests []string
+	inflight int           // requests in the proxy
+	idle     chan struct{} // closed while inflight is 0
 }
 
 // tapAction is what s3Tap does with one request; the zero value forwards it.
@@ -53,7 +54,8 @@ func newS3Tap(tb testing.TB) *s3Tap {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tap := &s3Tap{}
+	tap := &s3Tap{idle: make(chan struct{})}
+	close(tap.idle)
 	forward := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(u)
@@ -63,8 +65,8 @@ func newS3Tap(tb testing.TB) *s3Tap {
 		FlushInterval: -1,
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tap.inflight.Add(1)
-		defer tap.inflight.Add(-1)
+		tap.enter()
+		defer tap.leave()
 		desc := r.Method + " " + s3test.Describe(r)
 		if s3test.IsProbe(r) {
 			desc += probeStep
@@ -102,16 +104,39 @@ func newS3Tap(tb testing.TB) *s3Tap {
 // setRule has rule decide each request from now on.
 func (tap *s3Tap) setRule(rule func(req string) tapAction) { tap.rule.Store(&rule) }
 
+// enter counts a request into the proxy.
+func (tap *s3Tap) enter() {
+	tap.mu.Lock()
+	defer tap.mu.Unlock()
+	if tap.inflight == 0 {
+		tap.idle = make(chan struct{})
+	}
+	tap.inflight++
+}
+
+// leave counts a request out, and says so when it was the last.
+func (tap *s3Tap) leave() {
+	tap.mu.Lock()
+	defer tap.mu.Unlock()
+	tap.inflight--
+	if tap.inflight == 0 {
+		close(tap.idle)
+	}
+}
+
 // awaitIdle waits until no request is in the proxy: none of a killed
 // client's requests can still reach the server after it.
 func (tap *s3Tap) awaitIdle(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for tap.inflight.Load() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d S3 requests still in the proxy", tap.inflight.Load())
-		}
-		time.Sleep(10 * time.Millisecond)
+	tap.mu.Lock()
+	idle := tap.idle
+	tap.mu.Unlock()
+	select {
+	case <-idle:
+	case <-time.After(30 * time.Second):
+		tap.mu.Lock()
+		defer tap.mu.Unlock()
+		t.Fatalf("%d S3 requests still in the proxy after 30s", tap.inflight)
 	}
 }
 
@@ -218,7 +243,10 @@ func throughProxies(vars []string, s3 *s3Tap, dbp *dbtest.Proxy) []string {
 
 // awaitServerClosed waits until the MySQL server has no connection left
 // from the proxy: a killed client's open transaction is rolled back, and its
-// row locks gone, only once the server has seen its connection close.
+// row locks gone, only once the server has seen its connection close. The
+// server ends a closed connection's thread on its own time and tells no
+// one: its process list is looked at until the connections are gone (a
+// wait on another process, which no test clock or signal can stand in for).
 func awaitServerClosed(t *testing.T, d *sql.DB, dbp *dbtest.Proxy) {
 	t.Helper()
 	dbp.CloseConns()
@@ -247,20 +275,25 @@ func awaitServerClosed(t *testing.T, d *sql.DB, dbp *dbtest.Proxy) {
 }
 
 // awaitLeasesLapsed waits until no record's lease is live by the database
-// clock, at most d.
+// clock, at most d. The wait is on real time, and real time is its subject:
+// a stopped process (a suspended host) must find on waking that its lease
+// lapsed both by the database's clock and by its own lease clock, which
+// counts through a suspend; the test cannot move either, so it waits for
+// exactly as long as the latest lease has left to run.
 func awaitLeasesLapsed(t *testing.T, d *sql.DB, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		var n int
-		testworld.Must(t, d.QueryRow("SELECT COUNT(*) FROM trash_objects WHERE lease_expires_at >= NOW(6)").Scan(&n))
-		if n == 0 {
+		var left sql.NullInt64
+		testworld.Must(t, d.QueryRow("SELECT TIMESTAMPDIFF(MICROSECOND, NOW(6), MAX(lease_expires_at)) FROM trash_objects WHERE lease_expires_at >= NOW(6)").Scan(&left))
+		if !left.Valid {
 			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d leases still live after %s", n, within)
+		wait := time.Duration(left.Int64+1) * time.Microsecond
+		if time.Now().Add(wait).After(deadline) {
+			t.Fatalf("a lease is live for %s more, past %s", wait, within)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(wait)
 	}
 }
 

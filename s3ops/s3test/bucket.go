@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +18,15 @@ import (
 
 // NewBucket creates a bucket with a unique name that starts with prefix and
 // removes it when the test ends, with every object version, delete marker
-// and unfinished multipart upload in it.
+// and unfinished multipart upload in it. The first in a test process first
+// removes the test buckets earlier runs left behind and checks that
+// SeaweedFS has room (room.go): the test fails, saying what to do, if it
+// has not.
 func NewBucket(tb testing.TB, c *s3.Client, prefix string) string {
 	tb.Helper()
+	if err := checkRoom(tb); err != nil {
+		tb.Fatalf("%v", err)
+	}
 	name := BucketName(prefix)
 	if _, err := c.CreateBucket(tb.Context(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		if unreachable(err) {
@@ -42,8 +49,14 @@ func NewBucket(tb testing.TB, c *s3.Client, prefix string) string {
 }
 
 // BucketName returns a unique, valid bucket name (lowercase letters, digits
-// and hyphens, at most 63 bytes) that starts with prefix, cleaned up.
+// and hyphens, at most 63 bytes) that starts with prefix, cleaned up, and
+// ends with 12 hex digits. With TRASHD_TEST_BUCKET_TAG set, the name starts
+// with the tag instead, then the prefix: a run's buckets can be told from
+// every other run's (scripts/check-test-buckets.sh counts what a run left).
 func BucketName(prefix string) string {
+	if tag := os.Getenv("TRASHD_TEST_BUCKET_TAG"); tag != "" {
+		prefix = tag + "-" + prefix
+	}
 	var b strings.Builder
 	for _, r := range strings.ToLower(prefix) {
 		if 'a' <= r && r <= 'z' || '0' <= r && r <= '9' {

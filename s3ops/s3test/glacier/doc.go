@@ -37,9 +37,12 @@
 // S3's waterfall; an expiration due wins over transitions.
 //
 // Tests start a layer with Start and point a client at Server.URL
-// (path-style, the server's credentials), then call Sweep to make lifecycle
-// happen now instead of waiting. The demo runs the same layer as a command,
-// scripts/glacier. Production code never uses this package.
+// (path-style, the server's credentials), give it a Clock of their own
+// (Config.Clock) and move it on with Server.Advance, which sweeps: a
+// transition, an expiration or a restore happens when the test advances
+// the clock, never after a wall-clock wait. Sweep alone runs the rules now.
+// The demo runs the same layer as a command, scripts/glacier, on real time.
+// Production code never uses this package.
 //
 // # How strict it is, and where it says so
 //

@@ -299,7 +299,7 @@ func TestLifecyclePropagation(t *testing.T) {
 	b.putLifecycle(t, rule("first"))
 	_, err := get()
 	wantError(t, "GET right after the first PUT", err, http.StatusNotFound, "NoSuchLifecycleConfiguration")
-	b.clock.set(start.Add(propagation + time.Second))
+	b.clock.Set(start.Add(propagation + time.Second))
 	if id, err := get(); id != "first" {
 		t.Errorf("GET once propagated: %q, %v; want the first rule", id, err)
 	}
@@ -307,7 +307,7 @@ func TestLifecyclePropagation(t *testing.T) {
 	if id, err := get(); id != "first" {
 		t.Errorf("GET right after the second PUT: %q, %v; want the first rule still", id, err)
 	}
-	b.clock.set(start.Add(2*propagation + 2*time.Second))
+	b.clock.Set(start.Add(2*propagation + 2*time.Second))
 	if id, err := get(); id != "second" {
 		t.Errorf("GET once the second propagated: %q, %v", id, err)
 	}
@@ -317,7 +317,7 @@ func TestLifecyclePropagation(t *testing.T) {
 	if id, err := get(); id != "second" {
 		t.Errorf("GET right after DELETE: %q, %v; want the second rule still", id, err)
 	}
-	b.clock.set(start.Add(3*propagation + 3*time.Second))
+	b.clock.Set(start.Add(3*propagation + 3*time.Second))
 	_, err = get()
 	wantError(t, "GET once the DELETE propagated", err, http.StatusNotFound, "NoSuchLifecycleConfiguration")
 }

@@ -74,6 +74,10 @@ type Config struct {
 	// before, as S3 does while a new configuration propagates ("expect a
 	// delay of a few minutes"). Default 0: at once.
 	LifecyclePropagation time.Duration
+	// Clock is the clock the layer reads for days, restores and
+	// propagation; nil: real time. Tests give one of their own and move it
+	// on with Server.Advance instead of waiting.
+	Clock *Clock
 	// ArchivedCopyError is the code a copy from an archived source that is
 	// not restored is refused with: "" or "InvalidObjectState", what AWS
 	// answers; or CodeObjectNotInActiveTier, the code AWS's API model
@@ -185,6 +189,9 @@ func New(cfg Config) (*Server, error) {
 		accessTiers:  make(map[objectVersion]*accessTier),
 		transitioned: make(map[objectVersion]*moved),
 		created:      make(map[string]bucketBirth),
+	}
+	if cfg.Clock != nil {
+		s.now = cfg.Clock.Now
 	}
 	s.forward = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {

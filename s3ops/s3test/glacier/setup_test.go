@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,7 +30,7 @@ type testBundle struct {
 	c      *s3.Client // through the layer
 	direct *s3.Client // straight to the server
 	bucket string
-	clock  *clock
+	clock  *glacier.Clock
 }
 
 // setup starts a layer for cfg on a clock that runs with real time until
@@ -41,21 +40,14 @@ func setup(t *testing.T, cfg glacier.Config) *testBundle {
 	direct := s3test.NewClient(t, s3test.Options(t)).S3()
 	// Made before the layer starts, the bucket is removed after it stops.
 	bucket := s3test.NewBucket(t, direct, "glacier")
-	clk := &clock{}
-	layer := glacier.StartAt(t, cfg, clk.now)
+	clk := glacier.NewClock()
+	cfg.Clock = clk
+	layer := glacier.Start(t, cfg)
 	o := s3test.Options(t)
 	o.Endpoint = layer.URL
 	o.RetryMaxAttempts = 1
 	return &testBundle{layer: layer, c: s3test.NewClient(t, o).S3(), direct: direct, bucket: bucket, clock: clk}
 }
-
-// clock is real time plus an offset the test sets.
-type clock struct{ offset atomic.Int64 }
-
-func (c *clock) now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
-
-// set moves the clock so that it reads t now.
-func (c *clock) set(t time.Time) { c.offset.Store(int64(time.Until(t))) }
 
 func (b *testBundle) sweep(t *testing.T) {
 	t.Helper()

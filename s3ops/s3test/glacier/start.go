@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // Start starts a layer for a test: an httptest server on 127.0.0.1:0 (its
@@ -17,15 +16,9 @@ import (
 // ends. A Config without Target or credentials gets the test server's,
 // from TRASHD_TEST_S3_ENDPOINT, TRASHD_TEST_S3_ACCESS_KEY and
 // TRASHD_TEST_S3_SECRET_KEY (dev-up's values when unset). The layer's log
-// goes to the test's log.
+// goes to the test's log. Give the Config a Clock to move the layer's time
+// on with Advance instead of waiting.
 func Start(tb testing.TB, cfg Config) *Server {
-	tb.Helper()
-	return start(tb, cfg, time.Now)
-}
-
-// start is Start with the clock the layer reads (tests move it on instead of
-// waiting).
-func start(tb testing.TB, cfg Config, now func() time.Time) *Server {
 	tb.Helper()
 	cfg.Target = cmp.Or(cfg.Target, os.Getenv("TRASHD_TEST_S3_ENDPOINT"), "http://127.0.0.1:8333")
 	if cfg.AccessKey == "" && cfg.SecretKey == "" {
@@ -36,7 +29,6 @@ func start(tb testing.TB, cfg Config, now func() time.Time) *Server {
 	if err != nil {
 		tb.Fatalf("start glacier layer: %v", err)
 	}
-	s.now = now
 	log := &testLog{tb: tb}
 	s.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := httptest.NewServer(s.Handler())

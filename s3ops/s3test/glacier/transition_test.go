@@ -214,12 +214,12 @@ func TestTransitionWaitsForItsDay(t *testing.T) {
 	due := ceil(created.Add(2*day), day) // two days, then up to the next day boundary
 
 	b.sweep(t)
-	b.clock.set(due.Add(-time.Second))
+	b.clock.Set(due.Add(-time.Second))
 	b.sweep(t)
 	if got := b.class(t, "obj"); got != "STANDARD" {
 		t.Fatalf("obj is %s a second before its transition is due", got)
 	}
-	b.clock.set(due)
+	b.clock.Set(due)
 	b.sweep(t)
 	if got := b.class(t, "obj"); got != "GLACIER" {
 		t.Fatalf("obj is %s once its transition is due, want GLACIER", got)
@@ -248,8 +248,11 @@ func TestExpiration(t *testing.T) {
 	s3test.PutObject(t, b.direct, b.bucket, "kept/a", []byte("x"))
 	created := aws.ToTime(b.head(t, "trash/a").LastModified)
 
-	// Let a real second pass, so that the transition copy's LastModified
-	// is at least a day (one second) after the creation.
+	// The one wait on real time in these tests, and its subject: the
+	// transition copy's LastModified must be at least a day (one second)
+	// after the creation, and the server stamps LastModified from its own
+	// clock in whole seconds, which no test clock can move. Everything
+	// after it runs on the layer's clock.
 	time.Sleep(time.Until(created.Add(time.Second + 50*time.Millisecond)))
 	b.sweep(t)
 	h := b.head(t, "trash/a")
@@ -257,13 +260,13 @@ func TestExpiration(t *testing.T) {
 	if h.StorageClass != types.StorageClassGlacier || copied.Before(created.Add(time.Second)) {
 		t.Fatalf("trash/a: %s, last modified %v (created %v); want GLACIER, modified a day later", h.StorageClass, copied, created)
 	}
-	b.clock.set(created.Add(3*time.Second - 100*time.Millisecond))
+	b.clock.Set(created.Add(3*time.Second - 100*time.Millisecond))
 	b.sweep(t)
 	if got := b.class(t, "trash/a"); got != "GLACIER" {
 		t.Fatalf("trash/a is %s before its expiration", got)
 	}
 	// Three days after creation, and less than three after the copy.
-	b.clock.set(created.Add(3 * time.Second))
+	b.clock.Set(created.Add(3 * time.Second))
 	if !b.layerNowBefore(copied.Add(3 * time.Second)) {
 		t.Fatal("the test took too long: the clock is past three days after the copy")
 	}
@@ -287,4 +290,4 @@ func ceil(t time.Time, d time.Duration) time.Time {
 	return t
 }
 
-func (b *testBundle) layerNowBefore(t time.Time) bool { return b.clock.now().Before(t) }
+func (b *testBundle) layerNowBefore(t time.Time) bool { return b.clock.Now().Before(t) }
