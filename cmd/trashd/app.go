@@ -76,6 +76,10 @@ func newRunner(ctx context.Context, cfg Config, s3opts s3ops.Options, store *db.
 	}
 	rcfg := cfg.Reconcile
 	rcfg.Owner, rcfg.Host = owner(), hostname()
+	if cfg.Inventory.Trash.Set() {
+		opts = append(opts, reconcile.WithInventory(reconcile.InventoryUse{
+			Reports: inventoryReports(cfg, client), Records: store, Config: cfg.Inventory}))
+	}
 	runner, err := reconcile.NewRunner(store, client, rcfg, log, opts...)
 	if err != nil {
 		return nil, nil, configErr(err)

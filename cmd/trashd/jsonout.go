@@ -173,6 +173,8 @@ type auditDoc struct {
 	Unchecked    int            `json:"unchecked"`
 	Findings     []auditFinding `json:"findings"`
 	Error        string         `json:"error,omitempty"`
+	// Inventory: what the reports did, in `audit --inventory`.
+	Inventory *auditInventoryDoc `json:"inventory,omitempty"`
 }
 
 // auditFinding is one problem or unverifiable record; Problem says what
@@ -193,6 +195,9 @@ type lifecycleDoc struct {
 	Rules     []string    `json:"rules"`
 	Drift     []string    `json:"drift"`
 	Conflicts []string    `json:"conflicts"`
+	// Inventory is the trash bucket's inventory configuration, when
+	// TRASHD_INVENTORY_BUCKET is set.
+	Inventory *inventoryConfigDoc `json:"inventory,omitempty"`
 }
 
 type desiredRule struct {

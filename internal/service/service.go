@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"trashd/db"
+	"trashd/internal/inventories"
 	"trashd/reconcile"
 	"trashd/s3ops"
 )
@@ -29,6 +30,9 @@ type Options struct {
 	Statements *db.Statements
 	S3         s3ops.Options
 	Reconcile  reconcile.Config // Owner and Host set to this process
+	// Inventory, when it names where the trash bucket's reports land, has
+	// passes confirm transitions from the newest report.
+	Inventory  reconcile.InventoryConfig
 	Schedule   string
 	RunAtStart bool
 
@@ -95,7 +99,15 @@ func Run(ctx context.Context, o Options) error {
 		return &ConfigError{err}
 	}
 	rcfg := o.Reconcile
-	runner, err := reconcile.NewRunner(o.Store, client, rcfg, log, reconcile.WithEvents(m.object), reconcile.WithConditionsObserver(m.probed))
+	runOpts := []reconcile.Option{reconcile.WithEvents(m.object), reconcile.WithConditionsObserver(m.probed)}
+	if o.Inventory.Trash.Set() {
+		ages := newInventoryAges(reg, time.Now)
+		runOpts = append(runOpts, reconcile.WithInventory(reconcile.InventoryUse{
+			Reports: inventories.Reports{Store: client.InventoryStore(), Trash: rcfg.TrashBucket, Config: o.Inventory},
+			Records: o.Store, Config: o.Inventory, Observe: ages.read,
+		}))
+	}
+	runner, err := reconcile.NewRunner(o.Store, client, rcfg, log, runOpts...)
 	if err != nil {
 		closeListeners()
 		return &ConfigError{err}
