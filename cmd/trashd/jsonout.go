@@ -43,6 +43,9 @@ type statusDoc struct {
 	Failed        []failureDoc `json:"failed,omitempty"`  // --failed: every one
 	Overdue       []overdueDoc `json:"overdue,omitempty"` // --overdue: the oldest 100
 	Cost          *costDoc     `json:"cost,omitempty"`    // --cost
+	// Inventory is the trash bucket's newest inventory report, when
+	// TRASHD_INVENTORY_BUCKET is set.
+	Inventory *inventoryStatusDoc `json:"inventory,omitempty"`
 }
 
 type stateDoc struct {
