@@ -65,7 +65,7 @@ func runAuditInventory(ctx context.Context, c *cli, asJSON bool) error {
 		if werr := writeJSONDoc(c.stdout, doc); werr != nil {
 			return werr
 		}
-	} else {
+	} else if looked := sum.FromReports + sum.Headed + sum.Skipped; err == nil || looked > 0 {
 		for _, n := range sum.Notes {
 			fmt.Fprintf(c.stdout, "note: %s\n", escapeLine(n))
 		}
@@ -74,6 +74,9 @@ func runAuditInventory(ctx context.Context, c *cli, asJSON bool) error {
 			sum.FromReports, sum.Headed, escapeLine(joinOr(sum.Reports, "none")))
 	}
 	if err != nil {
+		if sum.FromReports+sum.Headed+sum.Skipped == 0 {
+			return fmt.Errorf("audit --inventory: %w; nothing was checked", err)
+		}
 		return fmt.Errorf("audit --inventory: %w", err)
 	}
 	if sum.Problems > 0 {

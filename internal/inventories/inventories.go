@@ -49,7 +49,7 @@ func (r Reports) Newest(ctx context.Context, bucket string) (reconcile.Inventory
 	}
 	rep, err := inventory.Latest(ctx, r.Store, loc)
 	if err != nil {
-		return reconcile.InventorySnapshot{}, fmt.Errorf("the inventory of %s under %s: %w", bucket, where(loc, ""), err)
+		return reconcile.InventorySnapshot{}, fmt.Errorf("the inventory of %s: %w", bucket, err)
 	}
 	at := where(loc, rep.Date)
 	return reconcile.InventorySnapshot{
