@@ -388,9 +388,11 @@ func (s *Server) listVersions(ctx context.Context, bucket, prefix string, yield 
 			rows = append(rows, inventory.Row{Bucket: bucket, Key: aws.ToString(m.Key), VersionID: aws.ToString(m.VersionId),
 				IsLatest: aws.ToBool(m.IsLatest), IsDeleteMarker: true, LastModified: aws.ToTime(m.LastModified)})
 		}
-		// S3 lists a key's versions newest first.
+		// S3 lists a key's versions newest first, the current one (or
+		// delete marker) at the top; LastModified has whole seconds here,
+		// so ties keep the listing's order.
 		slices.SortStableFunc(rows, func(a, b inventory.Row) int {
-			return cmp.Or(strings.Compare(a.Key, b.Key), b.LastModified.Compare(a.LastModified))
+			return cmp.Or(strings.Compare(a.Key, b.Key), boolRank(b.IsLatest)-boolRank(a.IsLatest), b.LastModified.Compare(a.LastModified))
 		})
 		for _, row := range rows {
 			if !yield(row) {
@@ -401,18 +403,30 @@ func (s *Server) listVersions(ctx context.Context, bucket, prefix string, yield 
 	return nil
 }
 
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // readLastModified is the LastModified reads of id give: the one from
-// before the layer's transition copy, if it made one of this object.
+// before the layer's transition copy, if it made one of this object. A
+// listing's LastModified and the copy's own may differ by a second on
+// SeaweedFS (see transition).
 func (s *Server) readLastModified(id objectVersion, etag string, listed time.Time) time.Time {
 	s.mu.Lock()
 	m := s.transitioned[id]
 	s.mu.Unlock()
-	if m != nil && m.etag == etag && listed.UTC().Truncate(time.Second).Format(http.TimeFormat) == m.lastModified {
-		if t, err := http.ParseTime(m.original); err == nil {
-			return t
-		}
+	if m == nil || m.etag != etag {
+		return listed
 	}
-	return listed
+	copied, err1 := http.ParseTime(m.lastModified)
+	original, err2 := http.ParseTime(m.original)
+	if err1 != nil || err2 != nil || listed.Sub(copied).Abs() > time.Second {
+		return listed
+	}
+	return original
 }
 
 // layerStore is the layer's own client as an inventory.Store.
