@@ -128,6 +128,8 @@ func TestBadInput(t *testing.T) {
 	wantError(t, "Write an unknown field", err, `"Colour" is not an S3 Inventory field`, "Size is listed twice")
 	_, err = inventory.Write(ctx, b.s, b.loc, day0, inventory.FormatParquet, []string{"Key", "VersionId"}, all(sampleRows()))
 	wantError(t, "Write without Bucket", err, "Bucket is missing", "VersionId, IsLatest and IsDeleteMarker come together")
+	_, err = inventory.WriteDated(ctx, b.s, b.loc, "2026-11-30", day0, inventory.FormatCSV, inventory.DefaultSchema(false), all(sampleRows()))
+	wantError(t, "WriteDated into a folder that is not a date", err, `folder "2026-11-30"`, "YYYY-MM-DDTHH-MMZ")
 	keys, _, err := b.s.List(ctx, b.loc.Bucket, "", "")
 	if err != nil || len(keys) != 0 {
 		t.Errorf("after refused writes the bucket holds %q (%v); want nothing", keys, err)

@@ -31,12 +31,14 @@ import (
 //     a document S3's schema refuses is MalformedXML; an id that is not the
 //     query's, or a destination that is not a bucket ARN, InvalidArgument;
 //     a 1,001st, TooManyConfigurations.
-//   - Each sweep writes a report, with inventory.Write, for every enabled
-//     configuration that is due: the first sweep after it is put, then
-//     once a day (seven days for Weekly) on the accelerated clock, and
-//     never twice in one minute of it, since a report's folder is named to
-//     the minute (a test moves the clock on a minute, with Advance, for a
-//     new one). The report lists the bucket (every version and delete
+//   - Each sweep writes a report, with inventory.WriteDated, for every
+//     enabled configuration that is due: the first sweep after it is put,
+//     then once a day (seven days for Weekly) on the accelerated clock. S3
+//     names a report's folder for the minute it began (one report a day);
+//     the layer's days may be seconds, so a report whose minute already
+//     has one goes into the folder of the minute after the last one: its
+//     creationTimestamp is still the instant it was listed, and folders
+//     still sort in the order of the reports. The report lists the bucket (every version and delete
 //     marker for IncludedObjectVersions All) under the filter prefix, with
 //     the optional fields configured that trashd's reader knows, in CSV or
 //     Parquet, in S3's layout, in the destination bucket: data files,
@@ -97,6 +99,7 @@ type inventoryState struct {
 	mu      sync.Mutex
 	configs map[string]map[string]inventoryConfiguration // by bucket, then id
 	last    map[string]time.Time                         // by bucket + "/" + id: the last report's creation
+	folder  map[string]time.Time                         // by bucket + "/" + id: the minute the last report's folder is named for
 	warned  map[string]bool                              // ORC configurations warned about
 }
 
@@ -104,6 +107,7 @@ func (st *inventoryState) init() {
 	if st.configs == nil {
 		st.configs = make(map[string]map[string]inventoryConfiguration)
 		st.last = make(map[string]time.Time)
+		st.folder = make(map[string]time.Time)
 		st.warned = make(map[string]bool)
 	}
 }
@@ -158,6 +162,7 @@ func (s *Server) serveInventory(w http.ResponseWriter, r *http.Request, bucket s
 		_, ok := st.configs[bucket][id]
 		delete(st.configs[bucket], id)
 		delete(st.last, bucket+"/"+id)
+		delete(st.folder, bucket+"/"+id)
 		st.mu.Unlock()
 		if !ok {
 			writeError(w, r, errNoSuchConfiguration())
@@ -251,6 +256,7 @@ func (s *Server) sweepInventories(ctx context.Context) error {
 	type due struct {
 		bucket string
 		cfg    inventoryConfiguration
+		folder time.Time
 	}
 	var todo []due
 	st.mu.Lock()
@@ -271,31 +277,36 @@ func (s *Server) sweepInventories(ctx context.Context) error {
 			if cfg.Schedule.Frequency == "Weekly" {
 				period *= 7
 			}
-			last, ok := st.last[bucket+"/"+id]
-			if ok && (now.Sub(last) < period || now.UTC().Truncate(time.Minute).Equal(last.UTC().Truncate(time.Minute))) {
+			if last, ok := st.last[bucket+"/"+id]; ok && now.Sub(last) < period {
 				continue
 			}
-			todo = append(todo, due{bucket, cfg})
+			folder := now.UTC().Truncate(time.Minute)
+			if prev, ok := st.folder[bucket+"/"+id]; ok && !folder.After(prev) {
+				folder = prev.Add(time.Minute)
+			}
+			todo = append(todo, due{bucket, cfg, folder})
 		}
 	}
 	st.mu.Unlock()
 	var errs []error
 	for _, d := range todo {
-		if err := s.writeInventory(ctx, d.bucket, d.cfg, now); err != nil {
+		if err := s.writeInventory(ctx, d.bucket, d.cfg, d.folder, now); err != nil {
 			errs = append(errs, fmt.Errorf("inventory %q of bucket %s: %w", d.cfg.ID, d.bucket, err))
 			continue
 		}
 		st.mu.Lock()
 		if _, ok := st.configs[d.bucket][d.cfg.ID]; ok {
 			st.last[d.bucket+"/"+d.cfg.ID] = now
+			st.folder[d.bucket+"/"+d.cfg.ID] = d.folder
 		}
 		st.mu.Unlock()
 	}
 	return errors.Join(errs...)
 }
 
-// writeInventory lists bucket and writes cfg's report of it, taken at now.
-func (s *Server) writeInventory(ctx context.Context, bucket string, cfg inventoryConfiguration, now time.Time) error {
+// writeInventory lists bucket and writes cfg's report of it, taken at now,
+// into the folder of the minute folder.
+func (s *Server) writeInventory(ctx context.Context, bucket string, cfg inventoryConfiguration, folder, now time.Time) error {
 	d := cfg.Destination.S3BucketDestination
 	loc := inventory.Location{Bucket: strings.TrimPrefix(d.Bucket, inventoryARNPrefix), Prefix: d.Prefix, SourceBucket: bucket, ConfigID: cfg.ID}
 	versions := cfg.IncludedObjectVersions == "All"
@@ -327,7 +338,7 @@ func (s *Server) writeInventory(ctx context.Context, bucket string, cfg inventor
 	if err != nil {
 		return err
 	}
-	r, err := inventory.Write(ctx, layerStore{s.client}, loc, now, d.Format, schema, slices.Values(rows))
+	r, err := inventory.WriteDated(ctx, layerStore{s.client}, loc, folder.Format("2006-01-02T15-04Z"), now, d.Format, schema, slices.Values(rows))
 	if err != nil {
 		return err
 	}

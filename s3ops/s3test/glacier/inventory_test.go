@@ -209,3 +209,29 @@ func TestInventoryConfigurationAPI(t *testing.T) {
 		t.Errorf("list: %+v, %v; want x alone", list, err)
 	}
 }
+
+// With lifecycle days of seconds, reports come faster than one a minute:
+// each goes into a folder of its own, named for the minute after the last
+// one, its creationTimestamp the instant it was taken.
+func TestInventoryReportsWithinAMinute(t *testing.T) {
+	t.Parallel()
+	b := setup(t, glacier.Config{DayLength: 2 * time.Second})
+	dest := s3test.NewBucket(t, b.direct, "inventory-dest")
+	s3test.PutObject(t, b.direct, b.bucket, "one", []byte("1"))
+	b.clock.Set(time.Date(2026, 12, 1, 12, 0, 10, 0, time.UTC))
+	b.putInventory(t, "fast", dest, types.InventoryFormatCsv, types.InventoryIncludedObjectVersionsCurrent)
+	b.sweep(t)
+	first, _ := b.reportOf(t, dest, "fast")
+	s3test.PutObject(t, b.direct, b.bucket, "two", []byte("2"))
+	if err := b.layer.Advance(t.Context(), 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	second, rows := b.reportOf(t, dest, "fast")
+	if first.Date != "2026-12-01T12-00Z" || second.Date <= first.Date || !second.Created.After(first.Created) || second.Created.Sub(first.Created) > time.Minute {
+		t.Errorf("reports %s (created %v) then %s (created %v); want 2026-12-01T12-00Z, then a later folder created within the minute",
+			first.Date, first.Created, second.Date, second.Created)
+	}
+	if len(rows) != 2 {
+		t.Errorf("the second report has %d rows, want 2 (one and two)", len(rows))
+	}
+}
