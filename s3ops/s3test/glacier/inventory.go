@@ -36,7 +36,9 @@ import (
 //     then once a day (seven days for Weekly) on the accelerated clock. S3
 //     names a report's folder for the minute it began (one report a day);
 //     the layer's days may be seconds, so a report whose minute already
-//     has one goes into the folder of the minute after the last one: its
+//     has one (or a later one: the destination is looked at, so that a
+//     layer started again does not write behind its last run) goes into
+//     the folder of the minute after the newest there: its
 //     creationTimestamp is still the instant it was listed, and folders
 //     still sort in the order of the reports. The report lists the bucket (every version and delete
 //     marker for IncludedObjectVersions All) under the filter prefix, with
@@ -99,7 +101,6 @@ type inventoryState struct {
 	mu      sync.Mutex
 	configs map[string]map[string]inventoryConfiguration // by bucket, then id
 	last    map[string]time.Time                         // by bucket + "/" + id: the last report's creation
-	folder  map[string]time.Time                         // by bucket + "/" + id: the minute the last report's folder is named for
 	warned  map[string]bool                              // ORC configurations warned about
 }
 
@@ -107,7 +108,6 @@ func (st *inventoryState) init() {
 	if st.configs == nil {
 		st.configs = make(map[string]map[string]inventoryConfiguration)
 		st.last = make(map[string]time.Time)
-		st.folder = make(map[string]time.Time)
 		st.warned = make(map[string]bool)
 	}
 }
@@ -162,7 +162,6 @@ func (s *Server) serveInventory(w http.ResponseWriter, r *http.Request, bucket s
 		_, ok := st.configs[bucket][id]
 		delete(st.configs[bucket], id)
 		delete(st.last, bucket+"/"+id)
-		delete(st.folder, bucket+"/"+id)
 		st.mu.Unlock()
 		if !ok {
 			writeError(w, r, errNoSuchConfiguration())
@@ -256,7 +255,6 @@ func (s *Server) sweepInventories(ctx context.Context) error {
 	type due struct {
 		bucket string
 		cfg    inventoryConfiguration
-		folder time.Time
 	}
 	var todo []due
 	st.mu.Lock()
@@ -280,33 +278,27 @@ func (s *Server) sweepInventories(ctx context.Context) error {
 			if last, ok := st.last[bucket+"/"+id]; ok && now.Sub(last) < period {
 				continue
 			}
-			folder := now.UTC().Truncate(time.Minute)
-			if prev, ok := st.folder[bucket+"/"+id]; ok && !folder.After(prev) {
-				folder = prev.Add(time.Minute)
-			}
-			todo = append(todo, due{bucket, cfg, folder})
+			todo = append(todo, due{bucket, cfg})
 		}
 	}
 	st.mu.Unlock()
 	var errs []error
 	for _, d := range todo {
-		if err := s.writeInventory(ctx, d.bucket, d.cfg, d.folder, now); err != nil {
+		if err := s.writeInventory(ctx, d.bucket, d.cfg, now); err != nil {
 			errs = append(errs, fmt.Errorf("inventory %q of bucket %s: %w", d.cfg.ID, d.bucket, err))
 			continue
 		}
 		st.mu.Lock()
 		if _, ok := st.configs[d.bucket][d.cfg.ID]; ok {
 			st.last[d.bucket+"/"+d.cfg.ID] = now
-			st.folder[d.bucket+"/"+d.cfg.ID] = d.folder
 		}
 		st.mu.Unlock()
 	}
 	return errors.Join(errs...)
 }
 
-// writeInventory lists bucket and writes cfg's report of it, taken at now,
-// into the folder of the minute folder.
-func (s *Server) writeInventory(ctx context.Context, bucket string, cfg inventoryConfiguration, folder, now time.Time) error {
+// writeInventory lists bucket and writes cfg's report of it, taken at now.
+func (s *Server) writeInventory(ctx context.Context, bucket string, cfg inventoryConfiguration, now time.Time) error {
 	d := cfg.Destination.S3BucketDestination
 	loc := inventory.Location{Bucket: strings.TrimPrefix(d.Bucket, inventoryARNPrefix), Prefix: d.Prefix, SourceBucket: bucket, ConfigID: cfg.ID}
 	versions := cfg.IncludedObjectVersions == "All"
@@ -338,13 +330,41 @@ func (s *Server) writeInventory(ctx context.Context, bucket string, cfg inventor
 	if err != nil {
 		return err
 	}
-	r, err := inventory.WriteDated(ctx, layerStore{s.client}, loc, folder.Format("2006-01-02T15-04Z"), now, d.Format, schema, slices.Values(rows))
+	folder, err := nextFolder(ctx, layerStore{s.client}, loc, now)
+	if err != nil {
+		return err
+	}
+	r, err := inventory.WriteDated(ctx, layerStore{s.client}, loc, folder, now, d.Format, schema, slices.Values(rows))
 	if err != nil {
 		return err
 	}
 	s.logger().Info("inventory report written", "bucket", bucket, "id", cfg.ID, "format", d.Format,
 		"manifest", "s3://"+loc.Bucket+"/"+r.ManifestKey(), "files", len(r.Files))
 	return nil
+}
+
+// folderLayout names a report's folder: the minute, as S3 names it.
+const folderLayout = "2006-01-02T15-04Z"
+
+// nextFolder is the folder of a report taken at now: its minute, or the
+// minute after the newest folder at loc if that is not earlier.
+func nextFolder(ctx context.Context, store inventory.Store, loc inventory.Location, now time.Time) (string, error) {
+	folder := now.UTC().Truncate(time.Minute)
+	base := loc.SourceBucket + "/" + loc.ConfigID + "/"
+	if p := strings.Trim(loc.Prefix, "/"); p != "" {
+		base = p + "/" + base
+	}
+	_, prefixes, err := store.List(ctx, loc.Bucket, base, "/")
+	if err != nil {
+		return "", err
+	}
+	for _, p := range prefixes {
+		t, err := time.Parse(folderLayout, strings.TrimSuffix(strings.TrimPrefix(p, base), "/"))
+		if err == nil && !t.Before(folder) {
+			folder = t.Add(time.Minute)
+		}
+	}
+	return folder.Format(folderLayout), nil
 }
 
 var errStopped = errors.New("stopped")

@@ -210,28 +210,40 @@ func TestInventoryConfigurationAPI(t *testing.T) {
 	}
 }
 
-// With lifecycle days of seconds, reports come faster than one a minute:
-// each goes into a folder of its own, named for the minute after the last
-// one, its creationTimestamp the instant it was taken.
+// With lifecycle days shorter than a minute, reports come faster than one
+// a minute: each goes into a folder of its own, named for the minute after
+// the last one, its creationTimestamp the instant it was taken. (Days of
+// 50 s: the background sweeps write no report of their own while the test
+// runs.)
 func TestInventoryReportsWithinAMinute(t *testing.T) {
 	t.Parallel()
-	b := setup(t, glacier.Config{DayLength: 2 * time.Second})
+	b := setup(t, glacier.Config{DayLength: 50 * time.Second})
 	dest := s3test.NewBucket(t, b.direct, "inventory-dest")
 	s3test.PutObject(t, b.direct, b.bucket, "one", []byte("1"))
-	b.clock.Set(time.Date(2026, 12, 1, 12, 0, 10, 0, time.UTC))
+	b.clock.Set(time.Date(2026, 12, 1, 12, 0, 5, 0, time.UTC))
 	b.putInventory(t, "fast", dest, types.InventoryFormatCsv, types.InventoryIncludedObjectVersionsCurrent)
 	b.sweep(t)
 	first, _ := b.reportOf(t, dest, "fast")
 	s3test.PutObject(t, b.direct, b.bucket, "two", []byte("2"))
-	if err := b.layer.Advance(t.Context(), 3*time.Second); err != nil {
+	if err := b.layer.Advance(t.Context(), 50*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	second, rows := b.reportOf(t, dest, "fast")
-	if first.Date != "2026-12-01T12-00Z" || second.Date <= first.Date || !second.Created.After(first.Created) || second.Created.Sub(first.Created) > time.Minute {
-		t.Errorf("reports %s (created %v) then %s (created %v); want 2026-12-01T12-00Z, then a later folder created within the minute",
+	if first.Date != "2026-12-01T12-00Z" || second.Date != "2026-12-01T12-01Z" || second.Created.Minute() != 0 || !second.Created.After(first.Created) {
+		t.Errorf("reports %s (created %v) then %s (created %v); want 2026-12-01T12-00Z, then 2026-12-01T12-01Z created later in minute 12:00",
 			first.Date, first.Created, second.Date, second.Created)
 	}
 	if len(rows) != 2 {
 		t.Errorf("the second report has %d rows, want 2 (one and two)", len(rows))
+	}
+
+	// A folder further on, as an earlier run of the layer may have left:
+	// the next report goes after it, not behind it.
+	s3test.PutObject(t, b.direct, dest, "inv/"+b.bucket+"/fast/2026-12-01T14-00Z/manifest.json", []byte("{}"))
+	if err := b.layer.Advance(t.Context(), 50*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if third, _ := b.reportOf(t, dest, "fast"); third.Date != "2026-12-01T14-01Z" {
+		t.Errorf("the report after a folder of 14:00 is in %s, want 2026-12-01T14-01Z", third.Date)
 	}
 }
