@@ -55,12 +55,14 @@ const (
 )
 
 // Row is one object (or one version, in a versioned report) of a report.
+// A field the report did not carry (see Has) is its zero value, and so are
+// a delete marker's size, ETag and storage class.
 type Row struct {
-	Bucket, Key, VersionID string // Key URL-decoded
+	Bucket, Key, VersionID string // Key decoded (CSV reports URL-encode it)
 	IsLatest               bool   // versioned reports; unversioned: true
 	IsDeleteMarker         bool
 	Size                   int64
-	ETag                   string
+	ETag                   string // without quotes, as S3 Inventory writes it
 	StorageClass           string
 	LastModified           time.Time
 	ChecksumAlgorithm      string
@@ -71,10 +73,13 @@ type Row struct {
 // Report is one complete inventory report, as its manifest describes it.
 type Report struct {
 	Location
-	Date      string    // the <date> folder, e.g. 2026-12-06T01-00Z
-	Created   time.Time // creationTimestamp: the instant the listing was taken
-	Format    string    // CSV or Parquet
-	Schema    []string  // fileSchema's field names, in order
+	Date    string    // the <date> folder, e.g. 2026-12-06T01-00Z
+	Created time.Time // creationTimestamp: the instant the listing was taken
+	Format  string    // CSV or Parquet
+	// Schema is fileSchema's fields by their CSV names (Bucket, Key,
+	// Size, ...), in order; a Parquet report's snake_case columns are
+	// given by the same names.
+	Schema    []string
 	Files     []File
 	Versioned bool // the schema has VersionId
 	// Skipped are the newer reports Latest passed over because they were

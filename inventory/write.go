@@ -42,8 +42,20 @@ const rowsPerGroup = 50_000
 // emulation and the benchmark; each data file is built in a temporary
 // file, so rows may be as many as the disk holds.
 func Write(ctx context.Context, s Store, loc Location, created time.Time, format string, schema []string, rows func(yield func(Row) bool)) (*Report, error) {
+	return WriteDated(ctx, s, loc, created.UTC().Format(dateLayout), created, format, schema, rows)
+}
+
+// WriteDated is Write into the folder date (YYYY-MM-DDTHH-MMZ) rather than
+// the minute of created. S3 names the folder for the minute its listing
+// began; an emulation that writes several reports a minute gives each a
+// folder of its own this way, created (creationTimestamp) still the
+// instant of its listing.
+func WriteDated(ctx context.Context, s Store, loc Location, date string, created time.Time, format string, schema []string, rows func(yield func(Row) bool)) (*Report, error) {
 	if err := loc.validate(); err != nil {
 		return nil, err
+	}
+	if !dateFolder.MatchString(date) {
+		return nil, fmt.Errorf("write an inventory report to %s: folder %q is not a date as S3 names them (YYYY-MM-DDTHH-MMZ)", loc, date)
 	}
 	fs, err := checkSchema(schema, false)
 	if err != nil {
@@ -60,7 +72,7 @@ func Write(ctx context.Context, s Store, loc Location, created time.Time, format
 		return nil, fmt.Errorf("write an inventory report to %s: format %q: trashd writes %s or %s", loc, format, FormatCSV, FormatParquet)
 	}
 	created = created.UTC().Truncate(time.Millisecond)
-	r := &Report{Location: loc, Date: created.Format(dateLayout), Created: created, Format: format, Schema: schema}
+	r := &Report{Location: loc, Date: date, Created: created, Format: format, Schema: schema}
 	r.Versioned = hasOf(fs)&FieldVersion != 0
 
 	w := &reportWriter{ctx: ctx, s: s, r: r, newFile: newFile, ext: ext}
