@@ -294,3 +294,56 @@ func TestConfirmTransitionsBadReportFallsBack(t *testing.T) {
 		t.Errorf("log does not say the report was refused:\n%s", logs.String())
 	}
 }
+
+// The demo's flow: trashd puts the inventory configuration on the trash
+// bucket, the Glacier emulation transitions the copies and writes its
+// daily report, and the next pass confirms every transition from the
+// report without a single HEAD.
+func TestConfirmTransitionsFromEmulatedInventory(t *testing.T) {
+	t.Parallel()
+	ops := &invOps{n: map[string]int{}}
+	env, srv := glacierEnv(t, func(o *s3ops.Options) { o.Observe = ops.observe })
+	dest := s3test.NewBucket(t, env.SDK, "inv")
+	place := reconcile.InventoryPlace{Bucket: dest, Prefix: "trashd", ID: "trashd-inventory"}
+	testworld.Must(t, env.S3.PutInventoryConfiguration(t.Context(), env.Trash, s3ops.DesiredInventory(place.ID, dest, place.Prefix, false)))
+	var ids []int64
+	for i := range 3 {
+		ids = append(ids, env.AddFile(t, fmt.Sprintf("lectures/week %d.mp4", i), testworld.Body(fmt.Sprint("week", i), 200<<10), true, 0))
+	}
+	cfg := archiveConfig(env, reconcile.ArchiveConfig{
+		Rule: reconcile.LifecycleRule{TransitionDays: 1}, LifecycleMode: reconcile.LifecycleEnforce, Grace: time.Hour,
+	})
+	inv := reconcile.InventoryConfig{Trash: place, MaxAge: 48 * time.Hour}
+	var seen []time.Time
+	r := env.Runner(t, cfg, reconcile.WithInventory(reconcile.InventoryUse{
+		Reports: inventories.Reports{Store: env.S3.InventoryStore(), Trash: env.Trash, Config: inv},
+		Records: env.Store, Config: inv, Observe: func(_ string, c time.Time) { seen = append(seen, c) },
+	}))
+	if sum := run(t, r); sum.Counts.Moved != 3 {
+		t.Fatalf("first pass %+v: want 3 moved", sum.Counts)
+	}
+	// Two days for the transition, a third for a report taken after it.
+	testworld.Must(t, srv.Advance(t.Context(), 3*dayLength))
+	ageCopies(t, env, 3*dayLength)
+	for _, id := range ids {
+		if c := storageClass(t, env, env.Trash, trashKey(t, env, id)); c != "GLACIER" {
+			t.Fatalf("the emulation left LMS row %d's copy in %q", id, c)
+		}
+	}
+	ops.reset()
+	sum := run(t, r)
+	for _, id := range ids {
+		if s := stateOf(t, env, id); s != reconcile.StateArchived {
+			t.Errorf("LMS row %d %s, want archived", id, s)
+		}
+	}
+	if sum.Counts.Archived != 3 {
+		t.Errorf("pass %+v: want 3 archived", sum.Counts)
+	}
+	if n := ops.of("HeadObject"); n != 0 {
+		t.Errorf("%d HEADs, want none: the report confirms every copy", n)
+	}
+	if len(seen) == 0 {
+		t.Error("no report was read")
+	}
+}

@@ -37,10 +37,10 @@ type ReportConfirmation struct {
 type waitingState struct {
 	id      int64
 	size    int64
-	checked int64 // UnixMicro of its last transition check, 0 for never
+	checked int64 // UnixMicro of its last transition check
 	etag    etagHash
 	listed  bool
-	class   string // the class of a row that confirms it; "" until one does
+	class   uint8 // 1 + the index in classes of a row that confirms it; 0 until one does
 }
 
 // ConfirmFromReport checks the in_trash records that q selects (q.Limit
@@ -57,9 +57,12 @@ func ConfirmFromReport(ctx context.Context, records InventoryRecords, snap Inven
 		after int64
 		heads []waitingState // disagreeing and unlisted, to choose ToHead from
 	)
+	var classes []string // the classes rows confirmed records in
 	for done := false; !done; {
-		idx := make(map[keyHash]int32)
-		var held []waitingState
+		var (
+			held   []waitingState
+			hashes []keyHash
+		)
 		for len(held) < inventoryChunk {
 			limit := min(10000, inventoryChunk-len(held))
 			page, err := records.WaitingCopies(ctx, q, snap.Bucket, snap.Created, after, limit)
@@ -68,14 +71,7 @@ func ConfirmFromReport(ctx context.Context, records InventoryRecords, snap Inven
 			}
 			for _, w := range page {
 				after = w.ID
-				k := hashKey(w.Key)
-				if _, dup := idx[k]; dup {
-					// Two records name one copy: HEAD decides for the second.
-					heads = append(heads, waitingState{id: w.ID})
-					res.Disagreed++
-					continue
-				}
-				idx[k] = int32(len(held))
+				hashes = append(hashes, hashKey(w.Key))
 				held = append(held, waitingState{id: w.ID, size: w.Size, etag: hashETag(w.ETag), checked: w.Checked.UnixMicro()})
 			}
 			if len(page) < limit {
@@ -86,6 +82,18 @@ func ConfirmFromReport(ctx context.Context, records InventoryRecords, snap Inven
 		if len(held) == 0 {
 			break
 		}
+		// Sized once, now that the chunk is known: a map grown row by row
+		// holds its old table and its new one at once.
+		idx := make(map[keyHash]int32, len(held))
+		for i, k := range hashes {
+			if _, dup := idx[k]; dup {
+				// Two records name one copy: HEAD decides for the second.
+				held[i].listed = true
+				continue
+			}
+			idx[k] = int32(i)
+		}
+		hashes = nil
 		res.Records += len(held)
 		res.Streams++
 		for row, err := range snap.Rows(ctx) {
@@ -103,7 +111,11 @@ func ConfirmFromReport(ctx context.Context, records InventoryRecords, snap Inven
 			w := &held[i]
 			w.listed = true
 			if row.Size == w.size && hashETag(row.ETag) == w.etag && inArchiveClass(row.StorageClass, class) {
-				w.class = cmp.Or(row.StorageClass, "STANDARD")
+				c := slices.Index(classes, row.StorageClass)
+				if c < 0 {
+					c, classes = len(classes), append(classes, row.StorageClass)
+				}
+				w.class = uint8(c + 1)
 			}
 		}
 		if err := ctx.Err(); err != nil {
@@ -112,8 +124,8 @@ func ConfirmFromReport(ctx context.Context, records InventoryRecords, snap Inven
 		byClass := map[string][]int64{}
 		for _, w := range held {
 			switch {
-			case w.class != "":
-				byClass[w.class] = append(byClass[w.class], w.id)
+			case w.class != 0:
+				byClass[classes[w.class-1]] = append(byClass[classes[w.class-1]], w.id)
 			case w.listed:
 				res.Disagreed++
 				heads = append(heads, waitingState{id: w.id, checked: w.checked})

@@ -100,6 +100,11 @@ type confirm struct {
 	Disagreed   int     `json:"disagreed"`
 	Unlisted    int     `json:"unlisted"`
 	HeadsToSend int     `json:"heads"`
+	// Where the time went: reading the records waiting, streaming the
+	// report past them (finding it included), recording those confirmed.
+	LoadSeconds   float64 `json:"load_seconds"`
+	CheckSeconds  float64 `json:"check_seconds"`
+	RecordSeconds float64 `json:"record_seconds"`
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -164,6 +169,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "confirmation of %d records from a %s inventory report of %d rows (%d stream(s)):\n", res.Records, res.Format, res.Rows, res.Streams)
 	fmt.Fprintf(out, "  %.1f s, %.0f rows/s, peak RSS %.0f MB (goals: 60 s, 200 MB)\n", res.Seconds, res.RowsPerS, res.PeakRSSMB)
+	fmt.Fprintf(out, "  of which: %.1f s reading the records, %.1f s streaming the report past them, %.1f s recording them archived\n",
+		res.LoadSeconds, res.CheckSeconds, res.RecordSeconds)
 	fmt.Fprintf(out, "  confirmed from the report: %d; left to HEAD: %d (%d listed in another class or with other bytes, %d unlisted)\n",
 		res.Confirmed, res.HeadsToSend, res.Disagreed, res.Unlisted)
 	fmt.Fprintf(out, "  HEADs: %d with the report, %d for a sweep without one\n", res.HeadsToSend, res.HeadSweep)
@@ -181,7 +188,8 @@ func confirmFromReport(ctx context.Context, o options, client *s3ops.Client, sto
 	if err != nil {
 		return err
 	}
-	res, err := reconcile.ConfirmFromReport(ctx, store, snap, reconcile.TransitionQuery{}, "GLACIER", reconcile.DefaultChecksPerPass)
+	records := &timedRecords{InventoryRecords: store}
+	res, err := reconcile.ConfirmFromReport(ctx, records, snap, reconcile.TransitionQuery{}, "GLACIER", reconcile.DefaultChecksPerPass)
 	if err != nil {
 		return err
 	}
@@ -193,7 +201,26 @@ func confirmFromReport(ctx context.Context, o options, client *s3ops.Client, sto
 	return json.NewEncoder(out).Encode(confirm{
 		Seconds: d.Seconds(), RowsPerS: float64(res.Rows) / d.Seconds(), Rows: res.Rows, Streams: res.Streams, PeakRSSMB: rss,
 		Confirmed: res.Confirmed, Disagreed: res.Disagreed, Unlisted: res.Unlisted, HeadsToSend: len(res.ToHead),
+		LoadSeconds: records.load.Seconds(), RecordSeconds: records.record.Seconds(),
+		CheckSeconds: (d - records.load - records.record).Seconds(),
 	})
+}
+
+// timedRecords times the database's part: loading the waiting records and
+// recording those confirmed.
+type timedRecords struct {
+	reconcile.InventoryRecords
+	load, record time.Duration
+}
+
+func (t *timedRecords) WaitingCopies(ctx context.Context, q reconcile.TransitionQuery, bucket string, copiedBy time.Time, after int64, limit int) ([]reconcile.WaitingCopy, error) {
+	defer func(start time.Time) { t.load += time.Since(start) }(time.Now())
+	return t.InventoryRecords.WaitingCopies(ctx, q, bucket, copiedBy, after, limit)
+}
+
+func (t *timedRecords) MarkArchived(ctx context.Context, ids []int64, class string, copiedBy time.Time) (int, error) {
+	defer func(start time.Time) { t.record += time.Since(start) }(time.Now())
+	return t.InventoryRecords.MarkArchived(ctx, ids, class, copiedBy)
 }
 
 // ensureRecords makes n in_trash records copied a day ago, keeping those a
