@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -134,14 +135,10 @@ func ConfirmFromReport(ctx context.Context, records InventoryRecords, snap Inven
 				heads = append(heads, waitingState{id: w.id, checked: w.checked})
 			}
 		}
-		for c, ids := range byClass {
-			for chunk := range slices.Chunk(ids, 1000) {
-				n, err := records.MarkArchived(ctx, chunk, c, snap.Created)
-				if err != nil {
-					return res, fmt.Errorf("record copies archived from the inventory report: %w", err)
-				}
-				res.Confirmed += n
-			}
+		n, err := markArchived(ctx, records, byClass, snap.Created)
+		res.Confirmed += n
+		if err != nil {
+			return res, fmt.Errorf("record copies archived from the inventory report: %w", err)
 		}
 	}
 	// The least recently checked first, as the HEAD sweep takes them, so
@@ -200,3 +197,34 @@ func (p *pass) confirmFromInventory(q TransitionQuery) *InventoryScope {
 		"duration", p.r.now().Sub(started).Round(time.Millisecond).String())
 	return &InventoryScope{CopiedAfter: snap.Created, IDs: res.ToHead}
 }
+
+// markArchived records the ids of each class archived, a statement per
+// thousand, a few statements at once: the database, not the report, is what
+// takes the time when a report confirms a large backlog.
+func markArchived(ctx context.Context, records InventoryRecords, byClass map[string][]int64, copiedBy time.Time) (int, error) {
+	var (
+		mu       sync.Mutex
+		marked   int
+		firstErr error
+		workers  = newPool(markArchivedAtOnce)
+	)
+	defer workers.Close()
+	for c, ids := range byClass {
+		for chunk := range slices.Chunk(ids, 1000) {
+			workers.Go(func() {
+				n, err := records.MarkArchived(ctx, chunk, c, copiedBy)
+				mu.Lock()
+				defer mu.Unlock()
+				marked += n
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+			})
+		}
+	}
+	workers.Wait()
+	return marked, firstErr
+}
+
+// markArchivedAtOnce bounds the statements markArchived has in flight.
+const markArchivedAtOnce = 4
