@@ -40,6 +40,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -211,6 +212,10 @@ func confirmFromReport(ctx context.Context, o options, client *s3ops.Client, sto
 type timedRecords struct {
 	reconcile.InventoryRecords
 	load, record time.Duration
+
+	mu    sync.Mutex
+	busy  int       // MarkArchived calls in flight
+	since time.Time // when the first of them started
 }
 
 func (t *timedRecords) WaitingCopies(ctx context.Context, q reconcile.TransitionQuery, bucket string, copiedBy time.Time, after int64, limit int) ([]reconcile.WaitingCopy, error) {
@@ -218,8 +223,23 @@ func (t *timedRecords) WaitingCopies(ctx context.Context, q reconcile.Transition
 	return t.InventoryRecords.WaitingCopies(ctx, q, bucket, copiedBy, after, limit)
 }
 
+// MarkArchived is called a few at once, after each stream: the time spent
+// recording is from the first call of a run of them to the end of the last.
 func (t *timedRecords) MarkArchived(ctx context.Context, ids []int64, class string, copiedBy time.Time) (int, error) {
-	defer func(start time.Time) { t.record += time.Since(start) }(time.Now())
+	start := time.Now()
+	t.mu.Lock()
+	if t.busy == 0 {
+		t.since = start
+	}
+	t.busy++
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.busy--; t.busy == 0 {
+			t.record += time.Since(t.since)
+		}
+	}()
 	return t.InventoryRecords.MarkArchived(ctx, ids, class, copiedBy)
 }
 
