@@ -92,8 +92,11 @@ type result struct {
 
 // confirm is what the confirming process prints.
 type confirm struct {
-	Seconds     float64 `json:"seconds"`
+	Seconds float64 `json:"seconds"`
+	// RowsPerS is the report's rows streamed per second of streaming;
+	// RecordsPerS the records checked and recorded per second in all.
 	RowsPerS    float64 `json:"rows_per_s"`
+	RecordsPerS float64 `json:"records_per_s"`
 	Rows        int64   `json:"rows"`
 	Streams     int     `json:"streams"`
 	PeakRSSMB   float64 `json:"peak_rss_mb"`
@@ -169,7 +172,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return json.NewEncoder(out).Encode(res)
 	}
 	fmt.Fprintf(out, "confirmation of %d records from a %s inventory report of %d rows (%d stream(s)):\n", res.Records, res.Format, res.Rows, res.Streams)
-	fmt.Fprintf(out, "  %.1f s, %.0f rows/s, peak RSS %.0f MB (goals: 60 s, 200 MB)\n", res.Seconds, res.RowsPerS, res.PeakRSSMB)
+	fmt.Fprintf(out, "  %.1f s (%.0f records/s), peak RSS %.0f MB (goals: 60 s, 200 MB); the report streamed at %.0f rows/s\n",
+		res.Seconds, res.RecordsPerS, res.PeakRSSMB, res.RowsPerS)
 	fmt.Fprintf(out, "  of which: %.1f s reading the records, %.1f s streaming the report past them, %.1f s recording them archived\n",
 		res.LoadSeconds, res.CheckSeconds, res.RecordSeconds)
 	fmt.Fprintf(out, "  confirmed from the report: %d; left to HEAD: %d (%d listed in another class or with other bytes, %d unlisted)\n",
@@ -200,7 +204,8 @@ func confirmFromReport(ctx context.Context, o options, client *s3ops.Client, sto
 		return err
 	}
 	return json.NewEncoder(out).Encode(confirm{
-		Seconds: d.Seconds(), RowsPerS: float64(res.Rows) / d.Seconds(), Rows: res.Rows, Streams: res.Streams, PeakRSSMB: rss,
+		Seconds: d.Seconds(), RowsPerS: float64(res.Rows) / (d - records.load - records.record).Seconds(),
+		RecordsPerS: float64(res.Records) / d.Seconds(), Rows: res.Rows, Streams: res.Streams, PeakRSSMB: rss,
 		Confirmed: res.Confirmed, Disagreed: res.Disagreed, Unlisted: res.Unlisted, HeadsToSend: len(res.ToHead),
 		LoadSeconds: records.load.Seconds(), RecordSeconds: records.record.Seconds(),
 		CheckSeconds: (d - records.load - records.record).Seconds(),
