@@ -1,9 +1,13 @@
 package reconcile_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +17,8 @@ import (
 
 	"trashd/internal/testworld"
 	"trashd/reconcile"
+	"trashd/s3ops"
+	"trashd/s3ops/s3test"
 )
 
 // putExpiringRule puts a lifecycle configuration on env's trash bucket
@@ -212,6 +218,45 @@ func TestAuditRecordsAGoneTrashCopy(t *testing.T) {
 	}
 	if sum, found := auditOnce(); sum.Problems != 0 || sum.Skipped != 2 || len(found) != 0 {
 		t.Errorf("second audit %+v, %v: want both lost records skipped", sum, found)
+	}
+	env.CheckInvariant(t)
+}
+
+// With the lifecycle mode off, an operator may not have granted
+// s3:GetLifecycleConfiguration: the pass says once that it cannot look for
+// rules that delete trash, and the moves go on.
+func TestLifecycleOffWithoutReadPermissionWarnsOnce(t *testing.T) {
+	t.Parallel()
+	var denied atomic.Int32
+	env := testworld.New(t, func(o *s3ops.Options) {
+		o.RetryMaxAttempts = 1
+		o.HTTPClient = s3test.NewFaultTransport(func(r *http.Request) s3test.Fault {
+			if r.Method == http.MethodGet && r.URL.Query().Has("lifecycle") {
+				denied.Add(1)
+				return s3test.Fault{Status: http.StatusForbidden, Code: "AccessDenied", Message: "Access Denied"}
+			}
+			return s3test.Fault{}
+		}).Client()
+	})
+	var logs bytes.Buffer
+	cfg := env.Config("owner-a")
+	cfg.Archive.LifecycleMode = reconcile.LifecycleOff
+	r, err := reconcile.NewRunner(env.Store, env.S3, cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	testworld.Must(t, err)
+	for i := range 2 {
+		env.AddFile(t, fmt.Sprintf("doc/%d", i), []byte("trashed file"), true, 0)
+		if sum := run(t, r); sum.Counts.Moved != 1 {
+			t.Errorf("pass %d: %+v, want the file moved", i+1, sum.Counts)
+		}
+	}
+	if n := denied.Load(); n != 2 {
+		t.Errorf("the configuration was asked for %d times, want once per pass", n)
+	}
+	if n := strings.Count(logs.String(), "cannot be read"); n != 1 {
+		t.Errorf("the warning was logged %d times, want once:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "s3:GetLifecycleConfiguration") {
+		t.Errorf("the warning does not name the permission:\n%s", logs.String())
 	}
 	env.CheckInvariant(t)
 }
