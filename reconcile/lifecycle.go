@@ -169,6 +169,9 @@ func (p *pass) keepLifecycle() error {
 		return p.checkForeignExpiration()
 	}
 	rep, err := p.r.s3.CheckLifecycle(p.stop, p.r.cfg.TrashBucket, a.Rule)
+	if err == nil {
+		p.r.foreign.set(rep.Expiring)
+	}
 	if err == nil && !rep.InPlace() && a.LifecycleMode == LifecycleEnforce && len(rep.Expiring) == 0 {
 		p.log.Warn("lifecycle rule drift; repairing it", "bucket", p.r.cfg.TrashBucket, "drift", rep.Drift)
 		rep, err = p.r.s3.ApplyLifecycle(p.stop, p.r.cfg.TrashBucket, a.Rule)
@@ -187,11 +190,7 @@ func (p *pass) keepLifecycle() error {
 	case len(rep.Conflicts) > 0:
 		p.log.Warn("other lifecycle rules act on the same objects", "bucket", p.r.cfg.TrashBucket, "conflicts", rep.Conflicts)
 	}
-	if err != nil && len(rep.Expiring) == 0 {
-		// Not read: what the last pass read stands.
-		return nil
-	}
-	return p.r.refuseExpiring(rep.Expiring)
+	return p.r.refuseKnownExpiring()
 }
 
 // checkForeignExpiration reads the trash bucket's rules with the lifecycle
@@ -208,20 +207,21 @@ func (p *pass) checkForeignExpiration() error {
 				"whether another rule deletes trash copies before it expects; grant s3:GetLifecycleConfiguration on the trash bucket to have it checked "+
 				"(said once)", "bucket", p.r.cfg.TrashBucket, "err", err)
 		}
-		return nil
 	case err != nil:
 		p.log.Warn("the trash bucket's lifecycle configuration was not read; the next pass looks again for rules that delete trash copies",
 			"bucket", p.r.cfg.TrashBucket, "err", err)
-		return nil
+	default:
+		p.r.foreign.set(rep.Expiring)
 	}
-	return p.r.refuseExpiring(rep.Expiring)
+	return p.r.refuseKnownExpiring()
 }
 
-// refuseExpiring records rules as the trash bucket's rules that delete trash
-// copies and, when there are any, returns the error that stops the moves:
-// it names each rule, what it does, and the ways out.
-func (r *Runner) refuseExpiring(rules []ExpiringRule) error {
-	r.foreign.set(rules)
+// refuseKnownExpiring returns the error that stops the moves while the
+// trash bucket has rules that delete trash copies, as the last read of its
+// configuration found them: a read that failed since (a timeout) lets no
+// move through that the last one stopped.
+func (r *Runner) refuseKnownExpiring() error {
+	rules := r.foreign.get()
 	if len(rules) == 0 {
 		return nil
 	}
