@@ -151,6 +151,7 @@ func TestServeTriggerWaitStatus(t *testing.T) {
 		key := fmt.Sprintf("serve/%02d.txt", i)
 		env.AddFile(t, key, testworld.Body(key, 700), true, 0)
 	}
+	addLiveRows(t, env, 50)
 	notify := newNotifySocket(t)
 	vars := serveVars(t, env, "NOTIFY_SOCKET="+notify.path, "WATCHDOG_USEC=200000")
 	if r := trashd(t, vars, "migrate"); r.code != 0 {
@@ -198,6 +199,7 @@ func TestServeSIGTERMMidPass(t *testing.T) {
 		key := fmt.Sprintf("sigterm/%03d.bin", i)
 		env.AddFile(t, key, testworld.Body(key, 256), true, 0)
 	}
+	addLiveRows(t, env, 10*n)
 	notify := newNotifySocket(t)
 	vars := serveVars(t, env, "TRASHD_S3_ENDPOINT="+proxy.URL, "TRASHD_CONCURRENCY=8", "TRASHD_RUN_AT_START=true",
 		"NOTIFY_SOCKET="+notify.path)

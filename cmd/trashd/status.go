@@ -209,10 +209,19 @@ func printCost(w io.Writer, r reconcile.CostReport) {
 func printStatus(w io.Writer, st db.Status) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "STATE\tOBJECTS\tBYTES\t")
+	removed := 0
 	for _, s := range st.States {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t\n", s.State, s.Count, humanBytes(s.Bytes))
+		if s.State == reconcile.StateRemoved {
+			removed = s.Count
+		}
 	}
 	tw.Flush()
+	if removed > 0 {
+		fmt.Fprintf(w, "removed: %d trash copies were removed by something that is not trashd's lifecycle rule (another rule on the trash bucket, "+
+			"someone's delete); their files cannot be restored. What removed each: "+
+			"SELECT lms_id, last_error FROM trash_objects WHERE state = 'removed'\n", removed)
+	}
 	if age := st.OldestPendingAge(); age > 0 {
 		fmt.Fprintf(w, "oldest pending: %s ago (since %s)\n", age.Round(time.Second), st.OldestPending.Format(time.RFC3339))
 	} else {
