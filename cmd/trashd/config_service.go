@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"trashd/internal/service"
 	"trashd/reconcile"
 )
 
@@ -30,8 +31,12 @@ func serviceVariables() []variable {
 // parseSchedule reads TRASHD_SCHEDULE: the one place its value is checked.
 func parseSchedule(p *problems, v string, c *Config) {
 	c.Schedule = v
-	if _, err := reconcile.ParseSchedule(v); err != nil {
+	_, warnings, err := service.ParseSchedule(v, time.Now())
+	if err != nil {
 		p.add("TRASHD_SCHEDULE", err.Error())
+	}
+	for _, w := range warnings {
+		c.Warnings = append(c.Warnings, "TRASHD_SCHEDULE: "+w)
 	}
 }
 
