@@ -24,7 +24,7 @@ func TestBadInputsSchedule(t *testing.T) {
 		{"31 February", serve("0 0 31 2 *"), []string{"serve"}, 2, []string{"TRASHD_SCHEDULE", `"0 0 31 2 *"`, "never fires", "31 in February"}, 0},
 		{"day of week 8", serve("0 3 * * 8"), []string{"serve"}, 2, []string{"TRASHD_SCHEDULE", "Sunday 0 or 7"}, 0},
 		{"never fires, config", serve("0 0 30 2 *"), []string{"config"}, 2, []string{"TRASHD_SCHEDULE", "never fires"}, 0},
-		{"step over its range warns", serve("*/90 * * * *"), []string{"config"}, 0, []string{"warning", "TRASHD_SCHEDULE", "/90", "minute 0, hourly", "@every 90m"}, 0},
+		{"step over its range warns", serve("*/90 * * * *"), []string{"status"}, 0, []string{"warning", "TRASHD_SCHEDULE", "/90", "minute 0, hourly", "@every 90m"}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := trashdQuick(t, 30*time.Second, with(w.vars, tc.vars...), tc.args...)

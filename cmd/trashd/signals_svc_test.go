@@ -233,6 +233,7 @@ func TestStatusStaleRunAndNextPass(t *testing.T) {
 	}
 
 	// The next pass records it abandoned; status no longer calls it stale.
+	expireLeases(t, w.env.DB) // the killed process's, as they are once they lapse
 	if r := trashd(t, w.vars, "reconcile"); r.code != 0 {
 		t.Fatalf("reconcile: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
