@@ -87,13 +87,11 @@ func Run(ctx context.Context, o Options) error {
 		countStatements(reg, o.Statements)
 	}
 
-	sched, warnings, err := ParseSchedule(o.Schedule, time.Now())
+	// Its warnings are the configuration's, printed where it is read.
+	sched, _, err := ParseSchedule(o.Schedule, time.Now())
 	if err != nil {
 		closeListeners()
 		return &ConfigError{err}
-	}
-	for _, w := range warnings {
-		log.Warn(w)
 	}
 	s3opts := o.S3
 	s3opts.Observe = m.s3Request
