@@ -103,8 +103,9 @@ func (c *testClock) advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// A trigger during a pass reports the running pass and starts nothing; a
-// pass that stops making progress makes the service not alive.
+// A trigger or a scheduled activation during a pass starts nothing (the
+// trigger reports the running pass); a pass that stops making progress
+// makes the service not alive.
 func TestSchedulerTriggerDuringPass(t *testing.T) {
 	t.Parallel()
 	hold, copying, release := holdCopies()
@@ -114,10 +115,11 @@ func TestSchedulerTriggerDuringPass(t *testing.T) {
 	sched, _, err := service.ParseSchedule("@every 1h", time.Now())
 	testworld.Must(t, err)
 	const stall = 15 * time.Minute
+	timer := newManualTimer()
 	svc, err := service.NewScheduler(env.Runner(t, env.Config("svc"), reconcile.WithClock(clock.Now)), service.SchedulerConfig{
 		// The supervisor ticks hourly here: Alive judges the pass by the
 		// test's clock alone.
-		Schedule: sched, Stall: stall, Tick: time.Hour, Now: clock.Now,
+		Schedule: sched, Stall: stall, Tick: time.Hour, Now: clock.Now, Timer: timer.timer,
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	testworld.Must(t, err)
 	svc.Start(t.Context(), false)
@@ -135,6 +137,12 @@ func TestSchedulerTriggerDuringPass(t *testing.T) {
 	// With its real start, not the zero time.
 	if again.Progress.Started.IsZero() || first.Progress.Started.IsZero() || !again.Progress.Started.Equal(first.Progress.Started) {
 		t.Errorf("the running pass's start: first %v, again %v; want the same, set", first.Progress.Started, again.Progress.Started)
+	}
+	<-timer.waits
+	timer.fire <- time.Now() // the schedule's activation, during the manual pass
+	<-timer.waits            // skipped: the schedule waits for the next one
+	if st := svc.Status(); st.Running == nil || st.Running.ID != first.ID {
+		t.Errorf("status %+v during the pass, want pass %d running", st, first.ID)
 	}
 	if err := svc.Alive(); err != nil {
 		t.Errorf("Alive while the pass copies = %v", err)
