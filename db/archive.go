@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"trashd/reconcile"
 )
@@ -15,7 +16,9 @@ var _ reconcile.Archiver = (*Store)(nil)
 // in_trash records at least q.MinSize bytes, copied at least q.Age ago (by
 // the database clock), least recently checked first; and, when q.ExpireAge
 // > 0, archived records copied at least that long ago, which the rule's
-// expiration may have removed.
+// expiration may have removed; and, when q.RemoveAge > 0, in_trash and
+// archived records copied at least that long ago, which a rule that is not
+// trashd's may have removed.
 func (s *Store) TransitionCandidates(ctx context.Context, q reconcile.TransitionQuery) ([]reconcile.TransitionCandidate, error) {
 	expirable := "FALSE"
 	where := "(" + overdueSQL + ")"
@@ -35,6 +38,9 @@ func (s *Store) TransitionCandidates(ctx context.Context, q reconcile.Transition
 	if q.ExpireAge > 0 {
 		expirable = fmt.Sprintf("copied_at <= NOW(6) - INTERVAL %d MICROSECOND", q.ExpireAge.Microseconds())
 		where = "(" + where + " OR (state IN " + inTrashSQL + " AND " + expirable + "))"
+	}
+	if q.RemoveAge > 0 {
+		where = "(" + where + fmt.Sprintf(" OR (state IN "+inTrashSQL+" AND copied_at <= NOW(6) - INTERVAL %d MICROSECOND))", q.RemoveAge.Microseconds())
 	}
 	rows, err := s.db.QueryContext(ctx, "SELECT "+recordColumns+", "+expirable+" FROM trash_objects"+
 		" WHERE "+where+" AND restore_requested_at IS NULL AND lease_token IS NULL"+
@@ -81,11 +87,25 @@ func (s *Store) MarkChecked(ctx context.Context, rec reconcile.Record, class str
 }
 
 // MarkGone records that rec's trash copy no longer exists: expired (the
-// rule's expiration removed it, as configured) or missing (it should be
-// there), with the reason.
+// rule's expiration removed it, as configured) or removed (something else
+// did), with the reason.
 func (s *Store) MarkGone(ctx context.Context, rec reconcile.Record, state reconcile.State, reason string) (bool, error) {
+	return s.markGone(ctx, rec, state, reason, 0)
+}
+
+// MarkExpired records rec expired, with the reason, if its copy was made at
+// least age ago (by the database clock): trashd's rule expired it then.
+func (s *Store) MarkExpired(ctx context.Context, rec reconcile.Record, age time.Duration, reason string) (bool, error) {
+	return s.markGone(ctx, rec, reconcile.StateExpired, reason, age)
+}
+
+func (s *Store) markGone(ctx context.Context, rec reconcile.Record, state reconcile.State, reason string, age time.Duration) (bool, error) {
+	old := ""
+	if age > 0 {
+		old = fmt.Sprintf(" AND copied_at <= NOW(6) - INTERVAL %d MICROSECOND", age.Microseconds())
+	}
 	res, err := s.db.ExecContext(ctx, "UPDATE trash_objects SET state = ?, last_error = ?, finished_at = NOW(6), updated_at = NOW(6)"+
-		" WHERE id = ? AND state IN "+inTrashSQL+" AND restore_requested_at IS NULL AND lease_token IS NULL"+
+		" WHERE id = ? AND state IN "+inTrashSQL+" AND restore_requested_at IS NULL AND lease_token IS NULL"+old+
 		// The copy that was looked at, not one a later life recorded since.
 		" AND COALESCE(trash_key, '') = ? AND life = ?",
 		string(state), nullString(clip(reason, maxError)), rec.ID, rec.TrashKey, rec.Life)

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"trashd/reconcile"
@@ -34,3 +35,14 @@ const (
 	ScanMinSpan = scanMinSpan
 	ScanMaxSpan = scanMaxSpan
 )
+
+// MigrateTo brings trashd's tables to version, for tests of a migration's
+// effect on rows an earlier version wrote.
+func MigrateTo(ctx context.Context, sqlDB *sql.DB, version int64) error {
+	p, err := newProvider(sqlDB)
+	if err != nil {
+		return err
+	}
+	_, err = p.UpTo(ctx, version)
+	return err
+}

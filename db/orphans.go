@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"trashd/reconcile"
 )
@@ -57,15 +58,40 @@ func (s *Store) ReturnOrphans(ctx context.Context) (int, error) {
 }
 
 // Census counts what the mass-change brake weighs changes against: the LMS
-// table's rows (InnoDB's estimate, enough for a share), trashd's records,
-// and the records whose object is in the trash bucket.
+// table's rows, trashd's records, and the records whose object is in the
+// trash bucket. The LMS table's rows are InnoDB's estimate, or the exact
+// count up to censusExact rows where that is more: the estimate of a table
+// just filled can be 0, and a small table must be weighed by its real size.
 func (s *Store) Census(ctx context.Context) (lmsRows, records, inTrash int, err error) {
-	err = s.db.QueryRowContext(ctx, "SELECT"+
+	err = s.db.QueryRowContext(ctx, "SELECT GREATEST("+
 		" COALESCE((SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?), 0),"+
+		" (SELECT COUNT(*) FROM (SELECT 1 FROM "+quote(s.lms.Table)+" LIMIT ?) AS few)),"+
 		" (SELECT COUNT(*) FROM trash_objects),"+
-		" (SELECT COUNT(*) FROM trash_objects WHERE state IN "+copyHolderSQL+")", s.lms.Table).Scan(&lmsRows, &records, &inTrash)
+		" (SELECT COUNT(*) FROM trash_objects WHERE state IN "+copyHolderSQL+")", s.lms.Table, censusExact).Scan(&lmsRows, &records, &inTrash)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("count LMS rows and records: %w", err)
 	}
 	return lmsRows, records, inTrash, nil
+}
+
+// censusExact bounds the exact count of the LMS table's rows: reading that
+// many rows of an index takes milliseconds, and a table larger than that
+// has an estimate worth the name.
+const censusExact = 100_000
+
+// TrashFlag describes how a row of the LMS table is read as trashed, for
+// the brake's messages: "trash column `visible` of table `files`, kind flag
+// (non-zero means trashed)".
+func (s *Store) TrashFlag() string {
+	t := s.lms
+	var means string
+	switch t.TrashKind {
+	case TrashTimestamp:
+		means = "non-NULL means trashed"
+	case TrashValue:
+		means = "one of " + strings.Join(t.TrashValues, ", ") + " means trashed"
+	default:
+		means = "non-zero means trashed"
+	}
+	return fmt.Sprintf("trash column %s of table %s, kind %s (%s)", quote(t.TrashColumn), quote(t.Table), t.TrashKind, means)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"trashd/reconcile"
 )
@@ -136,6 +137,11 @@ func (s *Store) Retrash(ctx context.Context) (int, error) {
 func (s *Store) RequestRestore(ctx context.Context, lmsID int64) (reconcile.Record, error) {
 	if err := CheckWritable(ctx, s.db); err != nil {
 		return reconcile.Record{}, fmt.Errorf("restore LMS row %d: %w", lmsID, err)
+	}
+	// A file already lost is said so first, whatever the LMS row says.
+	if rec, err := s.RecordOf(ctx, lmsID); err == nil && slices.Contains(reconcile.LostStates(), rec.State) {
+		return reconcile.Record{}, fmt.Errorf("%w: LMS row %d cannot be restored: its record is %s, and no copy of the file is left to restore from: %s",
+			reconcile.ErrPermanent, lmsID, rec.State, rec.LastError)
 	}
 	trashed, exists, err := s.LMSRowTrashed(ctx, lmsID)
 	switch {

@@ -88,9 +88,10 @@ func (r *Report) ManifestKey() string { return r.base() + "/" + r.Date + "/manif
 // manifest.json. A partial or mismatched report is refused with an error
 // that says what and where.
 //
-// S3 writes manifest.checksum last, so a newer report without both
-// manifest files is one S3 is still writing (or gave up on): Latest passes
-// over it to the newest complete one and lists it in Report.Skipped. A
+// S3 delivers a report's files one by one, so a newer report without both
+// manifest files is one S3 has not finished delivering (or gave up on):
+// Latest passes over it to the newest complete one and lists it in
+// Report.Skipped (Write puts manifest.checksum last, for the same reason). A
 // manifest.json whose MD5 is not the checksum is damage, not delivery in
 // progress: Latest stops there with an error rather than fall back to an
 // older report in silence. With no complete report at all the error wraps

@@ -8,12 +8,42 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // RecordLister walks trashd's records in id order, for the audit.
 type RecordLister interface {
 	// Records returns up to limit records with id > after, in id order.
 	Records(ctx context.Context, after int64, limit int) ([]Record, error)
+}
+
+// GoneRecorder records trash copies found gone for good.
+type GoneRecorder interface {
+	// MarkGone records rec, in_trash or archived, in state (removed) with
+	// the reason; false when it had left those states meanwhile.
+	MarkGone(ctx context.Context, rec Record, state State, reason string) (bool, error)
+	// MarkExpired records rec expired if its copy was made at least age
+	// ago; false when it was not, or had left in_trash and archived.
+	MarkExpired(ctx context.Context, rec Record, age time.Duration, reason string) (bool, error)
+}
+
+// AuditOption adjusts an audit.
+type AuditOption func(*auditOptions)
+
+type auditOptions struct {
+	gone       GoneRecorder
+	expiration time.Duration
+}
+
+// RecordGone has the audit record what it finds of a record in in_trash or
+// archived whose trash copy is gone for good (no object at the key, no
+// version of it beneath a delete marker): expired when trashd's rule
+// expires copies after expiration (0: never) and the copy is that old,
+// else removed, since something that is not trashd's rule removed it. The
+// record must not go on saying the file is in the trash. Nothing else is
+// changed.
+func RecordGone(store GoneRecorder, expiration time.Duration) AuditOption {
+	return func(o *auditOptions) { o.gone, o.expiration = store, expiration }
 }
 
 // AuditResult is what the audit concluded of one record's object.
@@ -36,7 +66,7 @@ const (
 // AuditSummary counts what an audit looked at and what it found wrong.
 type AuditSummary struct {
 	Checked      int // records found intact, or found wrong (Problems)
-	Skipped      int // records whose outcome is already recorded as a loss (missing, expired)
+	Skipped      int // records whose outcome is already recorded as a loss (missing, expired, removed)
 	Problems     int
 	Unverifiable int // records whose object exists with nothing recorded to compare it with
 	Unchecked    int // records whose objects S3 did not answer for (neither found nor absent)
@@ -53,8 +83,15 @@ type AuditSummary struct {
 // not a problem found but a check not made: it is counted Unchecked, and
 // Audit returns an error naming the first such failure. A refusal (access
 // denied, a key the server will not take) is a problem.
+//
+// With RecordGone, a trash copy found gone for good is recorded (and still
+// reported, as a problem when it was not trashd's rule that removed it).
 func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trashBucket string, concurrency int,
-	report func(rec Record, result AuditResult, detail string)) (AuditSummary, error) {
+	report func(rec Record, result AuditResult, detail string), opts ...AuditOption) (AuditSummary, error) {
+	var o auditOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	var (
 		tally   = &auditTally{report: report}
 		workers = newPool(concurrency)
@@ -74,6 +111,9 @@ func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trash
 		for _, rec := range recs {
 			workers.Go(func() {
 				v, lookErr := auditRecord(ctx, objects, trashBucket, rec)
+				if lookErr == nil && v.gone {
+					v, lookErr = o.recordGone(ctx, objects, rec, v)
+				}
 				tally.add(rec, v, lookErr)
 			})
 		}
@@ -141,6 +181,52 @@ func (t *auditTally) result(ctx context.Context) (AuditSummary, error) {
 type verdict struct {
 	result AuditResult
 	detail string
+	// gone: the record is in_trash or archived and nothing is at its
+	// trash key.
+	gone bool
+	key  string // the trash key looked at
+	// bucket is the trash bucket looked in.
+	bucket string
+}
+
+// recordGone records rec, whose trash copy the audit found gone, when the
+// audit records such copies and no version of the key still holds it: the
+// verdict becomes what was recorded.
+func (o auditOptions) recordGone(ctx context.Context, objects ObjectStore, rec Record, v verdict) (verdict, error) {
+	if o.gone == nil {
+		return v, nil
+	}
+	if vl, ok := objects.(VersionLister); ok {
+		look := rec
+		look.TrashKey = v.key
+		hidden, err := hiddenCopy(ctx, vl, v.bucket, look)
+		switch {
+		case err != nil:
+			return verdict{}, err
+		case hidden != "":
+			v.detail += fmt.Sprintf("; version %s of the key still holds it, beneath a delete marker: delete the marker to bring it back", hidden)
+			return v, nil
+		}
+	}
+	if o.expiration > 0 {
+		ok, err := o.gone.MarkExpired(ctx, rec, o.expiration, "removed by the lifecycle rule's expiration (found by the audit)")
+		if err != nil {
+			return verdict{}, err
+		}
+		if ok {
+			return verdict{result: auditSkipped}, nil
+		}
+	}
+	reason := fmt.Sprintf("the trash copy s3://%s/%s was found gone by the audit: removed by something that is not trashd's lifecycle rule "+
+		"(another rule, or someone's delete); the file cannot be restored", v.bucket, v.key)
+	ok, err := o.gone.MarkGone(ctx, rec, StateRemoved, reason)
+	if err != nil {
+		return verdict{}, err
+	}
+	if ok {
+		v.detail += "; recorded " + string(StateRemoved) + ": the file cannot be restored"
+	}
+	return v, nil
 }
 
 // sighting is what one look found at a place the record's object may be.
@@ -154,7 +240,7 @@ type sighting struct {
 // kept it from looking.
 func auditRecord(ctx context.Context, objects ObjectStore, trashBucket string, rec Record) (verdict, error) {
 	switch rec.State {
-	case StateMissing, StateExpired:
+	case StateMissing, StateExpired, StateRemoved:
 		return verdict{result: auditSkipped}, nil
 	case StateRestored:
 		return auditRestored(ctx, objects, rec)
@@ -204,7 +290,14 @@ func auditRecord(ctx context.Context, objects ObjectStore, trashBucket string, r
 	if len(details) > 0 {
 		problem += " (" + strings.Join(details, "; ") + ")"
 	}
-	return verdict{result: AuditProblem, detail: problem}, nil
+	// Nothing at the trash key of a record whose source was deleted: the
+	// copy was removed (a lifecycle rule, someone's delete).
+	gone := slices.Contains(InTrashStates(), rec.State) && len(details) == 0 && trashKey != ""
+	if gone {
+		problem = fmt.Sprintf("%s: the trash copy s3://%s/%s is gone (removed by a lifecycle rule or by someone else; the source was deleted after the copy)",
+			rec.State, trashBucket, trashKey)
+	}
+	return verdict{result: AuditProblem, detail: problem, gone: gone, key: trashKey, bucket: trashBucket}, nil
 }
 
 // recordedIdentity is what rec's object must match: the verified copy's own

@@ -24,6 +24,8 @@ type InventoryAudit struct {
 	Concurrency  int
 	MaxAge       time.Duration // a report older than this is refused (the trash bucket's) or not used (a source bucket's)
 	Now          func() time.Time
+	// Options are Audit's (RecordGone), for the records looked at with HEAD.
+	Options []AuditOption
 }
 
 // InventoryAuditSummary is an audit's summary with what the reports did.
@@ -90,6 +92,10 @@ func (a InventoryAudit) Run(ctx context.Context, report func(rec Record, result 
 		}
 		return snaps[bucket]
 	}
+	var o auditOptions
+	for _, opt := range a.Options {
+		opt(&o)
+	}
 	tally := &auditTally{report: report}
 	workers := newPool(a.Concurrency)
 	defer workers.Close()
@@ -120,13 +126,16 @@ func (a InventoryAudit) Run(ctx context.Context, report func(rec Record, result 
 				tally.add(rec, verdict{result: AuditOK}, nil)
 				continue
 			}
-			if rec.State == StateMissing || rec.State == StateExpired {
+			if slices.Contains(LostStates(), rec.State) {
 				tally.add(rec, verdict{result: auditSkipped}, nil)
 				continue
 			}
 			sum.Headed++
 			workers.Go(func() {
 				v, lookErr := auditRecord(ctx, a.Objects, a.TrashBucket, rec)
+				if lookErr == nil && v.gone {
+					v, lookErr = o.recordGone(ctx, a.Objects, rec, v)
+				}
 				if lookErr == nil && v.result == AuditOK && classOff[i] {
 					v, lookErr = a.checkClass(ctx, rec)
 				}
@@ -158,9 +167,10 @@ func (a InventoryAudit) checkChunk(ctx context.Context, recs []Record, snapshot 
 	for i, rec := range recs {
 		i32 := int32(i)
 		identity := recordedIdentity(rec)
-		switch rec.State {
-		case StateMissing, StateExpired:
+		if slices.Contains(LostStates(), rec.State) {
 			continue
+		}
+		switch rec.State {
 		case StateRestored:
 			if identity.ETag != "" {
 				add(rec.Source.Bucket, hashKey(cmp.Or(rec.RestoredKey, rec.Source.Key)),

@@ -55,7 +55,7 @@ type LMSAuditSummary struct {
 	Buckets       []LMSBucketAudit
 	WithoutObject int // rows whose object is in neither bucket, HEAD confirming it
 	// Recorded are rows without an object whose record already says so
-	// (missing, expired): reported by `trashd status`, not again here.
+	// (missing, expired, removed): reported by `trashd status`, not again here.
 	Recorded int
 	// Unchecked are rows of a bucket without a usable report, or whose
 	// objects S3 did not answer for.
@@ -198,7 +198,7 @@ func (a LMSAudit) checkRows(ctx context.Context, rows []LMSObject, source func(s
 	found := make([]bool, len(rows))
 	byBucket := map[string]map[keyHash][]int32{}
 	for i, r := range rows {
-		if r.State == StateMissing || r.State == StateExpired {
+		if slices.Contains(LostStates(), r.State) {
 			found[i] = true
 			sum.Recorded++
 			continue

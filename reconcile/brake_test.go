@@ -202,6 +202,9 @@ func TestBadRowsFailAlone(t *testing.T) {
 func TestBrakeStopsARunOfMissingObjects(t *testing.T) {
 	t.Parallel()
 	env := testworld.New(t)
+	for i := range 60 {
+		env.AddRow(t, fmt.Sprintf("live/%02d", i), false) // most of an LMS is live
+	}
 	for i := range 40 {
 		env.AddRow(t, fmt.Sprintf("nowhere/%02d", i), true)
 	}

@@ -28,3 +28,27 @@ func TestNoAdapterDependencies(t *testing.T) {
 		}
 	}
 }
+
+// The domain imports the standard library only: the scheduler (and its
+// cron parser) lives in internal/service, and the boot clock reads
+// CLOCK_BOOTTIME through package syscall. A standard library package has
+// no dot in its first path element; reconcile itself is the one exception.
+func TestStandardLibraryOnly(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go tool on PATH")
+	}
+	for _, goos := range []string{"linux", "darwin"} {
+		cmd := exec.Command(goTool, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".")
+		cmd.Env = append(cmd.Environ(), "GOOS="+goos)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("GOOS=%s go list -deps: %v", goos, err)
+		}
+		for _, pkg := range strings.Fields(string(out)) {
+			if pkg != "trashd/reconcile" {
+				t.Errorf("GOOS=%s: package reconcile depends on %s, which is not in the standard library", goos, pkg)
+			}
+		}
+	}
+}

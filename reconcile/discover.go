@@ -20,7 +20,7 @@ func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) 
 		return 0, 0, err
 	}
 	weighed := limits.Allow
-	if !weighed && again > limits.count() {
+	if limits.weighs(again) {
 		if err := r.weighDiscoveries(ctx, limits, again); err != nil {
 			return 0, 0, err
 		}
@@ -64,11 +64,12 @@ func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) 
 		}
 		if !weighed {
 			held = append(held, rows...)
-			// Past the brake's count, or past maxHeldRows whatever the
-			// count (a brake set to millions must not hold millions of
-			// rows in memory), the rows still undiscovered are counted
-			// instead: the same answer, from the database.
-			if len(held) > min(limits.count(), maxHeldRows) {
+			// Past what the brake weighs (its count or a handful), or
+			// past maxHeldRows whatever the count (a brake set to
+			// millions must not hold millions of rows in memory), the
+			// rows still undiscovered are counted instead: the same
+			// answer, from the database.
+			if limits.weighs(len(held)) || len(held) > maxHeldRows {
 				if err := r.weighDiscoveries(ctx, limits, again); err != nil {
 					return total, unmovable, err
 				}
@@ -101,5 +102,5 @@ func (r *Runner) weighDiscoveries(ctx context.Context, l MassLimits, again int) 
 	if err != nil {
 		return err
 	}
-	return l.check("move the files of newly trashed LMS rows:", n, max(rows, n), "LMS rows")
+	return l.check(r.discoveries(rows, n))
 }

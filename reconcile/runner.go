@@ -51,6 +51,7 @@ type Runner struct {
 	events    func(Event)
 	current   atomic.Pointer[tracker]        // the running pass, if any
 	lifecycle atomic.Pointer[LifecycleState] // the last lifecycle check
+	foreign   foreignRules                   // other rules that delete trash copies, as last read
 	// conds: what each bucket honours, probed when first needed.
 	conds        conditions
 	onConditions func(Capabilities)
@@ -274,7 +275,7 @@ func (p *pass) run() error {
 		p.progress.setPhase(PhaseRestoring)
 		return p.restoreAll()
 	}
-	p.keepLifecycle()
+	lifecycleErr := p.keepLifecycle()
 	p.progress.setPhase(PhaseDiscovering)
 	n, unmovable, err := p.r.discover(p.stop, p.progress.touch, p.r.cfg.Mass)
 	p.progress.update(func(pr *Progress) { pr.Counts.Discovered, pr.Counts.Failed = n, pr.Counts.Failed+unmovable })
@@ -297,6 +298,13 @@ func (p *pass) run() error {
 			return err
 		}
 		return fmt.Errorf("restore: %w", err)
+	}
+	if lifecycleErr != nil {
+		// Another rule deletes trash copies: nothing moves into the
+		// bucket, and the checks still record the copies it removed.
+		p.progress.setPhase(PhaseArchiving)
+		p.confirmTransitions()
+		return lifecycleErr
 	}
 	p.progress.setPhase(PhaseMoving)
 	if err := p.moveAll(); err != nil {

@@ -40,6 +40,10 @@ const (
 	// StateExpired: the trash copy was removed by the lifecycle rule's
 	// expiration, as configured. Terminal.
 	StateExpired State = "expired"
+	// StateRemoved: the trash copy is gone, and not by trashd's rule: a
+	// lifecycle rule that is not trashd's expired it, or someone deleted
+	// it. The file cannot be restored. Terminal.
+	StateRemoved State = "removed"
 	// StateShared: an untrashed LMS row still names the object, so it stays
 	// where it is; later passes look again and move it once the last row
 	// naming it is trashed.
@@ -48,7 +52,7 @@ const (
 
 // States lists every state, in the order of an object's life, for reports.
 var States = []State{StatePending, StateShared, StateCopied, StateInTrash, StateArchived, StateMissing, StateFailed,
-	StateRestoring, StateRestored, StateRestoreFailed, StateOrphaned, StateExpired}
+	StateRestoring, StateRestored, StateRestoreFailed, StateOrphaned, StateExpired, StateRemoved}
 
 // The sets of states that the runner and the adapters act on. They are
 // functions, not variables, so that nothing can change them; db builds its
@@ -88,10 +92,14 @@ func InTrashStates() []State { return []State{StateInTrash, StateArchived} }
 // deleted altogether.
 func OrphanableStates() []State { return []State{StateInTrash, StateArchived} }
 
+// LostStates are the states in which the file is gone for good: nothing
+// can restore it.
+func LostStates() []State { return []State{StateMissing, StateExpired, StateRemoved} }
+
 // FinalStates are the states a pass leaves alone for good (orphaned only
 // until the LMS row comes back).
 func FinalStates() []State {
-	return []State{StateArchived, StateMissing, StateFailed, StateRestored, StateRestoreFailed, StateOrphaned, StateExpired}
+	return []State{StateArchived, StateMissing, StateFailed, StateRestored, StateRestoreFailed, StateOrphaned, StateExpired, StateRemoved}
 }
 
 // Movable reports whether a pass still has work to do on a record in state s.
@@ -299,7 +307,7 @@ const (
 type Counts struct {
 	Discovered  int   // new records created by this pass
 	Moved       int   // objects that reached in_trash
-	Missing     int   // objects recorded missing
+	Missing     int   // objects recorded missing, or removed (their trash copy found gone)
 	Failed      int   // objects recorded failed
 	Retrying    int   // objects left for a later pass after a transient error
 	Interrupted int   // objects whose work stopped at shutdown or with a lost lease

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -13,6 +15,9 @@ type TransitionQuery struct {
 	MinSize   int64         // smaller copies are never transitioned
 	Age       time.Duration // copies younger than this are not due yet
 	ExpireAge time.Duration // > 0: also archived copies this old, which expiration may have removed
+	// RemoveAge > 0: also in_trash and archived copies this old, which a
+	// lifecycle rule that is not trashd's may have removed.
+	RemoveAge time.Duration
 	Limit     int
 	// Inventory, when a report was used, narrows the in_trash part to what
 	// the report could not confirm.
@@ -41,16 +46,21 @@ type Archiver interface {
 // confirmTransitions looks with HEAD at copies old enough to have reached
 // the archive class, a bounded number per pass, and records those that did.
 // A copy that is gone was expired by the rule (when it expires copies and
-// the copy is old enough) or is missing, which is an alarm.
+// the copy is old enough), or else removed by something that is not
+// trashd's rule (another lifecycle rule, someone's delete): the file is
+// lost, which is an alarm. While another rule deletes trash copies, copies
+// as old as it deletes them are looked at too, whatever the mode.
 func (p *pass) confirmTransitions() {
 	a := p.r.cfg.Archive
-	if p.stopping() || (a.Mode == ArchiveLifecycle && a.LifecycleMode == LifecycleOff) {
+	foreign := p.r.foreign.get()
+	if p.stopping() || (a.Mode == ArchiveLifecycle && a.LifecycleMode == LifecycleOff && len(foreign) == 0) {
 		return
 	}
 	q := TransitionQuery{MinSize: a.minTransitionSize(), Age: a.transitionAge(), Limit: a.ChecksPerPass}
 	if a.Rule.ExpirationDays > 0 {
 		q.ExpireAge = time.Duration(a.Rule.ExpirationDays) * a.DayLength
 	}
+	q.RemoveAge = removeAge(foreign, a.DayLength, p.r.now())
 	q.Inventory = p.confirmFromInventory(q)
 	recs, err := p.r.store.TransitionCandidates(p.stop, q)
 	if err != nil {
@@ -86,24 +96,7 @@ func (p *pass) checkTransition(c TransitionCandidate) bool {
 	obj, err := p.r.s3.Head(p.work, bucket, rec.TrashKey)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		state, why := StateMissing, fmt.Sprintf("the trash copy s3://%s/%s is gone, and the lifecycle rule does not expire copies this young", bucket, rec.TrashKey)
-		if c.Expirable {
-			state, why = StateExpired, fmt.Sprintf("removed by the lifecycle rule's expiration after %d days", p.r.cfg.Archive.Rule.ExpirationDays)
-		}
-		ok, err := p.r.store.MarkGone(p.work, rec, state, why)
-		if err != nil {
-			log.Error("record a gone trash copy", "err", err)
-			return false
-		}
-		if !ok {
-			return false // a restore took it meanwhile
-		}
-		if state == StateMissing {
-			log.Error("trash copy missing", "state", state, "reason", why)
-			return false
-		}
-		log.Info("trash copy expired", "state", state)
-		return true
+		return p.recordGone(log, c, bucket)
 	case err != nil:
 		log.Warn("transition check", "err", err)
 		return false
@@ -118,4 +111,102 @@ func (p *pass) checkTransition(c TransitionCandidate) bool {
 		log.Debug("archived", "state", StateArchived, "storage_class", obj.StorageClass, "archive_status", obj.ArchiveStatus)
 	}
 	return ok && done
+}
+
+// removeAge is the age from which a copy may have been removed by one of
+// rules: the fewest days, or any age once a rule's date has passed; 0 when
+// there are none.
+func removeAge(rules []ExpiringRule, day time.Duration, now time.Time) time.Duration {
+	var age time.Duration
+	for _, e := range rules {
+		d := time.Duration(e.Days) * day
+		if e.Days == 0 {
+			if e.Date.IsZero() || now.Before(e.Date) {
+				continue
+			}
+			d = time.Microsecond
+		}
+		if age == 0 || d < age {
+			age = d
+		}
+	}
+	return age
+}
+
+// recordGone records the trash copy of c that HEAD found gone: expired by
+// trashd's rule when it is old enough for it, else removed. A copy a
+// versioned bucket still holds beneath a delete marker is not gone: it is
+// named, and left for the operator to bring back.
+func (p *pass) recordGone(log *slog.Logger, c TransitionCandidate, bucket string) bool {
+	rec := c.Record
+	hidden, err := "", error(nil)
+	if !c.Expirable {
+		// trashd's own expiration hides a copy on a versioned bucket
+		// too, as it means to.
+		hidden, err = hiddenCopy(p.work, p.r.s3, bucket, rec)
+	}
+	switch {
+	case err != nil:
+		log.Warn("transition check: the trash copy is gone; its versions could not be listed, so it is looked at again later", "err", err)
+		return false
+	case hidden != "":
+		log.Error("the trash copy is hidden by a delete marker (an expiration or a delete on a versioned bucket): "+
+			"delete the marker to bring it back, or it goes for good when a rule expires noncurrent versions",
+			"version_id", hidden, "state", rec.State)
+		return false
+	}
+	state, why := StateRemoved, goneReason(bucket, rec.TrashKey, p.r.foreign.get())
+	if c.Expirable {
+		state, why = StateExpired, fmt.Sprintf("removed by the lifecycle rule's expiration after %d days", p.r.cfg.Archive.Rule.ExpirationDays)
+	}
+	ok, err := p.r.store.MarkGone(p.work, rec, state, why)
+	if err != nil {
+		log.Error("record a gone trash copy", "err", err)
+		return false
+	}
+	if !ok {
+		return false // a restore took it meanwhile
+	}
+	if state == StateRemoved {
+		p.progress.update(func(pr *Progress) { pr.Counts.Missing++ })
+		log.Error("trash copy removed by something that is not trashd's rule: the file cannot be restored", "state", state, "reason", why)
+		return false
+	}
+	log.Info("trash copy expired", "state", state)
+	return true
+}
+
+// goneReason says why a trash copy is gone, for the record: the rules that
+// delete trash copies, when there are any.
+func goneReason(bucket, key string, rules []ExpiringRule) string {
+	by := "by something that is not trashd's lifecycle rule (another rule, or someone's delete), since trashd's rule does not expire copies this young"
+	if len(rules) > 0 {
+		lines := make([]string, len(rules))
+		for i, e := range rules {
+			lines[i] = e.String()
+		}
+		by = "by a lifecycle rule that is not trashd's: " + strings.Join(lines, "; ")
+	}
+	return fmt.Sprintf("the trash copy s3://%s/%s was removed %s; the file cannot be restored", bucket, key, by)
+}
+
+// hiddenCopy looks, after a HEAD found rec's trash copy gone, whether a
+// version of its key still holds it (a versioned bucket keeps it beneath
+// the delete marker an expiration or a delete put there), and returns that
+// version's id, or "". A bucket that keeps no versions, or a listing
+// refused (not permitted, not implemented), has none to offer.
+func hiddenCopy(ctx context.Context, s3 VersionLister, bucket string, rec Record) (string, error) {
+	versions, err := s3.KeyVersions(ctx, bucket, rec.TrashKey, 100)
+	switch {
+	case errors.Is(err, ErrPermanent):
+		return "", nil
+	case err != nil:
+		return "", err
+	}
+	for _, v := range versions {
+		if !v.DeleteMarker && (rec.Copy.ETag == "" || v.ETag == rec.Copy.ETag) {
+			return v.VersionID, nil
+		}
+	}
+	return "", nil
 }

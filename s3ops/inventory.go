@@ -242,16 +242,6 @@ func (c *Client) PutInventoryConfiguration(ctx context.Context, bucket string, c
 	return mapError(inventoryCall("write", bucket, cfg.ID, "s3:PutInventoryConfiguration"), err)
 }
 
-// DeleteInventoryConfiguration removes bucket's inventory configuration
-// id; removing one that is not there is no error.
-func (c *Client) DeleteInventoryConfiguration(ctx context.Context, bucket, id string) error {
-	_, err := c.s3.DeleteBucketInventoryConfiguration(ctx, &s3.DeleteBucketInventoryConfigurationInput{Bucket: aws.String(bucket), Id: aws.String(id)})
-	if errorCode(err) == "NoSuchConfiguration" {
-		return nil
-	}
-	return mapError(inventoryCall("delete", bucket, id, "s3:PutInventoryConfiguration"), err)
-}
-
 const bucketARNPrefix = "arn:aws:s3:::"
 
 func toSDKInventory(cfg InventoryConfig) *types.InventoryConfiguration {

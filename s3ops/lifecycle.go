@@ -179,6 +179,7 @@ func CompareLifecycle(bucket string, cfg LifecycleConfiguration, want reconcile.
 		report.Drift = append(report.Drift, legacyRules(cfg.Rules, want)...)
 	}
 	report.Conflicts = conflicts(cfg.Rules, want)
+	report.Expiring = expiring(cfg.Rules, want)
 	return report
 }
 
@@ -431,6 +432,48 @@ func conflicts(rules []types.LifecycleRule, want reconcile.LifecycleRule) []stri
 			out = append(out, fmt.Sprintf("rule %q (%s) acts on objects of rule %q (%s): %s",
 				aws.ToString(r.ID), s, want.ID, ws, strings.Join(why, "; ")))
 		}
+	}
+	return out
+}
+
+// expiring lists the enabled rules other than want's that delete objects
+// want acts on before want's expiration would, or at all when want never
+// expires them: an Expiration by date, or after fewer days. On a versioned
+// bucket an expiration hides the current version behind a delete marker,
+// which is as gone for a restore; a rule's NoncurrentVersionExpiration
+// alone acts only on versions something else has already deleted or
+// replaced (trashd's copies are current until then), so it is not one.
+func expiring(rules []types.LifecycleRule, want reconcile.LifecycleRule) []reconcile.ExpiringRule {
+	ws := scopeOfWant(want)
+	wantExpiry := "never"
+	if want.ExpirationDays > 0 {
+		wantExpiry = fmt.Sprintf("after %d days", want.ExpirationDays)
+	}
+	var out []reconcile.ExpiringRule
+	for _, r := range rules {
+		e := r.Expiration
+		if aws.ToString(r.ID) == want.ID || r.Status != types.ExpirationStatusEnabled || e == nil {
+			continue
+		}
+		s := scopeOf(r)
+		if !s.overlaps(ws) {
+			continue
+		}
+		x := reconcile.ExpiringRule{ID: aws.ToString(r.ID)}
+		switch {
+		case e.Date != nil:
+			x.Date = *e.Date
+			x.Does = fmt.Sprintf("expires every object of %s on %s (trashd's rule: %s)", s, day(*e.Date), wantExpiry)
+		case e.Days != nil && (want.ExpirationDays == 0 || int(*e.Days) < want.ExpirationDays):
+			x.Days = int(*e.Days)
+			x.Does = fmt.Sprintf("expires the objects of %s after %d days (trashd's rule: %s)", s, *e.Days, wantExpiry)
+		default:
+			continue
+		}
+		if e := r.NoncurrentVersionExpiration; e != nil {
+			x.Does += fmt.Sprintf(", and on a versioned bucket deletes the expired versions %d days later", aws.ToInt32(e.NoncurrentDays))
+		}
+		out = append(out, x)
 	}
 	return out
 }

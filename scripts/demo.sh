@@ -127,9 +127,11 @@ bin/trashd lifecycle --apply
 log=$dev/demo-reconcile.log
 out=$dev/demo-reconcile.out
 echo
-echo "\$ trashd reconcile        (JSON logs in ${log#"$PWD"/})"
+echo "\$ trashd reconcile --allow-mass-change        (JSON logs in ${log#"$PWD"/})"
 rc=0
-bin/trashd reconcile >"$out" 2>"$log" || rc=$?
+# The seeded LMS has a third of its rows trashed, as an LMS trashd first meets
+# has years of trash: the first pass is let through the mass-change brake.
+bin/trashd reconcile --allow-mass-change >"$out" 2>"$log" || rc=$?
 # Its summary; the state table it prints next is the one trashd status shows below.
 awk 'NF == 0 { exit } { print }' "$out"
 echo "(exit status $rc)"

@@ -14,6 +14,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"trashd/db"
+	"trashd/internal/service"
 	"trashd/reconcile"
 	"trashd/s3ops"
 )
@@ -70,21 +71,20 @@ func openS3(ctx context.Context, cfg Config) (*s3ops.Client, error) {
 // this process as the lease owner.
 func newRunner(ctx context.Context, cfg Config, s3opts s3ops.Options, store *db.Store, log *slog.Logger,
 	opts ...reconcile.Option) (*reconcile.Runner, *s3ops.Client, error) {
-	client, err := s3ops.New(ctx, s3opts)
-	if err != nil {
-		return nil, nil, configErr(err)
-	}
 	rcfg := cfg.Reconcile
 	rcfg.Owner, rcfg.Host = owner(), hostname()
 	if cfg.Inventory.Trash.Set() {
+		// Reports are read with a client of their own: the runner's is
+		// made with it.
+		invClient, err := s3ops.New(ctx, s3opts)
+		if err != nil {
+			return nil, nil, configErr(err)
+		}
 		opts = append(opts, reconcile.WithInventory(reconcile.InventoryUse{
-			Reports: inventoryReports(cfg, client), Records: store, Config: cfg.Inventory}))
+			Reports: inventoryReports(cfg, invClient), Records: store, Config: cfg.Inventory}))
 	}
-	runner, err := reconcile.NewRunner(store, client, rcfg, log, opts...)
-	if err != nil {
-		return nil, nil, configErr(err)
-	}
-	return runner, client, nil
+	runner, client, err := service.NewRunner(ctx, s3opts, store, rcfg, log, opts...)
+	return runner, client, configErr(err)
 }
 
 // owner names this process in leases: host, pid and a random suffix, so that

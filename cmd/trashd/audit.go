@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"trashd/reconcile"
 )
@@ -16,7 +17,8 @@ func auditCommand() command {
 		about: "Check the invariant against S3 itself: every record's object exists intact (its recorded size and ETag\n" +
 			"or checksum; on a versioned source, its recorded version) in the source bucket or at its trash key,\n" +
 			"and every restored object is still the file the restore put back. A record whose object exists but\n" +
-			"has nothing recorded to compare it with is listed as unverifiable. Changes nothing.\n" +
+			"has nothing recorded to compare it with is listed as unverifiable. Changes nothing but the record of a\n" +
+			"trash copy found gone for good: expired when trashd's rule expired it, else removed (the file is lost).\n" +
 			"With --inventory, the newest S3 Inventory reports stand in for most HEADs; with --lms, the LMS table is\n" +
 			"audited against its buckets' reports both ways (objects no row names, rows without an object): it only reports.\n" +
 			"Exit 3 when it found problems, 1 when it could not look (S3 or the database unreachable).",
@@ -41,7 +43,8 @@ func auditCommand() command {
 }
 
 // runAudit checks the invariant against S3: every record's object exists
-// intact in the source bucket or at its trash key. It changes nothing. An
+// intact in the source bucket or at its trash key. It changes nothing but
+// the record of a trash copy found gone for good (expired or removed). An
 // unverifiable record is listed, not counted a problem: nothing says its
 // object is wrong, only that nothing can say it is right.
 func runAudit(ctx context.Context, c *cli, asJSON bool) error {
@@ -70,7 +73,9 @@ func runAudit(ctx context.Context, c *cli, asJSON bool) error {
 				detail = "unverifiable: " + detail
 			}
 			fmt.Fprintf(c.stdout, "LMS row %d (record %d): %s\n", rec.LMSID, rec.ID, escapeLine(detail))
-		})
+		},
+		// A trash copy gone for good must not stay recorded in the trash.
+		reconcile.RecordGone(store, time.Duration(cfg.Reconcile.Archive.Rule.ExpirationDays)*cfg.Reconcile.Archive.DayLength))
 	if asJSON {
 		doc.Checked, doc.Problems, doc.Skipped, doc.Unchecked = sum.Checked, sum.Problems, sum.Skipped, sum.Unchecked
 		doc.Unverifiable = sum.Unverifiable

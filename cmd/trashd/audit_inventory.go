@@ -43,6 +43,8 @@ func runAuditInventory(ctx context.Context, c *cli, asJSON bool) error {
 		Records: store, Reports: inventoryReports(cfg, client), Objects: client,
 		TrashBucket: cfg.Reconcile.TrashBucket, ArchiveClass: cfg.Reconcile.Archive.Rule.StorageClass,
 		Concurrency: cfg.Reconcile.Concurrency, MaxAge: cfg.Inventory.MaxAge,
+		Options: []reconcile.AuditOption{reconcile.RecordGone(store,
+			time.Duration(cfg.Reconcile.Archive.Rule.ExpirationDays)*cfg.Reconcile.Archive.DayLength)},
 	}
 	sum, err := audit.Run(ctx, func(rec reconcile.Record, result reconcile.AuditResult, detail string) {
 		if asJSON {
@@ -174,7 +176,7 @@ func printLMSAudit(w io.Writer, sum reconcile.LMSAuditSummary) {
 	for _, n := range sum.Notes {
 		fmt.Fprintf(w, "note: %s\n", escapeLine(n))
 	}
-	fmt.Fprintf(w, "audit --lms: %d LMS rows read, %d whose object is in neither bucket, %d whose record already says it is gone (missing, expired), "+
+	fmt.Fprintf(w, "audit --lms: %d LMS rows read, %d whose object is in neither bucket, %d whose record already says it is gone (missing, expired, removed), "+
 		"%d not checked, %d HEAD requests\n", sum.Rows, sum.WithoutObject, sum.Recorded, sum.Unchecked, sum.Headed)
 }
 

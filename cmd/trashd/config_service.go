@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"trashd/internal/service"
 	"trashd/reconcile"
 )
 
@@ -17,12 +18,12 @@ import (
 // shares with the commands that talk to it (`trashd trigger`).
 func serviceVariables() []variable {
 	return []variable{
-		{Name: "TRASHD_SCHEDULE", Default: "@every 15m", Desc: "`serve`: when passes run: 5-field cron (`*/15 * * * *`), `@every 15m`, `@hourly`; an optional `CRON_TZ=Europe/Berlin` prefix", Opt: "Schedule", parse: parseSchedule},
+		{Name: "TRASHD_SCHEDULE", Default: "@every 15m", Desc: "`serve`: when passes run: 5-field cron (`*/15 * * * *`; day-of-week 0-7, Sunday 0 or 7), `@every 15m`, `@hourly`; an optional `CRON_TZ=Europe/Berlin` prefix. Refused: more often than once a minute (`@every 0s`, `@every -15m`), or never within five years (`0 0 31 2 *`); a step larger than its field (`*/90` minutes: hourly) warns", Opt: "Schedule", parse: parseSchedule},
 		boolVar("TRASHD_RUN_AT_START", true, "`serve`: run a pass as soon as the service starts", func(c *Config) *bool { return &c.RunAtStart }),
 		{Name: "TRASHD_CONTROL_SOCKET", Desc: "`serve` and `trigger`: the control socket; empty: `$RUNTIME_DIRECTORY/control.sock`, else `/run/trashd/control.sock`. `serve` replaces only a stale socket there (one nobody listens on) and refuses to start over anything else, such as a regular file", Opt: "ControlSocket",
 			parse: func(_ *problems, v string, c *Config) { c.ControlSocket = controlSocket(v) }},
 		{Name: "TRASHD_METRICS_ADDR", Default: "127.0.0.1:9464", Desc: "`serve`: listen address for `/metrics`, `/healthz` and `/readyz`, `host:port` with a numeric port; empty disables", Opt: "MetricsAddr", parse: parseMetricsAddr},
-		durationVar("TRASHD_SHUTDOWN_GRACE", reconcile.DefaultGrace, "on SIGTERM (or Ctrl-C), how long objects in flight may take to finish their current step", func(c *Config) *time.Duration { return &c.Reconcile.Grace }),
+		durationVar("TRASHD_SHUTDOWN_GRACE", reconcile.DefaultGrace, "on SIGTERM (or SIGHUP, Ctrl-C), how long objects in flight may take to finish their current step", func(c *Config) *time.Duration { return &c.Reconcile.Grace }),
 		durationVar("TRASHD_PROGRESS_INTERVAL", 10*time.Second, "how often progress is logged when the output is not a terminal", func(c *Config) *time.Duration { return &c.ProgressInterval }),
 	}
 }
@@ -30,8 +31,12 @@ func serviceVariables() []variable {
 // parseSchedule reads TRASHD_SCHEDULE: the one place its value is checked.
 func parseSchedule(p *problems, v string, c *Config) {
 	c.Schedule = v
-	if _, err := reconcile.ParseSchedule(v); err != nil {
+	_, warnings, err := service.ParseSchedule(v, time.Now())
+	if err != nil {
 		p.add("TRASHD_SCHEDULE", err.Error())
+	}
+	for _, w := range warnings {
+		c.Warnings = append(c.Warnings, "TRASHD_SCHEDULE: "+w)
 	}
 }
 

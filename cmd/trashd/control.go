@@ -82,9 +82,10 @@ func (c *controlClient) trigger(ctx context.Context) (service.TriggerReply, erro
 	return out, c.do(ctx, http.MethodPost, "/run", &out)
 }
 
-func (c *controlClient) pass(ctx context.Context, id int64) (service.Pass, error) {
+// awaitPass is pass id once it has ended, or as it is after wait.
+func (c *controlClient) awaitPass(ctx context.Context, id int64, wait time.Duration) (service.Pass, error) {
 	var out service.Pass
-	return out, c.do(ctx, http.MethodGet, "/runs/"+strconv.FormatInt(id, 10), &out)
+	return out, c.do(ctx, http.MethodGet, "/runs/"+strconv.FormatInt(id, 10)+"?wait="+wait.String(), &out)
 }
 
 func (c *controlClient) status(ctx context.Context) (service.StatusReply, error) {

@@ -11,7 +11,8 @@ import (
 // previewPass reports what a pass would do, reading only: the same bucket
 // and credential checks as a real pass, the trashed rows it would discover,
 // the records already due, the restores it would start and the records it
-// would orphan, and whether the mass-change brake would stop it.
+// would orphan, and whether the mass-change brake, or a lifecycle rule that
+// deletes trash copies, would stop it.
 func previewPass(ctx context.Context, runner *reconcile.Runner, store *db.Store, cfg reconcile.Config, c *cli, asJSON bool) error {
 	if err := runner.CheckBuckets(ctx); err != nil {
 		return fmt.Errorf("a pass would stop here: %w", err)
@@ -57,6 +58,10 @@ func previewPass(ctx context.Context, runner *reconcile.Runner, store *db.Store,
 		return err
 	}
 	brake := runner.WeighChanges(ctx, discover, len(restores), len(orphans))
+	if brake == nil {
+		// Another lifecycle rule deleting trash copies stops the moves.
+		brake = runner.ForeignExpiration(ctx)
+	}
 	if asJSON {
 		doc.Discover, doc.NewTruncated, doc.Due, doc.DueBytes = discover, discover > show, due, bytes
 		doc.Restores, doc.Orphans = len(restores), len(orphans)

@@ -40,12 +40,24 @@ type statusDoc struct {
 	Leased        int          `json:"leased"`
 	Runs          []runDoc     `json:"runs"`
 	Archive       archiveDoc   `json:"archive"`
-	Failed        []failureDoc `json:"failed,omitempty"`  // --failed: every one
-	Overdue       []overdueDoc `json:"overdue,omitempty"` // --overdue: the oldest 100
-	Cost          *costDoc     `json:"cost,omitempty"`    // --cost
+	Schedule      scheduleDoc  `json:"schedule"`
+	Failed        []failureDoc `json:"failed,omitzero"`  // --failed: every one, [] when none
+	Overdue       []overdueDoc `json:"overdue,omitzero"` // --overdue: the oldest 100, [] when none
+	Cost          *costDoc     `json:"cost,omitempty"`   // --cost
 	// Inventory is the trash bucket's newest inventory report, when
 	// TRASHD_INVENTORY_BUCKET is set.
 	Inventory *inventoryStatusDoc `json:"inventory,omitempty"`
+}
+
+// scheduleDoc is when the next scheduled pass is: as the running service
+// says (From "service"), or as TRASHD_SCHEDULE says when the service does
+// not answer on the control socket (From "configuration").
+type scheduleDoc struct {
+	Spec     string     `json:"spec"`
+	NextPass *time.Time `json:"next_pass"`
+	From     string     `json:"from"`
+	Running  *int64     `json:"running_pass,omitempty"` // the service's pass running now
+	Error    string     `json:"error,omitempty"`
 }
 
 type stateDoc struct {
@@ -55,13 +67,18 @@ type stateDoc struct {
 }
 
 type runDoc struct {
-	ID        int64          `json:"id"`
-	Trigger   string         `json:"trigger"`
-	Host      string         `json:"host"`
-	Status    string         `json:"status"`
-	Started   time.Time      `json:"started"`
-	Finished  *time.Time     `json:"finished"`
-	Heartbeat *time.Time     `json:"heartbeat"`
+	ID        int64      `json:"id"`
+	Trigger   string     `json:"trigger"`
+	Host      string     `json:"host"`
+	Status    string     `json:"status"`
+	Started   time.Time  `json:"started"`
+	Finished  *time.Time `json:"finished"`
+	Heartbeat *time.Time `json:"heartbeat"`
+	// Stale: recorded running, but its heartbeat is older than the run
+	// lapse, so its process probably died; the next pass records it
+	// abandoned. StaleForS is the heartbeat's age.
+	Stale     bool           `json:"stale"`
+	StaleForS float64        `json:"stale_for_s,omitempty"`
 	Counts    service.Counts `json:"counts"` // the control API's shape
 	Error     string         `json:"error,omitempty"`
 }
@@ -144,6 +161,10 @@ func toStatusDoc(st db.Status, cfg Config, a reconcile.ArchiveStatus) statusDoc 
 			Finished: optTime(r.FinishedAt), Counts: service.Counts(r.Counts), Error: r.Error}
 		if r.FinishedAt.IsZero() {
 			rd.Heartbeat = optTime(r.Heartbeat)
+		}
+		if staleRun(r) {
+			rd.Status, rd.Error = string(reconcile.RunRunning), ""
+			rd.Stale, rd.StaleForS = true, st.Now.Sub(r.Heartbeat).Seconds()
 		}
 		d.Runs = append(d.Runs, rd)
 	}

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
+	"syscall"
 )
 
 // Logs go to stderr: text on a terminal, JSON otherwise (the journal, a
@@ -28,6 +31,9 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 func isTerminal(w io.Writer) bool {
 	if lw, ok := w.(*lineAware); ok {
 		w = lw.w
+	}
+	if o, ok := w.(*output); ok {
+		w = o.f
 	}
 	f, ok := w.(*os.File)
 	if !ok {
@@ -91,4 +97,29 @@ type lineAware struct {
 
 func (a *lineAware) Write(p []byte) (int, error) {
 	return a.line.around(func() (int, error) { return a.w.Write(p) })
+}
+
+// output is stdout or stderr, which a reader may close before the command
+// ends (`trashd reconcile | head -3`, a dropped SSH session). SIGPIPE is
+// ignored (main), so a write there fails with EPIPE; from then on output
+// drops what it is given and reports it written, so that neither a log line
+// nor the progress line ends the pass, retries, or pays a system call again.
+type output struct {
+	f      *os.File
+	closed atomic.Bool
+}
+
+func newOutput(f *os.File) *output { return &output{f: f} }
+
+func (o *output) Write(p []byte) (int, error) {
+	if o.closed.Load() {
+		return len(p), nil
+	}
+	n, err := o.f.Write(p)
+	if err != nil && (errors.Is(err, syscall.EPIPE) || errors.Is(err, os.ErrClosed) || errors.Is(err, syscall.EIO)) {
+		// EIO: the terminal of a dropped SSH session.
+		o.closed.Store(true)
+		return len(p), nil
+	}
+	return n, err
 }

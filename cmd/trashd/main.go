@@ -4,16 +4,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
 )
 
-// main is the only place that touches signals and exits. The first SIGINT
-// or SIGTERM cancels ctx: a pass stops claiming and lets its steps in flight
-// finish. Then the handler is removed, so that a second signal ends the
-// process at once (its leases lapse on their own).
 // gcPercent is the garbage collector's target unless GOGC says otherwise.
 // A pass allocates briskly (every S3 request through the SDK's pipeline)
 // and keeps little: its live heap stays at some megabytes even with a million
@@ -21,16 +18,43 @@ import (
 // tens of megabytes and saves most of the collector's CPU.
 const gcPercent = 400
 
+// main is the only place that touches signals and exits. The first SIGINT,
+// SIGTERM or SIGHUP (a dropped SSH session) cancels ctx, naming the signal:
+// a pass stops claiming, lets its steps in flight finish, releases its
+// leases and records itself interrupted. Then the handler is removed, so
+// that a second signal ends the process at once (its leases lapse on their
+// own).
+//
+// SIGPIPE is ignored: a write to a closed stdout or stderr (`trashd
+// reconcile | head -3`) then fails with EPIPE instead of killing the
+// process mid-pass, and outputs drop what they can no longer write.
 func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	signal.Ignore(syscall.SIGPIPE)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {
-		<-ctx.Done()
-		stop()
+		sig := <-signals
+		signal.Stop(signals)
+		cancel(fmt.Errorf("received %s", signalName(sig)))
 	}()
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	code := run(ctx, os.Args[1:], newOutput(os.Stdout), newOutput(os.Stderr))
+	signal.Stop(signals)
 	os.Exit(code)
+}
+
+// signalName is sig as operators write it: SIGTERM, SIGHUP.
+func signalName(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	}
+	return sig.String()
 }

@@ -29,6 +29,7 @@ func TestReconcileEndToEnd(t *testing.T) {
 	}
 	env.AddFile(t, "lectures/ünïcödé lecture.mp4", testworld.Body("big", 11<<20), true, 5<<20)
 	env.AddRow(t, "gone/before/trashd/saw/it.pdf", true)
+	addLiveRows(t, env, 50)
 
 	if r := trashd(t, vars, "migrate"); r.code != 0 {
 		t.Fatalf("migrate: exit %d\n%s", r.code, r.stderr)
@@ -114,6 +115,7 @@ func TestReconcileTwoProcessesRace(t *testing.T) {
 		key := fmt.Sprintf("race/%03d.bin", i)
 		env.AddFile(t, key, testworld.Body(key, 512), true, 0)
 	}
+	addLiveRows(t, env, 10*n)
 	if r := trashd(t, vars, "migrate"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
@@ -162,6 +164,7 @@ func TestReconcileKilledBeforeDelete(t *testing.T) {
 		key := fmt.Sprintf("kill/%02d.txt", i)
 		env.AddFile(t, key, testworld.Body(key, 300), true, 0)
 	}
+	addLiveRows(t, env, 50)
 	if r := trashd(t, vars, "migrate"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}

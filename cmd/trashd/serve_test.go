@@ -151,6 +151,7 @@ func TestServeTriggerWaitStatus(t *testing.T) {
 		key := fmt.Sprintf("serve/%02d.txt", i)
 		env.AddFile(t, key, testworld.Body(key, 700), true, 0)
 	}
+	addLiveRows(t, env, 50)
 	notify := newNotifySocket(t)
 	vars := serveVars(t, env, "NOTIFY_SOCKET="+notify.path, "WATCHDOG_USEC=200000")
 	if r := trashd(t, vars, "migrate"); r.code != 0 {
@@ -198,6 +199,7 @@ func TestServeSIGTERMMidPass(t *testing.T) {
 		key := fmt.Sprintf("sigterm/%03d.bin", i)
 		env.AddFile(t, key, testworld.Body(key, 256), true, 0)
 	}
+	addLiveRows(t, env, 10*n)
 	notify := newNotifySocket(t)
 	vars := serveVars(t, env, "TRASHD_S3_ENDPOINT="+proxy.URL, "TRASHD_CONCURRENCY=8", "TRASHD_RUN_AT_START=true",
 		"NOTIFY_SOCKET="+notify.path)
@@ -270,23 +272,17 @@ func TestServeStartupProblems(t *testing.T) {
 	testworld.Must(t, err)
 	addr := l.Addr().String()
 	l.Close()
-	srv := startServe(t, serveVars(t, env, "TRASHD_METRICS_ADDR="+addr, "TRASHD_TRASH_BUCKET=no-such-trash-bucket-trashd"))
-	var body string
-	var code int
-	deadline := time.Now().Add(time.Minute)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			body, code = string(b), resp.StatusCode
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz never answered: %v\n%s", err, srv.output())
-		}
-		time.Sleep(20 * time.Millisecond)
+	notify := newNotifySocket(t)
+	srv := startServe(t, serveVars(t, env, "TRASHD_METRICS_ADDR="+addr, "TRASHD_TRASH_BUCKET=no-such-trash-bucket-trashd", "NOTIFY_SOCKET="+notify.path))
+	// READY comes after the listener is open and served: no polling.
+	notify.expect(t, "READY=1")
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatalf("/readyz: %v\n%s", err, srv.output())
 	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	body, code := string(b), resp.StatusCode
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "trash_bucket") || !strings.Contains(body, "no-such-trash-bucket-trashd") {
 		t.Errorf("/readyz = %d\n%s\nwant 503 naming the trash bucket", code, body)
 	}

@@ -13,6 +13,7 @@ import (
 	"cmp"
 
 	"trashd/db"
+	"trashd/internal/service"
 	"trashd/reconcile"
 )
 
@@ -75,8 +76,10 @@ func runStatus(ctx context.Context, c *cli, o statusOptions) error {
 			return err
 		}
 	}
+	next := nextPass(ctx, cfg, st.Now)
 	if o.json {
 		doc := toStatusDoc(st, cfg, arch)
+		doc.Schedule = next
 		doc.Archive.IntelligentTiering = intelligentTieringDoc{Archived: it.Archived, ArchivedBytes: it.ArchivedBytes, Restoring: it.Restoring}
 		if o.failed {
 			doc.Failed = []failureDoc{}
@@ -97,6 +100,7 @@ func runStatus(ctx context.Context, c *cli, o statusOptions) error {
 		return writeJSONDoc(c.stdout, doc)
 	}
 	printStatus(c.stdout, st)
+	printNextPass(c.stdout, next, st.Now)
 	printArchive(c.stdout, cfg, arch)
 	printIntelligentTiering(c.stdout, it)
 	printInventoryStatus(c.stdout, inventoryStatus(ctx, cfg))
@@ -211,10 +215,19 @@ func printCost(w io.Writer, r reconcile.CostReport) {
 func printStatus(w io.Writer, st db.Status) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "STATE\tOBJECTS\tBYTES\t")
+	removed := 0
 	for _, s := range st.States {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t\n", s.State, s.Count, humanBytes(s.Bytes))
+		if s.State == reconcile.StateRemoved {
+			removed = s.Count
+		}
 	}
 	tw.Flush()
+	if removed > 0 {
+		fmt.Fprintf(w, "removed: %d trash copies were removed by something that is not trashd's lifecycle rule (another rule on the trash bucket, "+
+			"someone's delete); their files cannot be restored. What removed each: "+
+			"SELECT lms_id, last_error FROM trash_objects WHERE state = 'removed'\n", removed)
+	}
 	if age := st.OldestPendingAge(); age > 0 {
 		fmt.Fprintf(w, "oldest pending: %s ago (since %s)\n", age.Round(time.Second), st.OldestPending.Format(time.RFC3339))
 	} else {
@@ -236,11 +249,69 @@ func printStatus(w io.Writer, st db.Status) {
 		if !r.FinishedAt.IsZero() {
 			dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
 		}
+		status := string(r.Status)
+		if staleRun(r) {
+			status = fmt.Sprintf("running (stale: no heartbeat for %s, its process probably died; the next pass records it abandoned)",
+				roughAge(st.Now.Sub(r.Heartbeat)))
+			r.Error, dur = "", "-"
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", r.ID, r.Trigger, r.Host,
-			r.StartedAt.Format(time.RFC3339), dur, r.Status, r.Counts.Moved, r.Counts.Missing,
+			r.StartedAt.Format(time.RFC3339), dur, status, r.Counts.Moved, r.Counts.Missing,
 			r.Counts.Failed, r.Counts.Retrying, r.Counts.Archived, r.Counts.Restored, firstLine(escapeLine(r.Error), 60))
 	}
 	tw.Flush()
+}
+
+// staleRun is a run recorded running whose heartbeat lapsed: the store
+// reads it as abandoned, though no pass has recorded that yet (it has no
+// end), so its process probably died.
+func staleRun(r db.Run) bool {
+	return r.Status == reconcile.RunAbandoned && r.FinishedAt.IsZero()
+}
+
+// roughAge is d to the minute, or to the second under a minute: "7m".
+func roughAge(d time.Duration) string {
+	if d < time.Minute {
+		return d.Round(time.Second).String()
+	}
+	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+}
+
+// nextPass asks the running service, briefly, when its next scheduled pass
+// is; without an answer it reckons it from TRASHD_SCHEDULE.
+func nextPass(ctx context.Context, cfg Config, now time.Time) scheduleDoc {
+	actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	st, err := newControlClient(cfg.ControlSocket).status(actx)
+	if err == nil {
+		d := scheduleDoc{Spec: st.Schedule, NextPass: optTime(st.Next), From: "service"}
+		if st.Running != nil {
+			d.Running = &st.Running.ID
+		}
+		return d
+	}
+	d := scheduleDoc{Spec: cfg.Schedule, From: "configuration",
+		Error: fmt.Sprintf("the service does not answer on %s", cfg.ControlSocket)}
+	if sched, _, err := service.ParseSchedule(cfg.Schedule, now); err == nil {
+		d.NextPass = optTime(sched.Next(now))
+	}
+	return d
+}
+
+func printNextPass(w io.Writer, d scheduleDoc, now time.Time) {
+	if d.NextPass == nil {
+		fmt.Fprintf(w, "next scheduled pass: none (schedule %q)\n", d.Spec)
+		return
+	}
+	at := fmt.Sprintf("%s (in %s, schedule %q)", d.NextPass.Format(time.RFC3339), roughAge(d.NextPass.Sub(now)), d.Spec)
+	switch {
+	case d.From == "service" && d.Running != nil:
+		fmt.Fprintf(w, "next scheduled pass: %s; the service is running pass %d now\n", at, *d.Running)
+	case d.From == "service":
+		fmt.Fprintf(w, "next scheduled pass: %s\n", at)
+	default:
+		fmt.Fprintf(w, "next scheduled pass: %s by TRASHD_SCHEDULE, if the service runs (%s)\n", at, d.Error)
+	}
 }
 
 func firstLine(s string, n int) string {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"trashd/reconcile"
 )
 
 func triggerCommand() command {
@@ -48,30 +50,33 @@ func runTrigger(ctx context.Context, c *cli, wait bool) error {
 	}
 
 	disp := newProgressDisplay(c, c.logger(cfg.LogLevel, cfg.LogFormat), cfg.ProgressInterval)
-	tick := time.NewTicker(500 * time.Millisecond)
-	defer tick.Stop()
 	for {
-		p, err := client.pass(ctx, t.Pass.ID)
-		if err != nil {
+		// The service answers when the pass ends or after half a second
+		// with its progress; a service that stops mid-pass still answers
+		// this request (with the pass interrupted) before it closes.
+		p, err := client.awaitPass(ctx, t.Pass.ID, 500*time.Millisecond)
+		switch {
+		case ctx.Err() != nil:
 			disp.end()
-			return fmt.Errorf("follow run %d: %w", t.Pass.ID, err)
-		}
-		if !p.Running {
+			return fmt.Errorf("stopped following run %d; it goes on in the service (`trashd status` shows it)", t.Pass.ID)
+		case err != nil:
+			disp.end()
+			return fmt.Errorf("run %d was interrupted: the service stopped or went away before the pass ended (%w); "+
+				"the service records it interrupted, or the next pass records it abandoned, and resumes its objects; `trashd status` shows it", t.Pass.ID, err)
+		case !p.Running:
 			disp.end()
 			sum := p.Summary()
 			printSummary(c.stdout, sum)
 			if p.Error != "" {
 				return fmt.Errorf("the pass could not run: %s", p.Error)
 			}
+			if sum.Status == reconcile.RunInterrupted {
+				return withCode(codeFailure, fmt.Errorf("run %d was interrupted: the service was stopped mid-pass; "+
+					"the steps in flight finished, the leases were released, and the next pass resumes where it stopped", sum.RunID))
+			}
 			return passResult(sum)
 		}
 		disp.show(p.Progress())
-		select {
-		case <-ctx.Done():
-			disp.end()
-			return fmt.Errorf("stopped following run %d; it goes on in the service (`trashd status` shows it)", t.Pass.ID)
-		case <-tick.C:
-		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,7 +16,9 @@ import (
 //
 //	POST /run        start a pass now, or report the one already running
 //	GET  /status     the schedule, the running pass and the last one
-//	GET  /runs/{id}  one pass of this process: progress, then its summary
+//	GET  /runs/{id}  one pass of this process: progress, then its summary;
+//	                 ?wait=DURATION answers once the pass has ended, or after
+//	                 DURATION (at most a minute) with its progress
 
 // Pass is a pass on the wire.
 type Pass struct {
@@ -60,7 +63,7 @@ type StatusReply struct {
 	Last     *Pass     `json:"last,omitempty"`
 }
 
-func toPass(p reconcile.PassStatus) Pass {
+func toPass(p PassStatus) Pass {
 	out := Pass{
 		ID: p.ID, Trigger: string(p.Trigger), Running: p.Running, Phase: string(p.Progress.Phase),
 		Started: p.Progress.Started, Total: p.Progress.Total, Done: p.Progress.Done(),
@@ -89,7 +92,7 @@ func (p Pass) Summary() reconcile.Summary {
 }
 
 // newControlHandler serves the control API over svc.
-func newControlHandler(svc *reconcile.Service) http.Handler {
+func newControlHandler(svc *Scheduler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /run", func(w http.ResponseWriter, r *http.Request) {
 		p, started, err := svc.Trigger(reconcile.TriggerManual)
@@ -122,7 +125,16 @@ func newControlHandler(svc *reconcile.Service) http.Handler {
 			http.Error(w, "the run id must be a number", http.StatusBadRequest)
 			return
 		}
-		p, ok := svc.Pass(id)
+		var wait time.Duration
+		if q := r.URL.Query().Get("wait"); q != "" {
+			if wait, err = time.ParseDuration(q); err != nil || wait < 0 {
+				http.Error(w, "wait must be a duration such as 500ms", http.StatusBadRequest)
+				return
+			}
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), min(wait, time.Minute))
+		defer cancel()
+		p, ok := svc.AwaitPass(ctx, id)
 		if !ok {
 			http.Error(w, fmt.Sprintf("run %d is not one this service ran recently; see `trashd status`", id), http.StatusNotFound)
 			return

@@ -60,6 +60,9 @@ type metrics struct {
 const (
 	brakeMassChange = "mass_change"
 	brakeOutage     = "outage"
+	// brakeLifecycle: another lifecycle rule on the trash bucket deletes
+	// trash copies, and no file moves until it is gone.
+	brakeLifecycle = "lifecycle"
 )
 
 // passStatuses are the values of the status label: reconcile's end states
@@ -174,7 +177,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.passes.WithLabelValues(string(s))
 		m.passDuration.WithLabelValues(string(s))
 	}
-	for _, b := range []string{brakeMassChange, brakeOutage} {
+	for _, b := range []string{brakeMassChange, brakeOutage, brakeLifecycle} {
 		m.brakeTrips.WithLabelValues(b)
 	}
 	for _, o := range []reconcile.Outcome{reconcile.OutcomeMoved, reconcile.OutcomeMissing, reconcile.OutcomeFailed,
@@ -278,6 +281,8 @@ func (m *metrics) passFinished(s reconcile.Summary, err error) {
 		m.brakeTrips.WithLabelValues(brakeMassChange).Inc()
 	case errors.Is(err, reconcile.ErrOutage):
 		m.brakeTrips.WithLabelValues(brakeOutage).Inc()
+	case errors.Is(err, reconcile.ErrLifecycleConflict):
+		m.brakeTrips.WithLabelValues(brakeLifecycle).Inc()
 	}
 	if status == reconcile.RunOK || status == reconcile.RunFailed {
 		m.lastPassSuccess.SetToCurrentTime()

@@ -91,23 +91,31 @@ func Run(ctx context.Context, o Options) error {
 		countStatements(reg, o.Statements)
 	}
 
-	s3opts := o.S3
-	s3opts.Observe = m.s3Request
-	client, err := s3ops.New(ctx, s3opts)
+	// Its warnings are the configuration's, printed where it is read.
+	sched, _, err := ParseSchedule(o.Schedule, time.Now())
 	if err != nil {
 		closeListeners()
 		return &ConfigError{err}
 	}
+	s3opts := o.S3
+	s3opts.Observe = m.s3Request
 	rcfg := o.Reconcile
 	runOpts := []reconcile.Option{reconcile.WithEvents(m.object), reconcile.WithConditionsObserver(m.probed)}
 	if o.Inventory.Trash.Set() {
+		// Reports are read with a client of their own (its requests
+		// counted as the runner's): the runner's is made with it.
+		invClient, err := s3ops.New(ctx, s3opts)
+		if err != nil {
+			closeListeners()
+			return &ConfigError{err}
+		}
 		ages := newInventoryAges(reg, time.Now)
 		runOpts = append(runOpts, reconcile.WithInventory(reconcile.InventoryUse{
-			Reports: inventories.Reports{Store: client.InventoryStore(), Trash: rcfg.TrashBucket, Config: o.Inventory},
+			Reports: inventories.Reports{Store: invClient.InventoryStore(), Trash: rcfg.TrashBucket, Config: o.Inventory},
 			Records: o.Store, Config: o.Inventory, Observe: ages.read,
 		}))
 	}
-	runner, err := reconcile.NewRunner(o.Store, client, rcfg, log, runOpts...)
+	runner, client, err := NewRunner(ctx, s3opts, o.Store, rcfg, log, runOpts...)
 	if err != nil {
 		closeListeners()
 		return &ConfigError{err}
@@ -138,9 +146,9 @@ func Run(ctx context.Context, o Options) error {
 			m.lifecycle(lc)
 		}
 	}
-	svc, err := reconcile.NewService(runner, reconcile.ServiceConfig{
-		Schedule: o.Schedule,
-		Hooks: reconcile.PassHooks{
+	svc, err := NewScheduler(runner, SchedulerConfig{
+		Schedule: sched,
+		Hooks: PassHooks{
 			Started: m.passStarted,
 			Finished: func(s reconcile.Summary, err error) {
 				m.passFinished(s, err)
@@ -191,7 +199,7 @@ func Run(ctx context.Context, o Options) error {
 	<-ctx.Done()
 	notify("STOPPING=1")
 	log.Info("stopping: no new claims; objects in flight finish their current step; a second signal exits at once",
-		"grace", rcfg.Grace.String())
+		"grace", rcfg.Grace.String(), "cause", context.Cause(ctx).Error())
 	sctx, cancel := context.WithTimeout(context.Background(), rcfg.Grace+15*time.Second)
 	defer cancel()
 	if err := svc.Stop(sctx); err != nil {
@@ -218,7 +226,7 @@ func lifecycleFinding(lc reconcile.LifecycleState) error {
 
 // feedWatchdog pings systemd's watchdog only while the service makes
 // progress (Service.Alive), so that a stuck service is restarted.
-func feedWatchdog(ctx context.Context, log *slog.Logger, every time.Duration, svc *reconcile.Service, notify func(string)) {
+func feedWatchdog(ctx context.Context, log *slog.Logger, every time.Duration, svc *Scheduler, notify func(string)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

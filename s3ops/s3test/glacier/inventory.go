@@ -48,6 +48,11 @@ import (
 //     warning says so). LastModifiedDate is the one reads give: from before
 //     the layer's transition copies.
 //
+// Run's background sweeps write reports too: a test that puts an inventory
+// configuration gives the layer long days (Run sweeps every quarter day)
+// and writes its reports with Sweep or Advance, so that no report lands in
+// a destination bucket while the test's cleanup removes it.
+//
 // Leaves out: the destination bucket policy S3 needs (the layer writes with
 // its own credentials), encryption of reports, the 48 hours S3 may take for
 // the first report, and S3's exact error messages.
