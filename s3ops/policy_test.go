@@ -43,6 +43,13 @@ var opActions = map[string][]string{
 	// A restore over an older version of a versioned source key, to see
 	// what lies beneath its copy.
 	"ListObjectVersions": {"s3:ListBucketVersions"},
+	// S3 Inventory: reading reports (ListObjectsV2 above finds them), and
+	// the trash bucket's inventory configuration (the list needs the same
+	// action as one).
+	"GetObject":                         {"s3:GetObject"},
+	"GetBucketInventoryConfiguration":   {"s3:GetInventoryConfiguration"},
+	"ListBucketInventoryConfigurations": {"s3:GetInventoryConfiguration"},
+	"PutBucketInventoryConfiguration":   {"s3:PutInventoryConfiguration"},
 }
 
 // probeActions are what the probe of the conditions needs on its own

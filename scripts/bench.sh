@@ -15,6 +15,8 @@
 #   BENCH_LATENCY      the delay added to each S3 request in the latency and
 #                      multi runs (default 15ms; a Go duration, or milliseconds)
 #   BENCH_DISCOVERY    0 skips the discovery benchmark (scripts/benchdisco)
+#   BENCH_INVENTORY    0 skips the inventory benchmark (scripts/benchinv)
+#   BENCH_INVENTORY_ROWS  rows in its report (default 1000000)
 #   BENCH_KEEP         1 keeps the bench-* buckets afterwards (default: removed, also when the bench fails)
 #   BENCH_SEED         the seed of keys, sizes and bytes (default 1)
 #
@@ -65,6 +67,16 @@
 #   discovery.skipped                          true with BENCH_DISCOVERY=0
 #   discovery.exit                             its exit status
 #   discovery.<its keys>                       its JSON object as it printed it
+#   inventory.built, .skipped, .exit           as for discovery, for scripts/benchinv
+#   inventory.rows                             rows in the generated report
+#   inventory.<format>.*                       format: parquet, csv (gzip); reading a report
+#                                              (Latest, then Rows: MD5 checked, every row streamed)
+#     rows_read, seconds, rows_per_s, peak_rss_mb   in a process of its own (VmHWM)
+#     write_seconds, files, bytes                   writing it (inventory.Write), for scale
+#   inventory.goals.{max_seconds, max_rss_mb}  for 10^6 rows: 60 and 200
+#   inventory.confirm                          reserved for the confirmation figures (records
+#                                              checked against a report, HEADs per 10^6
+#                                              records): null until their benchmark fills it
 #   ratios.trashd_vs_rclone_local              obj/s, goal at least 1.5
 #   ratios.trashd_vs_rclone_latency            obj/s with the delay, goal at least 1.5
 #   ratios.cpu_trashd_vs_rclone                CPU ms/obj, local, goal at most 0.5
@@ -86,6 +98,8 @@ SEED=${BENCH_SEED:-1}
 LATENCY=${BENCH_LATENCY:-15ms}
 case $LATENCY in *[0-9]) LATENCY=${LATENCY}ms ;; esac # bare numbers are milliseconds
 DISCOVERY=${BENCH_DISCOVERY:-1}
+INVENTORY=${BENCH_INVENTORY:-1}
+INVENTORY_ROWS=${BENCH_INVENTORY_ROWS:-1000000}
 out=$PWD/.dev/bench
 bindir=$PWD/.dev/bin
 database=trashd_bench
@@ -151,6 +165,18 @@ elif [ -f scripts/benchdisco/main.go ]; then
 	else
 		disco=broken
 		say "scripts/benchdisco does not build (see ${out#"$PWD"/}/benchdisco-build.log)" >&2
+	fi
+fi
+
+inv=absent
+if [ "$INVENTORY" = 0 ]; then
+	inv=skipped
+elif [ -f scripts/benchinv/main.go ]; then
+	if go build -o "$bindir/benchinv" ./scripts/benchinv 2>"$out/benchinv-build.log"; then
+		inv=built
+	else
+		inv=broken
+		say "scripts/benchinv does not build (see ${out#"$PWD"/}/benchinv-build.log)" >&2
 	fi
 fi
 
@@ -498,6 +524,27 @@ broken) echo '{"built": false, "error": "scripts/benchdisco does not build"}' >"
 *) echo '{"built": false}' >"$out/runs/discovery.json" ;;
 esac
 
+# --- reading an inventory report ------------------------------------------------------
+# benchinv writes its report into a bucket of its own and deletes it when done.
+case $inv in
+built)
+	say "inventory: scripts/benchinv -json -rows $INVENTORY_ROWS"
+	inv_rc=0
+	"$bindir/benchinv" -json -rows "$INVENTORY_ROWS" >"$out/inventory.json" 2>"$out/benchinv.log" || inv_rc=$?
+	if ! jq -e 'type == "object"' "$out/inventory.json" >/dev/null 2>&1; then
+		say "  benchinv printed no JSON object (exit status $inv_rc; see ${out#"$PWD"/}/benchinv.log)" >&2
+		echo '{}' >"$out/inventory.json"
+	fi
+	jq --argjson rc "$inv_rc" '{built: true, exit: $rc} + . + {confirm: null}' "$out/inventory.json" >"$out/runs/inventory.json"
+	;;
+skipped) echo '{"built": false, "skipped": true, "confirm": null}' >"$out/runs/inventory.json" ;;
+broken) echo '{"built": false, "error": "scripts/benchinv does not build", "confirm": null}' >"$out/runs/inventory.json" ;;
+*) echo '{"built": false, "confirm": null}' >"$out/runs/inventory.json" ;;
+esac
+# The confirmation benchmark (records checked against a report, and HEADs per
+# 10^6 records against a HEAD sweep) goes here, and replaces .confirm in
+# runs/inventory.json with its figures.
+
 if [ "${BENCH_KEEP:-0}" != 1 ]; then
 	say "removing the bench-* buckets (BENCH_KEEP=1 keeps them)"
 	remove_buckets
@@ -516,7 +563,7 @@ jq -n --argjson n "$N" --arg size "$SIZE" --argjson c "$C" --arg latency "$LATEN
 	--argjson moved_each "$moved_each" \
 	--slurpfile lt "$r/local.trashd.json" --slurpfile lr "$r/local.rclone.json" --slurpfile lc "$r/local.copyrate.json" \
 	--slurpfile dt "$r/latency.trashd.json" --slurpfile dr "$r/latency.rclone.json" --slurpfile m3 "$r/multi.three.json" \
-	--slurpfile disco "$r/discovery.json" '
+	--slurpfile disco "$r/discovery.json" --slurpfile inv "$r/inventory.json" '
 	def ratio(a; b): if a == null or b == null or b == 0 then null else a / b end;
 	($lt[0]) as $lt | ($lr[0]) as $lr | ($lc[0]) as $lc | ($dt[0]) as $dt | ($dr[0]) as $dr | ($m3[0]) as $m3 |
 	def with_servers(x): x.cpu_ms_per_obj + x.s3_server_cpu_ms_per_obj + x.db_server_cpu_ms_per_obj + x.proxy_cpu_ms_per_obj;
@@ -530,6 +577,7 @@ jq -n --argjson n "$N" --arg size "$SIZE" --argjson c "$C" --arg latency "$LATEN
 	         three_obj_per_s: $m3.obj_per_s, three_cpu_pct: $m3.machine_cpu_pct,
 	         ratio: ratio($m3.obj_per_s; $dt.obj_per_s), three: $m3, three_moved_each: $moved_each},
 	 discovery: $disco[0],
+	 inventory: $inv[0],
 	 ratios: {trashd_vs_rclone_local: ratio($lt.obj_per_s; $lr.obj_per_s),
 	          trashd_vs_rclone_latency: ratio($dt.obj_per_s; $dr.obj_per_s),
 	          cpu_trashd_vs_rclone: ratio($lt.cpu_ms_per_obj; $lr.cpu_ms_per_obj),
@@ -598,6 +646,18 @@ jq -r '
 	elif $d.built | not then "discovery: not built" + (if $d.error then " (\($d.error))" else "" end)
 	else "discovery (scripts/benchdisco):",
 		($d | paths(scalars) as $p | "  \($p | map(tostring) | join(".")): \(getpath($p))")
+	end' "$res"
+
+echo
+jq -r '
+	.inventory as $i |
+	def fmt(name; x): "  \(name): \(x.rows_read) rows in \(x.seconds * 100 | round / 100) s, \(x.rows_per_s | round) rows/s, peak RSS \(x.peak_rss_mb | round) MB (\(x.files) files, \(x.bytes / 1e6 * 10 | round / 10) MB)";
+	if $i.skipped then "inventory: skipped (BENCH_INVENTORY=0)"
+	elif $i.built | not then "inventory: not built" + (if $i.error then " (\($i.error))" else "" end)
+	elif $i.parquet == null then "inventory: no figures (exit status \($i.exit))"
+	else "reading an inventory report of \($i.rows) rows (goal for 10^6: at most \($i.goals.max_seconds) s and \($i.goals.max_rss_mb) MB RSS):",
+		fmt("Parquet"; $i.parquet), fmt("CSV.gz"; $i.csv),
+		(if $i.confirm == null then "  confirmation from the report: not measured" else "  confirmation: \($i.confirm | tostring)" end)
 	end' "$res"
 
 cat <<NOTE

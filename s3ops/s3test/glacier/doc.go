@@ -18,6 +18,8 @@
 //     RestoreAlreadyInProgress while it runs, 200 once done (the expiry
 //     counted again from now), 403 InvalidObjectState for an object that is
 //     not GLACIER or DEEP_ARCHIVE (or Intelligent-Tiering; see the table).
+//   - GET, PUT and DELETE /{bucket}?inventory: S3 Inventory configurations,
+//     and the reports sweeps write for them (inventory.go says how).
 //   - HEAD and GET of an archived object get x-amz-restore once a restore
 //     was asked for; GET (ranged too), CopyObject and UploadPartCopy of a
 //     GLACIER or DEEP_ARCHIVE object that is not restored get 403

@@ -156,6 +156,7 @@ type Server struct {
 	transitioned map[objectVersion]*moved
 
 	expeditedUnavailable atomic.Bool
+	inventories          inventoryState // inventory.go
 
 	sweepMu sync.Mutex             // one sweep at a time
 	created map[string]bucketBirth // by bucket; touched only while sweeping
@@ -248,6 +249,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case bucket != "" && key == "" && q.Has("lifecycle"):
 		s.serveLifecycle(w, r, bucket)
+	case bucket != "" && key == "" && q.Has("inventory"):
+		s.serveInventory(w, r, bucket)
 	case key != "" && r.Method == http.MethodPost && q.Has("restore"):
 		s.serveRestore(w, r, bucket, key)
 	case key != "" && r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") != "":

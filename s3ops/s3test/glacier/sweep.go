@@ -45,7 +45,7 @@ func (s *Server) Sweep(ctx context.Context) error {
 			return errors.Join(append(errs, ctx.Err())...)
 		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, s.sweepInventories(ctx))...)
 }
 
 // birth is when the object now under a key was created. S3's lifecycle
