@@ -60,8 +60,56 @@ func Migrate(ctx context.Context, sqlDB *sql.DB) error {
 	if current > latest {
 		return fmt.Errorf("migrate: %w", schemaNewerError(current, latest))
 	}
+	if err := ensureVersionTable(ctx, sqlDB); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// ensureVersionTable creates the version table, with goose's zero version,
+// under a lock of its own, before goose looks at it. goose creates the table
+// and inserts the zero version in one transaction, but CREATE TABLE commits
+// at once on MySQL and MariaDB, and with two trashd migrating a fresh
+// database the zero version could be missing when goose read the table
+// back ("missing zero version migration"): done here, one creates it whole
+// while the other waits, and a table left without its zero version (a crash
+// between the two statements) gets it. The table is goose's, as goose's
+// MySQL dialect creates it.
+func ensureVersionTable(ctx context.Context, sqlDB *sql.DB) error {
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("create the version table: %w", err)
+	}
+	defer conn.Close()
+	name, err := migrateLock{}.lockName(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("create the version table: %w", err)
+	}
+	name = "trashd.version." + name[len("trashd.migrate."):]
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", name, migrateLockWait).Scan(&got); err != nil {
+		return fmt.Errorf("create the version table: take its lock: %w", err)
+	}
+	if !got.Valid || got.Int64 != 1 {
+		return fmt.Errorf("create the version table: another trashd has held its lock for over %ds", migrateLockWait)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DO RELEASE_LOCK(?)", name) //nolint:errcheck // the server releases it with the connection
+	if _, err := conn.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS `"+versionTable+"` ("+
+		"id bigint(20) unsigned NOT NULL AUTO_INCREMENT, version_id bigint NOT NULL, is_applied boolean NOT NULL, "+
+		"tstamp datetime NULL default CURRENT_TIMESTAMP, PRIMARY KEY(id))"); err != nil {
+		return fmt.Errorf("create the version table %s: %w", versionTable, err)
+	}
+	var has bool
+	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM `"+versionTable+"` WHERE version_id = 0)").Scan(&has); err != nil {
+		return fmt.Errorf("read the version table %s: %w", versionTable, err)
+	}
+	if !has {
+		if _, err := conn.ExecContext(ctx, "INSERT INTO `"+versionTable+"` (version_id, is_applied) VALUES (0, TRUE)"); err != nil {
+			return fmt.Errorf("write the zero version into %s: %w", versionTable, err)
+		}
 	}
 	return nil
 }

@@ -174,15 +174,16 @@ func TestServeWarnsOfAllowMassChange(t *testing.T) {
 	}
 	env.AddFile(t, "trashed.txt", []byte("trashed"), true, 0)
 	notify := newNotifySocket(t)
-	srv := startServe(t, serveVars(t, env, "TRASHD_ALLOW_MASS_CHANGE=true", "TRASHD_LIFECYCLE_MODE=off", "TRASHD_RUN_AT_START=true", "NOTIFY_SOCKET="+notify.path))
+	vars := serveVars(t, env, "TRASHD_ALLOW_MASS_CHANGE=true", "TRASHD_LIFECYCLE_MODE=off", "NOTIFY_SOCKET="+notify.path)
+	srv := startServe(t, vars)
 	notify.expect(t, "READY=1")
-	// The pass at start moves the trashed file: the service works.
-	deadline := time.Now().Add(2 * time.Minute)
-	for env.States(t)[reconcile.StateInTrash] != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the pass at start moved nothing: states %v\n%s", env.States(t), srv.output())
-		}
-		time.Sleep(50 * time.Millisecond)
+	// A pass asked for and followed to its end moves the trashed file: the
+	// service works.
+	if r := trashd(t, vars, "trigger", "--wait"); r.code != 0 {
+		t.Fatalf("trigger --wait: exit %d\n%s%s\n%s", r.code, r.stdout, r.stderr, srv.output())
+	}
+	if n := env.States(t)[reconcile.StateInTrash]; n != 1 {
+		t.Fatalf("the pass moved nothing: states %v\n%s", env.States(t), srv.output())
 	}
 	srv.cmd.Process.Signal(syscall.SIGTERM)
 	if code := srv.wait(t, time.Minute); code != 0 {

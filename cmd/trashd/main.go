@@ -21,9 +21,10 @@ const gcPercent = 400
 // main is the only place that touches signals and exits. The first SIGINT,
 // SIGTERM or SIGHUP (a dropped SSH session) cancels ctx, naming the signal:
 // a pass stops claiming, lets its steps in flight finish, releases its
-// leases and records itself interrupted. Then the handler is removed, so
-// that a second signal ends the process at once (its leases lapse on their
-// own).
+// leases and records itself interrupted. Then SIGHUP is ignored and the
+// handler removed, so that a second SIGINT or SIGTERM ends the process at
+// once (its leases lapse on their own), while more SIGHUPs change nothing.
+// A process started with SIGHUP ignored (nohup) keeps ignoring it.
 //
 // SIGPIPE is ignored: a write to a closed stdout or stderr (`trashd
 // reconcile | head -3`) then fails with EPIPE instead of killing the
@@ -35,9 +36,18 @@ func main() {
 	signal.Ignore(syscall.SIGPIPE)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	stopOn := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	// Started under nohup, SIGHUP stays ignored: Notify would undo that.
+	if !signal.Ignored(syscall.SIGHUP) {
+		stopOn = append(stopOn, syscall.SIGHUP)
+	}
+	signal.Notify(signals, stopOn...)
 	go func() {
 		sig := <-signals
+		// A dropped SSH session sends more than one SIGHUP (the shell
+		// passes its own on, the kernel hangs up the terminal's process
+		// group): only a second SIGINT or SIGTERM ends the process at once.
+		signal.Ignore(syscall.SIGHUP)
 		signal.Stop(signals)
 		cancel(fmt.Errorf("received %s", signalName(sig)))
 	}()

@@ -37,6 +37,7 @@ func newHeldWorld(t *testing.T, n int, extra ...string) *heldWorld {
 		key := fmt.Sprintf("held/%03d.bin", i)
 		w.env.AddFile(t, key, testworld.Body(key, 256), true, 0)
 	}
+	addLiveRows(t, w.env, 10*n) // a normal day's share of the LMS, under the brake
 	w.vars = with(w.env.Vars(), append([]string{"TRASHD_S3_ENDPOINT=" + proxy.URL, "TRASHD_CONCURRENCY=2", "TRASHD_LOG_FORMAT=text"}, extra...)...)
 	if r := trashd(t, w.vars, "migrate"); r.code != 0 {
 		t.Fatal(r.stderr)
@@ -121,6 +122,7 @@ func TestReconcileClosedPipe(t *testing.T) {
 		key := fmt.Sprintf("pipe/%02d.txt", i)
 		env.AddFile(t, key, testworld.Body(key, 300), true, 0)
 	}
+	addLiveRows(t, env, 10*n) // a normal day's share of the LMS, under the brake
 	vars := with(env.Vars(), "TRASHD_LOG_LEVEL=debug", "TRASHD_PROGRESS_INTERVAL=1ms")
 	if r := trashd(t, vars, "migrate"); r.code != 0 {
 		t.Fatal(r.stderr)
