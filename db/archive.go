@@ -23,6 +23,18 @@ func (s *Store) TransitionCandidates(ctx context.Context, q reconcile.Transition
 	expirable := "FALSE"
 	where := "(" + overdueSQL + ")"
 	args := []any{q.MinSize, q.Age.Microseconds()}
+	if inv := q.Inventory; inv != nil {
+		// A report confirmed the rest: only what it could not list or confirm.
+		narrow := "copied_at > ?"
+		args = append(args, inv.CopiedAfter.UTC())
+		if len(inv.IDs) > 0 {
+			narrow += " OR id IN (" + placeholders(len(inv.IDs)) + ")"
+			for _, id := range inv.IDs {
+				args = append(args, id)
+			}
+		}
+		where = "(" + overdueSQL + " AND (" + narrow + "))"
+	}
 	if q.ExpireAge > 0 {
 		expirable = fmt.Sprintf("copied_at <= NOW(6) - INTERVAL %d MICROSECOND", q.ExpireAge.Microseconds())
 		where = "(" + where + " OR (state IN " + inTrashSQL + " AND " + expirable + "))"

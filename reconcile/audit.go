@@ -93,11 +93,8 @@ func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trash
 		opt(&o)
 	}
 	var (
-		sum     AuditSummary
-		mu      sync.Mutex
+		tally   = &auditTally{report: report}
 		workers = newPool(concurrency)
-		// the first error of an unchecked record
-		firstErr error
 	)
 	defer workers.Close()
 	var after int64
@@ -105,7 +102,7 @@ func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trash
 		recs, err := records.Records(ctx, after, 500)
 		if err != nil {
 			workers.Wait()
-			return sum, fmt.Errorf("read records after id %d: %w", after, err)
+			return tally.sum, fmt.Errorf("read records after id %d: %w", after, err)
 		}
 		if len(recs) == 0 {
 			break
@@ -117,43 +114,67 @@ func Audit(ctx context.Context, records RecordLister, objects ObjectStore, trash
 				if lookErr == nil && v.gone {
 					v, lookErr = o.recordGone(ctx, objects, rec, v)
 				}
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case lookErr != nil && errors.Is(lookErr, ErrTransient):
-					sum.Unchecked++
-					if firstErr == nil {
-						firstErr = fmt.Errorf("LMS row %d: %w", rec.LMSID, lookErr)
-					}
-				case lookErr != nil:
-					// S3 answered, and refused (access denied, a key
-					// it will not take): a problem to look into.
-					sum.Checked++
-					sum.Problems++
-					report(rec, AuditProblem, "cannot look at the object: "+lookErr.Error())
-				case v.result == auditSkipped:
-					sum.Skipped++
-				case v.result == AuditProblem:
-					sum.Checked++
-					sum.Problems++
-					report(rec, AuditProblem, v.detail)
-				case v.result == AuditUnverifiable:
-					sum.Unverifiable++
-					report(rec, AuditUnverifiable, v.detail)
-				default:
-					sum.Checked++
-				}
+				tally.add(rec, v, lookErr)
 			})
 		}
 	}
 	workers.Wait()
+	return tally.result(ctx)
+}
+
+// auditTally counts what an audit's looks found and reports each finding;
+// safe for concurrent use.
+type auditTally struct {
+	mu     sync.Mutex
+	sum    AuditSummary
+	report func(rec Record, result AuditResult, detail string)
+	// the first error of an unchecked record
+	firstErr error
+}
+
+// add counts what looking at rec's object found, or the error that kept it
+// from looking.
+func (t *auditTally) add(rec Record, v verdict, lookErr error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case lookErr != nil && errors.Is(lookErr, ErrTransient):
+		t.sum.Unchecked++
+		if t.firstErr == nil {
+			t.firstErr = fmt.Errorf("LMS row %d: %w", rec.LMSID, lookErr)
+		}
+	case lookErr != nil:
+		// S3 answered, and refused (access denied, a key it will not
+		// take): a problem to look into.
+		t.sum.Checked++
+		t.sum.Problems++
+		t.report(rec, AuditProblem, "cannot look at the object: "+lookErr.Error())
+	case v.result == auditSkipped:
+		t.sum.Skipped++
+	case v.result == AuditProblem:
+		t.sum.Checked++
+		t.sum.Problems++
+		t.report(rec, AuditProblem, v.detail)
+	case v.result == AuditUnverifiable:
+		t.sum.Unverifiable++
+		t.report(rec, AuditUnverifiable, v.detail)
+	default:
+		t.sum.Checked++
+	}
+}
+
+// result is the audit's summary, and its error: the context's, or one
+// naming the first record whose object S3 did not answer for.
+func (t *auditTally) result(ctx context.Context) (AuditSummary, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return sum, err
+		return t.sum, err
 	}
-	if firstErr != nil {
-		return sum, fmt.Errorf("could not look at the objects of %d records, so the audit is incomplete (first: %w)", sum.Unchecked, firstErr)
+	if t.firstErr != nil {
+		return t.sum, fmt.Errorf("could not look at the objects of %d records, so the audit is incomplete (first: %w)", t.sum.Unchecked, t.firstErr)
 	}
-	return sum, nil
+	return t.sum, nil
 }
 
 // verdict is what the audit concluded of one record, and why.

@@ -55,6 +55,7 @@ type Runner struct {
 	// conds: what each bucket honours, probed when first needed.
 	conds        conditions
 	onConditions func(Capabilities)
+	inventory    *InventoryUse // nil: transitions are confirmed with HEAD alone
 }
 
 // Option adjusts a Runner.

@@ -19,6 +19,9 @@ type TransitionQuery struct {
 	// lifecycle rule that is not trashd's may have removed.
 	RemoveAge time.Duration
 	Limit     int
+	// Inventory, when a report was used, narrows the in_trash part to what
+	// the report could not confirm.
+	Inventory *InventoryScope
 }
 
 // TransitionCandidate is a record whose transition is to be checked.
@@ -58,6 +61,7 @@ func (p *pass) confirmTransitions() {
 		q.ExpireAge = time.Duration(a.Rule.ExpirationDays) * a.DayLength
 	}
 	q.RemoveAge = removeAge(foreign, a.DayLength, p.r.now())
+	q.Inventory = p.confirmFromInventory(q)
 	recs, err := p.r.store.TransitionCandidates(p.stop, q)
 	if err != nil {
 		p.log.Error("transition check", "err", err)

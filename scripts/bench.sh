@@ -74,9 +74,11 @@
 #     rows_read, seconds, rows_per_s, peak_rss_mb   in a process of its own (VmHWM)
 #     write_seconds, files, bytes                   writing it (inventory.Write), for scale
 #   inventory.goals.{max_seconds, max_rss_mb}  for 10^6 rows: 60 and 200
-#   inventory.confirm                          reserved for the confirmation figures (records
-#                                              checked against a report, HEADs per 10^6
-#                                              records): null until their benchmark fills it
+#   inventory.confirm                          scripts/benchconfirm: records, rows, streams,
+#                                              seconds, records_per_s, rows_per_s (streaming),
+#                                              peak_rss_mb, load/check/record_seconds,
+#                                              confirmed, heads (with the report), head_sweep
+#                                              (without: one per record); null if not run
 #   ratios.trashd_vs_rclone_local              obj/s, goal at least 1.5
 #   ratios.trashd_vs_rclone_latency            obj/s with the delay, goal at least 1.5
 #   ratios.cpu_trashd_vs_rclone                CPU ms/obj, local, goal at most 0.5
@@ -541,9 +543,25 @@ skipped) echo '{"built": false, "skipped": true, "confirm": null}' >"$out/runs/i
 broken) echo '{"built": false, "error": "scripts/benchinv does not build", "confirm": null}' >"$out/runs/inventory.json" ;;
 *) echo '{"built": false, "confirm": null}' >"$out/runs/inventory.json" ;;
 esac
-# The confirmation benchmark (records checked against a report, and HEADs per
-# 10^6 records against a HEAD sweep) goes here, and replaces .confirm in
-# runs/inventory.json with its figures.
+# The confirmation benchmark: as many records as the report has rows, waiting
+# for their transition, checked against a report of them (scripts/benchconfirm:
+# time, peak RSS, and the HEADs a pass sends against a sweep's one per record);
+# its figures replace .confirm in runs/inventory.json.
+if [ "$inv" = built ] && [ -f scripts/benchconfirm/main.go ]; then
+	if go build -o "$bindir/benchconfirm" ./scripts/benchconfirm 2>"$out/benchconfirm-build.log"; then
+		say "inventory: scripts/benchconfirm -json -records $INVENTORY_ROWS"
+		conf_rc=0
+		"$bindir/benchconfirm" -json -records "$INVENTORY_ROWS" >"$out/confirm.json" 2>"$out/benchconfirm.log" || conf_rc=$?
+		if jq -e 'type == "object"' "$out/confirm.json" >/dev/null 2>&1; then
+			jq --slurpfile c "$out/confirm.json" '.confirm = $c[0]' "$out/runs/inventory.json" >"$out/runs/inventory.json.new" &&
+				mv "$out/runs/inventory.json.new" "$out/runs/inventory.json"
+		else
+			say "  benchconfirm printed no JSON object (exit status $conf_rc; see ${out#"$PWD"/}/benchconfirm.log)" >&2
+		fi
+	else
+		say "scripts/benchconfirm does not build (see ${out#"$PWD"/}/benchconfirm-build.log)" >&2
+	fi
+fi
 
 if [ "${BENCH_KEEP:-0}" != 1 ]; then
 	say "removing the bench-* buckets (BENCH_KEEP=1 keeps them)"

@@ -14,6 +14,7 @@ dev=${TRASHD_DEV_DIR:-$PWD/.dev}
 database=trashd_demo
 source_bucket=lms-files
 trash_bucket=lms-trash
+inventory_bucket=lms-inventory
 missing=2
 
 say() { echo "demo: $*"; }
@@ -81,6 +82,10 @@ export TRASHD_CONCURRENCY=${TRASHD_CONCURRENCY:-64} TRASHD_LOG_LEVEL=${TRASHD_LO
 # Archive after one (accelerated) day; restores at the Expedited tier, looked at every second.
 export TRASHD_TRANSITION_DAYS=1 TRASHD_STORAGE_CLASS=GLACIER TRASHD_LIFECYCLE_MODE=verify TRASHD_TRANSITION_GRACE=1h
 export TRASHD_RESTORE_TIER=Expedited TRASHD_RESTORE_POLL=1s TRASHD_LIFECYCLE_DAY_LENGTH=$day_length
+# The trash bucket's S3 Inventory: `trashd lifecycle --apply` puts the
+# configuration, the emulation writes a report every lifecycle day, and
+# passes confirm transitions from the newest one.
+export TRASHD_INVENTORY_BUCKET=$inventory_bucket TRASHD_INVENTORY_PREFIX=trashd
 export AWS_ACCESS_KEY_ID=$TRASHD_TEST_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$TRASHD_TEST_S3_SECRET_KEY
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 
@@ -92,14 +97,15 @@ count_objects() { s3api list-objects-v2 --bucket "$1" --query 'length(Contents |
 sql() { mariadb --protocol=tcp -h127.0.0.1 -P3306 -uroot --default-character-set=utf8mb4 -N -B "$@"; }
 
 # --- a fresh LMS ---------------------------------------------------------------
-say "recreating database $database and buckets $source_bucket, $trash_bucket"
+say "recreating database $database and buckets $source_bucket, $trash_bucket, $inventory_bucket"
 sql -e "DROP DATABASE IF EXISTS \`$database\`; CREATE DATABASE \`$database\` CHARACTER SET utf8mb4"
-for b in "$source_bucket" "$trash_bucket"; do
+for b in "$source_bucket" "$trash_bucket" "$inventory_bucket"; do
 	if s3api head-bucket --bucket "$b" >/dev/null 2>&1; then
 		/usr/bin/aws --endpoint-url "$TRASHD_S3_ENDPOINT" s3 rb "s3://$b" --force >/dev/null
 	fi
 done
 s3api create-bucket --bucket "$trash_bucket" >/dev/null
+s3api create-bucket --bucket "$inventory_bucket" >/dev/null
 
 say "seeding the LMS"
 "$dev/bin/seed" -database "$database" -table files -bucket "$source_bucket" -reset \
@@ -177,8 +183,15 @@ day_s=${day_length%s}
 echo
 say "waiting two lifecycle days ($((2 * day_s))s) for S3 to transition the trash"
 sleep $((2 * day_s + 1))
-echo "\$ trashd reconcile        (confirms each transition with HEAD)"
+echo "\$ trashd reconcile        (confirms transitions from the newest inventory report, HEAD only for what it cannot)"
 bin/trashd reconcile 2>>"$log" | awk 'NF == 0 { exit } { print }' || true
+confirmed=$(jq -r 'select(.msg == "transitions confirmed from the inventory report") | "\(.archived) \(.to_head) \(.rows)"' "$log" 2>/dev/null | tail -n 1)
+read -r inv_archived inv_heads inv_rows <<<"${confirmed:-0 0 0}"
+heads=$(jq -r 'select(.msg == "transitions checked") | .checked' "$log" 2>/dev/null | tail -n 1)
+printf '  from the inventory report (%s rows): %s archived without a request, %s left to HEAD (HEADs sent: %s)  %s\n' \
+	"$inv_rows" "$inv_archived" "$inv_heads" "${heads:-0}" "$(mark "$([ "${inv_archived:-0}" -gt 0 ] && echo yes)" yes)"
+echo "\$ trashd status | grep inventory"
+bin/trashd status 2>/dev/null | grep -A0 '^inventory' || true
 restore_id= restore_key=
 read -r restore_id restore_key < <(sql -e "SELECT lms_id, source_key FROM \`$database\`.trash_objects WHERE state = 'archived' ORDER BY lms_id LIMIT 1") || true
 if [ -n "${restore_id:-}" ]; then

@@ -73,6 +73,16 @@ func newRunner(ctx context.Context, cfg Config, s3opts s3ops.Options, store *db.
 	opts ...reconcile.Option) (*reconcile.Runner, *s3ops.Client, error) {
 	rcfg := cfg.Reconcile
 	rcfg.Owner, rcfg.Host = owner(), hostname()
+	if cfg.Inventory.Trash.Set() {
+		// Reports are read with a client of their own: the runner's is
+		// made with it.
+		invClient, err := s3ops.New(ctx, s3opts)
+		if err != nil {
+			return nil, nil, configErr(err)
+		}
+		opts = append(opts, reconcile.WithInventory(reconcile.InventoryUse{
+			Reports: inventoryReports(cfg, invClient), Records: store, Config: cfg.Inventory}))
+	}
 	runner, client, err := service.NewRunner(ctx, s3opts, store, rcfg, log, opts...)
 	return runner, client, configErr(err)
 }

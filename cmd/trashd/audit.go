@@ -19,11 +19,23 @@ func auditCommand() command {
 			"and every restored object is still the file the restore put back. A record whose object exists but\n" +
 			"has nothing recorded to compare it with is listed as unverifiable. Changes nothing but the record of a\n" +
 			"trash copy found gone for good: expired when trashd's rule expired it, else removed (the file is lost).\n" +
+			"With --inventory, the newest S3 Inventory reports stand in for most HEADs; with --lms, the LMS table is\n" +
+			"audited against its buckets' reports both ways (objects no row names, rows without an object): it only reports.\n" +
 			"Exit 3 when it found problems, 1 when it could not look (S3 or the database unreachable).",
-		args: "[--json]",
+		args: "[--inventory | --lms] [--json]",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 			asJSON := fs.Bool("json", false, "print one JSON document instead (the shape is in docs/operations.md)")
+			inv := fs.Bool("inventory", false, "check every record against the newest S3 Inventory reports, with HEAD only where a report disagrees (TRASHD_INVENTORY_BUCKET)")
+			lms := fs.Bool("lms", false, "audit the LMS table against its buckets' inventory reports: objects no row names, rows whose object is in neither bucket (TRASHD_SOURCE_INVENTORY_BUCKET)")
 			return func(ctx context.Context, c *cli, _ []string) error {
+				switch {
+				case *inv && *lms:
+					return usageErr("audit: --inventory and --lms are two audits; run one at a time")
+				case *inv:
+					return runAuditInventory(ctx, c, *asJSON)
+				case *lms:
+					return runAuditLMS(ctx, c, *asJSON)
+				}
 				return runAudit(ctx, c, *asJSON)
 			}
 		},

@@ -102,6 +102,8 @@ type Config struct {
 	LogFormat string
 
 	Prices reconcile.Prices
+	// Inventory is where S3 Inventory reports land, and how old one may be.
+	Inventory reconcile.InventoryConfig
 
 	Schedule         string
 	RunAtStart       bool
@@ -156,6 +158,7 @@ func parse(e env) (Config, error) {
 	p.fields("S3", c.S3.Validate())
 	p.fields("Reconcile", c.Reconcile.Validate())
 	p.fields("Prices", c.Prices.Validate())
+	p.fields("Inventory", c.Inventory.Validate())
 	checkAcross(p, c)
 	if len(p.list) == 0 {
 		c.Warnings = append(c.Warnings, lifecycleWarnings(c.Reconcile.Archive)...)

@@ -29,7 +29,7 @@ type variable struct {
 // declares its rows.
 func variables() []variable {
 	var vars []variable
-	for _, rows := range [][]variable{dbVariables(), s3Variables(), passVariables(), serviceVariables(), archiveVariables()} {
+	for _, rows := range [][]variable{dbVariables(), s3Variables(), passVariables(), serviceVariables(), archiveVariables(), inventoryVariables()} {
 		vars = append(vars, rows...)
 	}
 	return vars

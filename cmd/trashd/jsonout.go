@@ -44,6 +44,9 @@ type statusDoc struct {
 	Failed        []failureDoc `json:"failed,omitzero"`  // --failed: every one, [] when none
 	Overdue       []overdueDoc `json:"overdue,omitzero"` // --overdue: the oldest 100, [] when none
 	Cost          *costDoc     `json:"cost,omitempty"`   // --cost
+	// Inventory is the trash bucket's newest inventory report, when
+	// TRASHD_INVENTORY_BUCKET is set.
+	Inventory *inventoryStatusDoc `json:"inventory,omitempty"`
 }
 
 // scheduleDoc is when the next scheduled pass is: as the running service
@@ -194,6 +197,8 @@ type auditDoc struct {
 	Unchecked    int            `json:"unchecked"`
 	Findings     []auditFinding `json:"findings"`
 	Error        string         `json:"error,omitempty"`
+	// Inventory: what the reports did, in `audit --inventory`.
+	Inventory *auditInventoryDoc `json:"inventory,omitempty"`
 }
 
 // auditFinding is one problem or unverifiable record; Problem says what
@@ -214,6 +219,9 @@ type lifecycleDoc struct {
 	Rules     []string    `json:"rules"`
 	Drift     []string    `json:"drift"`
 	Conflicts []string    `json:"conflicts"`
+	// Inventory is the trash bucket's inventory configuration, when
+	// TRASHD_INVENTORY_BUCKET is set.
+	Inventory *inventoryConfigDoc `json:"inventory,omitempty"`
 }
 
 type desiredRule struct {

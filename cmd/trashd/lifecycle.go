@@ -44,34 +44,46 @@ func runLifecycle(ctx context.Context, c *cli, apply, asJSON bool) error {
 		return err
 	}
 	out := c.stdout
+	var inv *inventoryConfigDoc
 	if asJSON {
 		// One document: the bucket as it ends up.
 		out = io.Discard
 		shown := &rep
-		defer func() { _ = writeJSONDoc(c.stdout, toLifecycleDoc(want, *shown)) }()
+		defer func() {
+			doc := toLifecycleDoc(want, *shown)
+			doc.Inventory = inv
+			_ = writeJSONDoc(c.stdout, doc)
+		}()
 	}
-	printLifecycle(out, want, rep)
-	if !apply {
+	ruleErr := func() error {
+		printLifecycle(out, want, rep)
+		if !apply {
+			if rep.InPlace() {
+				return nil
+			}
+			return objectsErr("the lifecycle rule is not in place; run `trashd lifecycle --apply` to merge it in (other rules are kept)")
+		}
 		if rep.InPlace() {
+			fmt.Fprintln(out, "\nnothing to apply: the rule is in place")
 			return nil
 		}
-		return objectsErr("the lifecycle rule is not in place; run `trashd lifecycle --apply` to merge it in (other rules are kept)")
-	}
-	if rep.InPlace() {
-		fmt.Fprintln(out, "\nnothing to apply: the rule is in place")
+		applied, err := client.ApplyLifecycle(ctx, bucket, want)
+		if err != nil {
+			return fmt.Errorf("lifecycle --apply: %w", err)
+		}
+		rep = applied
+		fmt.Fprintln(out, "\napplied; the bucket now reads:")
+		printLifecycle(out, want, rep)
+		if !rep.InPlace() {
+			return objectsErr("the rule was written but the bucket still differs from it (see the drift above)")
+		}
 		return nil
+	}()
+	invErr := lifecycleInventory(ctx, out, cfg, client, apply, &inv)
+	if ruleErr != nil {
+		return ruleErr
 	}
-	applied, err := client.ApplyLifecycle(ctx, bucket, want)
-	if err != nil {
-		return fmt.Errorf("lifecycle --apply: %w", err)
-	}
-	rep = applied
-	fmt.Fprintln(out, "\napplied; the bucket now reads:")
-	printLifecycle(out, want, rep)
-	if !rep.InPlace() {
-		return objectsErr("the rule was written but the bucket still differs from it (see the drift above)")
-	}
-	return nil
+	return invErr
 }
 
 func printLifecycle(w io.Writer, want reconcile.LifecycleRule, rep reconcile.LifecycleReport) {

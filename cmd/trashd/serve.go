@@ -56,7 +56,7 @@ func runServe(ctx context.Context, c *cli, _ []string) error {
 	rcfg.Owner, rcfg.Host = owner(), hostname()
 	watchdog, _ := watchdogInterval()
 	err = service.Run(ctx, service.Options{
-		DB: sqlDB, Store: store, Statements: statements, S3: cfg.S3, Reconcile: rcfg,
+		DB: sqlDB, Store: store, Statements: statements, S3: cfg.S3, Reconcile: rcfg, Inventory: cfg.Inventory,
 		Schedule: cfg.Schedule, RunAtStart: cfg.RunAtStart,
 		Control: control, Metrics: metrics,
 		Log: log, Notify: sdNotify, Watchdog: watchdog, Version: version(),

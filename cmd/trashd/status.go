@@ -96,12 +96,14 @@ func runStatus(ctx context.Context, c *cli, o statusOptions) error {
 		if o.cost {
 			doc.Cost = toCostDoc(reconcile.EstimateCost(arch.Classes, cfg.Prices))
 		}
+		doc.Inventory = inventoryStatus(ctx, cfg)
 		return writeJSONDoc(c.stdout, doc)
 	}
 	printStatus(c.stdout, st)
 	printNextPass(c.stdout, next, st.Now)
 	printArchive(c.stdout, cfg, arch)
 	printIntelligentTiering(c.stdout, it)
+	printInventoryStatus(c.stdout, inventoryStatus(ctx, cfg))
 	if o.failed {
 		printFailures(c.stdout, failures)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"trashd/db"
+	"trashd/internal/inventories"
 	"trashd/reconcile"
 	"trashd/s3ops"
 )
@@ -29,6 +30,9 @@ type Options struct {
 	Statements *db.Statements
 	S3         s3ops.Options
 	Reconcile  reconcile.Config // Owner and Host set to this process
+	// Inventory, when it names where the trash bucket's reports land, has
+	// passes confirm transitions from the newest report.
+	Inventory  reconcile.InventoryConfig
 	Schedule   string
 	RunAtStart bool
 
@@ -96,7 +100,22 @@ func Run(ctx context.Context, o Options) error {
 	s3opts := o.S3
 	s3opts.Observe = m.s3Request
 	rcfg := o.Reconcile
-	runner, client, err := NewRunner(ctx, s3opts, o.Store, rcfg, log, reconcile.WithEvents(m.object), reconcile.WithConditionsObserver(m.probed))
+	runOpts := []reconcile.Option{reconcile.WithEvents(m.object), reconcile.WithConditionsObserver(m.probed)}
+	if o.Inventory.Trash.Set() {
+		// Reports are read with a client of their own (its requests
+		// counted as the runner's): the runner's is made with it.
+		invClient, err := s3ops.New(ctx, s3opts)
+		if err != nil {
+			closeListeners()
+			return &ConfigError{err}
+		}
+		ages := newInventoryAges(reg, time.Now)
+		runOpts = append(runOpts, reconcile.WithInventory(reconcile.InventoryUse{
+			Reports: inventories.Reports{Store: invClient.InventoryStore(), Trash: rcfg.TrashBucket, Config: o.Inventory},
+			Records: o.Store, Config: o.Inventory, Observe: ages.read,
+		}))
+	}
+	runner, client, err := NewRunner(ctx, s3opts, o.Store, rcfg, log, runOpts...)
 	if err != nil {
 		closeListeners()
 		return &ConfigError{err}

@@ -1,0 +1,69 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"trashd/reconcile"
+)
+
+var _ reconcile.InventoryRecords = (*Store)(nil)
+
+// waitingSQL: an in_trash record as TransitionCandidates selects it (the
+// overdue copies, with their two arguments), not leased and no restore
+// requested.
+var waitingSQL = overdueSQL + " AND restore_requested_at IS NULL AND lease_token IS NULL"
+
+// WaitingCopies returns up to limit in_trash records that q selects (its
+// size and age; q.Limit aside) with id > after, in id order, whose copy is
+// in bucket (a record that names no trash bucket is in the configured one,
+// which bucket is) and was made no later than copiedBy.
+func (s *Store) WaitingCopies(ctx context.Context, q reconcile.TransitionQuery, bucket string, copiedBy time.Time, after int64, limit int) ([]reconcile.WaitingCopy, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT id, COALESCE(trash_key, ''), COALESCE(trash_size, source_size, 0),"+
+		" COALESCE(trash_etag, source_etag, ''), transition_checked_at FROM trash_objects"+
+		" WHERE "+waitingSQL+" AND COALESCE(trash_bucket, ?) = ? AND copied_at <= ? AND id > ? ORDER BY id LIMIT ?",
+		q.MinSize, q.Age.Microseconds(), bucket, bucket, copiedBy.UTC(), after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read records waiting for their transition: %w", err)
+	}
+	defer rows.Close()
+	out := make([]reconcile.WaitingCopy, 0, limit)
+	for rows.Next() {
+		var (
+			w       reconcile.WaitingCopy
+			checked sql.NullTime
+		)
+		if err := rows.Scan(&w.ID, &w.Key, &w.Size, &w.ETag, &checked); err != nil {
+			return nil, err
+		}
+		w.Checked = checked.Time
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// MarkArchived records the copies of ids archived in class, as MarkChecked
+// does one that a HEAD found archived, for those still in_trash, unleased,
+// without a restore requested and copied no later than copiedBy (a copy
+// made since is not the one the report listed).
+func (s *Store) MarkArchived(ctx context.Context, ids []int64, class string, copiedBy time.Time) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	args := []any{nullString(class)}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	args = append(args, copiedBy.UTC())
+	res, err := s.db.ExecContext(ctx, "UPDATE trash_objects SET transition_checked_at = NOW(6), storage_class = ?, updated_at = NOW(6),"+
+		" state = "+stateSQL(reconcile.StateArchived)+", archived_at = NOW(6), finished_at = NOW(6)"+
+		" WHERE id IN ("+placeholders(len(ids))+") AND state = "+stateSQL(reconcile.StateInTrash)+
+		" AND restore_requested_at IS NULL AND lease_token IS NULL AND copied_at <= ?", args...)
+	if err != nil {
+		return 0, fmt.Errorf("record %d copies archived in %s: %w", len(ids), class, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
