@@ -185,9 +185,11 @@ say "waiting two lifecycle days ($((2 * day_s))s) for S3 to transition the trash
 sleep $((2 * day_s + 1))
 echo "\$ trashd reconcile        (confirms transitions from the newest inventory report, HEAD only for what it cannot)"
 bin/trashd reconcile 2>>"$log" | awk 'NF == 0 { exit } { print }' || true
-confirmed=$(jq -r 'select(.msg == "transitions confirmed from the inventory report") | "\(.archived) \(.to_head) \(.rows)"' "$log" 2>/dev/null | tail -n 1)
+# The log holds trashd's own lines beside its JSON records: jq reads each
+# line as text and parses only those that are JSON.
+confirmed=$(jq -rR 'fromjson? | select(.msg == "transitions confirmed from the inventory report") | "\(.archived) \(.to_head) \(.rows)"' "$log" | tail -n 1)
 read -r inv_archived inv_heads inv_rows <<<"${confirmed:-0 0 0}"
-heads=$(jq -r 'select(.msg == "transitions checked") | .checked' "$log" 2>/dev/null | tail -n 1)
+heads=$(jq -rR 'fromjson? | select(.msg == "transitions checked") | .checked' "$log" | tail -n 1)
 printf '  from the inventory report (%s rows): %s archived without a request, %s left to HEAD (HEADs sent: %s)  %s\n' \
 	"$inv_rows" "$inv_archived" "$inv_heads" "${heads:-0}" "$(mark "$([ "${inv_archived:-0}" -gt 0 ] && echo yes)" yes)"
 echo "\$ trashd status | grep inventory"
