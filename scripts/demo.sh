@@ -187,9 +187,11 @@ echo "\$ trashd reconcile        (confirms transitions from the newest inventory
 bin/trashd reconcile 2>>"$log" | awk 'NF == 0 { exit } { print }' || true
 # The log holds trashd's own lines beside its JSON records: jq reads each
 # line as text and parses only those that are JSON.
-confirmed=$(jq -rR 'fromjson? | select(.msg == "transitions confirmed from the inventory report") | "\(.archived) \(.to_head) \(.rows)"' "$log" | tail -n 1)
-read -r inv_archived inv_heads inv_rows <<<"${confirmed:-0 0 0}"
-heads=$(jq -rR 'fromjson? | select(.msg == "transitions checked") | .checked' "$log" | tail -n 1)
+confirmed=$(jq -rR 'fromjson? | select(.msg == "transitions confirmed from the inventory report") | "\(.archived) \(.to_head) \(.rows) \(.run_id)"' "$log" | tail -n 1)
+read -r inv_archived inv_heads inv_rows inv_run <<<"${confirmed:-0 0 0 0}"
+# The HEADs of that same pass's transition checks (none when the report
+# confirmed everything).
+heads=$(jq -rR --argjson run "${inv_run:-0}" 'fromjson? | select(.msg == "transitions checked" and .run_id == $run) | .checked' "$log" | tail -n 1)
 printf '  from the inventory report (%s rows): %s archived without a request, %s left to HEAD (HEADs sent: %s)  %s\n' \
 	"$inv_rows" "$inv_archived" "$inv_heads" "${heads:-0}" "$(mark "$([ "${inv_archived:-0}" -gt 0 ] && echo yes)" yes)"
 echo "\$ trashd status | grep inventory"
