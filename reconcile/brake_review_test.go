@@ -44,3 +44,30 @@ func TestReviewBrakeRetrashPlusNewNotWeighedTogether(t *testing.T) {
 			err, env.States(t), len(trashObjects(t, env)))
 	}
 }
+
+// A young trash (trashd installed last week): 12 files of one course in
+// it, out of an LMS of 200 live files. The teacher restores the course.
+// 12 restores of 12 files in the trash trip the majority rule, and the pass
+// stops before any restore and before any move: every later pass too, until
+// an operator lets one through.
+func TestReviewBrakeStopsADaysRestoreOfAYoungTrash(t *testing.T) {
+	t.Parallel()
+	env := testworld.New(t)
+	for i := range 200 {
+		env.AddFile(t, fmt.Sprintf("live/%03d", i), []byte("live file"), false, 0)
+	}
+	for i := range 12 {
+		env.AddFile(t, fmt.Sprintf("course/%02d", i), []byte("course file"), true, 0)
+	}
+	r := env.Runner(t, atDefaults(env))
+	if sum := run(t, r); sum.Counts.Moved != 12 {
+		t.Fatalf("first pass %+v, want the course's 12 files moved", sum.Counts)
+	}
+	_, err := env.DB.Exec("UPDATE files SET trashed = 0 WHERE s3_key LIKE 'course/%'")
+	testworld.Must(t, err)
+	env.AddFile(t, "other/one", []byte("another trashed file"), true, 0)
+	sum, err := r.Run(passCtx(t), reconcile.TriggerSchedule)
+	if err != nil {
+		t.Errorf("a course of 12 files restored from a trash of 12 (LMS of 213 rows): Run = %v (counts %+v)", err, sum.Counts)
+	}
+}
