@@ -47,35 +47,46 @@ type RestoreRequests interface {
 	ClaimRestores(ctx context.Context, owner string, limit int, lease time.Duration) ([]Record, error)
 }
 
-// requestRestores marks the records whose trash flag was cleared, and
-// orphans those whose row is gone, each weighed by the mass-change brake
-// first.
+// weighRestoresAndOrphans lists the records whose trash flag was cleared
+// and those whose LMS row is gone, and weighs each by the mass-change brake,
+// before the pass records anything (a discovery included): a pass the brake
+// stops has changed nothing. requestRestores then marks exactly these.
+func (p *pass) weighRestoresAndOrphans() error {
+	restores, err := p.r.store.RestoreCandidates(p.stop)
+	if err != nil {
+		return err
+	}
+	if err := p.r.weighRestores(p.stop, p.r.cfg.Mass, len(restores)); err != nil {
+		return err
+	}
+	orphans, err := p.r.store.OrphanCandidates(p.stop)
+	if err != nil {
+		return err
+	}
+	if err := p.r.weighOrphans(p.stop, p.r.cfg.Mass, len(orphans)); err != nil {
+		return err
+	}
+	p.restores, p.orphans = restores, orphans
+	return nil
+}
+
+// requestRestores returns orphaned records whose row is back, marks for
+// restore the records weighRestoresAndOrphans weighed, and orphans those it
+// weighed as orphans. A record listed that changed since (leased, restored,
+// its row back) is left alone by the marks' own conditions; one that became
+// a candidate since is weighed by the next pass.
 func (p *pass) requestRestores() error {
 	if n, err := p.r.store.ReturnOrphans(p.stop); err != nil {
 		return err
 	} else if n > 0 {
 		p.log.Info("LMS rows are back: their orphaned records return to their states", "count", n)
 	}
-	ids, err := p.r.store.RestoreCandidates(p.stop)
-	if err != nil {
-		return err
-	}
-	if err := p.r.weighRestores(p.stop, p.r.cfg.Mass, len(ids)); err != nil {
-		return err
-	}
-	if n, err := p.r.store.MarkRestores(p.stop, ids); err != nil {
+	if n, err := p.r.store.MarkRestores(p.stop, p.restores); err != nil {
 		return err
 	} else if n > 0 {
 		p.log.Info("trash flags cleared: restoring", "count", n)
 	}
-	ids, err = p.r.store.OrphanCandidates(p.stop)
-	if err != nil {
-		return err
-	}
-	if err := p.r.weighOrphans(p.stop, p.r.cfg.Mass, len(ids)); err != nil {
-		return err
-	}
-	if n, err := p.r.store.MarkOrphans(p.stop, ids); err != nil {
+	if n, err := p.r.store.MarkOrphans(p.stop, p.orphans); err != nil {
 		return err
 	} else if n > 0 {
 		p.log.Warn("LMS rows deleted: their trash copies are orphaned and left to the lifecycle rule (undone if the rows come back)", "count", n, "state", StateOrphaned)
