@@ -50,7 +50,7 @@ type RestoreRequests interface {
 // weighRestoresAndOrphans lists the records whose trash flag was cleared
 // and those whose LMS row is gone, and weighs each by the mass-change brake,
 // before the pass records anything (a discovery included): a pass the brake
-// stops has changed nothing. requestRestores then marks exactly these.
+// stops has changed nothing. requestRestores then marks these alone.
 func (p *pass) weighRestoresAndOrphans() error {
 	restores, err := p.r.store.RestoreCandidates(p.stop)
 	if err != nil {
@@ -70,28 +70,52 @@ func (p *pass) weighRestoresAndOrphans() error {
 	return nil
 }
 
-// requestRestores returns orphaned records whose row is back, marks for
-// restore the records weighRestoresAndOrphans weighed, and orphans those it
-// weighed as orphans. A record listed that changed since (leased, restored,
-// its row back) is left alone by the marks' own conditions; one that became
-// a candidate since is weighed by the next pass.
+// requestRestores returns orphaned records whose row is back, then marks
+// for restore, and orphans, the records weighRestoresAndOrphans weighed that
+// are candidates still: the LMS may have changed a row while the pass
+// discovered (trashed it again, put it back). A candidate that was not
+// weighed waits for the next pass, which weighs it.
 func (p *pass) requestRestores() error {
 	if n, err := p.r.store.ReturnOrphans(p.stop); err != nil {
 		return err
 	} else if n > 0 {
 		p.log.Info("LMS rows are back: their orphaned records return to their states", "count", n)
 	}
-	if n, err := p.r.store.MarkRestores(p.stop, p.restores); err != nil {
+	restores, err := p.r.store.RestoreCandidates(p.stop)
+	if err != nil {
+		return err
+	}
+	if n, err := p.r.store.MarkRestores(p.stop, weighed(p.restores, restores)); err != nil {
 		return err
 	} else if n > 0 {
 		p.log.Info("trash flags cleared: restoring", "count", n)
 	}
-	if n, err := p.r.store.MarkOrphans(p.stop, p.orphans); err != nil {
+	orphans, err := p.r.store.OrphanCandidates(p.stop)
+	if err != nil {
+		return err
+	}
+	if n, err := p.r.store.MarkOrphans(p.stop, weighed(p.orphans, orphans)); err != nil {
 		return err
 	} else if n > 0 {
 		p.log.Warn("LMS rows deleted: their trash copies are orphaned and left to the lifecycle rule (undone if the rows come back)", "count", n, "state", StateOrphaned)
 	}
 	return nil
+}
+
+// weighed returns the ids of now that are also in before: the candidates
+// the brake weighed that still are candidates.
+func weighed(before, now []int64) []int64 {
+	seen := make(map[int64]bool, len(before))
+	for _, id := range before {
+		seen[id] = true
+	}
+	var ids []int64
+	for _, id := range now {
+		if seen[id] {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // restoreAll brings back, a worker-pool's worth at a time, every object
