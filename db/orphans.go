@@ -59,7 +59,8 @@ func (s *Store) ReturnOrphans(ctx context.Context) (int, error) {
 
 // Census counts what the mass-change brake weighs changes against: the LMS
 // table's rows, trashd's records, and the records whose object is in the
-// trash bucket. The LMS table's rows are InnoDB's estimate, or the exact
+// trash bucket (in_trash, archived; not a record still on its way there,
+// which a restore of a young trash must not be weighed against). The LMS table's rows are InnoDB's estimate, or the exact
 // count up to censusExact rows where that is more: the estimate of a table
 // just filled can be 0, and a small table must be weighed by its real size.
 func (s *Store) Census(ctx context.Context) (lmsRows, records, inTrash int, err error) {
@@ -67,7 +68,7 @@ func (s *Store) Census(ctx context.Context) (lmsRows, records, inTrash int, err 
 		" COALESCE((SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?), 0),"+
 		" (SELECT COUNT(*) FROM (SELECT 1 FROM "+quote(s.lms.Table)+" LIMIT ?) AS few)),"+
 		" (SELECT COUNT(*) FROM trash_objects),"+
-		" (SELECT COUNT(*) FROM trash_objects WHERE state IN "+copyHolderSQL+")", s.lms.Table, censusExact).Scan(&lmsRows, &records, &inTrash)
+		" (SELECT COUNT(*) FROM trash_objects WHERE state IN "+inTrashSQL+")", s.lms.Table, censusExact).Scan(&lmsRows, &records, &inTrash)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("count LMS rows and records: %w", err)
 	}

@@ -23,13 +23,19 @@ var ErrMostTrashed = errors.New("most rows at once")
 // everything from the archive class (retrieval and early-deletion fees), or
 // orphan every record. Per pass, new discoveries, restore requests and
 // orphanings are each weighed against what they are measured against (the
-// LMS table's rows, the files in the trash), and the pass stops before
-// doing any of it when either rule trips:
+// LMS table's rows, the files in the trash), all of them before the pass
+// records any of it, and the pass stops when either rule trips:
 //   - the share: more than Count and more than Share of it; Count is a
 //     small floor, so that the share holds for a small LMS too;
 //   - the majority: more than half of it, when that is more than
 //     MassHandful. A trash column under which most rows look trashed is
-//     the wrong column or kind, whatever the table's size.
+//     the wrong column or kind, whatever the table's size. Restores and
+//     orphanings are weighed against the files in the trash, which in a
+//     young trash may be a single course: for them the majority counts
+//     only when the change is also large, more than Count or more than
+//     Share of the LMS table's rows, so that a teacher restoring the one
+//     course in the trash is a normal day, while a trash column read
+//     backwards (every row looking live) still stops the pass.
 type MassLimits struct {
 	Count int     // default DefaultMassCount
 	Share float64 // of the LMS table (discoveries) or of the records (restores, orphanings); default DefaultMassShare
@@ -82,6 +88,9 @@ type change struct {
 	// most says what a majority means: the setting that is probably
 	// wrong, and how to check it.
 	most string
+	// minor: the change is small against the LMS table, and the majority
+	// rule does not apply (restores and orphanings of a young trash).
+	minor bool
 }
 
 // check stops c when it trips either rule. The majority comes first: it
@@ -94,7 +103,7 @@ func (l MassLimits) check(c change) error {
 	if c.of > 0 {
 		share = float64(c.n) / float64(c.of)
 	}
-	if c.n > MassHandful && 2*c.n > c.of {
+	if c.n > MassHandful && 2*c.n > c.of && !c.minor {
 		return fmt.Errorf("%w: %w: this pass would %s %d of %d %s (%.0f%%): %s; nothing was changed. "+
 			"If that is really what you mean, let one pass through with %s",
 			ErrMassChange, ErrMostTrashed, c.what, c.n, c.of, c.ofWhat, 100*share, c.most, l.Override)
@@ -112,7 +121,7 @@ func (l MassLimits) check(c change) error {
 type Census interface {
 	// Census returns the LMS table's rows (exact for a small table, else
 	// an estimate), trashd's records, and the records whose object is in
-	// the trash bucket.
+	// the trash bucket (in_trash, archived: not a record still on its way).
 	Census(ctx context.Context) (lmsRows, records, inTrash int, err error)
 	// CountUndiscovered counts the trashed LMS rows without a record.
 	CountUndiscovered(ctx context.Context) (int, error)
@@ -132,11 +141,17 @@ func (r *Runner) discoveries(rows, n int) change {
 	}
 }
 
+// minor reports whether a restore or orphaning of n things is small against
+// the LMS table's rows: at most Count, and at most Share of the rows.
+func (l MassLimits) minor(n, lmsRows int) bool {
+	return n <= l.Count && float64(n) <= l.Share*float64(lmsRows)
+}
+
 func (r *Runner) weighRestores(ctx context.Context, l MassLimits, n int) error {
 	if !l.weighs(n) {
 		return nil
 	}
-	_, _, inTrash, err := r.store.Census(ctx)
+	rows, _, inTrash, err := r.store.Census(ctx)
 	if err != nil {
 		return err
 	}
@@ -144,6 +159,7 @@ func (r *Runner) weighRestores(ctx context.Context, l MassLimits, n int) error {
 		what: "restore files whose trash flag was cleared:", n: n, of: max(inTrash, n), ofWhat: "files in the trash",
 		most: fmt.Sprintf("most of the trash would come back at once, as if the trash flag now read otherwise (%s): check %s",
 			r.store.TrashFlag(), trashSettings),
+		minor: l.minor(n, rows),
 	})
 }
 
@@ -151,7 +167,7 @@ func (r *Runner) weighOrphans(ctx context.Context, l MassLimits, n int) error {
 	if !l.weighs(n) {
 		return nil
 	}
-	_, _, inTrash, err := r.store.Census(ctx)
+	rows, _, inTrash, err := r.store.Census(ctx)
 	if err != nil {
 		return err
 	}
@@ -159,11 +175,14 @@ func (r *Runner) weighOrphans(ctx context.Context, l MassLimits, n int) error {
 		what: "orphan records whose LMS row is gone:", n: n, of: max(inTrash, n), ofWhat: "files in the trash",
 		most: "most of the trash lost its LMS rows at once: TRASHD_LMS_TABLE may name another table (a staging copy), " +
 			"or the table was emptied for maintenance",
+		minor: l.minor(n, rows),
 	})
 }
 
 // WeighChanges says whether a pass would stop at the mass-change brake with
-// these numbers of discoveries, restores and orphanings (for a dry run).
+// these numbers of discoveries (new trashed rows and restored rows trashed
+// again, together, as a pass weighs them), restores and orphanings (for a
+// dry run).
 func (r *Runner) WeighChanges(ctx context.Context, discoveries, restores, orphans int) error {
 	l := r.cfg.Mass
 	if l.weighs(discoveries) {

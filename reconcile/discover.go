@@ -14,7 +14,9 @@ const maxHeldRows = 10000
 // their number is known to be within limits. It returns how many records it
 // made, and how many of those were failed at once (Unmovable).
 func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) (total, unmovable int, err error) {
-	// Restored rows trashed again move again: weighed like discoveries.
+	// Restored rows trashed again move again: weighed with the
+	// discoveries, as one change (a trash column read wrongly makes both
+	// at once, each perhaps a handful).
 	again, err := r.store.CountRetrash(ctx)
 	if err != nil {
 		return 0, 0, err
@@ -25,10 +27,6 @@ func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) 
 			return 0, 0, err
 		}
 		weighed = true
-	}
-	total, err = r.store.Retrash(ctx)
-	if err != nil {
-		return 0, 0, fmt.Errorf("find restored rows trashed again: %w", err)
 	}
 	var (
 		after = BeforeFirstLMSID // LMS ids may be 0 or negative
@@ -64,12 +62,12 @@ func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) 
 		}
 		if !weighed {
 			held = append(held, rows...)
-			// Past what the brake weighs (its count or a handful), or
-			// past maxHeldRows whatever the count (a brake set to
-			// millions must not hold millions of rows in memory), the
-			// rows still undiscovered are counted instead: the same
-			// answer, from the database.
-			if limits.weighs(len(held)) || len(held) > maxHeldRows {
+			// Past what the brake weighs (its count or a handful), with
+			// the rows trashed again, or past maxHeldRows whatever the
+			// count (a brake set to millions must not hold millions of
+			// rows in memory), the rows still undiscovered are counted
+			// instead: the same answer, from the database.
+			if limits.weighs(again+len(held)) || len(held) > maxHeldRows {
 				if err := r.weighDiscoveries(ctx, limits, again); err != nil {
 					return total, unmovable, err
 				}
@@ -85,6 +83,13 @@ func (r *Runner) discover(ctx context.Context, touch func(), limits MassLimits) 
 			}
 		}
 		if last {
+			// Last, once both are weighed: a brake tripped by the new
+			// rows leaves the rows trashed again untouched too.
+			n, err := r.store.Retrash(ctx)
+			total += n
+			if err != nil {
+				return total, unmovable, fmt.Errorf("find restored rows trashed again: %w", err)
+			}
 			return total, unmovable, nil
 		}
 	}

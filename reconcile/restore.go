@@ -47,40 +47,75 @@ type RestoreRequests interface {
 	ClaimRestores(ctx context.Context, owner string, limit int, lease time.Duration) ([]Record, error)
 }
 
-// requestRestores marks the records whose trash flag was cleared, and
-// orphans those whose row is gone, each weighed by the mass-change brake
-// first.
+// weighRestoresAndOrphans lists the records whose trash flag was cleared
+// and those whose LMS row is gone, and weighs each by the mass-change brake,
+// before the pass records anything (a discovery included): a pass the brake
+// stops has changed nothing. requestRestores then marks these alone.
+func (p *pass) weighRestoresAndOrphans() error {
+	restores, err := p.r.store.RestoreCandidates(p.stop)
+	if err != nil {
+		return err
+	}
+	if err := p.r.weighRestores(p.stop, p.r.cfg.Mass, len(restores)); err != nil {
+		return err
+	}
+	orphans, err := p.r.store.OrphanCandidates(p.stop)
+	if err != nil {
+		return err
+	}
+	if err := p.r.weighOrphans(p.stop, p.r.cfg.Mass, len(orphans)); err != nil {
+		return err
+	}
+	p.restores, p.orphans = restores, orphans
+	return nil
+}
+
+// requestRestores returns orphaned records whose row is back, then marks
+// for restore, and orphans, the records weighRestoresAndOrphans weighed that
+// are candidates still: the LMS may have changed a row while the pass
+// discovered (trashed it again, put it back). A candidate that was not
+// weighed waits for the next pass, which weighs it.
 func (p *pass) requestRestores() error {
 	if n, err := p.r.store.ReturnOrphans(p.stop); err != nil {
 		return err
 	} else if n > 0 {
 		p.log.Info("LMS rows are back: their orphaned records return to their states", "count", n)
 	}
-	ids, err := p.r.store.RestoreCandidates(p.stop)
+	restores, err := p.r.store.RestoreCandidates(p.stop)
 	if err != nil {
 		return err
 	}
-	if err := p.r.weighRestores(p.stop, p.r.cfg.Mass, len(ids)); err != nil {
-		return err
-	}
-	if n, err := p.r.store.MarkRestores(p.stop, ids); err != nil {
+	if n, err := p.r.store.MarkRestores(p.stop, weighed(p.restores, restores)); err != nil {
 		return err
 	} else if n > 0 {
 		p.log.Info("trash flags cleared: restoring", "count", n)
 	}
-	ids, err = p.r.store.OrphanCandidates(p.stop)
+	orphans, err := p.r.store.OrphanCandidates(p.stop)
 	if err != nil {
 		return err
 	}
-	if err := p.r.weighOrphans(p.stop, p.r.cfg.Mass, len(ids)); err != nil {
-		return err
-	}
-	if n, err := p.r.store.MarkOrphans(p.stop, ids); err != nil {
+	if n, err := p.r.store.MarkOrphans(p.stop, weighed(p.orphans, orphans)); err != nil {
 		return err
 	} else if n > 0 {
 		p.log.Warn("LMS rows deleted: their trash copies are orphaned and left to the lifecycle rule (undone if the rows come back)", "count", n, "state", StateOrphaned)
 	}
 	return nil
+}
+
+// weighed returns the ids of now that are also in before: the candidates
+// the brake weighed that still are candidates.
+func weighed(before, now []int64) []int64 {
+	seen := make(map[int64]bool, len(before))
+	for _, id := range before {
+		seen[id] = true
+	}
+	var ids []int64
+	for _, id := range now {
+		if seen[id] {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // restoreAll brings back, a worker-pool's worth at a time, every object

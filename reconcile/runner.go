@@ -262,6 +262,8 @@ type pass struct {
 	work     context.Context // for steps in flight: done when the grace runs out
 	progress *tracker
 	outage   *outage
+	// The restores and orphanings this pass weighed, to be marked.
+	restores, orphans []int64
 }
 
 // stopping reports whether the pass has been asked to stop.
@@ -277,6 +279,13 @@ func (p *pass) run() error {
 	}
 	lifecycleErr := p.keepLifecycle()
 	p.progress.setPhase(PhaseDiscovering)
+	// Every change the brake weighs is weighed before any is recorded.
+	if err := p.weighRestoresAndOrphans(); err != nil {
+		if p.stopping() {
+			return nil
+		}
+		return err
+	}
 	n, unmovable, err := p.r.discover(p.stop, p.progress.touch, p.r.cfg.Mass)
 	p.progress.update(func(pr *Progress) { pr.Counts.Discovered, pr.Counts.Failed = n, pr.Counts.Failed+unmovable })
 	if err != nil {

@@ -45,6 +45,11 @@ func previewPass(ctx context.Context, runner *reconcile.Runner, store *db.Store,
 	if discover > show && !asJSON {
 		fmt.Fprintf(c.stdout, "  … and %d more\n", discover-show)
 	}
+	// Restored rows trashed again move again, weighed with the new rows.
+	again, err := store.CountRetrash(ctx)
+	if err != nil {
+		return err
+	}
 	due, bytes, err := store.Pending(ctx)
 	if err != nil {
 		return err
@@ -57,13 +62,13 @@ func previewPass(ctx context.Context, runner *reconcile.Runner, store *db.Store,
 	if err != nil {
 		return err
 	}
-	brake := runner.WeighChanges(ctx, discover, len(restores), len(orphans))
+	brake := runner.WeighChanges(ctx, discover+again, len(restores), len(orphans))
 	if brake == nil {
 		// Another lifecycle rule deleting trash copies stops the moves.
 		brake = runner.ForeignExpiration(ctx)
 	}
 	if asJSON {
-		doc.Discover, doc.NewTruncated, doc.Due, doc.DueBytes = discover, discover > show, due, bytes
+		doc.Discover, doc.NewTruncated, doc.Again, doc.Due, doc.DueBytes = discover, discover > show, again, due, bytes
 		doc.Restores, doc.Orphans = len(restores), len(orphans)
 		if brake != nil {
 			doc.Brake = brake.Error()
@@ -72,9 +77,10 @@ func previewPass(ctx context.Context, runner *reconcile.Runner, store *db.Store,
 			return err
 		}
 	} else {
-		fmt.Fprintf(c.stdout, "dry run: would discover %d new trashed rows and move them, plus %d records already due (%s known); "+
+		fmt.Fprintf(c.stdout, "dry run: would discover %d new trashed rows and find %d restored rows trashed again "+
+			"(%d weighed together by the brake) and move them, plus %d records already due (%s known); "+
 			"would restore %d files whose trash flag was cleared and orphan %d records whose LMS row is gone; nothing was changed\n",
-			discover, due, humanBytes(bytes), len(restores), len(orphans))
+			discover, again, discover+again, due, humanBytes(bytes), len(restores), len(orphans))
 	}
 	if brake != nil {
 		return objectsErr("a pass would stop before changing anything: %w", brake)

@@ -253,6 +253,7 @@ type dryRunDoc struct {
 	Discover     int         `json:"would_discover"`
 	New          []newRowDoc `json:"new"`
 	NewTruncated bool        `json:"new_truncated"`
+	Again        int         `json:"would_move_again"` // restored rows trashed again
 	Due          int         `json:"due"`
 	DueBytes     int64       `json:"due_bytes"`
 	Restores     int         `json:"would_restore"`
