@@ -335,16 +335,15 @@ func (r *Runner) conflictError(rules []ExpiringRule) error {
 		lines[i] = e.String()
 	}
 	fixes := "remove the rule, or narrow it so that it does not cover trashd's copies (a prefix of its own, outside TRASHD_TRASH_KEY_TEMPLATE's)"
-	if !onlyOwn(rules) || len(rules) == 0 {
-		fixes = "for another rule: " + fixes
-	} else {
+	own := slices.ContainsFunc(rules, func(e ExpiringRule) bool { return e.Own })
+	switch {
+	case own && onlyOwn(rules):
 		fixes = ""
+	case own:
+		fixes = "for another rule: " + fixes + "; "
 	}
-	for _, e := range rules {
-		if e.Own {
-			fixes = strings.TrimPrefix(fixes+"; for trashd's own rule: run `trashd lifecycle --apply` or set TRASHD_LIFECYCLE_MODE=enforce to put the configured rule back", "; ")
-			break
-		}
+	if own {
+		fixes += "for trashd's own rule: run `trashd lifecycle --apply` or set TRASHD_LIFECYCLE_MODE=enforce to put the configured rule back"
 	}
 	if d := earliestDays(rules); d > 0 {
 		fixes += fmt.Sprintf(", or set TRASHD_EXPIRATION_DAYS=%d to match it (with TRASHD_TRANSITION_DAYS below that) if copies are meant to go then", d)
