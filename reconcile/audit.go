@@ -191,7 +191,8 @@ type verdict struct {
 
 // recordGone records rec, whose trash copy the audit found gone, when the
 // audit records such copies and no version of the key still holds it: the
-// verdict becomes what was recorded.
+// verdict becomes what was recorded. A listing of the key's versions that
+// was refused or failed leaves the record as it is, and is the error.
 func (o auditOptions) recordGone(ctx context.Context, objects ObjectStore, rec Record, v verdict) (verdict, error) {
 	if o.gone == nil {
 		return v, nil
@@ -202,7 +203,10 @@ func (o auditOptions) recordGone(ctx context.Context, objects ObjectStore, rec R
 		hidden, err := hiddenCopy(ctx, vl, v.bucket, look)
 		switch {
 		case err != nil:
-			return verdict{}, err
+			// Not known whether a delete marker hides it: the record
+			// is left as it is.
+			return verdict{}, fmt.Errorf("the trash copy s3://%s/%s is gone, and its key's versions could not be listed (s3:ListBucketVersions on the trash bucket), "+
+				"so whether a delete marker hides it is not known: the record is left %s: %w", v.bucket, v.key, rec.State, err)
 		case hidden != "":
 			v.detail += fmt.Sprintf("; version %s of the key still holds it, beneath a delete marker: delete the marker to bring it back", hidden)
 			return v, nil

@@ -97,6 +97,23 @@ func (c *conditions) probe(ctx context.Context, bucket string, pr, old *probed) 
 	c.r.onConditions(caps)
 }
 
+// unversioned reports whether a probe of bucket, done already, found that
+// it keeps no versions. It never probes: false when none was done.
+func (c *conditions) unversioned(bucket string) bool {
+	c.mu.Lock()
+	pr := c.byBucket[bucket]
+	c.mu.Unlock()
+	if pr == nil {
+		return false
+	}
+	select {
+	case <-pr.done:
+		return pr.err == nil && !pr.caps.Versioned
+	default:
+		return false
+	}
+}
+
 // Conditions probes bucket now and returns what it honours, with every
 // forbidden condition marked so: what `trashd doctor` shows.
 func (r *Runner) Conditions(ctx context.Context, bucket string) (Capabilities, error) {

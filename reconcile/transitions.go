@@ -144,10 +144,15 @@ func (p *pass) recordGone(log *slog.Logger, c TransitionCandidate, bucket string
 		// trashd's own expiration hides a copy on a versioned bucket
 		// too, as it means to.
 		hidden, err = hiddenCopy(p.work, p.r.s3, bucket, rec)
+		if err != nil && errors.Is(err, ErrPermanent) && p.r.conds.unversioned(bucket) {
+			// The bucket keeps no versions: nothing can be beneath.
+			err = nil
+		}
 	}
 	switch {
 	case err != nil:
-		log.Warn("transition check: the trash copy is gone; its versions could not be listed, so it is looked at again later", "err", err)
+		log.Warn("transition check: the trash copy is gone, and its key's versions could not be listed (s3:ListBucketVersions on the trash bucket), "+
+			"so whether a delete marker hides it is not known: the record is left as it is and looked at again later", "state", rec.State, "err", err)
 		return false
 	case hidden != "":
 		log.Error("the trash copy is hidden by a delete marker (an expiration or a delete on a versioned bucket): "+
@@ -193,14 +198,13 @@ func goneReason(bucket, key string, rules []ExpiringRule) string {
 // hiddenCopy looks, after a HEAD found rec's trash copy gone, whether a
 // version of its key still holds it (a versioned bucket keeps it beneath
 // the delete marker an expiration or a delete put there), and returns that
-// version's id, or "". A bucket that keeps no versions, or a listing
-// refused (not permitted, not implemented), has none to offer.
+// version's id, or "" when the listing answered and holds none (a bucket
+// that keeps no versions answers with none). A listing refused (not
+// permitted, not implemented) or failed is an error: whether the copy is
+// there is not known, and it must not be recorded gone.
 func hiddenCopy(ctx context.Context, s3 VersionLister, bucket string, rec Record) (string, error) {
 	versions, err := s3.KeyVersions(ctx, bucket, rec.TrashKey, 100)
-	switch {
-	case errors.Is(err, ErrPermanent):
-		return "", nil
-	case err != nil:
+	if err != nil {
 		return "", err
 	}
 	for _, v := range versions {

@@ -100,7 +100,13 @@ func (c *Client) readLifecycle(ctx context.Context, bucket string) (LifecycleCon
 		return LifecycleConfiguration{}, nil
 	}
 	if err != nil {
-		return LifecycleConfiguration{}, mapError(lifecycleCall("read the lifecycle configuration of", bucket, "s3:GetLifecycleConfiguration"), err)
+		err = mapError(lifecycleCall("read the lifecycle configuration of", bucket, "s3:GetLifecycleConfiguration"), err)
+		if errorCode(err) == "NotImplemented" || httpStatus(err) == 501 {
+			// A server without lifecycle configurations has no rule
+			// that deletes trash copies either.
+			err = fmt.Errorf("%w: %w", reconcile.ErrLifecycleUnsupported, err)
+		}
+		return LifecycleConfiguration{}, err
 	}
 	return LifecycleConfiguration{Rules: out.Rules, TransitionDefaultMinimumObjectSize: out.TransitionDefaultMinimumObjectSize}, nil
 }
@@ -436,15 +442,19 @@ func conflicts(rules []types.LifecycleRule, want reconcile.LifecycleRule) []stri
 	return out
 }
 
-// expiring lists the enabled rules other than want's that delete objects
-// want acts on before want's expiration would, or at all when want never
-// expires them: an Expiration by date, or after fewer days. On a versioned
+// expiring lists the enabled rules that delete trash copies before want's
+// expiration would, or at all when want never expires them: an Expiration
+// by date, or after fewer days. A rule counts when its filter meets the
+// scope of every trash copy (holdsCopies), not only the objects want
+// transitions: trashd copies files of every size. The rule with want's own
+// id counts too when its expiration is not want's (edited in the console,
+// left from an older configuration): it deletes copies as surely as
+// another's, and in verify or off mode nothing repairs it. On a versioned
 // bucket an expiration hides the current version behind a delete marker,
 // which is as gone for a restore; a rule's NoncurrentVersionExpiration
 // alone acts only on versions something else has already deleted or
 // replaced (trashd's copies are current until then), so it is not one.
 func expiring(rules []types.LifecycleRule, want reconcile.LifecycleRule) []reconcile.ExpiringRule {
-	ws := scopeOfWant(want)
 	wantExpiry := "never"
 	if want.ExpirationDays > 0 {
 		wantExpiry = fmt.Sprintf("after %d days", want.ExpirationDays)
@@ -452,11 +462,11 @@ func expiring(rules []types.LifecycleRule, want reconcile.LifecycleRule) []recon
 	var out []reconcile.ExpiringRule
 	for _, r := range rules {
 		e := r.Expiration
-		if aws.ToString(r.ID) == want.ID || r.Status != types.ExpirationStatusEnabled || e == nil {
+		if r.Status != types.ExpirationStatusEnabled || e == nil {
 			continue
 		}
 		s := scopeOf(r)
-		if !s.overlaps(ws) {
+		if !s.holdsCopies(want) {
 			continue
 		}
 		x := reconcile.ExpiringRule{ID: aws.ToString(r.ID)}
@@ -473,9 +483,28 @@ func expiring(rules []types.LifecycleRule, want reconcile.LifecycleRule) []recon
 		if e := r.NoncurrentVersionExpiration; e != nil {
 			x.Does += fmt.Sprintf(", and on a versioned bucket deletes the expired versions %d days later", aws.ToInt32(e.NoncurrentDays))
 		}
+		if x.ID == want.ID {
+			x.Own = true
+			x.Does = fmt.Sprintf("(trashd's own id, changed from the configured rule) %s", x.Does)
+		}
 		out = append(out, x)
 	}
 	return out
+}
+
+// holdsCopies reports whether s may select a trash copy: trashd copies
+// files of every size, under every key its template renders (want.Prefix
+// stands for them when the template is not known), and sets no tag, so a
+// tag filter is taken to match, since copies carry the tags of the LMS's
+// objects.
+func (s scope) holdsCopies(want reconcile.LifecycleRule) bool {
+	if s.size.above >= s.size.below-1 {
+		return false // no size is in the range
+	}
+	if want.Keys.String() == "" {
+		return strings.HasPrefix(s.prefix, want.Prefix) || strings.HasPrefix(want.Prefix, s.prefix)
+	}
+	return want.Keys.CanStartWith(s.prefix)
 }
 
 // scope is the set of objects a rule's filter selects.
