@@ -94,6 +94,13 @@ func runReconcile(ctx context.Context, c *cli, dryRun, allowMass, asJSON bool, t
 		}
 		return err
 	}
+	// Said as serve says it: the pass now stops claiming, and only a second
+	// SIGINT or SIGTERM ends the process at once.
+	stopping := context.AfterFunc(ctx, func() {
+		log.Info("stopping: no new claims; objects in flight finish their current step; a second SIGINT or SIGTERM exits at once",
+			"grace", cfg.Reconcile.Grace.String(), "cause", context.Cause(ctx).Error())
+	})
+	defer stopping()
 	newProgressDisplay(c, log, cfg.ProgressInterval).follow(h, runner.Current)
 	sum, err := h.Wait()
 	printSummary(c.stdout, sum)

@@ -3,6 +3,7 @@ package main_test
 import (
 	"context"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -24,10 +25,16 @@ func TestReconcileTwoSIGHUPs(t *testing.T) {
 	v.start(t, w.vars, "reconcile")
 	release := w.awaitCopies(t, 2, v.out.String)
 	testworld.Must(t, v.cmd.Process.Signal(syscall.SIGHUP))
-	// The second hangup comes after the first was handled, as the kernel's
-	// follows the shell's; sent at once, it would only meet the first one
-	// still queued, which proves less.
-	time.Sleep(200 * time.Millisecond)
+	// The second hangup comes once the first was handled (the pass says it
+	// is stopping), as the kernel's follows the shell's; sent at once, it
+	// would only meet the first one still queued, which proves less.
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(v.out.String(), "stopping: no new claims") {
+		if time.Now().After(deadline) {
+			t.Fatalf("reconcile never said it was stopping after SIGHUP\n%s", v.out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	testworld.Must(t, v.cmd.Process.Signal(syscall.SIGHUP))
 	release()
 	v.wait(t, time.Minute)
