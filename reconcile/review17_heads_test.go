@@ -24,7 +24,9 @@ func (s synthWaiting) WaitingCopies(_ context.Context, _ reconcile.TransitionQue
 	return out, nil
 }
 
-func (synthWaiting) MarkArchived(context.Context, []int64, string, time.Time) (int, error) { return 0, nil }
+func (synthWaiting) MarkArchived(context.Context, []int64, string, time.Time) (int, error) {
+	return 0, nil
+}
 
 // peakHeap runs f with a tight GC target and returns the highest heap seen.
 func peakHeap(f func()) uint64 {
