@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"strconv"
 	"testing"
@@ -26,16 +27,20 @@ func (s sharedWaiting) WaitingCopies(_ context.Context, _ reconcile.TransitionQu
 	return out, nil
 }
 
-func (s sharedWaiting) MarkArchived(_ context.Context, ids []int64, _ string, _ time.Time) (int, error) {
-	*s.marked += len(ids)
-	return len(ids), nil
+func (s sharedWaiting) MarkArchived(_ context.Context, copies []reconcile.MatchedCopy, _ string, _ time.Time) (int, error) {
+	for _, c := range copies {
+		if c.KeyHash != reconcile.CopyKeyHash("t/"+strconv.FormatInt((c.ID-1)/s.per, 10)) {
+			return 0, fmt.Errorf("record %d marked with another copy's key", c.ID)
+		}
+	}
+	*s.marked += len(copies)
+	return len(copies), nil
 }
 
 // Records that share one trash copy (several LMS rows naming one object,
-// which the design expects of content-addressed LMSs) are confirmed one per
-// copy: every other record of the copy is sent to HEAD, though the report
-// lists the copy archived with the very size and ETag they record.
-func TestReview17ConfirmFromReportSharedCopies(t *testing.T) {
+// which the design expects of content-addressed LMSs) are all confirmed by
+// the report's row of that copy, none sent to HEAD.
+func TestConfirmFromReportSharedCopies(t *testing.T) {
 	const n, per = 1000, 4
 	snap := reconcile.InventorySnapshot{Bucket: "trash", Created: time.Now(), Where: "s3://inv/",
 		Rows: func(context.Context) iter.Seq2[reconcile.InventoryRow, error] {
@@ -52,7 +57,7 @@ func TestReview17ConfirmFromReportSharedCopies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Confirmed != n || len(res.ToHead) != 0 {
+	if res.Confirmed != n || marked != n || len(res.ToHead) != 0 {
 		t.Errorf("%d records sharing %d archived copies: %d confirmed, %d disagreed, %d sent to HEAD; want all confirmed, none to HEAD",
 			n, n/per, res.Confirmed, res.Disagreed, len(res.ToHead))
 	}
