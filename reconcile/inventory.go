@@ -204,9 +204,10 @@ func hashETag(etag string) etagHash {
 }
 
 // inventoryChunk bounds the records held while a report is streamed: about
-// 80 bytes each while a chunk is loaded (a compact struct, its key's hash and
-// a map entry), 40 MB, which the garbage collector lets grow to about twice
-// that; more records stream the report once per chunk (scripts/benchconfirm:
+// 100 bytes each while a chunk is loaded (a compact struct with its key's
+// hash, and a map entry), 50 MB, which the garbage collector lets grow to
+// about twice that; the records left for HEAD beyond a chunk are only the
+// limit asked for; more records stream the report once per chunk (scripts/benchconfirm:
 // 10^6 records, two streams, within 200 MB).
 const inventoryChunk = 1 << 19
 
