@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"trashd/reconcile"
@@ -21,7 +22,7 @@ var waitingSQL = overdueSQL + " AND restore_requested_at IS NULL AND lease_token
 // in bucket (a record that names no trash bucket is in the configured one,
 // which bucket is) and was made no later than copiedBy.
 func (s *Store) WaitingCopies(ctx context.Context, q reconcile.TransitionQuery, bucket string, copiedBy time.Time, after int64, limit int) ([]reconcile.WaitingCopy, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT id, COALESCE(trash_key, ''), COALESCE(trash_size, source_size, 0),"+
+	rows, err := s.db.QueryContext(ctx, "SELECT id, life, "+copyKeySQL+", COALESCE(trash_size, source_size, 0),"+
 		" COALESCE(trash_etag, source_etag, ''), transition_checked_at FROM trash_objects"+
 		" WHERE "+waitingSQL+" AND COALESCE(trash_bucket, ?) = ? AND copied_at <= ? AND id > ? ORDER BY id LIMIT ?",
 		q.MinSize, q.Age.Microseconds(), bucket, bucket, copiedBy.UTC(), after, limit)
@@ -35,7 +36,7 @@ func (s *Store) WaitingCopies(ctx context.Context, q reconcile.TransitionQuery, 
 			w       reconcile.WaitingCopy
 			checked sql.NullTime
 		)
-		if err := rows.Scan(&w.ID, &w.Key, &w.Size, &w.ETag, &checked); err != nil {
+		if err := rows.Scan(&w.ID, &w.Life, &w.Key, &w.Size, &w.ETag, &checked); err != nil {
 			return nil, err
 		}
 		w.Checked = checked.Time
@@ -44,25 +45,36 @@ func (s *Store) WaitingCopies(ctx context.Context, q reconcile.TransitionQuery, 
 	return out, rows.Err()
 }
 
-// MarkArchived records the copies of ids archived in class, as MarkChecked
-// does one that a HEAD found archived, for those still in_trash, unleased,
-// without a restore requested and copied no later than copiedBy (a copy
-// made since is not the one the report listed).
-func (s *Store) MarkArchived(ctx context.Context, ids []int64, class string, copiedBy time.Time) (int, error) {
-	if len(ids) == 0 {
+// copyKeySQL is a record's copy as WaitingCopies reads it.
+const copyKeySQL = "COALESCE(trash_key, '')"
+
+// MarkArchived records copies archived in class, as MarkChecked does one
+// that a HEAD found archived, for the records still in the life and with
+// the copy each was matched on (reconcile.CopyKeyHash of its key, computed
+// here by MySQL), in_trash, unleased, without a restore requested and
+// copied no later than copiedBy (a copy made since is not the one the
+// report listed).
+func (s *Store) MarkArchived(ctx context.Context, copies []reconcile.MatchedCopy, class string, copiedBy time.Time) (int, error) {
+	if len(copies) == 0 {
 		return 0, nil
 	}
 	args := []any{nullString(class)}
-	for _, id := range ids {
-		args = append(args, id)
+	for _, c := range copies {
+		args = append(args, c.ID)
+	}
+	for _, c := range copies {
+		args = append(args, c.ID, c.Life, c.KeyHash[:])
 	}
 	args = append(args, copiedBy.UTC())
+	matched := strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(copies)), ", ")
 	res, err := s.db.ExecContext(ctx, "UPDATE trash_objects SET transition_checked_at = NOW(6), storage_class = ?, updated_at = NOW(6),"+
 		" state = "+stateSQL(reconcile.StateArchived)+", archived_at = NOW(6), finished_at = NOW(6)"+
-		" WHERE id IN ("+placeholders(len(ids))+") AND state = "+stateSQL(reconcile.StateInTrash)+
+		" WHERE id IN ("+placeholders(len(copies))+")"+
+		" AND (id, life, UNHEX(LEFT(SHA2(CONCAT("+copyKeySQL+", CHAR(0)), 256), 32))) IN ("+matched+")"+
+		" AND state = "+stateSQL(reconcile.StateInTrash)+
 		" AND restore_requested_at IS NULL AND lease_token IS NULL AND copied_at <= ?", args...)
 	if err != nil {
-		return 0, fmt.Errorf("record %d copies archived in %s: %w", len(ids), class, err)
+		return 0, fmt.Errorf("record %d copies archived in %s: %w", len(copies), class, err)
 	}
 	n, err := res.RowsAffected()
 	return int(n), err

@@ -1,6 +1,7 @@
 package db_test
 
 import (
+	"database/sql"
 	"slices"
 	"testing"
 	"time"
@@ -51,9 +52,9 @@ func TestWaitingCopiesAndMarkArchived(t *testing.T) {
 		t.Errorf("a page after %d: %+v, %v; want record %d", want[0], page, err, want[1])
 	}
 
-	all := make([]int64, len(ids))
+	all := make([]reconcile.MatchedCopy, len(ids))
 	for i, id := range ids {
-		all[i] = recordOf(t, store, id).ID
+		all[i] = matchedCopy(t, sqlDB, recordOf(t, store, id).ID)
 	}
 	n, err := store.MarkArchived(ctx, all, "GLACIER", created)
 	if err != nil {
@@ -74,4 +75,17 @@ func TestWaitingCopiesAndMarkArchived(t *testing.T) {
 			t.Errorf("archived record of LMS row %d: %+v", ids[i], row)
 		}
 	}
+}
+
+// matchedCopy is record id's copy as WaitingCopies reads it, matched.
+func matchedCopy(t *testing.T, sqlDB *sql.DB, id int64) reconcile.MatchedCopy {
+	t.Helper()
+	var (
+		life int64
+		key  string
+	)
+	if err := sqlDB.QueryRow("SELECT life, COALESCE(trash_key, '') FROM trash_objects WHERE id = ?", id).Scan(&life, &key); err != nil {
+		t.Fatal(err)
+	}
+	return reconcile.MatchedCopy{ID: id, Life: life, KeyHash: reconcile.CopyKeyHash(key)}
 }

@@ -113,16 +113,32 @@ type InventoryRecords interface {
 	// bucket and was made no later than copiedBy: the records a report
 	// taken at copiedBy may confirm.
 	WaitingCopies(ctx context.Context, q TransitionQuery, bucket string, copiedBy time.Time, after int64, limit int) ([]WaitingCopy, error)
-	// MarkArchived records the copies of ids archived in class, as
-	// MarkChecked does each, for those still in_trash, unleased, without
-	// a restore requested, and copied no later than copiedBy. It returns
-	// how many it changed.
-	MarkArchived(ctx context.Context, ids []int64, class string, copiedBy time.Time) (int, error)
+	// MarkArchived records copies archived in class, as MarkChecked does
+	// each, for the records still in the life and with the copy each was
+	// matched on, in_trash, unleased, without a restore requested, and
+	// copied no later than copiedBy. It returns how many it changed.
+	MarkArchived(ctx context.Context, copies []MatchedCopy, class string, copiedBy time.Time) (int, error)
 }
+
+// MatchedCopy is a record whose copy a report row confirmed: the record's
+// id and life, and the hash (CopyKeyHash) of the copy's key, as
+// WaitingCopies read them. A record restored, trashed again or moved to
+// another copy since is not the one the row was matched on.
+type MatchedCopy struct {
+	ID      int64
+	Life    int64
+	KeyHash [16]byte
+}
+
+// CopyKeyHash is the hash MatchedCopy holds of a copy's key: the first 16
+// bytes of the SHA-256 of the key followed by one NUL byte, which MySQL
+// computes as UNHEX(LEFT(SHA2(CONCAT(key, CHAR(0)), 256), 32)).
+func CopyKeyHash(key string) [16]byte { return hashKey(key) }
 
 // WaitingCopy is a record's trash copy as a report is checked against it.
 type WaitingCopy struct {
 	ID   int64
+	Life int64  // the record's life, which a restore and a new trashing advance
 	Key  string // the copy's key in the trash bucket
 	Size int64
 	ETag string // the copy's own ETag (the source's for a copy recorded before it kept its own)
@@ -188,9 +204,10 @@ func hashETag(etag string) etagHash {
 }
 
 // inventoryChunk bounds the records held while a report is streamed: about
-// 80 bytes each while a chunk is loaded (a compact struct, its key's hash and
-// a map entry), 40 MB, which the garbage collector lets grow to about twice
-// that; more records stream the report once per chunk (scripts/benchconfirm:
+// 100 bytes each while a chunk is loaded (a compact struct with its key's
+// hash, and a map entry), 50 MB, which the garbage collector lets grow to
+// about twice that; the records left for HEAD beyond a chunk are only the
+// limit asked for; more records stream the report once per chunk (scripts/benchconfirm:
 // 10^6 records, two streams, within 200 MB).
 const inventoryChunk = 1 << 19
 

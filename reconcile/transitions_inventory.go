@@ -37,11 +37,73 @@ type ReportConfirmation struct {
 // that a chunk of them fits in the memory budget.
 type waitingState struct {
 	id      int64
+	life    int64
 	size    int64
 	checked int64 // UnixMicro of its last transition check
+	key     keyHash
 	etag    etagHash
+	next    int32 // the next record of the chunk with the same copy; -1 for none
 	listed  bool
 	class   uint8 // 1 + the index in classes of a row that confirms it; 0 until one does
+}
+
+// headEntry is a record left for HEAD, as the least recently checked are
+// chosen from all of them.
+type headEntry struct{ checked, id int64 }
+
+func (a headEntry) before(b headEntry) bool {
+	return a.checked < b.checked || a.checked == b.checked && a.id < b.id
+}
+
+// headChoice keeps the limit least recently checked of the records offered
+// to it: a max-heap on (checked, id), so that its memory is the limit's,
+// whatever the backlog.
+type headChoice struct {
+	limit int
+	heap  []headEntry
+}
+
+func (h *headChoice) offer(e headEntry) {
+	switch {
+	case h.limit <= 0:
+	case len(h.heap) < h.limit:
+		h.heap = append(h.heap, e)
+		for i := len(h.heap) - 1; i > 0; {
+			parent := (i - 1) / 2
+			if !h.heap[parent].before(h.heap[i]) {
+				break
+			}
+			h.heap[parent], h.heap[i] = h.heap[i], h.heap[parent]
+			i = parent
+		}
+	case e.before(h.heap[0]):
+		h.heap[0] = e
+		for i := 0; ; {
+			largest := i
+			for _, c := range []int{2*i + 1, 2*i + 2} {
+				if c < len(h.heap) && h.heap[largest].before(h.heap[c]) {
+					largest = c
+				}
+			}
+			if largest == i {
+				break
+			}
+			h.heap[i], h.heap[largest] = h.heap[largest], h.heap[i]
+			i = largest
+		}
+	}
+}
+
+// ids are the records kept, least recently checked first.
+func (h *headChoice) ids() []int64 {
+	slices.SortFunc(h.heap, func(a, b headEntry) int {
+		return cmp.Or(cmp.Compare(a.checked, b.checked), cmp.Compare(a.id, b.id))
+	})
+	var out []int64
+	for _, e := range h.heap {
+		out = append(out, e.id)
+	}
+	return out
 }
 
 // ConfirmFromReport checks the in_trash records that q selects (q.Limit
@@ -56,14 +118,14 @@ func ConfirmFromReport(ctx context.Context, records InventoryRecords, snap Inven
 	var (
 		res   ReportConfirmation
 		after int64
-		heads []waitingState // disagreeing and unlisted, to choose ToHead from
+		// The disagreeing and unlisted records, the least recently checked
+		// first as the HEAD sweep takes them, so that a backlog larger than
+		// headLimit is looked at in turn; the rest are only counted.
+		heads = headChoice{limit: headLimit}
 	)
 	var classes []string // the classes rows confirmed records in
 	for done := false; !done; {
-		var (
-			held   []waitingState
-			hashes []keyHash
-		)
+		var held []waitingState
 		for len(held) < inventoryChunk {
 			limit := min(10000, inventoryChunk-len(held))
 			page, err := records.WaitingCopies(ctx, q, snap.Bucket, snap.Created, after, limit)
@@ -72,8 +134,8 @@ func ConfirmFromReport(ctx context.Context, records InventoryRecords, snap Inven
 			}
 			for _, w := range page {
 				after = w.ID
-				hashes = append(hashes, hashKey(w.Key))
-				held = append(held, waitingState{id: w.ID, size: w.Size, etag: hashETag(w.ETag), checked: w.Checked.UnixMicro()})
+				held = append(held, waitingState{id: w.ID, life: w.Life, size: w.Size, key: hashKey(w.Key), etag: hashETag(w.ETag),
+					checked: w.Checked.UnixMicro(), next: -1})
 			}
 			if len(page) < limit {
 				done = true
@@ -85,16 +147,15 @@ func ConfirmFromReport(ctx context.Context, records InventoryRecords, snap Inven
 		}
 		// Sized once, now that the chunk is known: a map grown row by row
 		// holds its old table and its new one at once.
+		// Records that share one copy (AdoptCopy) are chained from the
+		// first of them through next, and a row is matched against each.
 		idx := make(map[keyHash]int32, len(held))
-		for i, k := range hashes {
-			if _, dup := idx[k]; dup {
-				// Two records name one copy: HEAD decides for the second.
-				held[i].listed = true
-				continue
+		for i := len(held) - 1; i >= 0; i-- {
+			if first, ok := idx[held[i].key]; ok {
+				held[i].next = first
 			}
-			idx[k] = int32(i)
+			idx[held[i].key] = int32(i)
 		}
-		hashes = nil
 		res.Records += len(held)
 		res.Streams++
 		for row, err := range snap.Rows(ctx) {
@@ -105,34 +166,38 @@ func ConfirmFromReport(ctx context.Context, records InventoryRecords, snap Inven
 			if !row.current() {
 				continue
 			}
-			i, ok := idx[hashKey(row.Key)]
+			first, ok := idx[hashKey(row.Key)]
 			if !ok {
 				continue
 			}
-			w := &held[i]
-			w.listed = true
-			if row.Size == w.size && hashETag(row.ETag) == w.etag && inArchiveClass(row.StorageClass, class) {
-				c := slices.Index(classes, row.StorageClass)
-				if c < 0 {
-					c, classes = len(classes), append(classes, row.StorageClass)
+			etag, archived := hashETag(row.ETag), inArchiveClass(row.StorageClass, class)
+			for i := first; i >= 0; i = held[i].next {
+				w := &held[i]
+				w.listed = true
+				if row.Size == w.size && etag == w.etag && archived {
+					c := slices.Index(classes, row.StorageClass)
+					if c < 0 {
+						c, classes = len(classes), append(classes, row.StorageClass)
+					}
+					w.class = uint8(c + 1)
 				}
-				w.class = uint8(c + 1)
 			}
 		}
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		byClass := map[string][]int64{}
+		byClass := map[string][]MatchedCopy{}
 		for _, w := range held {
 			switch {
 			case w.class != 0:
-				byClass[classes[w.class-1]] = append(byClass[classes[w.class-1]], w.id)
+				c := classes[w.class-1]
+				byClass[c] = append(byClass[c], MatchedCopy{ID: w.id, Life: w.life, KeyHash: w.key})
 			case w.listed:
 				res.Disagreed++
-				heads = append(heads, waitingState{id: w.id, checked: w.checked})
+				heads.offer(headEntry{checked: w.checked, id: w.id})
 			default:
 				res.Unlisted++
-				heads = append(heads, waitingState{id: w.id, checked: w.checked})
+				heads.offer(headEntry{checked: w.checked, id: w.id})
 			}
 		}
 		n, err := markArchived(ctx, records, byClass, snap.Created)
@@ -141,14 +206,7 @@ func ConfirmFromReport(ctx context.Context, records InventoryRecords, snap Inven
 			return res, fmt.Errorf("record copies archived from the inventory report: %w", err)
 		}
 	}
-	// The least recently checked first, as the HEAD sweep takes them, so
-	// that a backlog larger than headLimit is looked at in turn.
-	slices.SortFunc(heads, func(a, b waitingState) int {
-		return cmp.Or(cmp.Compare(a.checked, b.checked), cmp.Compare(a.id, b.id))
-	})
-	for _, w := range heads[:min(len(heads), headLimit)] {
-		res.ToHead = append(res.ToHead, w.id)
-	}
+	res.ToHead = heads.ids()
 	return res, nil
 }
 
@@ -198,10 +256,10 @@ func (p *pass) confirmFromInventory(q TransitionQuery) *InventoryScope {
 	return &InventoryScope{CopiedAfter: snap.Created, IDs: res.ToHead}
 }
 
-// markArchived records the ids of each class archived, a statement per
+// markArchived records the copies of each class archived, a statement per
 // thousand, a few statements at once: the database, not the report, is what
 // takes the time when a report confirms a large backlog.
-func markArchived(ctx context.Context, records InventoryRecords, byClass map[string][]int64, copiedBy time.Time) (int, error) {
+func markArchived(ctx context.Context, records InventoryRecords, byClass map[string][]MatchedCopy, copiedBy time.Time) (int, error) {
 	var (
 		mu       sync.Mutex
 		marked   int
@@ -209,8 +267,8 @@ func markArchived(ctx context.Context, records InventoryRecords, byClass map[str
 		workers  = newPool(markArchivedAtOnce)
 	)
 	defer workers.Close()
-	for c, ids := range byClass {
-		for chunk := range slices.Chunk(ids, 1000) {
+	for c, copies := range byClass {
+		for chunk := range slices.Chunk(copies, 1000) {
 			workers.Go(func() {
 				n, err := records.MarkArchived(ctx, chunk, c, copiedBy)
 				mu.Lock()

@@ -126,7 +126,7 @@ func DesiredInventory(id, destinationBucket, prefix string, versioned bool) Inve
 // InventoryDrift lists what about got (found false: there is none) keeps
 // it from being want: each line says what is there and what is wanted.
 // A CSV report reads as well as Parquet, so CSV is no drift when Parquet
-// is wanted; extra fields are none either.
+// is wanted; extra fields are none either. Another frequency is.
 func InventoryDrift(got InventoryConfig, found bool, want InventoryConfig) []string {
 	if !found {
 		return []string{fmt.Sprintf("no inventory configuration with id %q", want.ID)}
@@ -144,6 +144,11 @@ func InventoryDrift(got InventoryConfig, found bool, want InventoryConfig) []str
 	diff("destination prefix", got.Prefix, want.Prefix)
 	if got.Format != want.Format && !(got.Format == inventory.FormatCSV && want.Format == inventory.FormatParquet) {
 		d = append(d, fmt.Sprintf("format %q, want %q (or CSV)", got.Format, want.Format))
+	}
+	if got.Frequency != want.Frequency {
+		// A weekly report is older than TRASHD_INVENTORY_MAX_AGE (48 hours
+		// by default) most of the week: passes would confirm with HEAD.
+		d = append(d, fmt.Sprintf("frequency %q, want %q (a report older than TRASHD_INVENTORY_MAX_AGE is not used)", got.Frequency, want.Frequency))
 	}
 	diff("versions", got.Versions, want.Versions)
 	diff("filter prefix", got.FilterPrefix, want.FilterPrefix)

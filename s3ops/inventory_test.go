@@ -51,7 +51,7 @@ func TestInventoryConfiguration(t *testing.T) {
 
 	// A second put of trashd's id replaces that one only.
 	changed := want
-	changed.Format, changed.Versions, changed.Fields = "CSV", "Current", []string{"Size"}
+	changed.Format, changed.Versions, changed.Fields, changed.Frequency = "CSV", "Current", []string{"Size"}, "Weekly"
 	if err := b.client.PutInventoryConfiguration(ctx, b.bucket, changed); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestInventoryConfiguration(t *testing.T) {
 	}
 	got, found, _ = b.client.InventoryConfiguration(ctx, b.bucket, "trashd")
 	d := s3ops.InventoryDrift(got, found, want)
-	wantDrift := []string{`versions "Current", want "All"`, "no field LastModifiedDate", "no field StorageClass", "no field ETag",
+	wantDrift := []string{`frequency "Weekly", want "Daily" (a report older than TRASHD_INVENTORY_MAX_AGE is not used)`, `versions "Current", want "All"`, "no field LastModifiedDate", "no field StorageClass", "no field ETag",
 		"no field IsMultipartUploaded", "no field ChecksumAlgorithm"}
 	if !slices.Equal(d, wantDrift) {
 		t.Errorf("drift %q\nwant %q (CSV is no drift)", d, wantDrift)

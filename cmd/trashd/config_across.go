@@ -20,6 +20,7 @@ func checkAcross(p *problems, c Config) {
 			"a lease must outlast several database round trips at their timeouts; raise the lease or lower the timeouts", lease, formatDuration(3*mysql)))
 	}
 	checkLifecyclePrefix(p, c.Reconcile)
+	checkInventoryBuckets(p, c)
 }
 
 // checkLifecyclePrefix refuses a rule prefix that no trash key can start

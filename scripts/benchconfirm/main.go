@@ -230,7 +230,7 @@ func (t *timedRecords) WaitingCopies(ctx context.Context, q reconcile.Transition
 
 // MarkArchived is called a few at once, after each stream: the time spent
 // recording is from the first call of a run of them to the end of the last.
-func (t *timedRecords) MarkArchived(ctx context.Context, ids []int64, class string, copiedBy time.Time) (int, error) {
+func (t *timedRecords) MarkArchived(ctx context.Context, copies []reconcile.MatchedCopy, class string, copiedBy time.Time) (int, error) {
 	start := time.Now()
 	t.mu.Lock()
 	if t.busy == 0 {
@@ -245,7 +245,7 @@ func (t *timedRecords) MarkArchived(ctx context.Context, ids []int64, class stri
 			t.record += time.Since(t.since)
 		}
 	}()
-	return t.InventoryRecords.MarkArchived(ctx, ids, class, copiedBy)
+	return t.InventoryRecords.MarkArchived(ctx, copies, class, copiedBy)
 }
 
 // ensureRecords makes n in_trash records copied a day ago, keeping those a
