@@ -205,11 +205,12 @@ func hashETag(etag string) etagHash {
 
 // inventoryChunk bounds the records held while a report is streamed: about
 // 100 bytes each while a chunk is loaded (a compact struct with its key's
-// hash, and a map entry), 50 MB, which the garbage collector lets grow to
-// about twice that; the records left for HEAD beyond a chunk are only the
-// limit asked for; more records stream the report once per chunk (scripts/benchconfirm:
-// 10^6 records, two streams, within 200 MB).
-const inventoryChunk = 1 << 19
+// hash and life, and a map entry), 25 MB, which the garbage collector lets
+// grow to several times that; the records left for HEAD beyond a chunk are
+// only the limit asked for; more records stream the report once per chunk
+// (scripts/benchconfirm: 10^6 records, four streams, 119 MB peak RSS; with
+// chunks twice this size, two streams but 205 MB).
+const inventoryChunk = 1 << 18
 
 // reportAge is how old snap is by the runner's clock.
 func (r *Runner) reportAge(snap InventorySnapshot) time.Duration {
