@@ -26,9 +26,14 @@ import (
 // in the partition's map, some 50 MB.
 const DefaultJoinPartition = 1 << 19
 
-// maxJoinPartitions bounds the files a join keeps open: 4,096 partitions of
-// DefaultJoinPartition hold 2*10^9 entries.
-const maxJoinPartitions = 4096
+// maxJoinPartitions bounds the files a join keeps open, and their write
+// buffers (2 files of joinBuffer each per partition, 32 MB in all): 1,024
+// partitions of DefaultJoinPartition hold 5*10^8 entries; more make each
+// partition larger.
+const maxJoinPartitions = 1024
+
+// joinBuffer is each partition file's write buffer.
+const joinBuffer = 16 << 10
 
 // joinKey is where an entry is: a bucket (by its index in the audit's
 // table) and a key's hash.
@@ -147,12 +152,12 @@ type spillFile struct {
 	w *bufio.Writer
 }
 
-func (d *spillDir) newFile(name string) (*spillFile, error) {
+func (d *spillDir) newFile(name string, buffer int) (*spillFile, error) {
 	f, err := d.create(name)
 	if err != nil {
 		return nil, err
 	}
-	return &spillFile{f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
+	return &spillFile{f: f, w: bufio.NewWriterSize(f, buffer)}, nil
 }
 
 // reader flushes what was written and reads it from the start.
@@ -185,7 +190,7 @@ func (o *ordered[T]) add(v T) error {
 		return nil
 	}
 	if o.file == nil {
-		f, err := o.dir.newFile("ordered")
+		f, err := o.dir.newFile("ordered", 64<<10)
 		if err != nil {
 			return err
 		}
@@ -262,11 +267,11 @@ func newHashJoin(dir *spillDir, entries int64, partSize int, match func(joinEntr
 		return j, nil
 	}
 	for p := range parts {
-		b, err := dir.newFile(fmt.Sprintf("build-%d", p))
+		b, err := dir.newFile(fmt.Sprintf("build-%d", p), joinBuffer)
 		if err != nil {
 			return nil, err
 		}
-		q, err := dir.newFile(fmt.Sprintf("probe-%d", p))
+		q, err := dir.newFile(fmt.Sprintf("probe-%d", p), joinBuffer)
 		if err != nil {
 			return nil, err
 		}
