@@ -26,6 +26,10 @@ type InventoryAudit struct {
 	Now          func() time.Time
 	// Options are Audit's (RecordGone), for the records looked at with HEAD.
 	Options []AuditOption
+	// PartitionSize is how many of the records' places the audit holds in
+	// memory at once; more are joined with the reports partition by
+	// partition through temporary files. 0: DefaultJoinPartition.
+	PartitionSize int
 }
 
 // InventoryAuditSummary is an audit's summary with what the reports did.
@@ -37,21 +41,17 @@ type InventoryAuditSummary struct {
 	Notes       []string // source buckets whose records were HEADed, and why
 }
 
-// auditChunk bounds the records an inventory audit holds while it streams
-// the reports past them.
-const auditChunk = 1 << 17
+// Flags of a record's place (build side) and of a report row (probe side).
+const (
+	placeAnyBytes     = 1 << iota // any object there is the record's (not copied yet)
+	placeWantArchived             // the record says archived: the row's class must say so too
+)
 
-// place is where a record's object may be found intact in a report.
-type place struct {
-	rec          int32
-	size         int64
-	etag         etagHash
-	anyBytes     bool // any object there is the record's (not copied yet)
-	wantArchived bool // the record says archived: the row's class must say so too
-}
+const rowArchived = 1 // the row's class is an archive class
 
 // Run audits every record, reporting each problem and unverifiable record
-// as Audit does.
+// as Audit does. The records are read once, in id order, and each report
+// once, whatever their number (see hashJoin).
 func (a InventoryAudit) Run(ctx context.Context, report func(rec Record, result AuditResult, detail string)) (InventoryAuditSummary, error) {
 	var sum InventoryAuditSummary
 	now := a.Now
@@ -96,147 +96,201 @@ func (a InventoryAudit) Run(ctx context.Context, report func(rec Record, result 
 	for _, opt := range a.Options {
 		opt(&o)
 	}
-	tally := &auditTally{report: report}
-	workers := newPool(a.Concurrency)
-	defer workers.Close()
-	var after int64
-	for done := false; !done && ctx.Err() == nil; {
-		var recs []Record
-		for len(recs) < auditChunk {
-			page, err := a.Records.Records(ctx, after, 500)
-			if err != nil {
-				workers.Wait()
-				return sum, fmt.Errorf("read records after id %d: %w", after, err)
-			}
-			if len(page) == 0 {
-				done = true
-				break
-			}
-			after = page[len(page)-1].ID
-			recs = append(recs, page...)
-		}
-		intact, classOff, err := a.checkChunk(ctx, recs, snapshot)
-		if err != nil {
-			workers.Wait()
-			return sum, err
-		}
-		for i, rec := range recs {
-			if intact[i] {
-				sum.FromReports++
-				tally.add(rec, verdict{result: AuditOK}, nil)
-				continue
-			}
-			if slices.Contains(LostStates(), rec.State) {
-				tally.add(rec, verdict{result: auditSkipped}, nil)
-				continue
-			}
-			sum.Headed++
-			workers.Go(func() {
-				v, lookErr := auditRecord(ctx, a.Objects, a.TrashBucket, rec)
-				if lookErr == nil && v.gone {
-					v, lookErr = o.recordGone(ctx, a.Objects, rec, v)
-				}
-				if lookErr == nil && v.result == AuditOK && classOff[i] {
-					v, lookErr = a.checkClass(ctx, rec)
-				}
-				tally.add(rec, v, lookErr)
-			})
-		}
-		workers.Wait()
-	}
-	workers.Wait()
-	sum.AuditSummary, err = tally.result(ctx)
-	return sum, err
-}
+	dir := &spillDir{}
+	defer dir.Close()
+	partSize := cmp.Or(a.PartitionSize, DefaultJoinPartition)
 
-// checkChunk streams the reports of the buckets recs name past them and
-// says which records a report lists intact where they say, and which are
-// archived records whose copy the report lists in another class.
-func (a InventoryAudit) checkChunk(ctx context.Context, recs []Record, snapshot func(string) *InventorySnapshot) (intact, classOff []bool, err error) {
-	intact, classOff = make([]bool, len(recs)), make([]bool, len(recs))
-	places := map[string]map[keyHash][]place{} // bucket: key (and version): places
-	add := func(bucket string, k keyHash, p place) {
-		if snapshot(bucket) == nil {
-			return
+	// The records, once, in id order: kept to be looked at after the join,
+	// and their places counted to size the join's partitions.
+	buckets := &bucketTable{index: map[string]uint32{}}
+	recs := &ordered[Record]{dir: dir, limit: partSize}
+	var places int64
+	for after := int64(0); ctx.Err() == nil; {
+		page, err := a.Records.Records(ctx, after, 500)
+		if err != nil {
+			return sum, fmt.Errorf("read records after id %d: %w", after, err)
 		}
-		if places[bucket] == nil {
-			places[bucket] = map[keyHash][]place{}
+		if len(page) == 0 {
+			break
 		}
-		places[bucket][k] = append(places[bucket][k], p)
-	}
-	for i, rec := range recs {
-		i32 := int32(i)
-		identity := recordedIdentity(rec)
-		if slices.Contains(LostStates(), rec.State) {
-			continue
-		}
-		switch rec.State {
-		case StateRestored:
-			if identity.ETag != "" {
-				add(rec.Source.Bucket, hashKey(cmp.Or(rec.RestoredKey, rec.Source.Key)),
-					place{rec: i32, size: identity.Size, etag: hashETag(identity.ETag)})
+		after = page[len(page)-1].ID
+		for _, rec := range page {
+			if err := recs.add(rec); err != nil {
+				return sum, err
 			}
-			continue
-		}
-		if identity.ETag != "" {
-			bucket, key := cmp.Or(rec.Copy.Bucket, a.TrashBucket), rec.TrashKey
-			if rec.Copy.ETag != "" {
-				key = cmp.Or(rec.Copy.Key, rec.TrashKey)
-			}
-			if key != "" {
-				add(bucket, hashKey(key), place{rec: i32, size: identity.Size, etag: hashETag(identity.ETag), wantArchived: rec.State == StateArchived})
-			}
-		}
-		if slices.Contains(InTrashStates(), rec.State) || rec.State == StateOrphaned {
-			continue
-		}
-		src := rec.Source
-		switch {
-		case rec.State == StatePending || rec.State == StateShared:
-			add(src.Bucket, hashKey(src.Key), place{rec: i32, anyBytes: true})
-		case src.ETag == "":
-		case src.VersionID != "":
-			add(src.Bucket, hashKey(src.Key, src.VersionID), place{rec: i32, size: src.Size, etag: hashETag(src.ETag)})
-		default:
-			add(src.Bucket, hashKey(src.Key), place{rec: i32, size: src.Size, etag: hashETag(src.ETag)})
+			a.places(rec, 0, snapshot, buckets, func(joinEntry) { places++ })
 		}
 	}
-	match := func(ps []place, row InventoryRow) {
+	if err := ctx.Err(); err != nil {
+		return sum, err
+	}
+	var intact, classOff bitset
+	join, err := newHashJoin(dir, places, partSize, func(row joinEntry, ps []joinEntry) error {
 		for _, p := range ps {
 			switch {
-			case p.anyBytes:
-				intact[p.rec] = true
-			case row.Size != p.size || hashETag(row.ETag) != p.etag:
-			case p.wantArchived && !inArchiveClass(row.StorageClass, a.ArchiveClass):
-				classOff[p.rec] = true
+			case p.flags&placeAnyBytes != 0:
+				intact.set(p.seq)
+			case row.size != p.size || row.etag != p.etag:
+			case p.flags&placeWantArchived != 0 && row.flags&rowArchived == 0:
+				classOff.set(p.seq)
 			default:
-				intact[p.rec] = true
+				intact.set(p.seq)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return sum, err
 	}
-	for bucket, byKey := range places {
+	var addErr error
+	if err := recs.each(func(seq int64, rec Record) error {
+		a.places(rec, seq, snapshot, buckets, func(e joinEntry) {
+			if addErr == nil {
+				addErr = join.addBuild(e)
+			}
+		})
+		return addErr
+	}); err != nil {
+		return sum, err
+	}
+	// Each report with places in it, once.
+	for idx, bucket := range buckets.names {
 		snap := snapshot(bucket)
 		for row, err := range snap.Rows(ctx) {
 			if err != nil {
-				return nil, nil, fmt.Errorf("read the inventory report %s: %w", snap.Where, err)
+				return sum, fmt.Errorf("read the inventory report %s: %w", snap.Where, err)
 			}
 			if row.DeleteMarker {
 				continue
 			}
+			e := joinEntry{at: joinKey{bucket: uint32(idx)}, size: row.Size, etag: hashETag(row.ETag)}
+			if inArchiveClass(row.StorageClass, a.ArchiveClass) {
+				e.flags = rowArchived
+			}
 			if row.IsLatest {
-				match(byKey[hashKey(row.Key)], row)
+				e.at.key = hashKey(row.Key)
+				if err := join.addProbe(e); err != nil {
+					return sum, err
+				}
 			}
 			if row.VersionID != "" {
-				match(byKey[hashKey(row.Key, row.VersionID)], row)
+				e.at.key = hashKey(row.Key, row.VersionID)
+				if err := join.addProbe(e); err != nil {
+					return sum, err
+				}
 			}
 		}
 	}
-	for i := range recs {
-		if intact[i] {
-			classOff[i] = false
+	if err := join.finish(); err != nil {
+		return sum, err
+	}
+	if err := ctx.Err(); err != nil {
+		return sum, err
+	}
+
+	// Every record again, in id order: what no report showed intact is
+	// looked at with HEAD.
+	tally := &auditTally{report: report}
+	workers := newPool(a.Concurrency)
+	defer workers.Close()
+	err = recs.each(func(seq int64, rec Record) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if intact.has(seq) {
+			sum.FromReports++
+			tally.add(rec, verdict{result: AuditOK}, nil)
+			return nil
+		}
+		if slices.Contains(LostStates(), rec.State) {
+			tally.add(rec, verdict{result: auditSkipped}, nil)
+			return nil
+		}
+		sum.Headed++
+		offClass := classOff.has(seq)
+		workers.Go(func() {
+			v, lookErr := auditRecord(ctx, a.Objects, a.TrashBucket, rec)
+			if lookErr == nil && v.gone {
+				v, lookErr = o.recordGone(ctx, a.Objects, rec, v)
+			}
+			if lookErr == nil && v.result == AuditOK && offClass {
+				v, lookErr = a.checkClass(ctx, rec)
+			}
+			tally.add(rec, v, lookErr)
+		})
+		return nil
+	})
+	workers.Wait()
+	if err != nil && ctx.Err() == nil {
+		return sum, err
+	}
+	sum.AuditSummary, err = tally.result(ctx)
+	return sum, err
+}
+
+// bucketTable numbers the buckets a join's entries are in.
+type bucketTable struct {
+	index map[string]uint32
+	names []string
+}
+
+func (t *bucketTable) of(bucket string) uint32 {
+	i, ok := t.index[bucket]
+	if !ok {
+		i = uint32(len(t.names))
+		t.index[bucket] = i
+		t.names = append(t.names, bucket)
+	}
+	return i
+}
+
+// places calls add with each place where a report may list rec's object
+// intact where rec says, in a bucket with a usable report.
+func (a InventoryAudit) places(rec Record, seq int64, snapshot func(string) *InventorySnapshot, buckets *bucketTable, add func(joinEntry)) {
+	put := func(bucket string, k keyHash, e joinEntry) {
+		if snapshot(bucket) == nil {
+			return
+		}
+		e.at, e.seq = joinKey{bucket: buckets.of(bucket), key: k}, seq
+		add(e)
+	}
+	identity := recordedIdentity(rec)
+	if slices.Contains(LostStates(), rec.State) {
+		return
+	}
+	if rec.State == StateRestored {
+		if identity.ETag != "" {
+			put(rec.Source.Bucket, hashKey(cmp.Or(rec.RestoredKey, rec.Source.Key)),
+				joinEntry{size: identity.Size, etag: hashETag(identity.ETag)})
+		}
+		return
+	}
+	if identity.ETag != "" {
+		bucket, key := cmp.Or(rec.Copy.Bucket, a.TrashBucket), rec.TrashKey
+		if rec.Copy.ETag != "" {
+			key = cmp.Or(rec.Copy.Key, rec.TrashKey)
+		}
+		if key != "" {
+			e := joinEntry{size: identity.Size, etag: hashETag(identity.ETag)}
+			if rec.State == StateArchived {
+				e.flags = placeWantArchived
+			}
+			put(bucket, hashKey(key), e)
 		}
 	}
-	return intact, classOff, ctx.Err()
+	if slices.Contains(InTrashStates(), rec.State) || rec.State == StateOrphaned {
+		return
+	}
+	src := rec.Source
+	switch {
+	case rec.State == StatePending || rec.State == StateShared:
+		put(src.Bucket, hashKey(src.Key), joinEntry{flags: placeAnyBytes})
+	case src.ETag == "":
+	case src.VersionID != "":
+		put(src.Bucket, hashKey(src.Key, src.VersionID), joinEntry{size: src.Size, etag: hashETag(src.ETag)})
+	default:
+		put(src.Bucket, hashKey(src.Key), joinEntry{size: src.Size, etag: hashETag(src.ETag)})
+	}
 }
 
 // checkClass looks again at an archived record's copy that the report listed

@@ -1,6 +1,7 @@
 package reconcile_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -67,36 +68,42 @@ func TestAuditFromInventory(t *testing.T) {
 	w.writeReport(t, w.dbNow(t), inventory.FormatParquet, inventory.DefaultSchema(false),
 		[]inventory.Row{row(c[healthy], "STANDARD"), row(c[replaced], "STANDARD"), wrong, row(c[notArchived], "STANDARD")})
 
-	w.ops.reset()
-	found := map[int64]string{}
-	sum, err := reconcile.InventoryAudit{
-		Records: w.Store, Reports: w.reports(), Objects: w.S3, TrashBucket: w.Trash, ArchiveClass: "GLACIER",
-		Concurrency: 4, MaxAge: 48 * time.Hour,
-	}.Run(t.Context(), func(rec reconcile.Record, result reconcile.AuditResult, detail string) {
-		found[rec.LMSID] = string(result) + ": " + detail
-	})
-	if err != nil {
-		t.Fatalf("inventory audit: %v", err)
+	// With a partition of one, the audit joins through temporary files.
+	for _, part := range []int{0, 1} {
+		t.Run(fmt.Sprintf("partition %d", part), func(t *testing.T) {
+			w.ops.reset()
+			found := map[int64]string{}
+			sum, err := reconcile.InventoryAudit{
+				Records: w.Store, Reports: w.reports(), Objects: w.S3, TrashBucket: w.Trash, ArchiveClass: "GLACIER",
+				Concurrency: 4, MaxAge: 48 * time.Hour, PartitionSize: part,
+			}.Run(t.Context(), func(rec reconcile.Record, result reconcile.AuditResult, detail string) {
+				found[rec.LMSID] = string(result) + ": " + detail
+			})
+			if err != nil {
+				t.Fatalf("inventory audit: %v", err)
+			}
+			if sum.Problems != 2 || sum.Checked != 4 || sum.FromReports != 1 || sum.Headed != 3 {
+				t.Errorf("summary %+v: want 4 checked, 2 problems, 1 from the report, 3 looked at with HEAD", sum)
+			}
+			if _, ok := found[healthy]; ok {
+				t.Errorf("the healthy record was reported: %s", found[healthy])
+			}
+			if _, ok := found[reportWrong]; ok {
+				t.Errorf("the record the report was wrong about was reported: %s", found[reportWrong])
+			}
+			if f := found[replaced]; !strings.Contains(f, "problem") || !strings.Contains(f, "differs from what was recorded") {
+				t.Errorf("the replaced copy: %q, want a problem naming other bytes", f)
+			}
+			if f := found[notArchived]; !strings.Contains(f, "problem") || !strings.Contains(f, "is in STANDARD") {
+				t.Errorf("the record archived in STANDARD: %q, want a problem naming the class", f)
+			}
+			// replaced, reportWrong: one HEAD each; notArchived: the audit's and the class's.
+			if got := w.ops.of("HeadObject"); got != 4 {
+				t.Errorf("%d HEADs, want 4: none for the record the report shows intact", got)
+			}
+		})
 	}
-	if sum.Problems != 2 || sum.Checked != 4 || sum.FromReports != 1 || sum.Headed != 3 {
-		t.Errorf("summary %+v: want 4 checked, 2 problems, 1 from the report, 3 looked at with HEAD", sum)
-	}
-	if _, ok := found[healthy]; ok {
-		t.Errorf("the healthy record was reported: %s", found[healthy])
-	}
-	if _, ok := found[reportWrong]; ok {
-		t.Errorf("the record the report was wrong about was reported: %s", found[reportWrong])
-	}
-	if f := found[replaced]; !strings.Contains(f, "problem") || !strings.Contains(f, "differs from what was recorded") {
-		t.Errorf("the replaced copy: %q, want a problem naming other bytes", f)
-	}
-	if f := found[notArchived]; !strings.Contains(f, "problem") || !strings.Contains(f, "is in STANDARD") {
-		t.Errorf("the record archived in STANDARD: %q, want a problem naming the class", f)
-	}
-	// replaced, reportWrong: one HEAD each; notArchived: the audit's and the class's.
-	if got := w.ops.of("HeadObject"); got != 4 {
-		t.Errorf("%d HEADs, want 4: none for the record the report shows intact", got)
-	}
+
 }
 
 // audit --inventory refuses a report older than the maximum age, and a
@@ -153,42 +160,48 @@ func TestAuditLMSBothWays(t *testing.T) {
 	w.writeSourceReport(t, created, []inventory.Row{head(w.Source, "course/live.pdf"), strayRow})
 	w.writeReport(t, created, inventory.FormatCSV, inventory.DefaultSchema(false), []inventory.Row{head(w.Trash, trashKey(t, w.Env, moved))})
 
-	w.ops.reset()
-	without := map[int64]string{}
-	sum, err := reconcile.LMSAudit{
-		Rows: w.Store, Reports: w.reports(), Objects: w.S3, TrashBucket: w.Trash, Prices: reconcile.DefaultPrices,
-		Buckets: []string{w.Source}, Oldest: 5, Concurrency: 4, MaxAge: 48 * time.Hour,
-		Now: func() time.Time { return created.Add(time.Minute) },
-	}.Run(t.Context(), func(row reconcile.LMSObject, detail string) { without[row.LMSID] = detail })
-	if err != nil {
-		t.Fatalf("LMS audit: %v", err)
+	// With a partition of one, the audit joins through temporary files.
+	for _, part := range []int{0, 1} {
+		t.Run(fmt.Sprintf("partition %d", part), func(t *testing.T) {
+			w.ops.reset()
+			without := map[int64]string{}
+			sum, err := reconcile.LMSAudit{
+				Rows: w.Store, Reports: w.reports(), Objects: w.S3, TrashBucket: w.Trash, Prices: reconcile.DefaultPrices,
+				Buckets: []string{w.Source}, Oldest: 5, Concurrency: 4, MaxAge: 48 * time.Hour, PartitionSize: part,
+				Now: func() time.Time { return created.Add(time.Minute) },
+			}.Run(t.Context(), func(row reconcile.LMSObject, detail string) { without[row.LMSID] = detail })
+			if err != nil {
+				t.Fatalf("LMS audit: %v", err)
+			}
+			if sum.Rows != 4 || sum.WithoutObject != 1 || sum.Unchecked != 0 {
+				t.Errorf("summary %+v: want 4 rows read, 1 without an object, none unchecked", sum)
+			}
+			if d, ok := without[noObject]; !ok || !strings.Contains(d, "does not exist") || !strings.Contains(d, "no record") {
+				t.Errorf("the row without an object: %q (reported %v), want it reported", d, ok)
+			}
+			for _, id := range []int64{live, moved, late} {
+				if d, ok := without[id]; ok {
+					t.Errorf("LMS row %d reported without an object: %s", id, d)
+				}
+			}
+			if len(sum.Buckets) != 1 {
+				t.Fatalf("buckets %+v, want the source bucket", sum.Buckets)
+			}
+			b := sum.Buckets[0]
+			if b.Bucket != w.Source || b.Objects != 2 || b.Strays != 1 || b.StrayBytes != int64(len(stray)) || b.StrayCost <= 0 {
+				t.Errorf("bucket %+v: want 2 objects, 1 stray of %d bytes with a cost", b, len(stray))
+			}
+			if len(b.Oldest) != 1 || b.Oldest[0].Key != "tmp/abandoned upload.bin" {
+				t.Errorf("oldest strays %+v, want the abandoned upload", b.Oldest)
+			}
+			// The row without an object and the late upload: one HEAD each; the
+			// moved file was found in the trash bucket's report.
+			if got := w.ops.of("HeadObject"); got != 2 || sum.Headed != 2 {
+				t.Errorf("%d HEADs (%d counted), want 2", got, sum.Headed)
+			}
+			// It only reports: the stray is still there.
+			wantObject(t, w.Env, w.Source, "tmp/abandoned upload.bin", stray, "the stray object")
+		})
 	}
-	if sum.Rows != 4 || sum.WithoutObject != 1 || sum.Unchecked != 0 {
-		t.Errorf("summary %+v: want 4 rows read, 1 without an object, none unchecked", sum)
-	}
-	if d, ok := without[noObject]; !ok || !strings.Contains(d, "does not exist") || !strings.Contains(d, "no record") {
-		t.Errorf("the row without an object: %q (reported %v), want it reported", d, ok)
-	}
-	for _, id := range []int64{live, moved, late} {
-		if d, ok := without[id]; ok {
-			t.Errorf("LMS row %d reported without an object: %s", id, d)
-		}
-	}
-	if len(sum.Buckets) != 1 {
-		t.Fatalf("buckets %+v, want the source bucket", sum.Buckets)
-	}
-	b := sum.Buckets[0]
-	if b.Bucket != w.Source || b.Objects != 2 || b.Strays != 1 || b.StrayBytes != int64(len(stray)) || b.StrayCost <= 0 {
-		t.Errorf("bucket %+v: want 2 objects, 1 stray of %d bytes with a cost", b, len(stray))
-	}
-	if len(b.Oldest) != 1 || b.Oldest[0].Key != "tmp/abandoned upload.bin" {
-		t.Errorf("oldest strays %+v, want the abandoned upload", b.Oldest)
-	}
-	// The row without an object and the late upload: one HEAD each; the
-	// moved file was found in the trash bucket's report.
-	if got := w.ops.of("HeadObject"); got != 2 || sum.Headed != 2 {
-		t.Errorf("%d HEADs (%d counted), want 2", got, sum.Headed)
-	}
-	// It only reports: the stray is still there.
-	wantObject(t, w.Env, w.Source, "tmp/abandoned upload.bin", stray, "the stray object")
+
 }

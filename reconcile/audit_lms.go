@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -83,32 +84,29 @@ type LMSAudit struct {
 	Concurrency int
 	MaxAge      time.Duration
 	Now         func() time.Time
+	// PartitionSize is how many of the LMS rows' keys the audit holds in
+	// memory at once; more are joined with the reports partition by
+	// partition through temporary files. 0: DefaultJoinPartition.
+	PartitionSize int
 }
 
-// lmsChunk bounds the LMS rows held while reports stream past them.
-const lmsChunk = 1 << 17
+// trashIndex is the trash bucket's place in the LMS audit's join, apart
+// from the source buckets' (whose rows may be strays).
+const trashIndex = math.MaxUint32
 
-// sourceScan is one source bucket's report across the chunks: which of its
-// rows an LMS row named, by their place in the stream (the report's files
-// are read in the same order each time).
-type sourceScan struct {
-	snap  *InventorySnapshot
-	named []uint64 // a bit per row
-}
+// rowHasTime: a report row's LastModified is set.
+const rowHasTime = 2
 
-func (s *sourceScan) mark(i int64) {
-	for int64(len(s.named))*64 <= i {
-		s.named = append(s.named, 0)
-	}
-	s.named[i/64] |= 1 << (i % 64)
-}
-
-func (s *sourceScan) marked(i int64) bool {
-	return i/64 < int64(len(s.named)) && s.named[i/64]&(1<<(i%64)) != 0
+// strayTally sums one source bucket's strays as the join finds them.
+type strayTally struct {
+	b       LMSBucketAudit
+	classes map[string]*ClassUsage
 }
 
 // Run audits, calling without for each row whose object is in neither
-// bucket.
+// bucket. The LMS rows are read once, in id order, and each report once,
+// whatever their number (see hashJoin); the strays come out of the same
+// join.
 func (a LMSAudit) Run(ctx context.Context, without func(row LMSObject, detail string)) (LMSAuditSummary, error) {
 	var sum LMSAuditSummary
 	now := a.Now
@@ -128,22 +126,19 @@ func (a LMSAudit) Run(ctx context.Context, without func(row LMSObject, detail st
 		}
 		return &s, nil
 	}
-	sources := map[string]*sourceScan{}
-	var order []string
-	source := func(bucket string) *sourceScan {
+	sources := map[string]*InventorySnapshot{}
+	buckets := &bucketTable{index: map[string]uint32{}} // the source buckets, in the order first named
+	source := func(bucket string) *InventorySnapshot {
 		if s, ok := sources[bucket]; ok {
 			return s
 		}
-		s := &sourceScan{}
 		snap, err := report(bucket)
 		if err != nil {
 			sum.Notes = append(sum.Notes, fmt.Sprintf("%s: %v; its rows were not checked", bucket, err))
-		} else {
-			s.snap = snap
 		}
-		sources[bucket] = s
-		order = append(order, bucket)
-		return s
+		sources[bucket] = snap
+		buckets.of(bucket)
+		return snap
 	}
 	var trash *InventorySnapshot
 	if t, err := report(a.TrashBucket); err != nil {
@@ -154,112 +149,149 @@ func (a LMSAudit) Run(ctx context.Context, without func(row LMSObject, detail st
 	for _, b := range a.Buckets {
 		source(b)
 	}
-	after := BeforeFirstLMSID
-	for done := false; !done && ctx.Err() == nil; {
-		var rows []LMSObject
-		for len(rows) < lmsChunk {
-			page, err := a.Rows.LMSObjects(ctx, after, 1000)
-			if err != nil {
-				return sum, fmt.Errorf("read LMS rows after id %d: %w", after, err)
-			}
-			if len(page) == 0 {
-				done = true
-				break
-			}
-			after = page[len(page)-1].LMSID
-			rows = append(rows, page...)
+	dir := &spillDir{}
+	defer dir.Close()
+	partSize := cmp.Or(a.PartitionSize, DefaultJoinPartition)
+	inTrash := func(r LMSObject) bool {
+		return trash != nil && r.TrashKey != "" && cmp.Or(r.TrashBucket, a.TrashBucket) == a.TrashBucket
+	}
+
+	// The LMS rows, once, in id order: kept to be looked for after the
+	// join, and their keys counted to size its partitions.
+	rows := &ordered[LMSObject]{dir: dir, limit: partSize}
+	var found bitset // rows found in a report, or not to be looked for
+	var entries int64
+	for after := BeforeFirstLMSID; ctx.Err() == nil; {
+		page, err := a.Rows.LMSObjects(ctx, after, 1000)
+		if err != nil {
+			return sum, fmt.Errorf("read LMS rows after id %d: %w", after, err)
 		}
-		sum.Rows += len(rows)
-		if err := a.checkRows(ctx, rows, source, trash, &sum, without); err != nil {
-			return sum, err
+		if len(page) == 0 {
+			break
+		}
+		after = page[len(page)-1].LMSID
+		for _, r := range page {
+			seq := rows.n
+			if err := rows.add(r); err != nil {
+				return sum, err
+			}
+			switch {
+			case slices.Contains(LostStates(), r.State):
+				found.set(seq)
+				sum.Recorded++
+			case source(r.Bucket) == nil:
+				found.set(seq)
+				sum.Unchecked++
+			default:
+				entries++
+				if inTrash(r) {
+					entries++
+				}
+			}
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return sum, err
 	}
-	for _, bucket := range order {
-		s := sources[bucket]
-		if s.snap == nil {
-			continue
-		}
-		b, err := a.strays(ctx, bucket, s)
-		if err != nil {
-			return sum, err
-		}
-		sum.Buckets = append(sum.Buckets, b)
-	}
-	return sum, nil
-}
+	sum.Rows = int(rows.n)
 
-// checkRows finds which of rows the source reports list, then the trash
-// report, then HEAD; what none finds is a row without an object.
-func (a LMSAudit) checkRows(ctx context.Context, rows []LMSObject, source func(string) *sourceScan, trash *InventorySnapshot,
-	sum *LMSAuditSummary, without func(LMSObject, string)) error {
-	found := make([]bool, len(rows))
-	byBucket := map[string]map[keyHash][]int32{}
-	for i, r := range rows {
-		if slices.Contains(LostStates(), r.State) {
-			found[i] = true
-			sum.Recorded++
-			continue
+	strays := make([]*strayTally, len(buckets.names))
+	for i, bucket := range buckets.names {
+		if snap := sources[bucket]; snap != nil {
+			strays[i] = &strayTally{b: LMSBucketAudit{Bucket: bucket, Report: snap.Where, Created: snap.Created}, classes: map[string]*ClassUsage{}}
 		}
-		if source(r.Bucket).snap == nil {
-			found[i] = true
-			sum.Unchecked++
-			continue
-		}
-		if byBucket[r.Bucket] == nil {
-			byBucket[r.Bucket] = map[keyHash][]int32{}
-		}
-		k := hashKey(r.Key)
-		byBucket[r.Bucket][k] = append(byBucket[r.Bucket][k], int32(i))
 	}
-	for bucket, keys := range byBucket {
-		s := source(bucket)
-		var i int64 = -1
-		for row, err := range s.snap.Rows(ctx) {
+	join, err := newHashJoin(dir, entries, partSize, func(row joinEntry, named []joinEntry) error {
+		for _, n := range named {
+			found.set(n.seq)
+		}
+		if len(named) == 0 && row.at.bucket != trashIndex {
+			a.addStray(strays[row.at.bucket], row)
+		}
+		return nil
+	})
+	if err != nil {
+		return sum, err
+	}
+	trashNamed := false
+	if err := rows.each(func(seq int64, r LMSObject) error {
+		if found.has(seq) {
+			return nil
+		}
+		if err := join.addBuild(joinEntry{at: joinKey{bucket: buckets.of(r.Bucket), key: hashKey(r.Key)}, seq: seq}); err != nil {
+			return err
+		}
+		if inTrash(r) {
+			trashNamed = true
+			return join.addBuild(joinEntry{at: joinKey{bucket: trashIndex, key: hashKey(r.TrashKey)}, seq: seq})
+		}
+		return nil
+	}); err != nil {
+		return sum, err
+	}
+	// Each source bucket's report once, and the trash bucket's if a
+	// moved object may be in it.
+	stream := func(snap *InventorySnapshot, idx uint32, keep bool) error {
+		for row, err := range snap.Rows(ctx) {
 			if err != nil {
-				return fmt.Errorf("read the inventory report %s: %w", s.snap.Where, err)
+				return fmt.Errorf("read the inventory report %s: %w", snap.Where, err)
 			}
-			i++
 			if !row.current() {
 				continue
 			}
-			if idx, ok := keys[hashKey(row.Key)]; ok {
-				s.mark(i)
-				for _, j := range idx {
-					found[j] = true
+			e := joinEntry{at: joinKey{bucket: idx, key: hashKey(row.Key)}}
+			if keep {
+				strays[idx].b.Objects++
+				e.size, e.class, e.name = row.Size, cmp.Or(row.StorageClass, "STANDARD"), row.Key
+				if !row.LastModified.IsZero() {
+					e.when, e.flags = row.LastModified.UnixNano(), rowHasTime
 				}
 			}
-		}
-	}
-	// Moved objects: in the trash bucket's report.
-	inTrash := map[keyHash][]int32{}
-	for i, r := range rows {
-		if !found[i] && r.TrashKey != "" && cmp.Or(r.TrashBucket, a.TrashBucket) == a.TrashBucket {
-			k := hashKey(r.TrashKey)
-			inTrash[k] = append(inTrash[k], int32(i))
-		}
-	}
-	if trash != nil && len(inTrash) > 0 {
-		for row, err := range trash.Rows(ctx) {
-			if err != nil {
-				return fmt.Errorf("read the inventory report %s: %w", trash.Where, err)
+			if err := join.addProbe(e); err != nil {
+				return err
 			}
-			if row.current() {
-				for _, j := range inTrash[hashKey(row.Key)] {
-					found[j] = true
-				}
+		}
+		return ctx.Err()
+	}
+	for idx, bucket := range buckets.names {
+		if snap := sources[bucket]; snap != nil {
+			if err := stream(snap, uint32(idx), true); err != nil {
+				return sum, err
 			}
 		}
 	}
+	if trashNamed {
+		if err := stream(trash, trashIndex, false); err != nil {
+			return sum, err
+		}
+	}
+	if err := join.finish(); err != nil {
+		return sum, err
+	}
+	for _, st := range strays {
+		if st == nil {
+			continue
+		}
+		st.b.Oldest = oldestFirst(st.b.Oldest, a.Oldest)
+		var usage []ClassUsage
+		for _, u := range st.classes {
+			usage = append(usage, *u)
+		}
+		slices.SortFunc(usage, func(x, y ClassUsage) int { return cmp.Compare(x.Class, y.Class) })
+		st.b.StrayCost = EstimateCost(usage, a.Prices).Monthly
+		sum.Buckets = append(sum.Buckets, st.b)
+	}
+
 	// What no report lists may have come since: HEAD before reporting.
 	workers := newPool(a.Concurrency)
 	defer workers.Close()
 	var mu sync.Mutex
-	for i, r := range rows {
-		if found[i] {
-			continue
+	err = rows.each(func(seq int64, r LMSObject) error {
+		if found.has(seq) {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		workers.Go(func() {
 			heads, gone, detail, err := a.lookFor(ctx, r)
@@ -277,9 +309,34 @@ func (a LMSAudit) checkRows(ctx context.Context, rows []LMSObject, source func(s
 				without(r, detail)
 			}
 		})
-	}
+		return nil
+	})
 	workers.Wait()
-	return ctx.Err()
+	if err != nil {
+		return sum, err
+	}
+	return sum, ctx.Err()
+}
+
+// addStray counts row, a current object no LMS row names, in st.
+func (a LMSAudit) addStray(st *strayTally, row joinEntry) {
+	st.b.Strays++
+	st.b.StrayBytes += row.size
+	if st.classes[row.class] == nil {
+		st.classes[row.class] = &ClassUsage{Class: row.class}
+	}
+	st.classes[row.class].Objects++
+	st.classes[row.class].Bytes += row.size
+	if a.Oldest > 0 {
+		var when time.Time
+		if row.flags&rowHasTime != 0 {
+			when = time.Unix(0, row.when).UTC()
+		}
+		st.b.Oldest = append(st.b.Oldest, StrayObject{Bucket: st.b.Bucket, Key: row.name, Size: row.size, StorageClass: row.class, LastModified: when})
+		if len(st.b.Oldest) >= 2*a.Oldest {
+			st.b.Oldest = oldestFirst(st.b.Oldest, a.Oldest)
+		}
+	}
 }
 
 // lookFor looks with HEAD for row's object at its key and at its trash
@@ -315,49 +372,6 @@ func (a LMSAudit) lookFor(ctx context.Context, r LMSObject) (heads int, gone boo
 		trashed = "trashed"
 	}
 	return heads, true, fmt.Sprintf("%s row: %s; %s", trashed, where, state), nil
-}
-
-// strays streams bucket's report once more and sums the current objects
-// that no LMS row named.
-func (a LMSAudit) strays(ctx context.Context, bucket string, s *sourceScan) (LMSBucketAudit, error) {
-	b := LMSBucketAudit{Bucket: bucket, Report: s.snap.Where, Created: s.snap.Created}
-	classes := map[string]*ClassUsage{}
-	var i int64 = -1
-	for row, err := range s.snap.Rows(ctx) {
-		if err != nil {
-			return b, fmt.Errorf("read the inventory report %s: %w", s.snap.Where, err)
-		}
-		i++
-		if !row.current() {
-			continue
-		}
-		b.Objects++
-		if s.marked(i) {
-			continue
-		}
-		b.Strays++
-		b.StrayBytes += row.Size
-		class := cmp.Or(row.StorageClass, "STANDARD")
-		if classes[class] == nil {
-			classes[class] = &ClassUsage{Class: class}
-		}
-		classes[class].Objects++
-		classes[class].Bytes += row.Size
-		if a.Oldest > 0 {
-			b.Oldest = append(b.Oldest, StrayObject{Bucket: bucket, Key: row.Key, Size: row.Size, StorageClass: class, LastModified: row.LastModified})
-			if len(b.Oldest) >= 2*a.Oldest {
-				b.Oldest = oldestFirst(b.Oldest, a.Oldest)
-			}
-		}
-	}
-	b.Oldest = oldestFirst(b.Oldest, a.Oldest)
-	var usage []ClassUsage
-	for _, u := range classes {
-		usage = append(usage, *u)
-	}
-	slices.SortFunc(usage, func(x, y ClassUsage) int { return cmp.Compare(x.Class, y.Class) })
-	b.StrayCost = EstimateCost(usage, a.Prices).Monthly
-	return b, ctx.Err()
 }
 
 // oldestFirst keeps the n oldest of list, oldest first.
