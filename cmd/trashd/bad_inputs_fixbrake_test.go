@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"fmt"
-	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -70,23 +69,9 @@ func TestBadInputsBrakeRetrashedAndNew(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := trashdQuick(t, 30*time.Second, vars, tc.args...)
-			out := r.stderr + r.stdout
-			if r.code != tc.code {
-				t.Errorf("trashd %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(tc.args, " "), r.code, tc.code, r.stdout, r.stderr)
-			}
-			for _, want := range tc.wants {
-				if !strings.Contains(out, want) {
-					t.Errorf("trashd %s: output does not mention %q:\n%s", strings.Join(tc.args, " "), want, out)
-				}
-			}
+			checkOutput(t, r, tc.args, tc.code, tc.wants, nil)
 			after := takeFingerprint(t, env)
-			want := before
-			if tc.runs > 0 {
-				errorRuns(t, env.DB, before.runs, tc.runs)
-				want.tables = maps.Clone(before.tables)
-				want.tables["trash_runs"] = after.tables["trash_runs"]
-				want.runs = before.runs + tc.runs
-			}
+			want := before.expected(t, env, after, tc.runs)
 			if d := want.diff(after); d != "" {
 				t.Errorf("trashd %s changed things: %s", strings.Join(tc.args, " "), d)
 			}

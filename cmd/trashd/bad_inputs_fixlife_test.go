@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"context"
-	"maps"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -85,23 +84,9 @@ func TestBadInputsLifecycleBrakeUnreadOrOwnRule(t *testing.T) {
 				})
 			}
 			r := trashdQuick(t, 30*time.Second, with(vars, tc.vars...), tc.args...)
-			out := r.stderr + r.stdout
-			if r.code != tc.code {
-				t.Errorf("trashd %s with %q: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(tc.args, " "), tc.vars, r.code, tc.code, r.stdout, r.stderr)
-			}
-			for _, want := range tc.wants {
-				if !strings.Contains(out, want) {
-					t.Errorf("trashd %s with %q: output does not mention %q:\n%s", strings.Join(tc.args, " "), tc.vars, want, out)
-				}
-			}
+			checkOutput(t, r, tc.args, tc.code, tc.wants, nil)
 			after := takeFingerprint(t, env)
-			want := before
-			if tc.runs > 0 {
-				errorRuns(t, env.DB, before.runs, tc.runs)
-				want.tables = maps.Clone(before.tables)
-				want.tables["trash_runs"] = after.tables["trash_runs"]
-				want.runs = before.runs + tc.runs
-			}
+			want := before.expected(t, env, after, tc.runs)
 			if i == 0 {
 				// Discovery goes on: the trashed rows get records, none
 				// of them moved.

@@ -380,28 +380,15 @@ func TestBadInputs(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := trashdQuick(t, 30*time.Second, with(w.vars, tc.vars...), tc.args...)
+			checkOutput(t, r, tc.args, tc.code, tc.wants, nil)
 			out := r.stderr + r.stdout
-			if r.code != tc.code {
-				t.Errorf("trashd %s with %q: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(tc.args, " "), tc.vars, r.code, tc.code, r.stdout, r.stderr)
-			}
-			for _, want := range tc.wants {
-				if !strings.Contains(out, want) {
-					t.Errorf("trashd %s with %q: output does not mention %q:\n%s", strings.Join(tc.args, " "), tc.vars, want, out)
-				}
-			}
 			for _, s := range []string{secret, badPassword, badSecret} {
 				if s != "" && strings.Contains(out, s) {
 					t.Errorf("the output contains a secret (%.4s…)", s)
 				}
 			}
 			after := takeFingerprint(t, env)
-			want := before
-			if tc.runs > 0 {
-				errorRuns(t, env.DB, before.runs, tc.runs)
-				want.tables = maps.Clone(before.tables)
-				want.tables["trash_runs"] = after.tables["trash_runs"]
-				want.runs = before.runs + tc.runs
-			}
+			want := before.expected(t, env, after, tc.runs)
 			if d := want.diff(after); d != "" {
 				t.Errorf("trashd %s with %q changed things: %s", strings.Join(tc.args, " "), tc.vars, d)
 			}
@@ -538,4 +525,20 @@ func recordsExcept(t *testing.T, d *sql.DB, id int64) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// expected is what the fingerprint must read after a case that recorded
+// runs error runs (errorRuns checks each) and changed nothing else: before,
+// with trash_runs as after reads it. Its tables are a copy of before's, for
+// a case to add what else it may change.
+func (before fingerprint) expected(t *testing.T, env *testworld.Env, after fingerprint, runs int) fingerprint {
+	t.Helper()
+	want := before
+	want.tables = maps.Clone(before.tables)
+	if runs > 0 {
+		errorRuns(t, env.DB, before.runs, runs)
+		want.tables["trash_runs"] = after.tables["trash_runs"]
+		want.runs = before.runs + runs
+	}
+	return want
 }
