@@ -2,7 +2,8 @@
 # Benchmark: how fast and how cheaply trashd moves objects into a trash bucket,
 # next to `rclone move` (server-side copy, same checks left on) and the
 # server's raw CopyObject rate, on the local dev servers; then the same with a
-# fixed delay on every S3 request, three trashd processes against one, and
+# fixed delay on every S3 request, a slower delay at equal concurrency against
+# the limit that delay sets, three trashd processes against one, and
 # discovery at scale. It prints figures, not a verdict, and writes them all to
 # .dev/bench/result.json.
 #
@@ -12,23 +13,35 @@
 #   BENCH_SIZE         size of each object (default 16KiB)
 #   BENCH_CONCURRENCY  objects at once for every tool (default: trashd's own
 #                      TRASHD_CONCURRENCY, as `trashd config` reports it)
-#   BENCH_LATENCY      the delay added to each S3 request in the latency and
-#                      multi runs (default 15ms; a Go duration, or milliseconds)
+#   BENCH_LATENCY      the delay added to each S3 request in the latency runs
+#                      (default 15ms; a Go duration, or milliseconds)
+#   BENCH_SLOW         0 skips the slow scenario (and so the multi run)
+#   BENCH_SLOW_LATENCY the delay of the slow scenario (default 50ms)
+#   BENCH_SLOW_N       objects per set of the slow scenario (default 1000)
+#   BENCH_SLOW_CONCURRENCY  the concurrencies it runs at, each for trashd and
+#                      rclone alike (default "8 16"); the first is also that
+#                      of each of the three processes of the multi run
 #   BENCH_DISCOVERY    0 skips the discovery benchmark (scripts/benchdisco)
 #   BENCH_INVENTORY    0 skips the inventory benchmark (scripts/benchinv)
 #   BENCH_INVENTORY_ROWS  rows in its report (default 1000000)
 #   BENCH_KEEP         1 keeps the bench-* buckets afterwards (default: removed, also when the bench fails)
 #   BENCH_SEED         the seed of keys, sizes and bytes (default 1)
 #
-# Six identical sets of N objects are seeded (same keys, sizes and bytes):
+# Five identical sets of N objects are seeded (same keys, sizes and bytes):
 #   a  bench-a-src -> bench-a-trash  one `trashd reconcile` pass (database trashd_bench)
 #   b  bench-b-src -> bench-b-trash  `rclone move` on one remote, so it copies server-side
 #   c  bench-c-src -> bench-c-dst    scripts/copyrate: one CopyObject each, nothing else
 #   d  bench-d-src -> bench-d-trash  one trashd pass, every S3 request delayed (trashd_bench_lat)
-#   f  bench-f-src -> bench-f-trash  three trashd passes at once on one backlog, delayed (trashd_bench_multi)
 #   e  bench-e-src -> bench-e-trash  rclone move, delayed
+# and, for the slow scenario, identical sets of BENCH_SLOW_N objects, two for
+# each concurrency C of BENCH_SLOW_CONCURRENCY and one more:
+#   g<C>  bench-g<C>-src -> bench-g<C>-trash  one trashd pass at concurrency C (trashd_bench_slow<C>)
+#   h<C>  bench-h<C>-src -> bench-h<C>-trash  rclone move, --transfers C --checkers C
+#   f     bench-f-src -> bench-f-trash        three trashd passes at once on one backlog, each at
+#                                             the first C (trashd_bench_multi)
 # Every tool talks S3 through scripts/s3proxy, which counts the requests per
-# operation: with no delay for a, b and c, with BENCH_LATENCY for d, f and e.
+# operation: with no delay for a, b and c, with BENCH_LATENCY for d and e, with
+# BENCH_SLOW_LATENCY for the slow sets.
 # Each run is timed on the wall clock and in CPU seconds (user + system, of the
 # process and its children), and so are the S3 server, MariaDB and the proxy
 # over the same interval, read from /proc, with the whole machine's CPU use
@@ -38,10 +51,17 @@
 # clients'; beside them, MariaDB's global Questions counter over the run, less
 # the bench's own reads of it.
 #
+# A client that keeps C objects in flight, each paying R requests one after
+# another, each delayed by D, moves at most C / (R x D) objects per second:
+# the slow scenario reports that limit and the share of it each run reached.
+# R, "requests in series per object", is what the proxy counted per object,
+# less the requests that serve many objects at once or none (DeleteObjects,
+# listings, bucket-level operations), rounded to 0.01.
+#
 # result.json (every figure is a number unless said otherwise; per object
-# means per object of the set, N):
+# means per object of the run's set: N, or BENCH_SLOW_N in the slow scenario):
 #   meta.{n, size, concurrency, latency, latency_ms, cores, load_before, trashd_version, date}
-#   local.<tool>.*, latency.<tool>.*   tool: trashd, rclone (and copyrate in local)
+#   local.<tool>.*, latency.<tool>.*, slow.c<C>.<tool>.*   tool: trashd, rclone (and copyrate in local)
 #     objects, seconds, obj_per_s, exit, left_in_source, in_destination
 #     cpu_s, cpu_ms_per_obj                   the tool itself
 #     s3_server_cpu_ms_per_obj, db_server_cpu_ms_per_obj, proxy_cpu_ms_per_obj
@@ -49,6 +69,7 @@
 #     s3_requests, s3_requests_per_obj        as the proxy saw them
 #     s3_requests_by_op.<Operation>           HeadObject, CopyObject, DeleteObject, DeleteObjects, ...
 #     s3_requests_per_obj_by_op.<Operation>
+#     s3_serial_requests_per_obj              requests in series per object (R above)
 #     s3_errors_by_op.<Operation>             answers of status 400 or more (a count)
 #     db_statements, db_statements_per_obj   trashd's user's statements (null without userstat)
 #     db_user_cpu_ms_per_obj                  MariaDB's CPU on them (null without userstat)
@@ -56,13 +77,24 @@
 #                                             copyrate, other clients' background alone)
 #     reported                                (trashd) request or statement counts trashd itself
 #                                             printed, an object; {} when it prints none
+#   slow.c<C>.<tool>.* and slow.multi.three.* also have:
+#     concurrency, processes, delay_ms        C, 1 (3 in slow.multi.three), the delay
+#     limit_obj_per_s                         processes x C / (s3_serial_requests_per_obj x delay)
+#     limit_share                             obj_per_s / limit_obj_per_s
+#     machine_bound                           true when machine_cpu_pct >= 90: the machine's
+#                                             CPU, not the delay, bounds the run
+#   slow.{skipped, latency, latency_ms, n, concurrency}  concurrency: the list, an array
+#   slow.c<C>.trashd_vs_rclone                obj/s
+#   slow.multi.concurrency                    each process's C (the first of the list)
+#   slow.multi.one_obj_per_s, .one_cpu_pct     one process: the slow.c<C>.trashd run itself
+#   slow.multi.three_obj_per_s, .three_cpu_pct three processes on set f (all its objects / wall)
+#   slow.multi.ratio                           three / one
+#   slow.multi.three.*                         set f's run, with the figures of slow.c<C>.<tool>
+#   slow.multi.three_moved_each                objects each process moved (an array)
+#   multi.*                                    the same as slow.multi (its former name; it ran at
+#                                              BENCH_LATENCY before the slow scenario existed)
 #   local.mariadb.cpu_ms_per_obj, local.seaweedfs.cpu_ms_per_obj   the processes, over trashd's local run
 #   local.mariadb.trashd_user_cpu_ms_per_obj   the same run, trashd's statements alone
-#   multi.one_obj_per_s, multi.one_cpu_pct     one process: the latency.trashd run itself
-#   multi.three_obj_per_s, multi.three_cpu_pct three processes on set f (all N objects / wall)
-#   multi.ratio                                three / one
-#   multi.three.*                              set f's run, with the figures of latency.<tool>
-#   multi.three_moved_each                     objects each process moved (an array)
 #   discovery.built                            false when scripts/benchdisco is absent
 #   discovery.skipped                          true with BENCH_DISCOVERY=0
 #   discovery.exit                             its exit status
@@ -84,7 +116,13 @@
 #   ratios.cpu_trashd_vs_rclone                CPU ms/obj, local, goal at most 0.5
 #   ratios.cpu_with_servers_trashd_vs_rclone   the same with the servers' and proxy's CPU added
 #   ratios.trashd_vs_copyrate_local            obj/s
-#   ratios.multi_three_vs_one                  = multi.ratio, goal at least 2.5
+#   ratios.slow_c<C>_trashd_vs_rclone          obj/s at BENCH_SLOW_LATENCY; goal at C = 16: at least 2.5
+#   ratios.slow_c<C>_trashd_limit_share        = slow.c<C>.trashd.limit_share; goal at C = 8: at least 0.8
+#   ratios.multi_three_vs_one                  = slow.multi.ratio, goal at least 2.7
+#   ratios.trashd_serial_requests_per_obj      the most of trashd's runs (local, latency, slow),
+#                                              goal at most 1.1 (single-part objects)
+#   ratios.trashd_db_statements_per_obj        the same for db_statements_per_obj, goal at most 0.2
+#   ratios.trashd_db_cpu_ms_per_obj            and for db_user_cpu_ms_per_obj, goal at most 0.12
 #   goals.<ratio name>.{min|max}               the goals above
 #
 # `make bench` runs it after build; run directly, it builds what it runs. It
@@ -99,6 +137,30 @@ SIZE=${BENCH_SIZE:-16KiB}
 SEED=${BENCH_SEED:-1}
 LATENCY=${BENCH_LATENCY:-15ms}
 case $LATENCY in *[0-9]) LATENCY=${LATENCY}ms ;; esac # bare numbers are milliseconds
+SLOW=${BENCH_SLOW:-1}
+SLOW_LATENCY=${BENCH_SLOW_LATENCY:-50ms}
+case $SLOW_LATENCY in *[0-9]) SLOW_LATENCY=${SLOW_LATENCY}ms ;; esac
+SLOW_N=${BENCH_SLOW_N:-1000}
+read -r -a slow_cs <<<"${BENCH_SLOW_CONCURRENCY:-8 16}"
+for c in "${slow_cs[@]}"; do
+	if ! [[ $c =~ ^[1-9][0-9]*$ ]]; then
+		echo "bench: BENCH_SLOW_CONCURRENCY=\"${BENCH_SLOW_CONCURRENCY:-}\": want whole numbers above 0, such as \"8 16\"" >&2
+		exit 2
+	fi
+done
+if [ "$SLOW" != 0 ] && [ "${#slow_cs[@]}" = 0 ]; then
+	echo "bench: BENCH_SLOW_CONCURRENCY is empty: name at least one concurrency, or set BENCH_SLOW=0" >&2
+	exit 2
+fi
+# Each concurrency has sets of its own, named after it.
+if [ "${#slow_cs[@]}" != 0 ] && [ "$(printf '%s\n' "${slow_cs[@]}" | sort -u | wc -l)" != "${#slow_cs[@]}" ]; then
+	echo "bench: BENCH_SLOW_CONCURRENCY=\"$BENCH_SLOW_CONCURRENCY\" names a concurrency twice" >&2
+	exit 2
+fi
+if ! [[ $SLOW_N =~ ^[1-9][0-9]*$ ]]; then
+	echo "bench: BENCH_SLOW_N=\"$SLOW_N\": want a whole number of objects above 0" >&2
+	exit 2
+fi
 DISCOVERY=${BENCH_DISCOVERY:-1}
 INVENTORY=${BENCH_INVENTORY:-1}
 INVENTORY_ROWS=${BENCH_INVENTORY_ROWS:-1000000}
@@ -107,6 +169,13 @@ bindir=$PWD/.dev/bin
 database=trashd_bench
 
 say() { echo "bench: $*"; }
+# ms_of DURATION: a Go duration (15ms, 1.5s, 800us) in milliseconds.
+ms_of() {
+	awk -v d="$1" 'BEGIN {
+		v = d + 0; u = d; sub(/^[0-9.]+/, "", u)
+		if (u == "s") v *= 1000; else if (u == "us" || u == "µs") v /= 1000; else if (u == "ns") v /= 1e6
+		print v }'
+}
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- tools ---------------------------------------------------------------------
@@ -216,10 +285,17 @@ if ! [[ $C =~ ^[0-9]+$ ]]; then
 	bin/trashd config >&2 || true
 	exit 1
 fi
-if [ "$C" -ge 20 ] && [ -z "${TRASHD_MYSQL_MAX_OPEN_CONNS:-}" ]; then
+pool_given=${TRASHD_MYSQL_MAX_OPEN_CONNS:-}
+if [ "$C" -ge 20 ] && [ -z "$pool_given" ]; then
 	export TRASHD_MYSQL_MAX_OPEN_CONNS=$((C + 4)) # the pool must stay above the workers
 fi
-declare -A proxy_url proxy_pid # by proxy name: local, latency
+# trashd_at C: the settings, one a line, of a trashd process moving C objects
+# at once (for `env`): its concurrency, and a pool that stays above it.
+trashd_at() {
+	echo "TRASHD_CONCURRENCY=$1"
+	if [ -z "$pool_given" ] && [ "$1" -ge 20 ]; then echo "TRASHD_MYSQL_MAX_OPEN_CONNS=$(($1 + 4))"; fi
+}
+declare -A proxy_url proxy_pid # by proxy name: local, latency, slow
 # use_set SET DATABASE PROXY: points trashd at one set, through one proxy.
 use_set() {
 	export TRASHD_MYSQL_DATABASE=$2 TRASHD_LMS_TABLE=files_$1
@@ -227,15 +303,26 @@ use_set() {
 	export TRASHD_S3_ENDPOINT=${proxy_url[$3]:-$endpoint}
 }
 
-# --- six identical sets ----------------------------------------------------------
-sets="a b c d e f"
+# --- identical sets ------------------------------------------------------------
+sets="a b c d e"
+slow_sets=
+if [ "$SLOW" != 0 ]; then
+	for c in "${slow_cs[@]}"; do slow_sets+="g$c h$c "; done
+	slow_sets+=f
+fi
+sets+=" $slow_sets"
 db_of() {
 	case $1 in
 	d) echo "${database}_lat" ;;
 	f) echo "${database}_multi" ;;
+	g*) echo "${database}_slow${1#g}" ;;
 	*) echo "$database" ;;
 	esac
 }
+# trashd_sets: the sets trashd moves, each with a database of its own, as
+# trashd keeps its state per database.
+trashd_sets() { for s in $sets; do case $s in a | d | f | g*) echo "$s" ;; esac; done; }
+n_of() { case " $slow_sets " in *" $1 "*) echo "$SLOW_N" ;; *) echo "$N" ;; esac; }
 dest_of() { if [ "$1" = c ]; then echo "bench-c-dst"; else echo "bench-$1-trash"; fi; }
 remove_buckets() {
 	local s b
@@ -252,8 +339,12 @@ remove_buckets() {
 # them, to look at).
 remove_leftovers() { if [ "${BENCH_KEEP:-0}" != 1 ]; then remove_buckets || true; fi; }
 trap remove_leftovers EXIT
-say "seeding 6 identical sets of $N objects of $SIZE"
-for d in "$database" "${database}_lat" "${database}_multi"; do
+say "seeding 5 identical sets of $N objects of $SIZE"
+if [ -n "$slow_sets" ]; then
+	say "  and $(echo "$slow_sets" | wc -w) of $SLOW_N for the slow scenario ($slow_sets)"
+fi
+for s in $(trashd_sets); do
+	d=$(db_of "$s")
 	sql -e "DROP DATABASE IF EXISTS \`$d\`; CREATE DATABASE \`$d\` CHARACTER SET utf8mb4"
 done
 sql -e "CREATE USER IF NOT EXISTS '$db_user'@'127.0.0.1'; ALTER USER '$db_user'@'127.0.0.1' IDENTIFIED BY '$db_password';
@@ -261,19 +352,26 @@ sql -e "CREATE USER IF NOT EXISTS '$db_user'@'127.0.0.1'; ALTER USER '$db_user'@
 remove_buckets
 for s in $sets; do
 	"$bindir/seed" -mysql-dsn "$TRASHD_TEST_MYSQL_DSN" -database "$(db_of "$s")" -table "files_$s" -bucket "bench-$s-src" -reset \
-		-n "$N" -size "$SIZE" -trash-fraction 1 -seed "$SEED" -concurrency "$C" >>"$out/seed.log"
+		-n "$(n_of "$s")" -size "$SIZE" -trash-fraction 1 -seed "$SEED" -concurrency "$C" >>"$out/seed.log"
 done
 listing() { s3api list-objects-v2 --bucket "$1" --query 'Contents[].[Key, Size, ETag]' --output json | md5sum; }
-set_a=$(listing bench-a-src)
-same=true
-for s in b c d e f; do
-	[ "$set_a" = "$(listing "bench-$s-src")" ] || same=false
+# same_sets SET...: whether the sets list the same keys, sizes and ETags.
+same_sets() {
+	local first s
+	first=$(listing "bench-$1-src")
+	for s in "${@:2}"; do
+		[ "$first" = "$(listing "bench-$s-src")" ] || return 1
+	done
+}
+for group in "a b c d e" "$slow_sets"; do
+	[ -n "$group" ] || continue
+	# shellcheck disable=SC2086 # a list of set names
+	if same_sets $group; then
+		say "sets $group list the same keys, sizes and ETags"
+	else
+		say "sets $group differ: the comparisons below are not like for like" >&2
+	fi
 done
-if $same; then
-	say "the six sets list the same keys, sizes and ETags"
-else
-	say "the sets differ: the comparisons below are not like for like" >&2
-fi
 # SeaweedFS allocates a bucket's volumes on its first write, which stalls that
 # write for most of a second: write once to each destination before timing.
 head -c 16384 /dev/zero >"$out/warmup"
@@ -283,7 +381,7 @@ for s in $sets; do
 	s3api put-object --bucket "$b" --key warmup --body "$out/warmup" >/dev/null
 	s3api delete-object --bucket "$b" --key warmup >/dev/null
 done
-for s in a d f; do
+for s in $(trashd_sets); do
 	use_set "$s" "$(db_of "$s")" none
 	bin/trashd migrate >>"$out/trashd-migrate.log" 2>&1
 done
@@ -332,6 +430,10 @@ fi
 start_proxy local 0s
 start_proxy latency "$LATENCY"
 say "proxies: ${proxy_url[local]} (no delay), ${proxy_url[latency]} (+$LATENCY per request)"
+if [ -n "$slow_sets" ]; then
+	start_proxy slow "$SLOW_LATENCY"
+	say "  and ${proxy_url[slow]} (+$SLOW_LATENCY per request)"
+fi
 
 # --- measuring -----------------------------------------------------------------------
 ticks=$(getconf CLK_TCK)
@@ -371,8 +473,12 @@ for _ in 1 2 3 4 5; do
 done
 
 load=$(cut -d' ' -f1-3 /proc/loadavg)
+set_n=$N # objects in the sets of the runs that follow
 # measure ID PROXY LOG COMMAND...: runs COMMAND with its output in LOG, its S3
 # requests going through proxy PROXY, and writes the figures to runs/ID.json.
+# Requests in series per object leave out those that serve many objects at
+# once (DeleteObjects, listings) or none (bucket-level operations, and those
+# the proxy names by their method alone, such as ListBuckets).
 measure() {
 	local id=$1 proxy=$2 log=$3 rc=0 wall user sys
 	shift 3
@@ -394,7 +500,7 @@ measure() {
 	mysql1=$(cpu_of "$mysql_pid")
 	proxy1=$(cpu_of "${proxy_pid[$proxy]}")
 	curl -sf "${proxy_url[$proxy]}/__counts?reset=1" >"$out/runs/$id.s3.json"
-	jq -n --argjson n "$N" --argjson wall "$wall" --argjson user "$user" --argjson sys "$sys" \
+	jq -n --argjson n "$set_n" --argjson wall "$wall" --argjson user "$user" --argjson sys "$sys" \
 		--argjson weed "$(awk -v a="$weed0" -v b="$weed1" 'BEGIN { print b - a }')" \
 		--argjson mysql "$(awk -v a="$mysql0" -v b="$mysql1" 'BEGIN { print b - a }')" \
 		--argjson proxy "$(awk -v a="$proxy0" -v b="$proxy1" 'BEGIN { print b - a }')" \
@@ -404,6 +510,7 @@ measure() {
 		--argjson ucpu "$([ -n "$userstat_was" ] && awk -v a="$ucpu0" -v b="$ucpu1" 'BEGIN { print b - a }' || echo null)" \
 		--slurpfile s3 "$out/runs/$id.s3.json" '
 		def per(x): if $n > 0 and x != null then x / $n else null end;
+		def serial: test("^(DeleteObjects|List.*|HeadBucket|CreateBucket|DeleteBucket|GetBucket.*|PutBucket.*|[A-Z]+)$") | not;
 		{objects: $n, seconds: $wall, obj_per_s: (if $wall > 0 then $n / $wall else null end), exit: $rc,
 		 cpu_s: ($user + $sys), cpu_ms_per_obj: per(1000 * ($user + $sys)),
 		 s3_server_cpu_ms_per_obj: per(1000 * $weed), db_server_cpu_ms_per_obj: per(1000 * $mysql),
@@ -411,6 +518,8 @@ measure() {
 		 machine_cpu_pct: (if $total > 0 then 100 * $busy / $total else null end),
 		 s3_requests: $s3[0].total, s3_requests_per_obj: per($s3[0].total),
 		 s3_requests_by_op: $s3[0].requests, s3_requests_per_obj_by_op: ($s3[0].requests | map_values(per(.))),
+		 s3_serial_requests_per_obj: (per([$s3[0].requests | to_entries[] | select(.key | serial) | .value] | add // 0)
+		                              | if . == null then null else . * 100 | round / 100 end),
 		 s3_errors_by_op: $s3[0].errors,
 		 db_statements: $statements, db_statements_per_obj: per($statements),
 		 db_user_cpu_ms_per_obj: per(if $ucpu == null then null else 1000 * $ucpu end),
@@ -422,7 +531,7 @@ after() {
 	local src dst
 	src=$(count_objects "$2")
 	dst=$(count_objects "$3")
-	say "  now $2 holds $src objects (expected $4), $3 holds $dst (expected $N)"
+	say "  now $2 holds $src objects (expected $4), $3 holds $dst (expected $set_n)"
 	jq --argjson src "$src" --argjson dst "$dst" '. + {left_in_source: $src, in_destination: $dst}' \
 		"$out/runs/$1.json" >"$out/runs/$1.tmp" && mv "$out/runs/$1.tmp" "$out/runs/$1.json"
 }
@@ -449,17 +558,21 @@ reported() {
 export RCLONE_CONFIG_BENCH_TYPE=s3 RCLONE_CONFIG_BENCH_PROVIDER=Other RCLONE_CONFIG_BENCH_ENV_AUTH=false
 export RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
 export RCLONE_CONFIG_BENCH_REGION=us-east-1 RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE=true
-# rclone_move SET PROXY. AWS_CA_BUNDLE makes rclone 1.60 fail to build its HTTP client.
+# rclone_move SET PROXY [CONCURRENCY]: --transfers and --checkers are both
+# CONCURRENCY (default C). AWS_CA_BUNDLE makes rclone 1.60 fail to build its
+# HTTP client.
 rclone_move() {
+	local c=${3:-$C}
 	RCLONE_CONFIG_BENCH_ENDPOINT=${proxy_url[$2]} env -u AWS_CA_BUNDLE /usr/bin/rclone move \
 		"bench:bench-$1-src" "bench:bench-$1-trash" \
-		--transfers "$C" --checkers "$C" --fast-list --s3-no-check-bucket --stats 0
+		--transfers "$c" --checkers "$c" --fast-list --s3-no-check-bucket --stats 0
 }
-# three_passes: three `trashd reconcile` at once on the set use_set chose.
+# three_passes [NAME=VALUE...]: three `trashd reconcile` at once on the set
+# use_set chose, each with these settings added to its environment.
 three_passes() {
 	local i pids=() rc=0
 	for i in 1 2 3; do
-		bin/trashd reconcile >"$out/trashd-multi-$i.log" 2>&1 &
+		env "$@" bin/trashd reconcile >"$out/trashd-multi-$i.log" 2>&1 &
 		pids+=("$!")
 	done
 	for i in "${pids[@]}"; do
@@ -488,20 +601,77 @@ say "(d) trashd reconcile, one process"
 measure latency.trashd latency "$out/trashd-latency.log" bin/trashd reconcile
 after latency.trashd bench-d-src bench-d-trash 0
 reported latency.trashd "$out/trashd-latency.log"
-use_set f "${database}_multi" latency
-say "(f) three trashd reconcile processes on one backlog"
-measure multi.three latency "$out/trashd-multi.log" three_passes
-after multi.three bench-f-src bench-f-trash 0
 say "(e) rclone move"
 measure latency.rclone latency "$out/rclone-latency.log" rclone_move e latency
 after latency.rclone bench-e-src bench-e-trash 0
+
+# --- the slow scenario ----------------------------------------------------------------
+# bound ID C PROCESSES: adds to runs/ID.json the limit that the slow delay sets
+# on PROCESSES processes of C objects in flight, the share of it the run
+# reached, and whether the machine's CPU, rather than the delay, was the bound.
+slow_ms=$(ms_of "$SLOW_LATENCY")
+bound() {
+	jq --argjson c "$2" --argjson p "$3" --argjson ms "$slow_ms" '
+		(if .s3_serial_requests_per_obj > 0 and $ms > 0
+		 then $p * $c / (.s3_serial_requests_per_obj * $ms / 1000) else null end) as $limit |
+		. + {concurrency: $c, processes: $p, delay_ms: $ms, limit_obj_per_s: $limit,
+		     limit_share: (if $limit == null or .obj_per_s == null then null else .obj_per_s / $limit end),
+		     machine_bound: (.machine_cpu_pct != null and .machine_cpu_pct >= 90)}' \
+		"$out/runs/$1.json" >"$out/runs/$1.tmp" && mv "$out/runs/$1.tmp" "$out/runs/$1.json"
+}
+moved_each=null
+if [ -n "$slow_sets" ]; then
+	set_n=$SLOW_N
+	say "slow runs: $SLOW_LATENCY added to every S3 request, $SLOW_N objects, concurrency ${slow_cs[*]}"
+	for c in "${slow_cs[@]}"; do
+		mapfile -t at < <(trashd_at "$c")
+		use_set "g$c" "$(db_of "g$c")" slow
+		say "(g$c) trashd reconcile, concurrency $c"
+		measure "slow.c$c.trashd" slow "$out/trashd-slow-c$c.log" env "${at[@]}" bin/trashd reconcile
+		after "slow.c$c.trashd" "bench-g$c-src" "bench-g$c-trash" 0
+		reported "slow.c$c.trashd" "$out/trashd-slow-c$c.log"
+		bound "slow.c$c.trashd" "$c" 1
+		say "(h$c) rclone move, --transfers $c --checkers $c"
+		measure "slow.c$c.rclone" slow "$out/rclone-slow-c$c.log" rclone_move "h$c" slow "$c"
+		after "slow.c$c.rclone" "bench-h$c-src" "bench-h$c-trash" 0
+		bound "slow.c$c.rclone" "$c" 1
+	done
+	multi_c=${slow_cs[0]}
+	mapfile -t at < <(trashd_at "$multi_c")
+	use_set f "$(db_of f)" slow
+	say "(f) three trashd reconcile processes on one backlog, concurrency $multi_c each"
+	measure slow.multi.three slow "$out/trashd-multi.log" three_passes "${at[@]}"
+	after slow.multi.three bench-f-src bench-f-trash 0
+	bound slow.multi.three "$multi_c" 3
+	# From each pass's summary: "  discovered D, moved M (...), ...".
+	moved_each=$(for i in 1 2 3; do
+		m=$(sed -n 's/^  discovered [0-9]*, moved \([0-9]*\).*/\1/p' "$out/trashd-multi-$i.log" | head -1)
+		echo "${m:-null}"
+	done | jq -s -c .)
+fi
 stop_proxies
 
-# From each pass's summary: "  discovered D, moved M (...), ...".
-moved_each=$(for i in 1 2 3; do
-	m=$(sed -n 's/^  discovered [0-9]*, moved \([0-9]*\).*/\1/p' "$out/trashd-multi-$i.log" | head -1)
-	echo "${m:-null}"
-done | jq -s -c .)
+# runs/slow.json: the slow scenario's runs, by concurrency, and the multi run.
+if [ -n "$slow_sets" ]; then
+	jq -n --arg latency "$SLOW_LATENCY" --argjson ms "$slow_ms" --argjson n "$SLOW_N" \
+		--argjson cs "$(printf '%s\n' "${slow_cs[@]}" | jq -s -c .)" \
+		'{skipped: false, latency: $latency, latency_ms: $ms, n: $n, concurrency: $cs}' >"$out/runs/slow.json"
+	for c in "${slow_cs[@]}"; do
+		jq --arg key "c$c" --slurpfile t "$out/runs/slow.c$c.trashd.json" --slurpfile r "$out/runs/slow.c$c.rclone.json" '
+			.[$key] = {trashd: $t[0], rclone: $r[0],
+			           trashd_vs_rclone: (if ($r[0].obj_per_s // 0) > 0 then $t[0].obj_per_s / $r[0].obj_per_s else null end)}' \
+			"$out/runs/slow.json" >"$out/runs/slow.tmp" && mv "$out/runs/slow.tmp" "$out/runs/slow.json"
+	done
+	jq --arg key "c$multi_c" --argjson c "$multi_c" --argjson moved_each "$moved_each" --slurpfile m3 "$out/runs/slow.multi.three.json" '
+		.[$key].trashd as $one | $m3[0] as $three |
+		.multi = {concurrency: $c, one_obj_per_s: $one.obj_per_s, one_cpu_pct: $one.machine_cpu_pct,
+		          three_obj_per_s: $three.obj_per_s, three_cpu_pct: $three.machine_cpu_pct,
+		          ratio: (if ($one.obj_per_s // 0) > 0 then $three.obj_per_s / $one.obj_per_s else null end),
+		          three: $three, three_moved_each: $moved_each}' \
+		"$out/runs/slow.json" >"$out/runs/slow.tmp" && mv "$out/runs/slow.tmp" "$out/runs/slow.json"
+else
+	echo '{"skipped": true, "multi": {"skipped": true}}' >"$out/runs/slow.json"
+fi
 
 # --- discovery at scale ---------------------------------------------------------------
 case $disco in
@@ -569,53 +739,72 @@ if [ "${BENCH_KEEP:-0}" != 1 ]; then
 fi
 
 # --- result.json ------------------------------------------------------------------------
-latency_ms=$(awk -v d="$LATENCY" 'BEGIN {
-	v = d + 0; u = d; sub(/^[0-9.]+/, "", u)
-	if (u == "s") v *= 1000; else if (u == "us" || u == "µs") v /= 1000; else if (u == "ns") v /= 1e6
-	print v }')
+latency_ms=$(ms_of "$LATENCY")
 version=$(bin/trashd version 2>/dev/null | head -1 || true)
 version=${version#trashd }
 r=$out/runs
 jq -n --argjson n "$N" --arg size "$SIZE" --argjson c "$C" --arg latency "$LATENCY" --argjson latency_ms "$latency_ms" \
 	--argjson cores "$(nproc)" --arg load "$load" --arg version "$version" --arg date "$(date -u +%FT%TZ)" \
-	--argjson moved_each "$moved_each" \
 	--slurpfile lt "$r/local.trashd.json" --slurpfile lr "$r/local.rclone.json" --slurpfile lc "$r/local.copyrate.json" \
-	--slurpfile dt "$r/latency.trashd.json" --slurpfile dr "$r/latency.rclone.json" --slurpfile m3 "$r/multi.three.json" \
+	--slurpfile dt "$r/latency.trashd.json" --slurpfile dr "$r/latency.rclone.json" --slurpfile sl "$r/slow.json" \
 	--slurpfile disco "$r/discovery.json" --slurpfile inv "$r/inventory.json" '
 	def ratio(a; b): if a == null or b == null or b == 0 then null else a / b end;
-	($lt[0]) as $lt | ($lr[0]) as $lr | ($lc[0]) as $lc | ($dt[0]) as $dt | ($dr[0]) as $dr | ($m3[0]) as $m3 |
+	($lt[0]) as $lt | ($lr[0]) as $lr | ($lc[0]) as $lc | ($dt[0]) as $dt | ($dr[0]) as $dr | ($sl[0]) as $sl |
 	def with_servers(x): x.cpu_ms_per_obj + x.s3_server_cpu_ms_per_obj + x.db_server_cpu_ms_per_obj + x.proxy_cpu_ms_per_obj;
+	# The slow scenario by concurrency: {key: "c8", value: {trashd, rclone, ...}}, ...
+	def slow_cs: $sl | to_entries[] | select(.key | test("^c[0-9]+$"));
+	# worst(f): the most that any trashd run spent per object.
+	def worst(f): [$lt, $dt, (slow_cs | .value.trashd), $sl.multi.three | select(. != null) | f | select(. != null)] | max;
 	{meta: {n: $n, size: $size, concurrency: $c, latency: $latency, latency_ms: $latency_ms, cores: $cores,
 	        load_before: $load, trashd_version: $version, date: $date},
 	 local: {trashd: $lt, rclone: $lr, copyrate: $lc,
 	         mariadb: {cpu_ms_per_obj: $lt.db_server_cpu_ms_per_obj, trashd_user_cpu_ms_per_obj: $lt.db_user_cpu_ms_per_obj},
 	         seaweedfs: {cpu_ms_per_obj: $lt.s3_server_cpu_ms_per_obj}},
 	 latency: {trashd: $dt, rclone: $dr},
-	 multi: {one_obj_per_s: $dt.obj_per_s, one_cpu_pct: $dt.machine_cpu_pct,
-	         three_obj_per_s: $m3.obj_per_s, three_cpu_pct: $m3.machine_cpu_pct,
-	         ratio: ratio($m3.obj_per_s; $dt.obj_per_s), three: $m3, three_moved_each: $moved_each},
+	 slow: $sl,
+	 multi: $sl.multi,
 	 discovery: $disco[0],
 	 inventory: $inv[0],
-	 ratios: {trashd_vs_rclone_local: ratio($lt.obj_per_s; $lr.obj_per_s),
-	          trashd_vs_rclone_latency: ratio($dt.obj_per_s; $dr.obj_per_s),
-	          cpu_trashd_vs_rclone: ratio($lt.cpu_ms_per_obj; $lr.cpu_ms_per_obj),
-	          cpu_with_servers_trashd_vs_rclone: ratio(with_servers($lt); with_servers($lr)),
-	          trashd_vs_copyrate_local: ratio($lt.obj_per_s; $lc.obj_per_s),
-	          multi_three_vs_one: ratio($m3.obj_per_s; $dt.obj_per_s)},
+	 ratios: ({trashd_vs_rclone_local: ratio($lt.obj_per_s; $lr.obj_per_s),
+	           trashd_vs_rclone_latency: ratio($dt.obj_per_s; $dr.obj_per_s),
+	           cpu_trashd_vs_rclone: ratio($lt.cpu_ms_per_obj; $lr.cpu_ms_per_obj),
+	           cpu_with_servers_trashd_vs_rclone: ratio(with_servers($lt); with_servers($lr)),
+	           trashd_vs_copyrate_local: ratio($lt.obj_per_s; $lc.obj_per_s)}
+	          + ([slow_cs | {key: "slow_\(.key)_trashd_vs_rclone", value: .value.trashd_vs_rclone},
+	                        {key: "slow_\(.key)_trashd_limit_share", value: .value.trashd.limit_share}] | from_entries)
+	          + {multi_three_vs_one: $sl.multi.ratio,
+	             trashd_serial_requests_per_obj: worst(.s3_serial_requests_per_obj),
+	             trashd_db_statements_per_obj: worst(.db_statements_per_obj),
+	             trashd_db_cpu_ms_per_obj: worst(.db_user_cpu_ms_per_obj)}),
 	 goals: {trashd_vs_rclone_local: {min: 1.5}, trashd_vs_rclone_latency: {min: 1.5},
-	         cpu_trashd_vs_rclone: {max: 0.5}, multi_three_vs_one: {min: 2.5}}}' >"$out/result.json"
+	         cpu_trashd_vs_rclone: {max: 0.5}, slow_c16_trashd_vs_rclone: {min: 2.5},
+	         slow_c8_trashd_limit_share: {min: 0.8}, multi_three_vs_one: {min: 2.7},
+	         trashd_serial_requests_per_obj: {max: 1.1}, trashd_db_statements_per_obj: {max: 0.2},
+	         trashd_db_cpu_ms_per_obj: {max: 0.12}}}' >"$out/result.json"
 
 # --- report --------------------------------------------------------------------------
 res=$out/result.json
+# runs_jq: the runs in the order the report lists them, each as [name, figures].
+# shellcheck disable=SC2016 # jq, not the shell, expands these
+runs_jq='
+	def slow_cs: .slow | to_entries[] | select(.key | test("^c[0-9]+$"));
+	def runs: ["trashd", .local.trashd], ["rclone move", .local.rclone], ["raw CopyObject", .local.copyrate],
+		["trashd +" + .meta.latency, .latency.trashd], ["rclone +" + .meta.latency, .latency.rclone],
+		(.slow as $s | (slow_cs | ["trashd \(.key) +" + $s.latency, .value.trashd], ["rclone \(.key) +" + $s.latency, .value.rclone]),
+		 (if $s.multi.three then ["3x trashd c\($s.multi.concurrency) +" + $s.latency, $s.multi.three] else empty end));
+	def trashd_runs: runs | select(.[0] | test("trashd"));
+	def r2: if type == "number" then . * 100 | round / 100 else . end;
+'
 echo
 echo "$N objects of $SIZE each, concurrency $C, on $(nproc) cores (load average before the runs: $load); trashd $version"
-jq -r '
+if [ -n "$slow_sets" ]; then
+	echo "the slow runs: $SLOW_N objects each, +$SLOW_LATENCY per request, at the concurrency their name gives"
+fi
+jq -r "$runs_jq"'
 	def row(name; x): [name, x.objects, x.seconds, x.obj_per_s, x.cpu_s, x.cpu_ms_per_obj, x.s3_server_cpu_ms_per_obj,
 	                   x.db_server_cpu_ms_per_obj, x.proxy_cpu_ms_per_obj, x.machine_cpu_pct, x.s3_requests_per_obj,
 	                   x.db_statements_per_obj, x.db_questions_per_obj, x.exit] | map(. // "-") | @tsv;
-	row("trashd"; .local.trashd), row("rclone move"; .local.rclone), row("raw CopyObject"; .local.copyrate),
-	row("trashd +" + .meta.latency; .latency.trashd), row("3x trashd +" + .meta.latency; .multi.three),
-	row("rclone +" + .meta.latency; .latency.rclone)' "$res" | awk -F'\t' '
+	runs as [$name, $x] | row($name; $x)' "$res" | awk -F'\t' '
 function num(v, f) { return v == "-" ? sprintf("%" length(sprintf(f, 0)) "s", "-") : sprintf(f, v) }
 BEGIN {
 	printf "%-18s %7s %7s %9s %6s %7s %7s %7s %7s %8s %7s %8s %9s %4s\n", "", "", "", "", "", "CPU", "S3 CPU", "DB CPU", "proxy", "", "S3", "DB", "Questions", ""
@@ -627,35 +816,61 @@ BEGIN {
 
 echo
 echo "S3 requests per object, by operation, as the proxy saw them (errors: answers of 400 or more):"
-jq -r '
+jq -r "$runs_jq"'
 	def ops(name; x): x as $x | "  " + name + ": " + ([$x.s3_requests_by_op | to_entries[] | "\(.key) \(.value / $x.objects * 100 | round / 100) (\(.value))"] | join(", "))
 		+ (if ($x.s3_errors_by_op | length) > 0 then "; errors: " + ([$x.s3_errors_by_op | to_entries[] | "\(.key) \(.value)"] | join(", ")) else "" end);
-	ops("trashd"; .local.trashd), ops("rclone move"; .local.rclone), ops("raw CopyObject"; .local.copyrate),
-	ops("trashd +" + .meta.latency; .latency.trashd), ops("3x trashd +" + .meta.latency; .multi.three),
-	ops("rclone +" + .meta.latency; .latency.rclone)' "$res"
-jq -r '
+	runs as [$name, $x] | ops($name; $x)' "$res"
+jq -r "$runs_jq"'
 	def said(name; x): "  " + name + ": " + (if (x.reported | length) == 0 then "none printed" else (x.reported | tostring) end);
-	def db(name; x): "  " + name + ": \(x.db_statements // "-") statements (\(x.db_statements_per_obj // "-" | if type == "number" then . * 100 | round / 100 else . end)/obj) and \(x.db_user_cpu_ms_per_obj // "-" | if type == "number" then . * 100 | round / 100 else . end) ms CPU/obj by trashd'"'"'s user; global Questions \(x.db_questions); mariadbd \(x.db_server_cpu_ms_per_obj * 100 | round / 100) ms CPU/obj";
+	def db(name; x): "  " + name + ": \(x.db_statements // "-") statements (\(x.db_statements_per_obj // "-" | r2)/obj) and \(x.db_user_cpu_ms_per_obj // "-" | r2) ms CPU/obj by trashd'"'"'s user; global Questions \(x.db_questions); mariadbd \(x.db_server_cpu_ms_per_obj | r2) ms CPU/obj";
 	"MariaDB over the trashd runs (USER_STATISTICS for trashd'"'"'s user; Questions and the process CPU count every client):",
-	db("trashd"; .local.trashd), db("trashd +" + .meta.latency; .latency.trashd), db("3x trashd +" + .meta.latency; .multi.three),
+	(trashd_runs as [$name, $x] | db($name; $x)),
 	"trashd'"'"'s own counts, beside the proxy'"'"'s and MariaDB'"'"'s:",
-	said("trashd"; .local.trashd) + " (server-side: \(.local.trashd.s3_requests) S3 requests, \(.local.trashd.db_statements // .local.trashd.db_questions) DB statements)",
-	said("trashd +" + .meta.latency; .latency.trashd) + " (server-side: \(.latency.trashd.s3_requests) S3 requests, \(.latency.trashd.db_statements // .latency.trashd.db_questions) DB statements)"' "$res"
+	(trashd_runs | select(.[1].reported) as [$name, $x] |
+		said($name; $x) + " (server-side: \($x.s3_requests) S3 requests, \($x.db_statements // $x.db_questions) DB statements)")' "$res"
 
-echo
-jq -r '"three processes against one, +\(.meta.latency) per request: one \(.multi.one_obj_per_s * 10 | round / 10) objects/s (machine CPU \(.multi.one_cpu_pct | round)%), three \(.multi.three_obj_per_s * 10 | round / 10) objects/s (machine CPU \(.multi.three_cpu_pct | round)%; moved \(.multi.three_moved_each | map(tostring) | join(" + ")))"' "$res"
+if [ -n "$slow_sets" ]; then
+	echo
+	echo "+$SLOW_LATENCY per S3 request: the limit is processes x C / (S3 requests in series per object x delay)"
+	jq -r "$runs_jq"'
+		runs | select(.[1].processes != null) as [$name, $x] |
+		[$name, "\($x.processes)x\($x.concurrency)", $x.obj_per_s, $x.s3_serial_requests_per_obj, $x.limit_obj_per_s,
+		 $x.limit_share, $x.machine_cpu_pct, $x.machine_bound] | map(. // "-") | @tsv' "$res" | awk -F'\t' '
+	function num(v, f) { return v == "-" ? sprintf("%" length(sprintf(f, 0)) "s", "-") : sprintf(f, v) }
+	BEGIN {
+		printf "  %-18s %9s %9s %9s %9s %7s %8s\n", "", "processes", "", "in series", "limit", "share", "machine"
+		printf "  %-18s %9s %9s %9s %9s %7s %8s\n", "run", "x C", "objects/s", "req/obj", "objects/s", "of it", "CPU"
+	}
+	{
+		printf "  %-18s %9s %9s %9s %9s %6s%% %7s%%\n", $1, $2, num($3, "%9.1f"), num($4, "%9.2f"), num($5, "%9.1f"),
+			$6 == "-" ? "-" : sprintf("%.0f", 100 * $6), $7 == "-" ? "-" : sprintf("%.0f", $7)
+		if ($8 == "true") bound[++n] = sprintf("  %s: the machine'"'"'s CPU was %.0f%% busy, so the machine, not the delay, bounds this run", $1, $7)
+	}
+	END { for (i = 1; i <= n; i++) print bound[i] }'
+	echo
+	jq -r '.slow.multi | "three processes against one, +\(.three.delay_ms)ms per request, concurrency \(.concurrency) each: one \(.one_obj_per_s * 10 | round / 10) objects/s (machine CPU \(.one_cpu_pct | round)%), three \(.three_obj_per_s * 10 | round / 10) objects/s (machine CPU \(.three_cpu_pct | round)%; moved \(.three_moved_each | map(tostring) | join(" + ")))"' "$res"
+fi
 
 echo
 jq -r '
 	def f(x): if x == null then "-" else "\(x * 100 | round / 100)x" end;
+	def n(x): if x == null then "-" else "\(x * 1000 | round / 1000)" end;
+	def pct(x): if x == null then "-" else "\(x * 100 | round)%" end;
+	(if .slow.skipped then "skipped" else "+" + .slow.latency end) as $slow |
 	["ratio", "value", "goal"], ["-----", "-----", "----"],
 	["trashd / rclone objects/s", f(.ratios.trashd_vs_rclone_local), ">= 1.5x"],
 	["trashd / rclone objects/s, +" + .meta.latency, f(.ratios.trashd_vs_rclone_latency), ">= 1.5x"],
 	["trashd / rclone CPU ms per object", f(.ratios.cpu_trashd_vs_rclone), "<= 0.5x"],
 	["  the same with the servers'"'"' and proxy'"'"'s CPU", f(.ratios.cpu_with_servers_trashd_vs_rclone), ""],
-	["3 / 1 trashd processes objects/s, +" + .meta.latency, f(.ratios.multi_three_vs_one), ">= 2.5x"],
+	["trashd / rclone objects/s, " + $slow + ", C 16", f(.ratios.slow_c16_trashd_vs_rclone), ">= 2.5x"],
+	["trashd share of its limit, " + $slow + ", C 8", pct(.ratios.slow_c8_trashd_limit_share), ">= 80%"],
+	["3 / 1 trashd processes objects/s, " + $slow, f(.ratios.multi_three_vs_one), ">= 2.7x"],
+	["trashd S3 requests in series per object, most", n(.ratios.trashd_serial_requests_per_obj), "<= 1.1"],
+	["trashd DB statements per object, most", n(.ratios.trashd_db_statements_per_obj), "<= 0.2"],
+	["trashd DB CPU ms per object, most", n(.ratios.trashd_db_cpu_ms_per_obj), "<= 0.12"],
 	["trashd / raw CopyObject objects/s", f(.ratios.trashd_vs_copyrate_local), ""] | @tsv' "$res" |
 	awk -F'\t' '{ printf "  %-46s %7s  %s\n", $1, $2, $3 }'
+echo "  (\"most\": the highest of trashd's runs above)"
 
 echo
 jq -r '
@@ -681,7 +896,9 @@ jq -r '
 cat <<NOTE
 
 Every tool talks S3 through scripts/s3proxy, which counts requests per operation (with no
-delay in the first three rows, +$LATENCY per request in the last three). CPU ms/obj is the
+delay in the first three rows, +$LATENCY per request in the next two, +$SLOW_LATENCY in the
+slow runs). Requests in series per object are all but DeleteObjects, listings and
+bucket-level requests: those each object waits for one after another. CPU ms/obj is the
 tool itself (user + system, children included); S3, DB and proxy CPU are what SeaweedFS,
 MariaDB and the proxy spent over the same interval; machine is all cores' busy share.
 DB stmt/obj is what trashd's MariaDB user sent (USER_STATISTICS); Questions/obj is the
