@@ -54,7 +54,7 @@ demo: dev-up build ## seed a sample LMS and its objects, then run one pass and s
 	scripts/demo.sh
 
 .PHONY: bench
-bench: ## time trashd against rclone and raw CopyObject, with and without S3 latency; figures in .dev/bench/result.json
+bench: ## time trashd against rclone and raw CopyObject, on the local servers and with +15 ms and +50 ms per S3 request; figures in .dev/bench/result.json
 	scripts/bench.sh
 
 .PHONY: lint
