@@ -67,6 +67,14 @@ func (s *Store) TransitionCandidates(ctx context.Context, q reconcile.Transition
 // the check. A record that meanwhile left in_trash (a restore) is left alone.
 func (s *Store) MarkChecked(ctx context.Context, rec reconcile.Record, class string, archived bool) (bool, error) {
 	set := "transition_checked_at = NOW(6), storage_class = ?, updated_at = NOW(6)"
+	args := []any{nullString(class)}
+	if rec.Copy.Size != reconcile.SizeUnknown {
+		// The size a copy moved by its answer alone left to be filled: the
+		// copy's own, seen by this check's HEAD (and the source's, whose
+		// bytes the copy was proven to hold).
+		set += ", trash_size = COALESCE(trash_size, ?), source_size = COALESCE(source_size, ?)"
+		args = append(args, rec.Copy.Size, rec.Copy.Size)
+	}
 	if archived {
 		set += ", state = " + stateSQL(reconcile.StateArchived) + ", archived_at = NOW(6), finished_at = NOW(6)"
 	}
@@ -78,7 +86,7 @@ func (s *Store) MarkChecked(ctx context.Context, rec reconcile.Record, class str
 		where = "state = " + stateSQL(reconcile.StateInTrash)
 	}
 	res, err := s.db.ExecContext(ctx, "UPDATE trash_objects SET "+set+
-		" WHERE id = ? AND "+where+" AND restore_requested_at IS NULL AND lease_token IS NULL", nullString(class), rec.ID)
+		" WHERE id = ? AND "+where+" AND restore_requested_at IS NULL AND lease_token IS NULL", append(args, rec.ID)...)
 	if err != nil {
 		return false, fmt.Errorf("record the transition check of record %d: %w", rec.ID, err)
 	}
@@ -180,7 +188,7 @@ func (s *Store) Overdue(ctx context.Context, q reconcile.ArchiveQuery, limit int
 var (
 	// overdueSQL: an in_trash copy at least ? bytes, copied at least ?
 	// microseconds ago (by the database clock), that is not archived yet.
-	overdueSQL = "state = " + stateSQL(reconcile.StateInTrash) + " AND source_size >= ? AND copied_at <= NOW(6) - INTERVAL ? MICROSECOND"
+	overdueSQL = "state = " + stateSQL(reconcile.StateInTrash) + " AND (source_size >= ? OR source_size IS NULL) AND copied_at <= NOW(6) - INTERVAL ? MICROSECOND"
 	// ineligibleSQL: a copy under ? bytes, which S3 does not transition.
 	ineligibleSQL = "state IN " + inStates([]reconcile.State{reconcile.StateInTrash, reconcile.StateOrphaned}) + " AND source_size < ?"
 	// trashBucketSQL: the records whose copy is in the trash bucket.

@@ -225,6 +225,10 @@ func scanRecord(rows *sql.Rows, extra ...any) (reconcile.Record, error) {
 	r.State = reconcile.State(state)
 	r.Source.VersionID = version.String
 	r.Source.Size = size.Int64
+	if !size.Valid && etag.Valid {
+		// Moved by its copy alone: the copy's answer told no size.
+		r.Source.Size = reconcile.SizeUnknown
+	}
 	r.Source.ETag = etag.String
 	r.Source.Checksum = parseChecksum(checksum.String)
 	r.TrashKey = trashKey.String

@@ -22,7 +22,7 @@ var waitingSQL = overdueSQL + " AND restore_requested_at IS NULL AND lease_token
 // in bucket (a record that names no trash bucket is in the configured one,
 // which bucket is) and was made no later than copiedBy.
 func (s *Store) WaitingCopies(ctx context.Context, q reconcile.TransitionQuery, bucket string, copiedBy time.Time, after int64, limit int) ([]reconcile.WaitingCopy, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT id, life, "+copyKeySQL+", COALESCE(trash_size, source_size, 0),"+
+	rows, err := s.db.QueryContext(ctx, "SELECT id, life, "+copyKeySQL+", COALESCE(trash_size, source_size, -1),"+
 		" COALESCE(trash_etag, source_etag, ''), transition_checked_at FROM trash_objects"+
 		" WHERE "+waitingSQL+" AND COALESCE(trash_bucket, ?) = ? AND copied_at <= ? AND id > ? ORDER BY id LIMIT ?",
 		q.MinSize, q.Age.Microseconds(), bucket, bucket, copiedBy.UTC(), after, limit)
@@ -59,6 +59,20 @@ func (s *Store) MarkArchived(ctx context.Context, copies []reconcile.MatchedCopy
 		return 0, nil
 	}
 	args := []any{nullString(class)}
+	// Sizes a record left to be filled, from the report.
+	// (Each column gets its own CASE: the order in which MySQL and MariaDB
+	// apply a SET's assignments is not relied on.)
+	fill, sizes := "", []any{}
+	for _, c := range copies {
+		if c.Size != reconcile.SizeUnknown {
+			fill += " WHEN ? THEN ?"
+			sizes = append(sizes, c.ID, c.Size)
+		}
+	}
+	if fill != "" {
+		fill = ", trash_size = COALESCE(trash_size, CASE id" + fill + " END), source_size = COALESCE(source_size, CASE id" + fill + " END)"
+		args = append(append(args, sizes...), sizes...)
+	}
 	for _, c := range copies {
 		args = append(args, c.ID)
 	}
@@ -68,7 +82,7 @@ func (s *Store) MarkArchived(ctx context.Context, copies []reconcile.MatchedCopy
 	args = append(args, copiedBy.UTC())
 	matched := strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(copies)), ", ")
 	res, err := s.db.ExecContext(ctx, "UPDATE trash_objects SET transition_checked_at = NOW(6), storage_class = ?, updated_at = NOW(6),"+
-		" state = "+stateSQL(reconcile.StateArchived)+", archived_at = NOW(6), finished_at = NOW(6)"+
+		" state = "+stateSQL(reconcile.StateArchived)+", archived_at = NOW(6), finished_at = NOW(6)"+fill+
 		" WHERE id IN ("+placeholders(len(copies))+")"+
 		" AND (id, life, UNHEX(LEFT(SHA2(CONCAT("+copyKeySQL+", CHAR(0)), 256), 32))) IN ("+matched+")"+
 		" AND state = "+stateSQL(reconcile.StateInTrash)+

@@ -79,14 +79,14 @@ func stepSet(rec reconcile.Record, step reconcile.Step) (set []assignment, relea
 	null := func(col string) assignment { return setSQL(col, "NULL") }
 	set = []assignment{setValue("state", string(step.To)), setValue("last_error", nullString(clip(step.Error, maxError))), now("updated_at")}
 	if src := step.Source; src != nil {
-		set = append(set, setValue("source_version", nullString(src.VersionID)), setValue("source_size", src.Size),
+		set = append(set, setValue("source_version", nullString(src.VersionID)), setValue("source_size", nullSize(src.Size)),
 			setValue("source_etag", nullString(src.ETag)), setValue("source_checksum", nullString(formatChecksum(src.Checksum))),
 			setValue("source_modified", sql.NullTime{Time: src.LastModified.UTC(), Valid: !src.LastModified.IsZero()}),
 			now("source_seen_at"))
 	}
 	if c := step.Copy; c != nil {
 		set = append(set, setValue("trash_bucket", c.Bucket), setValue("trash_key", c.Key), setValue("trash_etag", nullString(c.ETag)),
-			setValue("trash_size", c.Size), setValue("trash_checksum", nullString(formatChecksum(c.Checksum))),
+			setValue("trash_size", nullSize(c.Size)), setValue("trash_checksum", nullString(formatChecksum(c.Checksum))),
 			setValue("storage_class", nullString(c.StorageClass)))
 		if step.To != reconcile.StateArchived {
 			set = append(set, now("copied_at"))
@@ -244,4 +244,9 @@ func (s *Store) Release(ctx context.Context, rec reconcile.Record) error {
 		return fmt.Errorf("release record %d: %w", rec.ID, err)
 	}
 	return nil
+}
+
+// nullSize stores reconcile.SizeUnknown as NULL.
+func nullSize(n int64) sql.NullInt64 {
+	return sql.NullInt64{Int64: n, Valid: n != reconcile.SizeUnknown}
 }

@@ -130,7 +130,7 @@ func (a InventoryAudit) Run(ctx context.Context, report func(rec Record, result 
 			switch {
 			case p.flags&placeAnyBytes != 0:
 				intact.set(p.seq)
-			case row.size != p.size || row.etag != p.etag:
+			case row.size != p.size && p.size != SizeUnknown, row.etag != p.etag:
 			case p.flags&placeWantArchived != 0 && row.flags&rowArchived == 0:
 				classOff.set(p.seq)
 			default:

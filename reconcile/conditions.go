@@ -19,6 +19,7 @@ type conditions struct {
 
 	mu       sync.Mutex
 	byBucket map[string]*probed
+	noAsIs   sync.Map // source bucket → why its copies' answers are no proof (blind.go)
 }
 
 // probed is one bucket's answers, or the probe under way.

@@ -44,6 +44,10 @@ type Config struct {
 	// the round trip between the two would be lost. Without it trashd
 	// deletes no source there.
 	DeleteAfterHead bool
+	// HeadFirst HEADs every source before its copy, even where the copy's
+	// own answer can prove the move (blind.go): two requests in series per
+	// object instead of one.
+	HeadFirst bool
 }
 
 // Defaults, in one place: cmd derives its environment's defaults from them.

@@ -319,6 +319,9 @@ func (p *pass) deleteCopied(h *hold, items []*item) []deleted {
 // refusedDelete looks at a source whose conditional delete was refused
 // (412): the key holds another object than the one copied, or none.
 func (p *pass) refusedDelete(h *hold, it *item) deleted {
+	if byAnswer(it.src) {
+		return p.refusedAsIs(h, it)
+	}
 	src := it.src
 	cur, err := p.r.s3.Head(h.ctxOf(it.rec.ID), src.Bucket, src.Key)
 	switch {

@@ -128,6 +128,10 @@ type MatchedCopy struct {
 	ID      int64
 	Life    int64
 	KeyHash [16]byte
+	// Size is the copy's size as the report lists it, for a record that
+	// left its size to be filled (moved by its copy's answer alone); else
+	// SizeUnknown.
+	Size int64
 }
 
 // CopyKeyHash is the hash MatchedCopy holds of a copy's key: the first 16

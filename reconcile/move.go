@@ -180,7 +180,7 @@ func (m *mover) keepIfShared(ctx context.Context) (Event, bool, error) {
 			return Event{}, false, err
 		}
 		m.rec.State = StateInTrash
-		return Event{Record: m.rec, Outcome: OutcomeMoved, Bytes: m.rec.Copy.Size}, true, nil
+		return Event{Record: m.rec, Outcome: OutcomeMoved, Bytes: bytesOf(m.rec.Copy.Size)}, true, nil
 	}
 }
 
@@ -245,9 +245,6 @@ func (m *mover) fromSource(ctx context.Context) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	if err := verifyCopy(src, dst); err != nil {
-		return Event{}, err
-	}
 	if err := m.h.recordOne(ctx, *rec, Step{To: StateCopied, Copy: &dst}); err != nil {
 		return Event{}, err
 	}
@@ -275,7 +272,7 @@ func (m *mover) copyToTrash(ctx context.Context, src Object, trashKey string) (O
 	case err == nil && herr != nil:
 		return Object{}, fmt.Errorf("read back the copy s3://%s/%s: %w", m.r.cfg.TrashBucket, trashKey, herr)
 	case err == nil:
-		return dst, nil
+		return dst, verifyCopy(src, dst)
 	case errors.Is(herr, ErrNotFound):
 		// Nothing at the trash key: the source changed (or went) since HEAD.
 		return Object{}, fmt.Errorf("%w: copy to s3://%s/%s: %w", errSourceChanged, m.r.cfg.TrashBucket, trashKey, err)
@@ -285,6 +282,13 @@ func (m *mover) copyToTrash(ctx context.Context, src Object, trashKey string) (O
 	verr := verifyCopy(src, dst)
 	if verr == nil {
 		m.log.Info("the trash key already holds a verified copy of the source (an earlier attempt made it)", "trash_key", trashKey)
+		return dst, nil
+	}
+	// A copy made as it is (blind.go) of a multipart or encrypted source
+	// has an ETag of its own: a second copy tells whether it holds the
+	// source's bytes.
+	if same, serr := m.sameBytes(m.h, m.rec.ID, src, dst); serr == nil && same {
+		m.log.Info("the trash key already holds a copy of the source's bytes under an ETag of its own (an earlier attempt made it)", "trash_key", trashKey, "copy_etag", dst.ETag)
 		return dst, nil
 	}
 	return Object{}, fmt.Errorf("%w: s3://%s/%s already holds another object than the source (%w): trashd never overwrites a trash copy; "+
@@ -369,7 +373,7 @@ func (m *mover) deleteSource(ctx context.Context, src, copy Object) (Event, erro
 		return Event{}, err
 	}
 	m.log.Debug("moved", "state", StateInTrash, "size", copy.Size)
-	return Event{Record: *rec, Outcome: OutcomeMoved, Bytes: copy.Size}, nil
+	return Event{Record: *rec, Outcome: OutcomeMoved, Bytes: bytesOf(copy.Size)}, nil
 }
 
 // sourceGone settles a record whose source key is empty: its bytes are in
@@ -417,7 +421,7 @@ func (m *mover) sourceGone(ctx context.Context) (Event, error) {
 			return Event{}, err
 		}
 		m.log.Info("source already gone; its copy is in the trash bucket", "state", StateInTrash, "trash_key", key)
-		return Event{Record: *rec, Outcome: OutcomeMoved, Bytes: dst.Size}, nil
+		return Event{Record: *rec, Outcome: OutcomeMoved, Bytes: bytesOf(dst.Size)}, nil
 	}
 	if rec.Source.ETag == "" {
 		return m.recordMissing(ctx, fmt.Sprintf("source %s does not exist, and there is no copy at s3://%s/%s", where, m.r.cfg.TrashBucket, keys[len(keys)-1]))

@@ -71,7 +71,15 @@ func (p *pass) moveBatch(recs []Record, claimedAt time.Duration, workers *pool, 
 	}
 	items = b.notShared(items)
 	items = b.notWaiting(items)
-	items = b.copyAll(items)
+	var asIs, headFirst []*item
+	for _, it := range items {
+		if b.asIs(it) {
+			asIs = append(asIs, it)
+		} else {
+			headFirst = append(headFirst, it)
+		}
+	}
+	items = append(b.copyAll(headFirst), b.copyAllAsIs(asIs)...)
 	items = b.recordCopies(items)
 	items = b.deleteSources(items)
 	b.recordMoves(items)
@@ -423,7 +431,7 @@ func (b *batchMove) recordMoves(items []*item) {
 		}
 		it.log.Debug("moved", "state", StateInTrash, "size", it.copy.Size)
 		it.rec.State = StateInTrash
-		b.report(Event{Record: it.rec, Outcome: OutcomeMoved, Bytes: it.copy.Size})
+		b.report(Event{Record: it.rec, Outcome: OutcomeMoved, Bytes: bytesOf(it.copy.Size)})
 		b.h.finish(it.rec.ID)
 	}
 }

@@ -116,7 +116,7 @@ func (p *pass) settleInTrash(ctx context.Context, log *slog.Logger, rec Record) 
 		return Event{}, false, true
 	}
 	log.Info("the source is gone and the verified trash copy intact: moved", "state", StateInTrash)
-	return Event{Record: rec, Outcome: OutcomeMoved, Bytes: trash.Size}, true, false
+	return Event{Record: rec, Outcome: OutcomeMoved, Bytes: bytesOf(trash.Size)}, true, false
 }
 
 // lookBeforeFailing looks at rec's source and copy before a failure is

@@ -118,6 +118,13 @@ type ObjectStore interface {
 	// returns what the response says of the copy. ErrNeedsParts when src
 	// is one that Copy would copy in parts.
 	CopyOnce(ctx context.Context, src Object, dstBucket, dstKey string, opts CopyOptions) (CopyReport, error)
+	// CopyAsIs copies whatever src's key holds now (unread; on condition
+	// of src.ETag when it is set) to dstBucket/dstKey in one CopyObject
+	// that never overwrites (If-None-Match, which must be proven honoured),
+	// asks S3 for a CRC32 of the copy, and returns what the response says
+	// of it: the proof of the move of one request (blind.go).
+	// ErrNeedsParts where the server does not refuse an overwrite by itself.
+	CopyAsIs(ctx context.Context, src Object, dstBucket, dstKey string, opts CopyOptions) (CopyReport, error)
 	// Delete deletes exactly obj: its version when obj has a VersionID (no
 	// other condition: a version's bytes never change, and deleting a version
 	// that is already gone succeeds), else on condition of its ETag where the
@@ -219,6 +226,10 @@ type CopyReport struct {
 	// SourceVersionID is the version that was copied
 	// (x-amz-copy-source-version-id), on a versioned source bucket.
 	SourceVersionID string
+	// Encryption is the copy's server-side encryption
+	// (x-amz-server-side-encryption): with aws:kms or aws:kms:dsse its ETag
+	// is no MD5 of its bytes.
+	Encryption string
 }
 
 // ObjectRef names an object.

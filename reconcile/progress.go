@@ -98,6 +98,8 @@ func (t *tracker) add(ev Event) {
 			c.Restored++
 		case OutcomeShared:
 			c.Shared++
+		case OutcomeSized:
+			c.Bytes += ev.Bytes
 		}
 		p.Total = max(p.Total, p.Done())
 	})

@@ -132,6 +132,16 @@ type Object struct {
 	ArchiveStatus string
 }
 
+// SizeUnknown is the Size of an object whose size nothing has told yet: a
+// source moved by its copy alone (blind.go), whose copy's answer carries no
+// size. Recorded as NULL, and filled in by the first HEAD of the copy (the
+// transition check). Sizes are compared only where both are known: equal
+// MD5 ETags or checksums are equal bytes anyway.
+const SizeUnknown int64 = -1
+
+// bytesOf is size for counting bytes moved: 0 while it is unknown.
+func bytesOf(size int64) int64 { return max(size, 0) }
+
 // Restore is the state of an archived object's restore, as HEAD reports it
 // in x-amz-restore.
 type Restore struct {

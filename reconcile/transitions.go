@@ -36,7 +36,8 @@ type TransitionCandidate struct {
 type Archiver interface {
 	TransitionCandidates(ctx context.Context, q TransitionQuery) ([]TransitionCandidate, error)
 	// MarkChecked records the class seen; archived moves the record to
-	// StateArchived. False when the record had left in_trash meanwhile.
+	// StateArchived; a size the record left unknown is filled in from
+	// rec.Copy.Size. False when the record had left in_trash meanwhile.
 	MarkChecked(ctx context.Context, rec Record, class string, archived bool) (bool, error)
 	// MarkGone records a trash copy that no longer exists; false when the
 	// record had left in_trash or archived meanwhile (a restore took it).
@@ -102,10 +103,21 @@ func (p *pass) checkTransition(c TransitionCandidate) bool {
 		return false
 	}
 	done := obj.StorageClass == p.r.cfg.Archive.Rule.StorageClass || obj.Archived()
+	sized := rec.Copy.Size == SizeUnknown && obj.ETag == rec.Copy.ETag
+	if sized {
+		// Moved by its copy's answer alone, which tells no size: this is
+		// the copy's (MarkChecked fills it in).
+		rec.Copy.Size = obj.Size
+	}
 	ok, err := p.r.store.MarkChecked(p.work, rec, obj.StorageClass, done)
 	if err != nil {
 		log.Error("record a transition check", "err", err)
 		return false
+	}
+	if ok && sized {
+		ev := Event{Record: rec, Outcome: OutcomeSized, Bytes: obj.Size}
+		p.progress.add(ev)
+		p.r.events(ev)
 	}
 	if ok && done {
 		log.Debug("archived", "state", StateArchived, "storage_class", obj.StorageClass, "archive_status", obj.ArchiveStatus)

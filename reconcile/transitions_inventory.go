@@ -44,6 +44,7 @@ type waitingState struct {
 	etag    etagHash
 	next    int32 // the next record of the chunk with the same copy; -1 for none
 	listed  bool
+	fill    int64 // the size the report gives a copy whose record left it to be filled
 	class   uint8 // 1 + the index in classes of a row that confirms it; 0 until one does
 }
 
@@ -135,7 +136,7 @@ func ConfirmFromReport(ctx context.Context, records InventoryRecords, snap Inven
 			for _, w := range page {
 				after = w.ID
 				held = append(held, waitingState{id: w.ID, life: w.Life, size: w.Size, key: hashKey(w.Key), etag: hashETag(w.ETag),
-					checked: w.Checked.UnixMicro(), next: -1})
+					checked: w.Checked.UnixMicro(), next: -1, fill: SizeUnknown})
 			}
 			if len(page) < limit {
 				done = true
@@ -174,7 +175,8 @@ func ConfirmFromReport(ctx context.Context, records InventoryRecords, snap Inven
 			for i := first; i >= 0; i = held[i].next {
 				w := &held[i]
 				w.listed = true
-				if row.Size == w.size && etag == w.etag && archived {
+				if (row.Size == w.size || w.size == SizeUnknown) && etag == w.etag && archived {
+					w.fill = row.Size
 					c := slices.Index(classes, row.StorageClass)
 					if c < 0 {
 						c, classes = len(classes), append(classes, row.StorageClass)
@@ -191,7 +193,7 @@ func ConfirmFromReport(ctx context.Context, records InventoryRecords, snap Inven
 			switch {
 			case w.class != 0:
 				c := classes[w.class-1]
-				byClass[c] = append(byClass[c], MatchedCopy{ID: w.id, Life: w.life, KeyHash: w.key})
+				byClass[c] = append(byClass[c], MatchedCopy{ID: w.id, Life: w.life, KeyHash: w.key, Size: w.fill})
 			case w.listed:
 				res.Disagreed++
 				heads.offer(headEntry{checked: w.checked, id: w.id})

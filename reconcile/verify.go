@@ -13,7 +13,7 @@ import (
 // always available to a copy made by s3ops. Anything else is not a proof, and
 // the source must not be deleted.
 func verifyCopy(src, dst Object) error {
-	if dst.Size != src.Size {
+	if dst.Size != src.Size && dst.Size != SizeUnknown && src.Size != SizeUnknown {
 		return fmt.Errorf("%w: s3://%s/%s is %d bytes, the source s3://%s/%s %d bytes",
 			ErrVerify, dst.Bucket, dst.Key, dst.Size, src.Bucket, src.Key, src.Size)
 	}
@@ -33,7 +33,8 @@ func verifyCopy(src, dst Object) error {
 
 // sameVersion reports whether a and b describe the same content of one key.
 func sameVersion(a, b Object) bool {
-	return a.ETag == b.ETag && a.Size == b.Size && a.VersionID == b.VersionID
+	sized := a.Size == b.Size || a.Size == SizeUnknown || b.Size == SizeUnknown
+	return a.ETag == b.ETag && sized && a.VersionID == b.VersionID
 }
 
 // provenCopy is the copy that rep, the response to one CopyObject of src,

@@ -43,6 +43,7 @@ func s3Variables() []variable {
 		intVar("TRASHD_PART_CONCURRENCY", s3ops.DefaultPartConcurrency, "parts copied at once for one object", func(c *Config) *int { return &c.S3.PartConcurrency }),
 		{Name: "TRASHD_S3_FORBID", Desc: "conditions trashd never relies on, whatever its probe of a bucket finds: a comma-separated list of `copy_if_none_match`, `complete_if_none_match`, `copy_source_if_match`, `delete_if_match`, `batch_delete_etag` (see [What the S3 server must honour](#what-the-s3-server-must-honour))", Opt: "Reconcile.Forbid", parse: parseForbid},
 		boolVar("TRASHD_S3_DELETE_AFTER_HEAD", false, "`true`: on a source bucket that proves no `If-Match` on DeleteObject and keeps no versions, delete a source right after a HEAD that finds exactly the copied object (a file written in that round trip would be lost); `false`: nothing is moved out of such a bucket", func(c *Config) *bool { return &c.Reconcile.DeleteAfterHead }),
+		boolVar("TRASHD_S3_HEAD_FIRST", false, "`true`: HEAD every source before its copy (two S3 requests in series per object); `false`: where the source bucket keeps no versions and proves `If-Match` on deletes, and the trash bucket proves `If-None-Match` on copies, a source is copied unread and the copy's answer (its ETag) is the proof the delete's condition checks, one request in series per object", func(c *Config) *bool { return &c.Reconcile.HeadFirst }),
 	}
 }
 

@@ -111,7 +111,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"outcome"}),
 		movedBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "trashd_moved_bytes_total",
-			Help: "Bytes of objects moved into the trash bucket.",
+			Help: "Bytes of objects moved into the trash bucket (an object moved by its copy's answer alone counts once the transition check has read its size).",
 		}),
 		leasesLost: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "trashd_leases_lost_total",
@@ -307,6 +307,11 @@ func passStatus(s reconcile.RunStatus, err error) reconcile.RunStatus {
 
 // object records one object's outcome; pass it to reconcile.WithEvents.
 func (m *metrics) object(ev reconcile.Event) {
+	if ev.Outcome == reconcile.OutcomeSized {
+		// The bytes of an object moved earlier by its copy's answer alone.
+		m.movedBytes.Add(float64(ev.Bytes))
+		return
+	}
 	m.objects.WithLabelValues(string(ev.Outcome)).Inc()
 	if ev.Outcome == reconcile.OutcomeMoved && ev.Bytes > 0 {
 		m.movedBytes.Add(float64(ev.Bytes))

@@ -81,23 +81,26 @@ func TestMetricsAfterPass(t *testing.T) {
 		{"trashd_records_due", nil, 0},
 		{"trashd_records_backing_off", nil, 0},
 		{"trashd_records_leased", nil, 0},
-		// The preflight checks both buckets; each file is read and copied
-		// in one request, the copies proven by the responses, and the
-		// five sources deleted in one DeleteObjects. The source bucket and
-		// the trash bucket are each probed once for the conditions a move
-		// relies on (s3ops' ProbeConditions: 17 requests on a server that
-		// honours them all: two puts, the five refused requests, four
-		// HEADs of objects still there and one of a copy that must not
-		// exist, a copy in parts created, copied, refused and aborted, a
-		// listing and one DeleteObjects to clean up). The missing row is
-		// HEADed by the batch, then by the move alone, which looks at the
-		// trash key its life renders (a copy may be there though nothing
-		// records it) and once more at the source (missing is terminal:
-		// recorded after a second look).
+		// The preflight checks both buckets; each file is copied unread in
+		// one request, the copies' answers the proof (the buckets honour
+		// the conditions that takes), and the five sources deleted in one
+		// DeleteObjects; the transition check then reads each copy once,
+		// which gives the sizes (and the bytes moved) the answers did not.
+		// The source bucket and the trash bucket are each probed once for
+		// the conditions a move relies on (s3ops' ProbeConditions: 17
+		// requests on a server that honours them all: two puts, the five
+		// refused requests, four HEADs of objects still there and one of a
+		// copy that must not exist, a copy in parts created, copied,
+		// refused and aborted, a listing and one DeleteObjects to clean
+		// up). The missing row's copy is refused (not found), and the move
+		// alone HEADs its source, looks at the trash key its life renders
+		// (a copy may be there though nothing records it) and once more at
+		// the source (missing is terminal: recorded after a second look).
 		{"trashd_s3_requests_total", []string{"operation", "HeadBucket", "result", "ok"}, 3}, // both buckets, then the source bucket of the missing row
 		{"trashd_s3_requests_total", []string{"operation", "HeadObject", "result", "ok"}, 5 + 2*4},
-		{"trashd_s3_requests_total", []string{"operation", "HeadObject", "result", "not_found"}, 4 + 2*1},
+		{"trashd_s3_requests_total", []string{"operation", "HeadObject", "result", "not_found"}, 3 + 2*1},
 		{"trashd_s3_requests_total", []string{"operation", "CopyObject", "result", "ok"}, 5},
+		{"trashd_s3_requests_total", []string{"operation", "CopyObject", "result", "not_found"}, 1},
 		{"trashd_s3_requests_total", []string{"operation", "PutObject", "result", "ok"}, 2 * 2},
 		{"trashd_s3_requests_total", []string{"operation", "DeleteObjects", "result", "ok"}, 1 + 2*2},
 	} {
@@ -105,11 +108,11 @@ func TestMetricsAfterPass(t *testing.T) {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, v, c.want)
 		}
 	}
-	if n := histogramCount(t, got, "trashd_s3_request_duration_seconds", "operation", "CopyObject"); n != 5+2*2 {
-		t.Errorf("trashd_s3_request_duration_seconds{operation=CopyObject} count = %d, want 5 and the probes' 4", n)
+	if n := histogramCount(t, got, "trashd_s3_request_duration_seconds", "operation", "CopyObject"); n != 6+2*2 {
+		t.Errorf("trashd_s3_request_duration_seconds{operation=CopyObject} count = %d, want 6 and the probes' 4", n)
 	}
-	if n := histogramCount(t, got, "trashd_s3_request_duration_seconds", "operation", "HeadObject"); n != 9+2*5 {
-		t.Errorf("trashd_s3_request_duration_seconds{operation=HeadObject} count = %d, want 9 and the probes' 10", n)
+	if n := histogramCount(t, got, "trashd_s3_request_duration_seconds", "operation", "HeadObject"); n != 8+2*5 {
+		t.Errorf("trashd_s3_request_duration_seconds{operation=HeadObject} count = %d, want 8 and the probes' 10", n)
 	}
 	if n := histogramCount(t, got, "trashd_pass_duration_seconds", "status", "ok"); n != 1 {
 		t.Errorf("trashd_pass_duration_seconds{status=ok} count = %d, want 1", n)
