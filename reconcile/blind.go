@@ -60,23 +60,21 @@ func (b *batchMove) asIs(it *item) bool {
 	return err == nil && trash.Honours(CondCopyIfNoneMatch)
 }
 
-// copyAllAsIs records the trash key of every item, in one statement, then
-// copies each source as it is, all at once by the pass's S3 workers, and
-// returns the items whose copy's answer is their proof; the others are
-// handed off (or settled, when their lease was lost or the pass halted).
-func (b *batchMove) copyAllAsIs(items []*item) []*item {
+// recordTrashKeys records the trash key of every item, in one statement,
+// and returns the items to copy as they are (copyAsIs). Recorded before the
+// copy, as fromSource records it: a copy made and then lost track of (a
+// crash before it is recorded) is found there.
+func (b *batchMove) recordTrashKeys(items []*item) []*item {
 	if len(items) == 0 || b.stopped(items) {
 		return nil
 	}
-	// Recorded before the copy, as fromSource records it: a copy made and
-	// then lost track of (a crash before it is recorded) is found there.
 	items = b.recordAll(items, func(it *item) Step {
 		return Step{To: StatePending, TrashKey: b.r.cfg.TrashKeys.RenderLife(it.rec.LMSID, it.rec.Life, it.rec.Source.Bucket, it.rec.Source.Key)}
 	}, func(it *item, step Step) { it.rec.TrashKey = step.TrashKey })
 	if len(items) == 0 || b.stopped(items) {
 		return nil
 	}
-	return b.inParallel(items, b.copyAsIs)
+	return items
 }
 
 // copyAsIs is the one request of one item's move. false: the move alone

@@ -95,12 +95,15 @@ func TestAsIsMovesInOneRequestPerObject(t *testing.T) {
 		t.Fatalf("counts %+v: want all %d moved", sum.Counts, len(keys))
 	}
 	n := int64(len(keys))
-	if h, c, d := ops.get("HeadObject"), ops.get("CopyObject"), ops.get("DeleteObjects"); h != 0 || c != n || d != 1 || ops.get("DeleteObject") != 0 {
-		t.Errorf("requests: %d HEAD of a source, %d CopyObject, %d DeleteObjects, %d DeleteObject; want 0, %d, 1, 0",
-			h, c, d, ops.get("DeleteObject"), n)
+	// The deletes go in groups as the copies come in (flow.go): a few
+	// DeleteObjects (more on a busy machine, whose copies come slower),
+	// never one per object.
+	if h, c, d := ops.get("HeadObject"), ops.get("CopyObject"), ops.get("DeleteObjects"); h != 0 || c != n || d < 1 || d > n/5 || ops.get("DeleteObject") != 0 {
+		t.Errorf("requests: %d HEAD of a source, %d CopyObject, %d DeleteObjects, %d DeleteObject; want 0, %d, 1 to %d, 0",
+			h, c, d, ops.get("DeleteObject"), n, n/5)
 	}
-	if got := float64(ops.get("HeadObject")+ops.get("CopyObject")+ops.get("DeleteObjects")) / float64(n); got > 1.05 {
-		t.Errorf("%.3f requests per object, want at most 1.05", got)
+	if got := float64(ops.get("HeadObject")+ops.get("CopyObject")+ops.get("DeleteObjects")) / float64(n); got > 1.2 {
+		t.Errorf("%.3f requests per object, want at most 1.2", got)
 	}
 	if readFirst.Load() != 0 {
 		t.Errorf("%d HEADs before the delete, want none", readFirst.Load())

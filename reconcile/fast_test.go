@@ -81,12 +81,15 @@ func TestFastMovesInTwoRequestsPerObject(t *testing.T) {
 		t.Fatalf("counts %+v: want all %d moved", sum.Counts, len(keys))
 	}
 	n := int64(len(keys))
-	if h, c, d := ops.get("HeadObject"), ops.get("CopyObject"), ops.get("DeleteObjects"); h != n || c != n || d != 1 || ops.get("DeleteObject") != 0 {
-		t.Errorf("requests on the source: %d HEAD, %d CopyObject, %d DeleteObjects, %d DeleteObject; want %d, %d, 1, 0",
-			h, c, d, ops.get("DeleteObject"), n, n)
+	// The deletes go in groups as the copies come in (flow.go): a few
+	// DeleteObjects (more on a busy machine, whose copies come slower),
+	// never one per object.
+	if h, c, d := ops.get("HeadObject"), ops.get("CopyObject"), ops.get("DeleteObjects"); h != n || c != n || d < 1 || d > n/5 || ops.get("DeleteObject") != 0 {
+		t.Errorf("requests on the source: %d HEAD, %d CopyObject, %d DeleteObjects, %d DeleteObject; want %d, %d, 1 to %d, 0",
+			h, c, d, ops.get("DeleteObject"), n, n, n/5)
 	}
-	if got := float64(ops.get("HeadObject")+ops.get("CopyObject")+ops.get("DeleteObjects")) / float64(n); got > 2.05 {
-		t.Errorf("%.3f requests per object, want at most 2.05", got)
+	if got := float64(ops.get("HeadObject")+ops.get("CopyObject")+ops.get("DeleteObjects")) / float64(n); got > 2.2 {
+		t.Errorf("%.3f requests per object, want at most 2.2", got)
 	}
 	for _, key := range keys {
 		rec := ruleRecord(t, w.Env, w.lmsID(t, key))

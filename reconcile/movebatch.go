@@ -79,10 +79,7 @@ func (p *pass) moveBatch(recs []Record, claimedAt time.Duration, workers *pool, 
 			headFirst = append(headFirst, it)
 		}
 	}
-	items = append(b.copyAll(headFirst), b.copyAllAsIs(asIs)...)
-	items = b.recordCopies(items)
-	items = b.deleteSources(items)
-	b.recordMoves(items)
+	b.flow(b.readAll(headFirst), b.recordTrashKeys(asIs))
 }
 
 // stopped settles every item as stopped (its lease given back) when the
@@ -205,11 +202,11 @@ func (b *batchMove) handOffAll(items []*item, err error) []*item {
 	return nil
 }
 
-// copyAll HEADs each source, then copies each in one CopyObject, all at
-// once by the pass's S3 workers, and returns the items whose copy the
-// response proves; every other item is handed off (or settled, when its
-// lease was lost or the pass halted).
-func (b *batchMove) copyAll(items []*item) []*item {
+// readAll HEADs each source, all at once by the pass's S3 workers, and
+// records what HEAD saw, and returns the items to copy (copyOne); every
+// other item is handed off (or settled, when its lease was lost or the pass
+// halted).
+func (b *batchMove) readAll(items []*item) []*item {
 	if len(items) == 0 || b.stopped(items) {
 		return nil
 	}
@@ -219,7 +216,7 @@ func (b *batchMove) copyAll(items []*item) []*item {
 	if len(items) == 0 || b.stopped(items) {
 		return nil
 	}
-	return b.inParallel(items, b.copyOne)
+	return items
 }
 
 // recordSources records, in one statement, each source as HEAD saw it and
@@ -273,20 +270,28 @@ func (b *batchMove) inParallel(items []*item, step func(*item) bool) []*item {
 	wg.Wait()
 	var rest []*item
 	for i, it := range items {
-		switch {
-		case ok[i]:
+		if ok[i] {
 			rest = append(rest, it)
-		case b.h.lostErr(it.rec.ID) != nil:
-			b.settleOff(it, b.h.lostErr(it.rec.ID))
-		case b.halted():
-			// A copy made before the stop stays unrecorded at its
-			// trash key; the next attempt proves it by HEAD.
-			b.settleOff(it, errStopped)
-		default:
-			b.handOff(it)
+			continue
 		}
+		b.notDone(it)
 	}
 	return rest
+}
+
+// notDone settles or hands off an item that a step did not take further:
+// settled when its lease was lost or the pass halted, else handed off.
+func (b *batchMove) notDone(it *item) {
+	switch {
+	case b.h.lostErr(it.rec.ID) != nil:
+		b.settleOff(it, b.h.lostErr(it.rec.ID))
+	case b.halted():
+		// A copy made before the stop stays unrecorded at its trash key;
+		// the next attempt proves it by HEAD.
+		b.settleOff(it, errStopped)
+	default:
+		b.handOff(it)
+	}
 }
 
 // headOne reads one item's source. false: the move alone takes it (a
@@ -497,6 +502,7 @@ func (p *pass) moveAll() error {
 		})
 	}
 	wg.Wait()
+	l.flows.Wait() // before the moves gone on alone: a group may hand one off
 	l.handed.Wait()
 	mu.Lock()
 	defer mu.Unlock()
@@ -511,6 +517,7 @@ type lanes struct {
 	inFlight int
 	finished chan struct{}
 	handed   sync.WaitGroup // the moves gone on alone
+	flows    sync.WaitGroup // the batches whose copies or groups go on (flow.go)
 }
 
 func (l *lanes) begin() {

@@ -53,8 +53,16 @@ func TestPassMovesTrashedFiles(t *testing.T) {
 		}
 	}
 
-	var events atomic.Int64
-	r := env.Runner(t, env.Config("owner-a"), reconcile.WithEvents(func(reconcile.Event) { events.Add(1) }))
+	// One event per object; and, for each moved by its copy's answer alone
+	// (no size in it), one when the transition check has read its size.
+	var events, sized atomic.Int64
+	r := env.Runner(t, env.Config("owner-a"), reconcile.WithEvents(func(ev reconcile.Event) {
+		if ev.Outcome == reconcile.OutcomeSized {
+			sized.Add(1)
+			return
+		}
+		events.Add(1)
+	}))
 	sum, err := r.Run(passCtx(t), reconcile.TriggerManual)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -65,6 +73,9 @@ func TestPassMovesTrashedFiles(t *testing.T) {
 	}
 	if got := events.Load(); got != int64(want) {
 		t.Errorf("%d events, want one per object (%d)", got, want)
+	}
+	if got := sized.Load(); got != int64(want) {
+		t.Errorf("%d sizes learned, want one per object (%d)", got, want)
 	}
 	if got := env.States(t); got[reconcile.StateInTrash] != want || len(got) != 1 {
 		t.Errorf("states %v, want %d in_trash", got, want)
