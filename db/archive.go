@@ -67,14 +67,6 @@ func (s *Store) TransitionCandidates(ctx context.Context, q reconcile.Transition
 // the check. A record that meanwhile left in_trash (a restore) is left alone.
 func (s *Store) MarkChecked(ctx context.Context, rec reconcile.Record, class string, archived bool) (bool, error) {
 	set := "transition_checked_at = NOW(6), storage_class = ?, updated_at = NOW(6)"
-	args := []any{nullString(class)}
-	if rec.Copy.Size != reconcile.SizeUnknown {
-		// The size a copy moved by its answer alone left to be filled: the
-		// copy's own, seen by this check's HEAD (and the source's, whose
-		// bytes the copy was proven to hold).
-		set += ", trash_size = COALESCE(trash_size, ?), source_size = COALESCE(source_size, ?)"
-		args = append(args, rec.Copy.Size, rec.Copy.Size)
-	}
 	if archived {
 		set += ", state = " + stateSQL(reconcile.StateArchived) + ", archived_at = NOW(6), finished_at = NOW(6)"
 	}
@@ -86,9 +78,27 @@ func (s *Store) MarkChecked(ctx context.Context, rec reconcile.Record, class str
 		where = "state = " + stateSQL(reconcile.StateInTrash)
 	}
 	res, err := s.db.ExecContext(ctx, "UPDATE trash_objects SET "+set+
-		" WHERE id = ? AND "+where+" AND restore_requested_at IS NULL AND lease_token IS NULL", append(args, rec.ID)...)
+		" WHERE id = ? AND "+where+" AND restore_requested_at IS NULL AND lease_token IS NULL", nullString(class), rec.ID)
 	if err != nil {
 		return false, fmt.Errorf("record the transition check of record %d: %w", rec.ID, err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// FillSize records size, which a HEAD of rec's trash copy found, as the
+// copy's and the source's where rec left them to be filled (moved by its
+// copy's answer alone): only while the record still names that copy (its
+// life, key and ETag) and the sizes are still NULL; the source's only where
+// the source's identity is recorded (the copy was proven to hold its
+// bytes). False when nothing was to be filled.
+func (s *Store) FillSize(ctx context.Context, rec reconcile.Record, size int64) (bool, error) {
+	res, err := s.db.ExecContext(ctx, "UPDATE trash_objects SET trash_size = ?,"+
+		" source_size = CASE WHEN source_etag IS NOT NULL THEN COALESCE(source_size, ?) ELSE source_size END"+
+		" WHERE id = ? AND life = ? AND trash_key = ? AND trash_etag = ? AND trash_size IS NULL",
+		size, size, rec.ID, rec.Life, rec.Copy.Key, rec.Copy.ETag)
+	if err != nil {
+		return false, fmt.Errorf("record the size of the trash copy of record %d: %w", rec.ID, err)
 	}
 	n, err := res.RowsAffected()
 	return n > 0, err

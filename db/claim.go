@@ -241,7 +241,10 @@ func scanRecord(rows *sql.Rows, extra ...any) (reconcile.Record, error) {
 			// Recorded before the copy's own size and checksum were kept: the
 			// copy was verified equal to the source then, so the source's
 			// size and checksum are the copy's.
-			r.Copy.Size, r.Copy.Checksum = r.Source.Size, r.Source.Checksum
+			r.Copy.Size = r.Source.Size
+			if !trashSum.Valid {
+				r.Copy.Checksum = r.Source.Checksum
+			}
 		}
 	}
 	r.FailingFor = time.Duration(failingFor) * time.Microsecond

@@ -387,6 +387,9 @@ func lookAtSource(ctx context.Context, objects ObjectStore, rec Record) (sightin
 		return sighting{intact: true}, nil
 	case src.ETag == "":
 		return sighting{unknown: true, detail: where + " exists, but nothing was recorded of the trashed file to compare it with"}, nil
+	case byAnswer(src) && obj.ETag != src.ETag:
+		return sighting{unknown: true, detail: fmt.Sprintf("%s holds an object with ETag %q, and the record's source identity is its copy's answer (ETag %q): "+
+			"the same bytes under a multipart or encrypted source's own ETag, or another file; the move's next attempt tells them apart", where, obj.ETag, src.ETag)}, nil
 	}
 	if err := verifyCopy(src, obj); err != nil {
 		return sighting{detail: fmt.Sprintf("%s holds other bytes than the trashed file: %v", where, err)}, nil

@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -40,10 +42,6 @@ import (
 // Bytes count toward the bytes moved, and no object is counted again.
 const OutcomeSized Outcome = "sized"
 
-// proofSuffix names the second copy that tells a multipart source's copy
-// from a rewritten source's (sameBytes): beside the copy, removed at once.
-const proofSuffix = ".trashd-proof"
-
 // asIs reports whether it's object is moved by its copy's answer alone:
 // what both buckets honour allows it, and the operator did not ask for a
 // HEAD first.
@@ -53,7 +51,8 @@ func (b *batchMove) asIs(it *item) bool {
 	}
 	ctx := b.h.ctxOf(it.rec.ID)
 	src, err := b.r.conds.of(ctx, it.rec.Source.Bucket)
-	if err != nil || src.Versioned || !src.Honours(CondDeleteIfMatch) {
+	// copy-source If-Match too: the full proof's second copy relies on it.
+	if err != nil || src.Versioned || !src.Honours(CondDeleteIfMatch) || !src.Honours(CondCopySourceIfMatch) {
 		return false
 	}
 	trash, err := b.r.conds.of(ctx, b.r.cfg.TrashBucket)
@@ -151,7 +150,9 @@ func (p *pass) refusedAsIs(h *hold, it *item) deleted {
 	same, err := p.sameBytes(h, it.rec.ID, cur, dst)
 	switch {
 	case err != nil:
-		return deleted{err: fmt.Errorf("%w: s3://%s/%s (ETag %q) and its copy s3://%s/%s (ETag %q): %w",
+		// Tried again, whatever the cause: the record's source identity is
+		// its copy's answer, which a failure must never settle on.
+		return deleted{err: fmt.Errorf("%w: nothing proves whether s3://%s/%s (ETag %q) holds the bytes of its copy s3://%s/%s (ETag %q): %v",
 			ErrTransient, cur.Bucket, cur.Key, cur.ETag, dst.Bucket, dst.Key, dst.ETag, err)}
 	case !same:
 		// Rewritten after the copy: the copy holds what the key held then,
@@ -172,21 +173,28 @@ func (p *pass) refusedAsIs(h *hold, it *item) deleted {
 }
 
 // sameBytes tells whether dst, a copy made of cur's key, holds exactly the
-// bytes cur holds now. Different sizes are different bytes; a full-object
-// checksum both carry decides; else a second copy of cur as it is now
-// (on condition of its ETag), made beside dst, is compared with dst: two
-// single-part copies of equal bytes have equal MD5 ETags, and equal CRC32s.
-// The second copy is removed again whatever it shows: it duplicates either
-// dst or cur, which stays. An error when nothing could be proven.
+// bytes cur holds now. Different sizes, or different full-object checksums
+// of one algorithm, are different bytes; equal SHA-1 or SHA-256 checksums
+// are the same bytes. Else a second copy of cur as it is now (on condition
+// of its ETag, which the source bucket proves it honours), made beside dst,
+// is compared with dst: two single-part copies of equal bytes have equal MD5
+// ETags (a 32-bit CRC only ever proves a difference). The second copy is
+// removed again whatever it shows: it duplicates dst or cur, which stays. An
+// error when nothing could be proven.
 func (p *pass) sameBytes(h *hold, id int64, cur, dst Object) (bool, error) {
 	if cur.Size != dst.Size {
 		return false, nil
 	}
 	if comparable(cur.Checksum, dst.Checksum) {
-		return cur.Checksum.Value == dst.Checksum.Value, nil
+		if cur.Checksum.Value != dst.Checksum.Value {
+			return false, nil
+		}
+		if strongSum(cur.Checksum) {
+			return true, nil
+		}
 	}
 	ctx := h.ctxOf(id)
-	side := Object{Bucket: dst.Bucket, Key: dst.Key + proofSuffix}
+	side := Object{Bucket: dst.Bucket, Key: proofKey(dst)}
 	opts := CopyOptions{NoOverwrite: true}
 	rep, err := p.r.s3.CopyAsIs(ctx, cur, side.Bucket, side.Key, opts)
 	if errors.Is(err, ErrPreconditionFailed) {
@@ -207,17 +215,27 @@ func (p *pass) sameBytes(h *hold, id int64, cur, dst Object) (bool, error) {
 		}
 	}()
 	switch {
-	case strings.HasPrefix(rep.Encryption, "aws:kms"):
-		if comparable(rep.Checksum, dst.Checksum) {
-			return rep.Checksum.Value == dst.Checksum.Value, nil
-		}
-		return false, fmt.Errorf("%w: the copies are encrypted with %s and carry no common checksum: their ETags are no MD5s", ErrVerify, rep.Encryption)
-	case multipartETag(rep.ETag) || multipartETag(dst.ETag):
-		return false, fmt.Errorf("%w: the copies' ETags (%q, %q) are not MD5s of their bytes", ErrVerify, rep.ETag, dst.ETag)
 	case comparable(rep.Checksum, dst.Checksum) && rep.Checksum.Value != dst.Checksum.Value:
 		return false, nil
+	case comparable(rep.Checksum, dst.Checksum) && strongSum(rep.Checksum):
+		return true, nil
+	case strings.HasPrefix(rep.Encryption, "aws:kms"):
+		return false, fmt.Errorf("%w: the copies are encrypted with %s and carry no common SHA checksum: their ETags are no MD5s", ErrVerify, rep.Encryption)
+	case multipartETag(rep.ETag) || multipartETag(dst.ETag):
+		return false, fmt.Errorf("%w: the copies' ETags (%q, %q) are not MD5s of their bytes", ErrVerify, rep.ETag, dst.ETag)
 	}
 	return rep.ETag == dst.ETag, nil
+}
+
+// strongSum reports whether equal values of c's algorithm are equal bytes.
+func strongSum(c Checksum) bool { return c.Algorithm == "SHA1" || c.Algorithm == "SHA256" }
+
+// proofKey is where the second copy that proves dst goes: under the probe
+// prefix, named by a hash of dst's key, so that it is short whatever the
+// key, and never another record's trash key.
+func proofKey(dst Object) string {
+	sum := sha256.Sum256([]byte(dst.Key))
+	return ProbePrefix + "proof/" + hex.EncodeToString(sum[:16])
 }
 
 // comparable reports whether a and b are full-object checksums of one

@@ -287,7 +287,13 @@ func (m *mover) copyToTrash(ctx context.Context, src Object, trashKey string) (O
 	// A copy made as it is (blind.go) of a multipart or encrypted source
 	// has an ETag of its own: a second copy tells whether it holds the
 	// source's bytes.
-	if same, serr := m.sameBytes(m.h, m.rec.ID, src, dst); serr == nil && same {
+	switch same, serr := m.sameBytes(m.h, m.rec.ID, src, dst); {
+	case errors.Is(serr, ErrPreconditionFailed):
+		return Object{}, fmt.Errorf("%w: a second copy to compare with s3://%s/%s: %w", errSourceChanged, m.r.cfg.TrashBucket, trashKey, serr)
+	case serr != nil:
+		return Object{}, fmt.Errorf("s3://%s/%s holds an object whose ETag is not the source's, and nothing proves yet whether it holds the same bytes: %w",
+			m.r.cfg.TrashBucket, trashKey, serr)
+	case same:
 		m.log.Info("the trash key already holds a copy of the source's bytes under an ETag of its own (an earlier attempt made it)", "trash_key", trashKey, "copy_etag", dst.ETag)
 		return dst, nil
 	}
@@ -344,7 +350,10 @@ func (m *mover) recordedSource(ctx context.Context) (Object, error) {
 	if err != nil {
 		return Object{}, err
 	}
-	if !sameVersion(src, rec.Source) {
+	if !sameVersion(src, rec.Source) && !byAnswer(rec.Source) {
+		// (A source identity taken from its copy's answer is no proof that
+		// an object with another ETag is other bytes: the key still holds
+		// a file, and the move starts over from it.)
 		return Object{}, fmt.Errorf("%w: s3://%s/%s holds other bytes now", ErrNotFound, rec.Source.Bucket, rec.Source.Key)
 	}
 	return src, nil
@@ -359,6 +368,9 @@ func (m *mover) deleteSource(ctx context.Context, src, copy Object) (Event, erro
 	}
 	it := &item{rec: *rec, log: m.log, src: src, copy: copy}
 	d := m.deleteCopied(m.h, []*item{it})[0]
+	// The full proof of a copy made as it is records the source as HEAD saw
+	// it (refusedAsIs): that is the record now.
+	*rec = it.rec
 	switch {
 	case d.shared != nil:
 		ev, _, err := m.recordShared(ctx, d.shared.SharedWith, d.shared.Source)

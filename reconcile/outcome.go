@@ -99,8 +99,11 @@ func (p *pass) settleInTrash(ctx context.Context, log *slog.Logger, rec Record) 
 	}
 	src, err := p.r.s3.HeadVersion(ctx, rec.Source.Bucket, rec.Source.Key, rec.Source.VersionID)
 	switch {
-	case err == nil && sameVersion(src, rec.Source):
-		return Event{}, false, false // the source is still there: a real failure
+	case err == nil && (sameVersion(src, rec.Source) || byAnswer(rec.Source)):
+		// The source is still there: a real failure. (A source identity
+		// taken from the copy's answer says nothing of an object with
+		// another ETag: a multipart or encrypted source keeps its own.)
+		return Event{}, false, false
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return Event{}, false, true
 	}

@@ -36,9 +36,12 @@ type TransitionCandidate struct {
 type Archiver interface {
 	TransitionCandidates(ctx context.Context, q TransitionQuery) ([]TransitionCandidate, error)
 	// MarkChecked records the class seen; archived moves the record to
-	// StateArchived; a size the record left unknown is filled in from
-	// rec.Copy.Size. False when the record had left in_trash meanwhile.
+	// StateArchived. False when the record had left in_trash meanwhile.
 	MarkChecked(ctx context.Context, rec Record, class string, archived bool) (bool, error)
+	// FillSize records size, seen by a HEAD of rec's copy, as the size rec
+	// left to be filled (blind.go), while rec still names that copy; false
+	// when there was nothing to fill.
+	FillSize(ctx context.Context, rec Record, size int64) (bool, error)
 	// MarkGone records a trash copy that no longer exists; false when the
 	// record had left in_trash or archived meanwhile (a restore took it).
 	MarkGone(ctx context.Context, rec Record, state State, reason string) (bool, error)
@@ -103,21 +106,21 @@ func (p *pass) checkTransition(c TransitionCandidate) bool {
 		return false
 	}
 	done := obj.StorageClass == p.r.cfg.Archive.Rule.StorageClass || obj.Archived()
-	sized := rec.Copy.Size == SizeUnknown && obj.ETag == rec.Copy.ETag
-	if sized {
+	if rec.Copy.Size == SizeUnknown && obj.ETag == rec.Copy.ETag {
 		// Moved by its copy's answer alone, which tells no size: this is
-		// the copy's (MarkChecked fills it in).
-		rec.Copy.Size = obj.Size
+		// the copy's.
+		if filled, err := p.r.store.FillSize(p.work, rec, obj.Size); err != nil {
+			log.Warn("record the size of a trash copy", "err", err)
+		} else if filled {
+			ev := Event{Record: rec, Outcome: OutcomeSized, Bytes: obj.Size}
+			p.progress.add(ev)
+			p.r.events(ev)
+		}
 	}
 	ok, err := p.r.store.MarkChecked(p.work, rec, obj.StorageClass, done)
 	if err != nil {
 		log.Error("record a transition check", "err", err)
 		return false
-	}
-	if ok && sized {
-		ev := Event{Record: rec, Outcome: OutcomeSized, Bytes: obj.Size}
-		p.progress.add(ev)
-		p.r.events(ev)
 	}
 	if ok && done {
 		log.Debug("archived", "state", StateArchived, "storage_class", obj.StorageClass, "archive_status", obj.ArchiveStatus)
