@@ -197,8 +197,17 @@ func (r *restorer) try(ctx context.Context) (Event, error) {
 		// now holds other bytes than were trashed: those stay, and the
 		// trash copy is copied back beside them.
 		src, err := r.r.s3.Head(ctx, rec.Source.Bucket, rec.Source.Key)
+		verified := err == nil && (rec.Source.ETag == "" || verifyCopy(rec.Source, src) == nil)
+		if err == nil && !verified && byAnswer(rec.Source) {
+			// The source identity is its copy's answer: an object with
+			// another ETag may hold the same bytes (a multipart or
+			// encrypted source): the copy tells.
+			if verified, err = r.holdsCopy(ctx, src); err != nil {
+				return Event{}, err
+			}
+		}
 		switch {
-		case err == nil && (rec.Source.ETag == "" || verifyCopy(rec.Source, src) == nil):
+		case verified:
 			// Verified again: the key holds what was trashed — unless
 			// another record of the object is between its copy and
 			// in_trash, and may be deleting it right now: then not
@@ -236,6 +245,26 @@ func (r *restorer) try(ctx context.Context) (Event, error) {
 		}
 	}
 	return r.copyBack(ctx)
+}
+
+// holdsCopy tells whether src, at the key of a record whose source identity
+// is its copy's answer, holds exactly the bytes of the record's trash copy
+// (sameBytes).
+func (r *restorer) holdsCopy(ctx context.Context, src Object) (bool, error) {
+	dst, err := r.r.s3.Head(ctx, trashBucketOf(r.rec, r.r.cfg), r.rec.Copy.Key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("look at the trash copy: %w", err)
+	case dst.ETag != r.rec.Copy.ETag:
+		return false, nil
+	}
+	same, err := r.sameBytes(r.h, r.rec.ID, src, dst)
+	if err != nil {
+		return false, fmt.Errorf("%w: whether s3://%s/%s holds the bytes of its trash copy: %v", ErrTransient, src.Bucket, src.Key, err)
+	}
+	return same, nil
 }
 
 // trashKey is where the record's trash copy is: the verified copy's key,
