@@ -30,6 +30,9 @@ type wireRequest struct {
 	// ifMatch is If-Match, or a DeleteObjects object's <ETag>; versionID
 	// is the versionId query, or its <VersionId>.
 	ifMatch, ifNoneMatch, versionID string
+	// direct: sent by the S3 client itself, and sent again through the
+	// SDK unless it was answered with a success.
+	direct bool
 }
 
 func (l *wireLog) see(r *http.Request) {
@@ -45,7 +48,7 @@ func (l *wireLog) see(r *http.Request) {
 		}
 	} else {
 		reqs = append(reqs, wireRequest{op: op, bucket: b, key: k, ifMatch: r.Header.Get("If-Match"),
-			ifNoneMatch: r.Header.Get("If-None-Match"), versionID: r.URL.Query().Get("versionId")})
+			ifNoneMatch: r.Header.Get("If-None-Match"), versionID: r.URL.Query().Get("versionId"), direct: s3test.IsDirect(r)})
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -34,7 +34,7 @@ func (c *Client) CopyOnce(ctx context.Context, src reconcile.Object, dstBucket, 
 		// Only the server's own If-None-Match makes one request enough.
 		return reconcile.CopyReport{}, fmt.Errorf("%s: %w: the server does not refuse a copy over an existing object by itself", cl.op, reconcile.ErrNeedsParts)
 	}
-	out, err := c.s3.CopyObject(ctx, copyObjectInput(src, dstBucket, dstKey, opts))
+	out, err := c.copyObject(ctx, copyObjectInput(src, dstBucket, dstKey, opts))
 	if err != nil {
 		err = mapError(cl, err)
 		if opts.NoOverwrite && errors.Is(err, reconcile.ErrPreconditionFailed) {
@@ -75,7 +75,7 @@ func (c *Client) CopyAsIs(ctx context.Context, src reconcile.Object, dstBucket, 
 	if src.ETag == "" {
 		in.CopySourceIfMatch = nil
 	}
-	out, err := c.s3.CopyObject(ctx, in)
+	out, err := c.copyObject(ctx, in)
 	if err != nil {
 		err = mapError(cl, err)
 		if errors.Is(err, reconcile.ErrPreconditionFailed) {

@@ -43,7 +43,7 @@ func (c *Client) Copy(ctx context.Context, src reconcile.Object, dstBucket, dstK
 	if c.inParts(src) {
 		err = c.copyParts(ctx, cl, src, dstBucket, dstKey, opts)
 	} else {
-		err = c.copyObject(ctx, cl, src, dstBucket, dstKey, opts)
+		err = c.copyWhole(ctx, cl, src, dstBucket, dstKey, opts)
 	}
 	if opts.NoOverwrite && errors.Is(err, reconcile.ErrPreconditionFailed) && !errors.Is(err, ErrDestinationExists) {
 		// One 412 answers both conditions of the request.
@@ -99,12 +99,12 @@ func (c *Client) inParts(src reconcile.Object) bool {
 	return multipart || isCRC(src.Checksum.Algorithm)
 }
 
-// copyObject copies src in one CopyObject. The default COPY metadata and
+// copyWhole copies src in one CopyObject. The default COPY metadata and
 // tagging directives carry content type, content headers, user metadata and
 // tags across. The destination's storage class is opts.StorageClass, or the
 // default (STANDARD) for the lifecycle rule to move later.
-func (c *Client) copyObject(ctx context.Context, cl call, src reconcile.Object, dstBucket, dstKey string, opts reconcile.CopyOptions) error {
-	_, err := c.s3.CopyObject(ctx, copyObjectInput(src, dstBucket, dstKey, opts))
+func (c *Client) copyWhole(ctx context.Context, cl call, src reconcile.Object, dstBucket, dstKey string, opts reconcile.CopyOptions) error {
+	_, err := c.copyObject(ctx, copyObjectInput(src, dstBucket, dstKey, opts))
 	return mapError(cl, err)
 }
 

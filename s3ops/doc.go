@@ -27,4 +27,9 @@
 // A request whose context carries a send guard (reconcile.WithSendGuard)
 // asks it after signing and again once the transport has a connection for
 // it, and is not sent if the guard answers stale (sendguard.go).
+//
+// HeadObject and a single-request CopyObject, the two requests every moved
+// object makes, are built, signed and read by the Client itself rather than
+// by the SDK's middleware stack, which costs more CPU than the request
+// (direct.go); any answer but a success is asked again through the SDK.
 package s3ops

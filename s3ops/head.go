@@ -46,7 +46,7 @@ func (c *Client) HeadVersion(ctx context.Context, bucket, key, versionID string)
 		cl = objectCall("head", bucket, key, "s3:GetObject and s3:GetObjectVersion")
 		cl.op += " version " + versionID
 	}
-	out, err := c.s3.HeadObject(ctx, in)
+	out, err := c.headObject(ctx, in)
 	if err != nil {
 		if versionID != "" && httpStatus(err) == 400 && c.keyAnswers(ctx, bucket, key) {
 			return reconcile.Object{}, fmt.Errorf("%s: %w: the server refused the version id (HTTP 400 %s): %w",
@@ -60,7 +60,7 @@ func (c *Client) HeadVersion(ctx context.Context, bucket, key, versionID string)
 // keyAnswers reports whether a HEAD of bucket/key's current version gets an
 // answer about the object: found, or not found.
 func (c *Client) keyAnswers(ctx context.Context, bucket, key string) bool {
-	_, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	_, err := c.headObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	return err == nil || errors.Is(mapError(call{}, err), reconcile.ErrNotFound)
 }
 

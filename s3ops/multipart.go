@@ -294,7 +294,7 @@ func (c *Client) headSource(ctx context.Context, cl call, src reconcile.Object, 
 	if partNumber > 0 {
 		in.PartNumber = aws.Int32(partNumber)
 	}
-	out, err := c.s3.HeadObject(ctx, in)
+	out, err := c.headObject(ctx, in)
 	if err != nil {
 		return nil, mapError(cl, err)
 	}

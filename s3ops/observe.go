@@ -27,7 +27,9 @@ func observeOperations(observe func(op string, err error, d time.Duration)) func
 	return func(stack *middleware.Stack) error {
 		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("trashd.observe",
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				start := time.Now()
+				// After a direct request that was not taken, the
+				// operation began with it (direct.go).
+				start := startOf(ctx)
 				out, md, err := next.HandleInitialize(ctx, in)
 				observe(middleware.GetOperationName(ctx), err, time.Since(start))
 				return out, md, err

@@ -14,6 +14,9 @@ import (
 // run and the service alike. Its errors are of the configuration.
 func NewRunner(ctx context.Context, s3opts s3ops.Options, store *db.Store, cfg reconcile.Config, log *slog.Logger,
 	opts ...reconcile.Option) (*reconcile.Runner, *s3ops.Client, error) {
+	if s3opts.Logger == nil {
+		s3opts.Logger = log
+	}
 	client, err := s3ops.New(ctx, s3opts)
 	if err != nil {
 		return nil, nil, err

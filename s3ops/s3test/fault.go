@@ -378,3 +378,12 @@ func IsProbe(r *http.Request) bool {
 	return strings.HasPrefix(k, reconcile.ProbePrefix) || strings.Contains(src, "/"+reconcile.ProbePrefix) ||
 		strings.HasPrefix(r.URL.Query().Get("prefix"), strings.TrimSuffix(reconcile.ProbePrefix, "/"))
 }
+
+// IsDirect reports whether r is a HeadObject or CopyObject that an
+// s3ops.Client sent itself rather than through the SDK (its User-Agent ends
+// in " trashd/direct"). An answer other than a success makes the client send
+// the same request again through the SDK: a test that counts what trashd
+// asked counts the requests that are not direct.
+func IsDirect(r *http.Request) bool {
+	return strings.HasSuffix(r.Header.Get("User-Agent"), " trashd/direct")
+}
