@@ -61,6 +61,17 @@ func (c *conditions) of(ctx context.Context, bucket string) (Capabilities, error
 	}
 }
 
+// prefetch starts the probes of buckets ("" skipped) that of would start,
+// side by side, without waiting for them; each counts in wg until it is
+// done (bounded by the probe's own timeout).
+func (c *conditions) prefetch(wg *sync.WaitGroup, buckets ...string) {
+	for _, b := range buckets {
+		if b != "" {
+			wg.Go(func() { _, _ = c.of(context.Background(), b) })
+		}
+	}
+}
+
 func (c *conditions) probe(ctx context.Context, bucket string, pr, old *probed) {
 	defer close(pr.done)
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)

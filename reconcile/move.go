@@ -350,10 +350,11 @@ func (m *mover) recordedSource(ctx context.Context) (Object, error) {
 	if err != nil {
 		return Object{}, err
 	}
-	if !sameVersion(src, rec.Source) && !byAnswer(rec.Source) {
-		// (A source identity taken from its copy's answer is no proof that
-		// an object with another ETag is other bytes: the key still holds
-		// a file, and the move starts over from it.)
+	if !sameVersion(src, rec.Source) {
+		// (Also when the identity is the copy's answer: an object with
+		// another ETag may be a multipart source's same bytes, but with the
+		// copy gone nothing tells it from a new file, which is never taken
+		// for the trashed one.)
 		return Object{}, fmt.Errorf("%w: s3://%s/%s holds other bytes now", ErrNotFound, rec.Source.Bucket, rec.Source.Key)
 	}
 	return src, nil

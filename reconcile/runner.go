@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -264,12 +265,16 @@ type pass struct {
 	outage   *outage
 	// The restores and orphanings this pass weighed, to be marked.
 	restores, orphans []int64
+	// probes is the probes the pass started ahead (prefetch): it ends
+	// after them, so that none writes to a bucket once the pass is over.
+	probes sync.WaitGroup
 }
 
 // stopping reports whether the pass has been asked to stop.
 func (p *pass) stopping() bool { return p.stop.Err() != nil }
 
 func (p *pass) run() error {
+	defer p.probes.Wait()
 	if err := p.r.CheckBuckets(p.stop); err != nil {
 		return err
 	}
@@ -299,6 +304,12 @@ func (p *pass) run() error {
 	}
 	if due, _, err := p.r.store.Pending(p.stop); err == nil {
 		p.progress.update(func(pr *Progress) { pr.Total = due + unmovable })
+		if due > 0 {
+			// Work to do: the buckets' probes, each some twenty requests
+			// in series, run side by side, before the first move waits
+			// for them.
+			p.r.conds.prefetch(&p.probes, p.r.cfg.TrashBucket, p.r.cfg.SourceBucket)
+		}
 	}
 	// Files the LMS wants back first: someone is waiting for them.
 	p.progress.setPhase(PhaseRestoring)

@@ -37,8 +37,10 @@
 # each concurrency C of BENCH_SLOW_CONCURRENCY and one more:
 #   g<C>  bench-g<C>-src -> bench-g<C>-trash  one trashd pass at concurrency C (trashd_bench_slow<C>)
 #   h<C>  bench-h<C>-src -> bench-h<C>-trash  rclone move, --transfers C --checkers C
-#   f     bench-f-src -> bench-f-trash        three trashd passes at once on one backlog, each at
-#                                             the first C (trashd_bench_multi)
+#   f     bench-f-src -> bench-f-trash        three trashd passes at once on one backlog of
+#                                             3 x BENCH_SLOW_N objects (as much per process as
+#                                             the one-process run), each at the first C
+#                                             (trashd_bench_multi)
 # Every tool talks S3 through scripts/s3proxy, which counts the requests per
 # operation: with no delay for a, b and c, with BENCH_LATENCY for d and e, with
 # BENCH_SLOW_LATENCY for the slow sets.
@@ -322,7 +324,15 @@ db_of() {
 # trashd_sets: the sets trashd moves, each with a database of its own, as
 # trashd keeps its state per database.
 trashd_sets() { for s in $sets; do case $s in a | d | f | g*) echo "$s" ;; esac; done; }
-n_of() { case " $slow_sets " in *" $1 "*) echo "$SLOW_N" ;; *) echo "$N" ;; esac; }
+# Set f holds three times BENCH_SLOW_N: each of the multi run's three
+# processes has as much to move as the one process of the run it is set
+# against (and as much start-up to pay for it).
+n_of() {
+	case " $slow_sets " in
+	*" $1 "*) if [ "$1" = f ]; then echo $((3 * SLOW_N)); else echo "$SLOW_N"; fi ;;
+	*) echo "$N" ;;
+	esac
+}
 dest_of() { if [ "$1" = c ]; then echo "bench-c-dst"; else echo "bench-$1-trash"; fi; }
 remove_buckets() {
 	local s b
@@ -363,7 +373,7 @@ same_sets() {
 		[ "$first" = "$(listing "bench-$s-src")" ] || return 1
 	done
 }
-for group in "a b c d e" "$slow_sets"; do
+for group in "a b c d e" "${slow_sets% f}"; do
 	[ -n "$group" ] || continue
 	# shellcheck disable=SC2086 # a list of set names
 	if same_sets $group; then
@@ -639,7 +649,8 @@ if [ -n "$slow_sets" ]; then
 	multi_c=${slow_cs[0]}
 	mapfile -t at < <(trashd_at "$multi_c")
 	use_set f "$(db_of f)" slow
-	say "(f) three trashd reconcile processes on one backlog, concurrency $multi_c each"
+	set_n=$((3 * SLOW_N))
+	say "(f) three trashd reconcile processes on one backlog of $set_n objects, concurrency $multi_c each"
 	measure slow.multi.three slow "$out/trashd-multi.log" three_passes "${at[@]}"
 	after slow.multi.three bench-f-src bench-f-trash 0
 	bound slow.multi.three "$multi_c" 3
