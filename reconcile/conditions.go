@@ -255,5 +255,15 @@ func (c Capabilities) Paths(cfg Config, trash bool) map[string]string {
 	default:
 		out["delete"] = "refused: no source is moved out of this bucket (enable versioning, or set TRASHD_S3_DELETE_AFTER_HEAD=true)"
 	}
+	if !trash {
+		switch {
+		case cfg.HeadFirst:
+			out["move"] = "HEAD first, then the copy (TRASHD_S3_HEAD_FIRST=true): two requests in series per object"
+		case !c.Versioned && c.Honours(CondDeleteIfMatch) && c.Honours(CondCopySourceIfMatch):
+			out["move"] = "one request where the trash bucket proves If-None-Match on copies: each source copied unread, its copy's answer the proof its conditional delete checks"
+		default:
+			out["move"] = "HEAD first, then the copy: the bucket keeps versions, or does not prove If-Match on deletes and copy-source If-Match"
+		}
+	}
 	return out
 }

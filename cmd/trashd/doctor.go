@@ -155,8 +155,10 @@ func printDoctor(w io.Writer, reports []doctorBucket) {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\n", cond, r.Conditions[cond], why)
 		}
 		tw.Flush()
-		for _, k := range []string{"copy_into", "copy_from", "delete"} {
-			fmt.Fprintf(w, "  %s: %s\n", strings.ReplaceAll(k, "_", " "), r.Paths[k])
+		for _, k := range []string{"copy_into", "copy_from", "delete", "move"} {
+			if p, ok := r.Paths[k]; ok {
+				fmt.Fprintf(w, "  %s: %s\n", strings.ReplaceAll(k, "_", " "), p)
+			}
 		}
 	}
 }

@@ -117,6 +117,15 @@ func TestDoctorOnEachServer(t *testing.T) {
 			if b.Bucket == env.Source && !strings.HasPrefix(b.Paths["delete"], wantDelete) {
 				t.Errorf("--json s3://%s: delete path %q, want %q", b.Bucket, b.Paths["delete"], wantDelete)
 			}
+			// The move of one request: an unversioned source bucket that
+			// proves the conditions it takes; HEAD first anywhere else.
+			wantMove := "HEAD first"
+			if b.Bucket == env.Source && srv.Honours(reconcile.CondDeleteIfMatch) && srv.Honours(reconcile.CondCopySourceIfMatch) {
+				wantMove = "one request"
+			}
+			if move, ok := b.Paths["move"]; b.Bucket != env.Trash && (!ok || !strings.HasPrefix(move, wantMove)) {
+				t.Errorf("--json s3://%s: move path %q, want %q", b.Bucket, move, wantMove)
+			}
 		}
 
 		r = trashd(t, with(env.Vars(), "TRASHD_S3_FORBID=delete_if_match"), "doctor", "--bucket", versioned)

@@ -113,7 +113,18 @@ func TestProxyFails(t *testing.T) {
 	p, c, direct := proxied(t, func(o *s3ops.Options) { o.RetryMaxAttempts = 1 })
 	bucket := s3test.NewBucket(t, direct.S3(), "proxy-fail")
 	holds := p.Hold(s3test.Match("HeadObject", "x"))
-	go func() { (<-holds).Fail(503, "SlowDown", "Please reduce your request rate.") }()
+	// Every HEAD of x is answered so: the client's direct request, and the
+	// SDK's that follows a failure of it.
+	go func() {
+		for {
+			select {
+			case h := <-holds:
+				h.Fail(503, "SlowDown", "Please reduce your request rate.")
+			case <-t.Context().Done():
+				return
+			}
+		}
+	}()
 	if _, err := c.Head(t.Context(), bucket, "x"); !errors.Is(err, reconcile.ErrTransient) {
 		t.Errorf("Head answered 503 by the proxy: %v, want ErrTransient", err)
 	}
