@@ -461,7 +461,21 @@ func (p *pass) moveAll() error {
 	)
 	for range nLanes {
 		wg.Go(func() {
+			drained := false // the last claim found less than a batch
 			for !p.halted() {
+				if drained && !l.idle() {
+					// The backlog is drained for now: claim again only
+					// once some work in flight ends (which may make a
+					// record due again), not while the batches just
+					// started are still copying. A claim's transaction
+					// holds the rows it read until it ends: one left
+					// open by a host paused mid-claim would block other
+					// hosts' writes to them.
+					select {
+					case <-l.finished:
+					case <-p.stop.Done():
+					}
+				}
 				mu.Lock()
 				failed := claimErr != nil
 				mu.Unlock()
@@ -494,10 +508,11 @@ func (p *pass) moveAll() error {
 					}
 					continue
 				}
+				drained = len(recs) < size
 				p.progress.touch()
 				l.begin()
 				p.moveBatch(recs, at, workers, l)
-				l.end()
+				l.endQuiet()
 			}
 		})
 	}
@@ -530,11 +545,30 @@ func (l *lanes) end() {
 	l.mu.Lock()
 	l.inFlight--
 	l.mu.Unlock()
+	l.signal()
+}
+
+// signal wakes every lane waiting for work in flight to end.
+func (l *lanes) signal() {
 	for range cap(l.finished) {
 		select {
 		case l.finished <- struct{}{}:
 		default:
 		}
+	}
+}
+
+// endQuiet is end without the signal while other work is in flight: a
+// lane done with its batch's steps makes nothing due (its flow signals when
+// it ends); the last work to end always signals, so that waiting lanes see
+// the pass idle.
+func (l *lanes) endQuiet() {
+	l.mu.Lock()
+	l.inFlight--
+	idle := l.inFlight == 0
+	l.mu.Unlock()
+	if idle {
+		l.signal()
 	}
 }
 
